@@ -1,0 +1,2 @@
+export * from './pki-error.ts';
+export * from './signer.ts';
