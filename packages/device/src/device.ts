@@ -1,0 +1,582 @@
+import type { Signer, Verifier } from '@sm2ca/pki';
+import graphene from 'graphene-pk11';
+import pkcs11 from 'pkcs11js';
+import type { DeviceConfig } from './device-config.ts';
+import { ckrName, DeviceError, toDeviceError } from './device-error.ts';
+import { derToRaw, rawToDer } from './ec-signature.ts';
+import { defaultSignerId, hostDigest, hostSignInput } from './host-digest.ts';
+import {
+  type KeyOptions,
+  privateKeyTemplate,
+  publicKeyTemplate,
+  secretKeyTemplate,
+} from './key-templates.ts';
+import { acquireModule, reinitializeModule, releaseModule } from './module-registry.ts';
+import { type Lease, SessionPool } from './session-pool.ts';
+import { decodeSpki, ecParams, ecPointFromPoint, encodeSpki, pointFromEcPoint } from './spki.ts';
+import { type VendorTable, vendorTable } from './vendor-table.ts';
+
+export interface SignOptions {
+  /** SM2 signer ID; the GM/T 0009 default `1234567812345678` when absent. Ignored for ECDSA. */
+  signerId?: Uint8Array | string;
+}
+
+/** A public key on the token by label, or any public key as SubjectPublicKeyInfo DER. */
+export type PublicKeyRef = string | Uint8Array;
+
+export interface DeviceInfo {
+  module: string;
+  vendor: string;
+  library: { manufacturer: string; description: string; version: string };
+  token: { label: string; manufacturer: string; model: string; serialNumber: string };
+  mechanisms: Array<{ type: number; name: string }>;
+}
+
+// Errors after which the sessions (or the whole library) must be reopened; the operation is retried once.
+const reconnectable = new Set([
+  'CKR_SESSION_HANDLE_INVALID',
+  'CKR_SESSION_CLOSED',
+  'CKR_DEVICE_ERROR',
+  'CKR_DEVICE_REMOVED',
+  'CKR_TOKEN_NOT_PRESENT',
+  'CKR_USER_NOT_LOGGED_IN',
+  'CKR_CRYPTOKI_NOT_INITIALIZED',
+]);
+// A key deleted or recreated elsewhere leaves a stale cached handle: look it up again and retry.
+const staleHandle = new Set(['CKR_KEY_HANDLE_INVALID', 'CKR_OBJECT_HANDLE_INVALID']);
+
+// CKS_RO_PUBLIC_SESSION and CKS_RW_PUBLIC_SESSION, which pkcs11js does not export.
+const publicSessionStates = new Set([0, 2]);
+
+const outputSize = { signature: 256, digest: 64, wrapped: 4096, ciphertextOverhead: 256 };
+
+// pkcs11js reads and fills these Buffers on a libuv worker thread; holding them here keeps them from
+// being collected before the call settles.
+const inFlight = new Set<Buffer[]>();
+async function settle<T>(call: Promise<T>, buffers: Buffer[]): Promise<T> {
+  inFlight.add(buffers);
+  try {
+    return await call;
+  } finally {
+    inFlight.delete(buffers);
+  }
+}
+
+function buffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function signerIdBytes(signerId: SignOptions['signerId']): Buffer {
+  if (signerId === undefined) return defaultSignerId;
+  return typeof signerId === 'string' ? Buffer.from(signerId, 'utf8') : Buffer.from(signerId);
+}
+
+function findSlot(module: graphene.Module, tokenLabel: string): graphene.Slot {
+  const slots = module.getSlots(true);
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots.items(i);
+    if (slot.getToken().label === tokenLabel) return slot;
+  }
+  throw new DeviceError('DEVICE_TOKEN_NOT_FOUND', `no token labelled "${tokenLabel}"`);
+}
+
+interface SignRequest {
+  mechanism: pkcs11.Mechanism;
+  key: Buffer;
+  input: Buffer;
+}
+
+/**
+ * A token in a PKCS#11 device, logged in as the user. Every private-key operation happens inside the
+ * device; the host only hashes, encodes and decodes.
+ */
+export class Device implements Verifier {
+  readonly vendor: VendorTable;
+  readonly #config: Required<DeviceConfig>;
+  readonly #module: graphene.Module;
+  readonly #lib: pkcs11.PKCS11;
+  readonly #pool: SessionPool;
+  #slot: graphene.Slot;
+  #handles = new Map<string, Buffer>();
+  #points = new Map<string, Uint8Array>();
+
+  private constructor(config: Required<DeviceConfig>, module: graphene.Module, slot: graphene.Slot) {
+    this.vendor = vendorTable(config.vendor);
+    this.#config = config;
+    this.#module = module;
+    this.#lib = module.lib;
+    this.#slot = slot;
+    this.#pool = new SessionPool(() => this.#openSession(), config.sessions);
+  }
+
+  /** Loads the module, finds the token and logs in; fails fast on a wrong PIN or a missing token. */
+  static open(config: DeviceConfig): Device {
+    const full = { ...config, sessions: config.sessions ?? 4 };
+    if (!Number.isInteger(full.sessions) || full.sessions < 1) {
+      throw new DeviceError('DEVICE_BAD_INPUT', `sessions must be a positive integer, not ${full.sessions}`);
+    }
+    vendorTable(full.vendor);
+    let module: graphene.Module;
+    try {
+      module = acquireModule(full.module);
+    } catch (error) {
+      throw toDeviceError(error, `load ${full.module}`);
+    }
+    try {
+      const device = new Device(full, module, findSlot(module, full.tokenLabel));
+      device.#pool.release(device.#pool.acquireSync());
+      return device;
+    } catch (error) {
+      releaseModule(full.module);
+      throw toDeviceError(error, 'open device');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#pool.close();
+    releaseModule(this.#config.module);
+  }
+
+  info(): DeviceInfo {
+    const token = this.#slot.getToken();
+    const v = this.#module.libraryVersion;
+    const vendorNames = new Map<number, string>();
+    for (const [name, type] of Object.entries(this.vendor.mechanisms)) {
+      if (type !== null && !vendorNames.has(type)) vendorNames.set(type, `${this.vendor.name}:${name}`);
+    }
+    const list = this.#slot.getMechanisms();
+    const mechanisms: DeviceInfo['mechanisms'] = [];
+    for (let i = 0; i < list.length; i++) {
+      const type = list.items(i).type;
+      const known = vendorNames.get(type) ?? graphene.MechanismEnum[type];
+      mechanisms.push({ type, name: known ?? `0x${type.toString(16)}` });
+    }
+    return {
+      module: this.#config.module,
+      vendor: this.vendor.name,
+      library: {
+        manufacturer: this.#module.manufacturerID,
+        description: this.#module.libraryDescription,
+        version: `${v.major}.${v.minor}`,
+      },
+      token: {
+        label: token.label,
+        manufacturer: token.manufacturerID,
+        model: token.model,
+        serialNumber: token.serialNumber,
+      },
+      mechanisms,
+    };
+  }
+
+  /** Generates a key pair inside the device and returns its public key as SubjectPublicKeyInfo DER. */
+  async generateKeyPair(options: KeyOptions): Promise<Uint8Array> {
+    return this.#run('generate key pair', async ({ session }) => {
+      if (this.#find(session, pkcs11.CKO_PRIVATE_KEY, options.label)) {
+        throw new DeviceError('DEVICE_BAD_INPUT', `a key labelled "${options.label}" already exists`);
+      }
+      const keys = await this.#lib.C_GenerateKeyPairAsync(
+        session.handle,
+        { mechanism: this.vendor.mechanisms.keyPairGen },
+        publicKeyTemplate(this.vendor, options, true),
+        privateKeyTemplate(this.vendor, options),
+      );
+      this.#handles.set(`${pkcs11.CKO_PRIVATE_KEY}/${options.label}`, keys.privateKey);
+      this.#handles.set(`${pkcs11.CKO_PUBLIC_KEY}/${options.label}`, keys.publicKey);
+      return encodeSpki(this.vendor.curveOid, this.#publicPoint(session, options.label));
+    });
+  }
+
+  async publicKey(label: string): Promise<Uint8Array> {
+    return this.#run('read public key', async ({ session }) =>
+      encodeSpki(this.vendor.curveOid, this.#publicPoint(session, label)),
+    );
+  }
+
+  /** SM2-with-SM3 (or ECDSA-SHA256 on SoftHSM) signature as DER SEQUENCE { r, s }, on a libuv thread. */
+  async sign(label: string, data: Uint8Array, options: SignOptions = {}): Promise<Uint8Array> {
+    return this.#run('sign', async ({ session }) => {
+      const { mechanism, key, input } = this.#signRequest(session, label, data, options);
+      this.#lib.C_SignInit(session.handle, mechanism, key);
+      const out = Buffer.alloc(outputSize.signature);
+      return this.#signatureOut(
+        await settle(this.#lib.C_SignAsync(session.handle, input, out), [input, out]),
+      );
+    });
+  }
+
+  /** The same signature on the calling thread: no thread hop, but it blocks the event loop. */
+  signSync(label: string, data: Uint8Array, options: SignOptions = {}): Uint8Array {
+    return this.#runSync('sign', ({ session }) => {
+      const { mechanism, key, input } = this.#signRequest(session, label, data, options);
+      this.#lib.C_SignInit(session.handle, mechanism, key);
+      return this.#signatureOut(this.#lib.C_Sign(session.handle, input, Buffer.alloc(outputSize.signature)));
+    });
+  }
+
+  signer(label: string, options: SignOptions = {}): Signer {
+    return { sign: (data) => this.sign(label, data, options) };
+  }
+
+  /** Verifies inside the device with `spki` imported as a session object, so the host needs no SM2 code. */
+  async verify(
+    spki: Uint8Array,
+    data: Uint8Array,
+    signature: Uint8Array,
+    options: SignOptions = {},
+  ): Promise<boolean> {
+    const point = decodeSpki(spki, this.vendor.curveOid);
+    let raw: Uint8Array;
+    try {
+      raw = this.vendor.quirks.signatureFormat === 'raw' ? derToRaw(signature) : signature;
+    } catch {
+      return false;
+    }
+    return this.#run('verify', async ({ session }) => {
+      const { mechanism, input } = this.#signMechanism(point, data, options);
+      const key = this.#importPublicKey(session, point, pkcs11.CKA_VERIFY);
+      try {
+        this.#lib.C_VerifyInit(session.handle, mechanism, key);
+        const sig = Buffer.from(raw);
+        return await settle(this.#lib.C_VerifyAsync(session.handle, input, sig), [input, sig]);
+      } catch (error) {
+        const ckr = ckrName(error);
+        if (ckr === 'CKR_SIGNATURE_INVALID' || ckr === 'CKR_SIGNATURE_LEN_RANGE') return false;
+        throw error;
+      } finally {
+        this.#lib.C_DestroyObject(session.handle, key);
+      }
+    });
+  }
+
+  /** SM2 encryption to a public key; the ciphertext is in the device's encoding (GM/T 0009 DER). */
+  async encrypt(publicKey: PublicKeyRef, plaintext: Uint8Array): Promise<Uint8Array> {
+    const mechanism = this.#mechanism('encrypt');
+    return this.#withPublicKey('encrypt', publicKey, pkcs11.CKA_ENCRYPT, async (session, key) => {
+      this.#lib.C_EncryptInit(session.handle, { mechanism }, key);
+      const input = Buffer.from(plaintext);
+      const out = Buffer.alloc(plaintext.length + outputSize.ciphertextOverhead);
+      return new Uint8Array(await settle(this.#lib.C_EncryptAsync(session.handle, input, out), [input, out]));
+    });
+  }
+
+  async decrypt(label: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const mechanism = this.#mechanism('encrypt');
+    return this.#run('decrypt', async ({ session }) => {
+      this.#lib.C_DecryptInit(
+        session.handle,
+        { mechanism },
+        this.#key(session, pkcs11.CKO_PRIVATE_KEY, label),
+      );
+      const input = Buffer.from(ciphertext);
+      const out = Buffer.alloc(ciphertext.length);
+      return new Uint8Array(await settle(this.#lib.C_DecryptAsync(session.handle, input, out), [input, out]));
+    });
+  }
+
+  /** SM3 (SHA-256 on SoftHSM); hashed on the host when the device has no digest mechanism. */
+  async digest(data: Uint8Array): Promise<Uint8Array> {
+    const mechanism = this.vendor.mechanisms.digest;
+    if (mechanism === null) return new Uint8Array(hostDigest(this.vendor.algorithm, data));
+    return this.#run('digest', async ({ session }) => {
+      this.#lib.C_DigestInit(session.handle, { mechanism });
+      const input = Buffer.from(data);
+      const out = Buffer.alloc(outputSize.digest);
+      return new Uint8Array(await settle(this.#lib.C_DigestAsync(session.handle, input, out), [input, out]));
+    });
+  }
+
+  /** An SM4 (AES on SoftHSM) key inside the device. */
+  async generateSecretKey(options: KeyOptions): Promise<void> {
+    await this.#run('generate secret key', async ({ session }) => {
+      if (this.#find(session, pkcs11.CKO_SECRET_KEY, options.label)) {
+        throw new DeviceError('DEVICE_BAD_INPUT', `a key labelled "${options.label}" already exists`);
+      }
+      const key = await this.#lib.C_GenerateKeyAsync(
+        session.handle,
+        { mechanism: this.vendor.mechanisms.secretKeyGen },
+        secretKeyTemplate(this.vendor, options, true),
+      );
+      this.#handles.set(`${pkcs11.CKO_SECRET_KEY}/${options.label}`, key);
+    });
+  }
+
+  /** The private key `label` encrypted under the secret key `wrappingLabel` (SM4-ECB on SM2 devices). */
+  async wrapPrivateKey(wrappingLabel: string, label: string): Promise<Uint8Array> {
+    const mechanism = this.#mechanism('wrapPrivate');
+    return this.#run('wrap private key', async ({ session }) => {
+      const wrapping = this.#key(session, pkcs11.CKO_SECRET_KEY, wrappingLabel);
+      const key = this.#key(session, pkcs11.CKO_PRIVATE_KEY, label);
+      const out = Buffer.alloc(outputSize.wrapped);
+      return new Uint8Array(
+        await settle(this.#lib.C_WrapKeyAsync(session.handle, { mechanism }, wrapping, key, out), [out]),
+      );
+    });
+  }
+
+  async unwrapPrivateKey(wrappingLabel: string, wrapped: Uint8Array, options: KeyOptions): Promise<void> {
+    const mechanism = this.#mechanism('wrapPrivate');
+    await this.#run('unwrap private key', async ({ session }) => {
+      const wrapping = this.#key(session, pkcs11.CKO_SECRET_KEY, wrappingLabel);
+      const input = Buffer.from(wrapped);
+      const key = await settle(
+        this.#lib.C_UnwrapKeyAsync(
+          session.handle,
+          { mechanism },
+          wrapping,
+          input,
+          privateKeyTemplate(this.vendor, options),
+        ),
+        [input],
+      );
+      this.#handles.set(`${pkcs11.CKO_PRIVATE_KEY}/${options.label}`, key);
+    });
+  }
+
+  /** The secret key `label` encrypted to a public key (SM2 encryption on SM2 devices). */
+  async wrapSecretKey(publicKey: PublicKeyRef, label: string): Promise<Uint8Array> {
+    const mechanism = this.#mechanism('wrapSecret');
+    return this.#withPublicKey('wrap secret key', publicKey, pkcs11.CKA_WRAP, async (session, wrapping) => {
+      const key = this.#key(session, pkcs11.CKO_SECRET_KEY, label);
+      const out = Buffer.alloc(outputSize.wrapped);
+      return new Uint8Array(
+        await settle(this.#lib.C_WrapKeyAsync(session.handle, { mechanism }, wrapping, key, out), [out]),
+      );
+    });
+  }
+
+  async unwrapSecretKey(privateLabel: string, wrapped: Uint8Array, options: KeyOptions): Promise<void> {
+    const mechanism = this.#mechanism('wrapSecret');
+    await this.#run('unwrap secret key', async ({ session }) => {
+      const unwrapping = this.#key(session, pkcs11.CKO_PRIVATE_KEY, privateLabel);
+      const input = Buffer.from(wrapped);
+      const key = await settle(
+        this.#lib.C_UnwrapKeyAsync(
+          session.handle,
+          { mechanism },
+          unwrapping,
+          input,
+          secretKeyTemplate(this.vendor, options, false),
+        ),
+        [input],
+      );
+      this.#handles.set(`${pkcs11.CKO_SECRET_KEY}/${options.label}`, key);
+    });
+  }
+
+  async random(length: number): Promise<Uint8Array> {
+    return this.#run(
+      'random',
+      async ({ session }) => new Uint8Array(this.#lib.C_GenerateRandom(session.handle, Buffer.alloc(length))),
+    );
+  }
+
+  /** Destroys every object labelled `label`; resolves to how many there were. */
+  async deleteKey(label: string): Promise<number> {
+    return this.#run('delete key', async ({ session }) => {
+      const handles = this.#findAll(session, [{ type: pkcs11.CKA_LABEL, value: label }]);
+      for (const handle of handles) this.#lib.C_DestroyObject(session.handle, handle);
+      for (const cls of [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_SECRET_KEY]) {
+        this.#handles.delete(`${cls}/${label}`);
+      }
+      this.#points.delete(label);
+      return handles.length;
+    });
+  }
+
+  #mechanism(name: keyof VendorTable['mechanisms']): number {
+    const mechanism = this.vendor.mechanisms[name];
+    if (mechanism === null) {
+      throw new DeviceError('DEVICE_MECHANISM_UNSUPPORTED', `${this.vendor.name} has no ${name} mechanism`);
+    }
+    return mechanism;
+  }
+
+  #signMechanism(
+    point: Uint8Array | undefined,
+    data: Uint8Array,
+    options: SignOptions,
+  ): { mechanism: pkcs11.Mechanism; input: Buffer } {
+    const { algorithm, quirks } = this.vendor;
+    const id = signerIdBytes(options.signerId);
+    if (quirks.signMode === 'device') {
+      const mechanism: pkcs11.Mechanism = { mechanism: this.#mechanism('sign') };
+      // Only a non-default ID goes in the parameter: an absent parameter means the GM default.
+      if (algorithm === 'sm2' && !id.equals(defaultSignerId)) mechanism.parameter = id;
+      return { mechanism, input: buffer(data) };
+    }
+    if (algorithm === 'sm2' && !point) throw new Error('host-side SM2 signing needs the public key');
+    return {
+      mechanism: { mechanism: this.#mechanism('signRaw') },
+      input: hostSignInput(algorithm, point ?? new Uint8Array(), id, data),
+    };
+  }
+
+  #signRequest(
+    session: graphene.Session,
+    label: string,
+    data: Uint8Array,
+    options: SignOptions,
+  ): SignRequest {
+    const key = this.#key(session, pkcs11.CKO_PRIVATE_KEY, label);
+    // Z needs the public key, so host-side SM2 hashing reads it first.
+    const needsPoint = this.vendor.quirks.signMode === 'host' && this.vendor.algorithm === 'sm2';
+    const point = needsPoint ? this.#publicPoint(session, label) : undefined;
+    return { ...this.#signMechanism(point, data, options), key };
+  }
+
+  #signatureOut(signature: Buffer): Uint8Array {
+    return this.vendor.quirks.signatureFormat === 'raw' ? rawToDer(signature) : new Uint8Array(signature);
+  }
+
+  async #withPublicKey<T>(
+    operation: string,
+    ref: PublicKeyRef,
+    usage: number,
+    body: (session: graphene.Session, key: Buffer) => Promise<T>,
+  ): Promise<T> {
+    if (typeof ref === 'string') {
+      return this.#run(operation, ({ session }) =>
+        body(session, this.#key(session, pkcs11.CKO_PUBLIC_KEY, ref)),
+      );
+    }
+    const point = decodeSpki(ref, this.vendor.curveOid);
+    return this.#run(operation, async ({ session }) => {
+      const key = this.#importPublicKey(session, point, usage);
+      try {
+        return await body(session, key);
+      } finally {
+        this.#lib.C_DestroyObject(session.handle, key);
+      }
+    });
+  }
+
+  #importPublicKey(session: graphene.Session, point: Uint8Array, usage: number): Buffer {
+    return this.#lib.C_CreateObject(session.handle, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+      { type: pkcs11.CKA_KEY_TYPE, value: this.vendor.keyTypes.ec },
+      { type: pkcs11.CKA_TOKEN, value: false },
+      { type: usage, value: true },
+      { type: pkcs11.CKA_EC_PARAMS, value: ecParams(this.vendor.curveOid) },
+      { type: pkcs11.CKA_EC_POINT, value: ecPointFromPoint(point, this.vendor.quirks.ecPointFormat) },
+    ]);
+  }
+
+  #publicPoint(session: graphene.Session, label: string): Uint8Array {
+    const cached = this.#points.get(label);
+    if (cached) return cached;
+    const handle = this.#key(session, pkcs11.CKO_PUBLIC_KEY, label);
+    const [attribute] = this.#lib.C_GetAttributeValue(session.handle, handle, [
+      { type: pkcs11.CKA_EC_POINT },
+    ]);
+    if (!attribute) throw new DeviceError('DEVICE_ERROR', `public key "${label}" has no CKA_EC_POINT`);
+    const point = pointFromEcPoint(attribute.value);
+    this.#points.set(label, point);
+    return point;
+  }
+
+  #key(session: graphene.Session, cls: number, label: string): Buffer {
+    const cacheKey = `${cls}/${label}`;
+    const cached = this.#handles.get(cacheKey);
+    if (cached) return cached;
+    const handle = this.#find(session, cls, label);
+    if (!handle) throw new DeviceError('DEVICE_KEY_NOT_FOUND', `no key labelled "${label}" on the token`);
+    this.#handles.set(cacheKey, handle);
+    return handle;
+  }
+
+  #find(session: graphene.Session, cls: number, label: string): Buffer | undefined {
+    return this.#findAll(session, [
+      { type: pkcs11.CKA_CLASS, value: cls },
+      { type: pkcs11.CKA_LABEL, value: label },
+    ])[0];
+  }
+
+  #findAll(session: graphene.Session, template: pkcs11.Template): Buffer[] {
+    this.#lib.C_FindObjectsInit(session.handle, template);
+    try {
+      return this.#lib.C_FindObjects(session.handle, 100);
+    } finally {
+      this.#lib.C_FindObjectsFinal(session.handle);
+    }
+  }
+
+  #openSession(): graphene.Session {
+    const session = this.#slot.open(graphene.SessionFlag.RW_SESSION | graphene.SessionFlag.SERIAL_SESSION);
+    try {
+      // Login is per token, not per session: later sessions usually find the user logged in already.
+      const { state } = this.#lib.C_GetSessionInfo(session.handle);
+      if (publicSessionStates.has(state)) {
+        try {
+          session.login(this.#config.pin, graphene.UserType.USER);
+        } catch (error) {
+          if (ckrName(error) !== 'CKR_USER_ALREADY_LOGGED_IN') throw error;
+        }
+      }
+      return session;
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+  }
+
+  /** Decides whether a failed operation is retried, reconnecting first when the sessions are gone. */
+  #recover(error: unknown, generation: number): boolean {
+    const ckr = ckrName(error);
+    if (!ckr) return false;
+    if (staleHandle.has(ckr)) {
+      this.#handles.clear();
+      return true;
+    }
+    if (!reconnectable.has(ckr)) return false;
+    // Another operation that failed the same way has reconnected already.
+    if (generation !== this.#pool.generation) return true;
+    this.#handles.clear();
+    this.#points.clear();
+    try {
+      if (ckr === 'CKR_CRYPTOKI_NOT_INITIALIZED') reinitializeModule(this.#config.module);
+      this.#slot = findSlot(this.#module, this.#config.tokenLabel);
+    } catch (reconnectError) {
+      throw toDeviceError(reconnectError, `reconnect after ${ckr}`);
+    } finally {
+      this.#pool.reset();
+    }
+    return true;
+  }
+
+  async #run<T>(operation: string, body: (lease: Lease) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let lease: Lease | undefined;
+      const generation = this.#pool.generation;
+      try {
+        lease = await this.#pool.acquire();
+        return await body(lease);
+      } catch (error) {
+        if (attempt === 0 && this.#recover(error, lease?.generation ?? generation)) continue;
+        throw toDeviceError(error, operation);
+      } finally {
+        if (lease) this.#pool.release(lease);
+      }
+    }
+  }
+
+  #runSync<T>(operation: string, body: (lease: Lease) => T): T {
+    for (let attempt = 0; ; attempt++) {
+      let lease: Lease | undefined;
+      const generation = this.#pool.generation;
+      try {
+        lease = this.#pool.acquireSync();
+        return body(lease);
+      } catch (error) {
+        if (attempt === 0 && this.#recover(error, lease?.generation ?? generation)) continue;
+        throw toDeviceError(error, operation);
+      } finally {
+        if (lease) this.#pool.release(lease);
+      }
+    }
+  }
+}
+
+export async function openDevice(config: DeviceConfig): Promise<Device> {
+  return Device.open(config);
+}

@@ -1,0 +1,7 @@
+export { Device, type DeviceInfo, openDevice, type PublicKeyRef, type SignOptions } from './device.ts';
+export type { DeviceConfig } from './device-config.ts';
+export { DeviceError, type DeviceErrorCode } from './device-error.ts';
+export { defaultSignerId } from './host-digest.ts';
+export { ensureHsmSimToken, type HsmSimTokenOptions } from './hsm-sim-token.ts';
+export type { KeyOptions } from './key-templates.ts';
+export { type VendorName, type VendorTable, vendorTable } from './vendor-table.ts';

@@ -1,0 +1,75 @@
+import pkcs11 from 'pkcs11js';
+import { ecParams } from './spki.ts';
+import type { VendorTable } from './vendor-table.ts';
+
+export interface KeyOptions {
+  label: string;
+  id?: Uint8Array;
+  /** Token object (persistent, the default) or session object (gone when the device closes). */
+  token?: boolean;
+  /** Whether the key may leave the device wrapped. Default false. */
+  extractable?: boolean;
+}
+
+function common(cls: number, keyType: number, options: KeyOptions): pkcs11.Template {
+  const template: pkcs11.Template = [
+    { type: pkcs11.CKA_CLASS, value: cls },
+    { type: pkcs11.CKA_KEY_TYPE, value: keyType },
+    { type: pkcs11.CKA_TOKEN, value: options.token ?? true },
+    { type: pkcs11.CKA_LABEL, value: options.label },
+  ];
+  if (options.id) template.push({ type: pkcs11.CKA_ID, value: Buffer.from(options.id) });
+  return template;
+}
+
+export function publicKeyTemplate(
+  vendor: VendorTable,
+  options: KeyOptions,
+  forKeyGen: boolean,
+): pkcs11.Template {
+  const template = [
+    ...common(pkcs11.CKO_PUBLIC_KEY, vendor.keyTypes.ec, options),
+    { type: pkcs11.CKA_PRIVATE, value: false },
+    { type: pkcs11.CKA_VERIFY, value: true },
+  ];
+  if (vendor.mechanisms.encrypt !== null) template.push({ type: pkcs11.CKA_ENCRYPT, value: true });
+  if (vendor.mechanisms.wrapSecret !== null) template.push({ type: pkcs11.CKA_WRAP, value: true });
+  if (!forKeyGen || vendor.quirks.ecParamsInKeyGen) {
+    template.push({ type: pkcs11.CKA_EC_PARAMS, value: ecParams(vendor.curveOid) });
+  }
+  return template;
+}
+
+export function privateKeyTemplate(vendor: VendorTable, options: KeyOptions): pkcs11.Template {
+  const template = [
+    ...common(pkcs11.CKO_PRIVATE_KEY, vendor.keyTypes.ec, options),
+    { type: pkcs11.CKA_PRIVATE, value: true },
+    { type: pkcs11.CKA_SENSITIVE, value: true },
+    { type: pkcs11.CKA_EXTRACTABLE, value: options.extractable ?? false },
+    { type: pkcs11.CKA_SIGN, value: true },
+  ];
+  if (vendor.mechanisms.encrypt !== null) template.push({ type: pkcs11.CKA_DECRYPT, value: true });
+  if (vendor.mechanisms.wrapSecret !== null) template.push({ type: pkcs11.CKA_UNWRAP, value: true });
+  return template;
+}
+
+export function secretKeyTemplate(
+  vendor: VendorTable,
+  options: KeyOptions,
+  forKeyGen: boolean,
+): pkcs11.Template {
+  const template = [
+    ...common(pkcs11.CKO_SECRET_KEY, vendor.keyTypes.secret, options),
+    { type: pkcs11.CKA_PRIVATE, value: true },
+    { type: pkcs11.CKA_SENSITIVE, value: true },
+    { type: pkcs11.CKA_EXTRACTABLE, value: options.extractable ?? false },
+    { type: pkcs11.CKA_ENCRYPT, value: true },
+    { type: pkcs11.CKA_DECRYPT, value: true },
+    { type: pkcs11.CKA_WRAP, value: true },
+    { type: pkcs11.CKA_UNWRAP, value: true },
+  ];
+  if (forKeyGen && vendor.secretKeyValueLen !== null) {
+    template.push({ type: pkcs11.CKA_VALUE_LEN, value: vendor.secretKeyValueLen });
+  }
+  return template;
+}

@@ -1,0 +1,64 @@
+import { ECParameters } from '@peculiar/asn1-ecc';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { DeviceError } from './device-error.ts';
+
+const idEcPublicKey = '1.2.840.10045.2.1';
+// OpenSSL 3 writes the SM2 curve OID as the SPKI algorithm itself; GM/T 0015 says id-ecPublicKey.
+const sm2Algorithm = '1.2.156.10197.1.301';
+
+/** CKA_EC_PARAMS for a named curve: the DER OBJECT IDENTIFIER. */
+export function ecParams(curveOid: string): Buffer {
+  return Buffer.from(AsnConvert.serialize(new ECParameters({ namedCurve: curveOid })));
+}
+
+/** The uncompressed point 04‖X‖Y from CKA_EC_POINT, which most devices wrap in an OCTET STRING. */
+export function pointFromEcPoint(ecPoint: Uint8Array): Uint8Array {
+  if (ecPoint.length === 65 && ecPoint[0] === 0x04) return ecPoint;
+  return new Uint8Array(AsnConvert.parse(ecPoint, OctetString).buffer);
+}
+
+export function ecPointFromPoint(point: Uint8Array, format: 'octet-string' | 'raw'): Buffer {
+  return format === 'raw' ? Buffer.from(point) : Buffer.from(AsnConvert.serialize(new OctetString(point)));
+}
+
+export function encodeSpki(curveOid: string, point: Uint8Array): Uint8Array {
+  const spki = new SubjectPublicKeyInfo({
+    algorithm: new AlgorithmIdentifier({
+      algorithm: idEcPublicKey,
+      parameters: new Uint8Array(ecParams(curveOid)).buffer,
+    }),
+    subjectPublicKey: Uint8Array.from(point).buffer,
+  });
+  return new Uint8Array(AsnConvert.serialize(spki));
+}
+
+/** The public point of an EC SubjectPublicKeyInfo on `curveOid`. */
+export function decodeSpki(der: Uint8Array, curveOid: string): Uint8Array {
+  let spki: SubjectPublicKeyInfo;
+  try {
+    spki = AsnConvert.parse(der, SubjectPublicKeyInfo);
+  } catch (error) {
+    throw new DeviceError('DEVICE_BAD_INPUT', 'public key is not a SubjectPublicKeyInfo', undefined, {
+      cause: error,
+    });
+  }
+  const { algorithm, parameters } = spki.algorithm;
+  const curve =
+    algorithm === idEcPublicKey && parameters
+      ? AsnConvert.parse(parameters, ECParameters).namedCurve
+      : algorithm === sm2Algorithm
+        ? sm2Algorithm
+        : undefined;
+  if (curve !== curveOid) {
+    throw new DeviceError(
+      'DEVICE_BAD_INPUT',
+      `public key is not on curve ${curveOid} (${curve ?? algorithm})`,
+    );
+  }
+  const point = new Uint8Array(spki.subjectPublicKey);
+  if (point.length !== 65 || point[0] !== 0x04) {
+    throw new DeviceError('DEVICE_BAD_INPUT', 'public key is not an uncompressed 256-bit point');
+  }
+  return point;
+}
