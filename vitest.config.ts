@@ -9,6 +9,7 @@ export default defineConfig({
       'hsm-sim/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },

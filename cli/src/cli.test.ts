@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { chown, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/free-port.ts';
+
+const bin = new URL('../bin/sm2ca.js', import.meta.url).pathname;
+
+async function sm2ca(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('sm2ca CLI', () => {
+  it('lists its subcommands', async () => {
+    const result = await sm2ca(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('start');
+    expect(result.stdout).toContain('migrate');
+  });
+
+  it('stops on a bad setting with one line naming it and a non-zero exit', async () => {
+    const result = await sm2ca(['migrate'], { SM2CA_RA_PORT: 'abc' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^sm2ca: SM2CA_RA_PORT: .*"abc"/),
+    ]);
+  });
+
+  it('stops with one line naming DATABASE_URL when the database cannot be reached', async () => {
+    const result = await sm2ca(['migrate'], { DATABASE_URL: 'postgres://u:pw@127.0.0.1:1/x' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^sm2ca: DATABASE_URL: cannot connect/m);
+    expect(result.stderr).not.toContain(':pw@');
+  });
+
+  it('migrates the embedded database under SM2CA_HOME, then finds it up to date', async () => {
+    const env = {
+      SM2CA_HOME: await mkdtemp(join(tmpdir(), 'sm2ca-home-')),
+      SM2CA_PG_PORT: String(await freePort()),
+    };
+    const first = await sm2ca(['migrate'], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/applied \d+ migration/);
+    const second = await sm2ca(['migrate'], env);
+    expect(second.stdout).toMatch(/up to date/);
+  });
+
+  // As root it runs PostgreSQL as a `postgres` user; here the same command runs as an ordinary user.
+  it.runIf(process.getuid?.() === 0)('runs the embedded database as an unprivileged user', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'sm2ca-nobody-'));
+    await chown(home, 65534, 65534);
+    const { stdout } = await promisify(execFile)(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'migrate'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          SM2CA_HOME: join(home, 'var'),
+          SM2CA_PG_PORT: String(await freePort()),
+        },
+      },
+    );
+    expect(stdout).toMatch(/applied \d+ migration/);
+  });
+
+  it('refuses an unknown subcommand', async () => {
+    const result = await sm2ca(['frobnicate']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('unknown command');
+  });
+});

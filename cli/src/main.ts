@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerStartCommand } from './commands/start.ts';
+import { describeFailure } from './output.ts';
+
+const program = new Command('sm2ca')
+  .description('Operator CLI of the SM2 certificate authority')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+registerStartCommand(program);
+registerMigrateCommand(program);
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  process.stderr.write(`sm2ca: ${describeFailure(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,33 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const Listen = Type.Object({ host: Type.String({ minLength: 1 }), port: Port });
+
+export const ConfigSchema = Type.Object({
+  /** Data directory for the embedded database, the hsm-sim token and generated secrets. */
+  home: Type.String({ minLength: 1 }),
+  /** External PostgreSQL; when absent the embedded one under `home` is started. */
+  databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  embeddedPostgresPort: Port,
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+  ),
+  device: Type.Object({
+    module: Type.Optional(Type.String({ minLength: 1 })),
+    vendor: Type.Union(['hsm-sim', 'sansec', 'tass', 'softhsm'].map((v) => Type.Literal(v))),
+    tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
+    pin: Type.Optional(Type.String({ minLength: 4 })),
+    soPin: Type.Optional(Type.String({ minLength: 4 })),
+    sessions: Type.Integer({ minimum: 1, maximum: 256 }),
+  }),
+  services: Type.Object({
+    ra: Listen,
+    ca: Listen,
+    km: Listen,
+    ocsp: Listen,
+    crl: Listen,
+  }),
+});
+
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,33 @@
+/**
+ * Where each setting comes from. One table, so the error for a bad value can
+ * name the environment variable the operator actually set.
+ */
+export interface SettingSource {
+  path: string;
+  env: string;
+  fallback?: string | number;
+}
+
+const service = (name: string, port: number, host = '127.0.0.1'): SettingSource[] => [
+  { path: `services.${name}.host`, env: `SM2CA_${name.toUpperCase()}_HOST`, fallback: host },
+  { path: `services.${name}.port`, env: `SM2CA_${name.toUpperCase()}_PORT`, fallback: port },
+];
+
+export const settingSources: SettingSource[] = [
+  { path: 'home', env: 'SM2CA_HOME', fallback: './var' },
+  { path: 'databaseUrl', env: 'DATABASE_URL' },
+  { path: 'embeddedPostgresPort', env: 'SM2CA_PG_PORT', fallback: 54329 },
+  { path: 'databasePoolSize', env: 'SM2CA_DB_POOL_SIZE', fallback: 10 },
+  { path: 'logLevel', env: 'LOG_LEVEL', fallback: 'info' },
+  { path: 'device.module', env: 'SM2CA_DEVICE_MODULE' },
+  { path: 'device.vendor', env: 'SM2CA_DEVICE_VENDOR', fallback: 'hsm-sim' },
+  { path: 'device.tokenLabel', env: 'SM2CA_TOKEN_LABEL', fallback: 'sm2ca' },
+  { path: 'device.pin', env: 'SM2CA_DEVICE_PIN' },
+  { path: 'device.soPin', env: 'SM2CA_DEVICE_SO_PIN' },
+  { path: 'device.sessions', env: 'SM2CA_DEVICE_SESSIONS', fallback: 8 },
+  ...service('ra', 8080, '0.0.0.0'),
+  ...service('ca', 8081),
+  ...service('km', 8082),
+  ...service('ocsp', 8083, '0.0.0.0'),
+  ...service('crl', 8084, '0.0.0.0'),
+];

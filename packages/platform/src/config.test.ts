@@ -1,0 +1,87 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './app-error.ts';
+import { loadConfig } from './config.ts';
+
+function failure(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives working defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.services.ra.port).toBe(8080);
+    expect(config.services.ca.host).toBe('127.0.0.1');
+    expect(config.device.vendor).toBe('hsm-sim');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.home).toMatch(/\/var$/);
+  });
+
+  it('takes typed values from the environment', () => {
+    const config = loadConfig({ SM2CA_RA_PORT: '9000', SM2CA_HOME: '/tmp/x', LOG_LEVEL: 'debug' });
+    expect(config.services.ra.port).toBe(9000);
+    expect(config.home).toBe('/tmp/x');
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('names the variable of a non-numeric port in one line', () => {
+    const error = failure({ SM2CA_RA_PORT: 'eighty' });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(/^SM2CA_RA_PORT: /);
+    expect(error.message).toContain('"eighty"');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('refuses out-of-range ports and unknown vendors', () => {
+    expect(failure({ SM2CA_OCSP_PORT: '70000' }).message).toMatch(/^SM2CA_OCSP_PORT: /);
+    expect(failure({ SM2CA_DEVICE_VENDOR: 'acme' }).message).toMatch(/^SM2CA_DEVICE_VENDOR: /);
+    expect(failure({ DATABASE_URL: 'mysql://x' }).message).toMatch(/^DATABASE_URL: /);
+  });
+
+  it('never repeats a secret in its message', () => {
+    const error = failure({ SM2CA_DEVICE_PIN: '12' });
+    expect(error.message).toMatch(/^SM2CA_DEVICE_PIN: /);
+    expect(error.message).not.toContain('"12"');
+  });
+
+  it('reads a JSON config file, with the environment taking precedence', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-config-'));
+    const file = join(dir, 'config.json');
+    await writeFile(
+      file,
+      JSON.stringify({ services: { ra: { port: 7000 }, ca: { port: 7001 } }, logLevel: 'warn' }),
+    );
+    const config = loadConfig({ SM2CA_CONFIG: file, SM2CA_CA_PORT: '7100' });
+    expect(config.services.ra.port).toBe(7000);
+    expect(config.services.ca.port).toBe(7100);
+    expect(config.services.ca.host).toBe('127.0.0.1');
+    expect(config.logLevel).toBe('warn');
+  });
+
+  it('names the file setting when a bad value comes from the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-config-'));
+    const file = join(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ services: { crl: { port: 'x' } } }));
+    expect(failure({ SM2CA_CONFIG: file }).message).toMatch(
+      /^services\.crl\.port \(config file; env SM2CA_CRL_PORT\): /,
+    );
+  });
+
+  it('reports an unreadable or malformed config file', async () => {
+    expect(failure({ SM2CA_CONFIG: '/nonexistent/sm2ca.json' }).message).toMatch(
+      /^SM2CA_CONFIG: cannot read/,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-config-'));
+    const file = join(dir, 'config.json');
+    await writeFile(file, '{ not json');
+    expect(failure({ SM2CA_CONFIG: file }).message).toMatch(/^SM2CA_CONFIG: .* is not a JSON object/);
+  });
+});

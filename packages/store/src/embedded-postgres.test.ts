@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function query(url: string, sql: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('embedded PostgreSQL', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts, accepts a connection, stops, and leaves no process behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const server = await startEmbeddedPostgres({ dir, port });
+    expect(server.pid).toBeGreaterThan(0);
+    const result = await query(server.url, 'SELECT current_database() AS db, version() AS v');
+    expect(result.rows[0].db).toBe('sm2ca');
+    expect(result.rows[0].v).toMatch(/^PostgreSQL/);
+    await server.stop();
+    expect(isAlive(server.pid!)).toBe(false);
+    expect(await portAccepts(port)).toBe(false);
+    expect(existsSync(join(dir, 'data', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('keeps its data and password across restarts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const first = await startEmbeddedPostgres({ dir, port });
+    await query(first.url, 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)');
+    await first.stop();
+    const second = await startEmbeddedPostgres({ dir, port });
+    expect(second.url).toBe(first.url);
+    expect((await query(second.url, 'SELECT x FROM kept')).rows).toEqual([{ x: 42 }]);
+    await second.stop();
+  });
+
+  it('takes over a data directory whose previous owner died without stopping it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
+    dirs.push(dir);
+    const port = await freePort();
+    // Lost handle: the postmaster keeps running as if its owner had crashed.
+    const orphan = await startEmbeddedPostgres({ dir, port });
+    const again = await startEmbeddedPostgres({ dir, port });
+    expect(isAlive(orphan.pid!)).toBe(false);
+    expect((await query(again.url, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await again.stop();
+    expect(isAlive(again.pid!)).toBe(false);
+  });
+
+  it('fails with a clear error when the port is taken', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const holder = await startEmbeddedPostgres({ dir, port });
+    const otherDir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
+    dirs.push(otherDir);
+    await expect(startEmbeddedPostgres({ dir: otherDir, port })).rejects.toMatchObject({
+      code: 'EMBEDDED_PG_PORT',
+    });
+    await holder.stop();
+  });
+});

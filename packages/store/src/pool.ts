@@ -1,0 +1,39 @@
+import pg from 'pg';
+import { StoreError } from './store-error.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** The URL with its password replaced, fit for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/**
+ * A pool that has proven it can reach the database: a bad URL fails here, at
+ * start-up, rather than on the first request.
+ */
+export async function connectPool(url: string, options: { max?: number; connectTimeoutMs?: number } = {}) {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new StoreError('DB_UNREACHABLE', `cannot connect to ${redactUrl(url)} (${reason})`, { cause: err });
+  }
+  return pool;
+}

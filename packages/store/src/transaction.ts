@@ -1,0 +1,50 @@
+import type { Pool, PoolClient } from './pool.ts';
+import { StoreError } from './store-error.ts';
+
+/** serialization_failure and deadlock_detected: safe to run the whole transaction again. */
+const retryable = new Set(['40001', '40P01']);
+
+export interface TransactionOptions {
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+  /** How many times a transaction that lost a serialization race is run again. */
+  retries?: number;
+}
+
+/**
+ * Runs `work` in one transaction: commit on success, roll back on any error.
+ * `work` may run more than once, so it must not have effects outside the database.
+ */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const retries = options.retries ?? 5;
+  for (let attempt = 0; ; attempt++) {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL ${(options.isolation ?? 'read committed').toUpperCase()}`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      const code = (err as { code?: string }).code;
+      if (code && retryable.has(code)) {
+        if (attempt < retries) {
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+          continue;
+        }
+        throw new StoreError('DB_CONFLICT', `transaction still conflicting after ${retries} retries`, {
+          cause: err,
+        });
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
