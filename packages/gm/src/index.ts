@@ -1,1 +1,13 @@
-export {};
+export * from './bytes.ts';
+export * from './der.ts';
+export * from './gm-error.ts';
+export * from './oids.ts';
+export * from './sm2-ciphertext.ts';
+export * from './sm2-curve.ts';
+export * from './sm2-enveloped-key.ts';
+export * from './sm2-public-key.ts';
+export * from './sm2-signature.ts';
+export * from './sm2-spki.ts';
+export * from './sm2-verify.ts';
+export * from './sm2-z.ts';
+export * from './sm3.ts';
