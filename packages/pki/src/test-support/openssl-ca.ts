@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +17,19 @@ export interface TestCa {
   spkiDer: Buffer;
   subjectKeyIdentifier: Buffer;
   signer: SmCryptoSigner;
+  /** Signs under the empty ID, which is what OpenSSL 3.0 verifies CRLs and OCSP responses with. */
+  emptyIdSigner: SmCryptoSigner;
   /** Issues a leaf certificate with `serialHex`; returns its PEM path. */
   issueLeaf(serialHex: string): string;
 }
 
 export function openssl(args: string[], cwd: string): Buffer {
-  return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+}
+
+/** Runs openssl and returns its stderr, for commands that report results only there. */
+export function opensslStderr(args: string[], cwd: string): string {
+  return spawnSync('openssl', args, { cwd, encoding: 'utf8' }).stderr;
 }
 
 /** A self-signed SM2 CA made with the OpenSSL CLI, signed under the GM default ID. */
@@ -65,6 +72,7 @@ export function createTestCa(): TestCa {
     spkiDer: Buffer.from(AsnSerializer.serialize(tbs.subjectPublicKeyInfo)),
     subjectKeyIdentifier: Buffer.from(ski.buffer),
     signer: new SmCryptoSigner(privateKeyHex, publicKeyHex),
+    emptyIdSigner: new SmCryptoSigner(privateKeyHex, publicKeyHex, ''),
     issueLeaf(serialHex) {
       const name = `leaf-${serialHex}`;
       openssl(
@@ -99,6 +107,8 @@ export function createTestCa(): TestCa {
           'ca.key',
           '-sm3',
           '-sigopt',
+          DIST_ID,
+          '-vfyopt',
           DIST_ID,
           '-set_serial',
           `0x${serialHex}`,

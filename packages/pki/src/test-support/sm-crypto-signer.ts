@@ -11,6 +11,8 @@ export class SmCryptoSigner implements Signer {
   constructor(
     private readonly privateKeyHex: string,
     private readonly publicKeyHex: string,
+    /** Another ID than the default only to show what OpenSSL 3.0 (empty ID) would accept. */
+    private readonly userId = '1234567812345678',
   ) {}
 
   async sign(data: Uint8Array): Promise<Uint8Array> {
@@ -18,6 +20,7 @@ export class SmCryptoSigner implements Signer {
       hash: true,
       der: true,
       publicKey: this.publicKeyHex,
+      userId: this.userId,
     });
     return Buffer.from(hex, 'hex');
   }

@@ -1,0 +1,240 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
+import { CertificateList } from '@peculiar/asn1-x509';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCrl, type CrlOptions } from './crl-builder.ts';
+import type { CrlEntry } from './crl-entry-writer.ts';
+import { parseCrl, verifyCrlSignature } from './crl-parse.ts';
+import { CrlReason } from './crl-reason.ts';
+import { PkiError } from './pki-error.ts';
+import { createTestCa, openssl, opensslStderr, type TestCa } from './test-support/openssl-ca.ts';
+import { smCryptoVerifier } from './test-support/sm-crypto-signer.ts';
+
+let ca: TestCa;
+beforeAll(() => {
+  ca = createTestCa();
+});
+
+const thisUpdate = new Date('2026-11-21T08:00:00Z');
+const nextUpdate = new Date('2026-11-22T08:00:00Z');
+
+function options(extra: Partial<CrlOptions> = {}): CrlOptions {
+  return {
+    issuerName: ca.subjectDer,
+    authorityKeyIdentifier: ca.subjectKeyIdentifier,
+    crlNumber: 42n,
+    thisUpdate,
+    nextUpdate,
+    ...extra,
+  };
+}
+
+const fullEntries: CrlEntry[] = [
+  { serial: 0x1234n, revocationDate: new Date('2026-11-20T10:00:00Z'), reason: CrlReason.keyCompromise },
+  {
+    serial: Buffer.from('00ff00112233445566778899', 'hex'),
+    revocationDate: new Date('2026-11-20T11:00:00Z'),
+    reason: CrlReason.certificateHold,
+    invalidityDate: new Date('2026-11-19T00:00:00Z'),
+  },
+  { serial: (1n << 159n) - 1n, revocationDate: new Date('2051-03-04T05:06:07Z') },
+  { serial: 7n, revocationDate: new Date('2026-11-20T12:00:00Z'), reason: CrlReason.unspecified },
+];
+
+function writeTemp(name: string, data: Uint8Array): string {
+  const path = join(ca.dir, name);
+  writeFileSync(path, data);
+  return path;
+}
+
+describe('buildCrl', () => {
+  it('builds a full CRL that parses back, verifies, and is canonical DER', async () => {
+    const der = await buildCrl(
+      options({ freshestCrlUris: ['http://crl.example.cn/delta.crl'] }),
+      fullEntries,
+      ca.signer,
+    );
+    expect(Buffer.from(AsnSerializer.serialize(AsnParser.parse(der, CertificateList)))).toEqual(der);
+
+    const crl = parseCrl(der);
+    expect(crl.version).toBe(2);
+    expect(crl.issuer).toEqual(ca.subjectDer);
+    expect(crl.thisUpdate).toEqual(thisUpdate);
+    expect(crl.nextUpdate).toEqual(nextUpdate);
+    expect(crl.crlNumber).toBe(42n);
+    expect(crl.baseCrlNumber).toBeUndefined();
+    expect(crl.authorityKeyIdentifier).toEqual(ca.subjectKeyIdentifier);
+    expect(crl.entryCount).toBe(4);
+    expect([...crl.entries()]).toEqual([
+      { serial: 0x1234n, revocationDate: fullEntries[0]!.revocationDate, reason: CrlReason.keyCompromise },
+      {
+        serial: 0xff00112233445566778899n,
+        revocationDate: fullEntries[1]!.revocationDate,
+        reason: CrlReason.certificateHold,
+        invalidityDate: fullEntries[1]!.invalidityDate,
+      },
+      { serial: (1n << 159n) - 1n, revocationDate: fullEntries[2]!.revocationDate },
+      { serial: 7n, revocationDate: fullEntries[3]!.revocationDate },
+    ]);
+    expect(await verifyCrlSignature(crl, ca.spkiDer, smCryptoVerifier)).toBe(true);
+    const tampered = Buffer.from(der);
+    tampered[tampered.indexOf(Buffer.from('Test CA'))] ^= 1;
+    expect(await verifyCrlSignature(parseCrl(tampered), ca.spkiDer, smCryptoVerifier)).toBe(false);
+
+    const text = openssl(
+      ['crl', '-inform', 'DER', '-in', writeTemp('full.crl', der), '-text', '-noout'],
+      ca.dir,
+    ).toString();
+    expect(text).toContain('Version 2 (0x1)');
+    expect(text).toContain('Signature Algorithm: SM2-with-SM3');
+    expect(text).toContain('X509v3 CRL Number: \n                42');
+    expect(text).toContain('X509v3 Freshest CRL');
+    expect(text).toContain('Key Compromise');
+    expect(text).toContain('Certificate Hold');
+    expect(text).toContain('Invalidity Date');
+    expect(text).toContain('Revocation Date: Mar  4 05:06:07 2051 GMT');
+    expect(text).toContain('Next Update: Nov 22 08:00:00 2026 GMT');
+  });
+
+  it('signs under the GM default ID: OpenSSL accepts it with distid, and its CRL check needs the empty ID', async () => {
+    const der = await buildCrl(options(), fullEntries, ca.signer);
+    const crl = parseCrl(der);
+    writeTemp('tbs.bin', crl.tbsCertList);
+    writeTemp('sig.bin', crl.signature);
+    openssl(['x509', '-in', 'ca.pem', '-pubkey', '-noout', '-out', 'ca.pub'], ca.dir);
+    const dgst = openssl(
+      [
+        'dgst',
+        '-sm3',
+        '-verify',
+        'ca.pub',
+        '-sigopt',
+        'distid:1234567812345678',
+        '-signature',
+        'sig.bin',
+        'tbs.bin',
+      ],
+      ca.dir,
+    );
+    expect(dgst.toString()).toContain('Verified OK');
+
+    // OpenSSL 3.0 `crl -CAfile` has no way to set the ID, so it only accepts an empty-ID signature.
+    writeTemp('default-id.crl', der);
+    const check = (file: string) =>
+      opensslStderr(['crl', '-inform', 'DER', '-in', file, '-CAfile', 'ca.pem', '-noout'], ca.dir);
+    expect(check('default-id.crl')).toContain('verify failure');
+    writeTemp('empty-id.crl', await buildCrl(options(), fullEntries, ca.emptyIdSigner));
+    expect(check('empty-id.crl')).toContain('verify OK');
+  });
+
+  it('builds a delta CRL for a partition with removeFromCRL', async () => {
+    const der = await buildCrl(
+      options({
+        crlNumber: 43n,
+        baseCrlNumber: 42n,
+        issuingDistributionPoint: { uris: ['http://crl.example.cn/p7.crl'], onlyContainsUserCerts: true },
+      }),
+      [
+        {
+          serial: 0x1234n,
+          revocationDate: new Date('2026-11-20T10:00:00Z'),
+          reason: CrlReason.removeFromCRL,
+        },
+        {
+          serial: 0x99n,
+          revocationDate: new Date('2026-11-21T07:00:00Z'),
+          reason: CrlReason.certificateHold,
+        },
+      ],
+      ca.signer,
+    );
+    const crl = parseCrl(der);
+    expect(crl.crlNumber).toBe(43n);
+    expect(crl.baseCrlNumber).toBe(42n);
+    expect(crl.issuingDistributionPoint).toEqual({
+      uris: ['http://crl.example.cn/p7.crl'],
+      onlyContainsUserCerts: true,
+      onlyContainsCACerts: false,
+      onlyContainsAttributeCerts: false,
+      indirectCrl: false,
+    });
+    expect(crl.extensions.filter((e) => e.critical).map((e) => e.oid)).toEqual(['2.5.29.27', '2.5.29.28']);
+    expect([...crl.entries()].map((e) => e.reason)).toEqual([
+      CrlReason.removeFromCRL,
+      CrlReason.certificateHold,
+    ]);
+    expect(await verifyCrlSignature(crl, ca.spkiDer, smCryptoVerifier)).toBe(true);
+
+    const text = openssl(
+      ['crl', '-inform', 'DER', '-in', writeTemp('delta.crl', der), '-text', '-noout'],
+      ca.dir,
+    ).toString();
+    expect(text).toContain('X509v3 Delta CRL Indicator: critical');
+    expect(text).toContain('X509v3 Issuing Distribution Point: critical');
+    expect(text).toContain('URI:http://crl.example.cn/p7.crl');
+    expect(text).toContain('Only User Certificates');
+    expect(text).toContain('Remove From CRL');
+  });
+
+  it('omits revokedCertificates when there are no entries', async () => {
+    const der = await buildCrl(options(), [], ca.signer);
+    const parsed = AsnParser.parse(der, CertificateList);
+    expect(parsed.tbsCertList.revokedCertificates).toBeUndefined();
+    expect(parseCrl(der).entryCount).toBe(0);
+    const text = openssl(
+      ['crl', '-inform', 'DER', '-in', writeTemp('empty.crl', der), '-text', '-noout'],
+      ca.dir,
+    ).toString();
+    expect(text).toContain('No Revoked Certificates');
+  });
+
+  it('streams entries from an async iterable', async () => {
+    const count = 20_000;
+    const reasons = [undefined, CrlReason.keyCompromise, CrlReason.superseded, CrlReason.certificateHold];
+    async function* entries(): AsyncGenerator<CrlEntry> {
+      for (let i = 1; i <= count; i++) {
+        yield {
+          serial: BigInt(i) * 0x1000000000001n,
+          revocationDate: new Date(thisUpdate.getTime() - i * 1000),
+          reason: reasons[i % reasons.length]!,
+        };
+      }
+    }
+    const der = await buildCrl(options(), entries(), ca.signer);
+    const crl = parseCrl(der);
+    expect(crl.entryCount).toBe(count);
+    let i = 0;
+    for (const entry of crl.entries()) {
+      i++;
+      expect(entry.serial).toBe(BigInt(i) * 0x1000000000001n);
+      expect(entry.revocationDate.getTime()).toBe(thisUpdate.getTime() - i * 1000);
+    }
+    expect(i).toBe(count);
+    // The schema library refuses CRLs this large (node limit), so OpenSSL checks the encoding.
+    const text = openssl(
+      ['crl', '-inform', 'DER', '-in', writeTemp('big.crl', der), '-text', '-noout'],
+      ca.dir,
+    ).toString();
+    expect(text.match(/Serial Number: /g)).toHaveLength(count);
+  });
+
+  it('rejects invalid input with PkiError', async () => {
+    const date = new Date('2026-11-20T10:00:00Z');
+    const cases: [Partial<CrlOptions>, CrlEntry[], string][] = [
+      [{}, [{ serial: 1n, revocationDate: date, reason: CrlReason.removeFromCRL }], 'CRL_INVALID_ENTRY'],
+      [{}, [{ serial: 1n << 160n, revocationDate: date }], 'CRL_INVALID_ENTRY'],
+      [{}, [{ serial: 1n, revocationDate: date, reason: 7 as CrlReason }], 'CRL_INVALID_ENTRY'],
+      [{}, [{ serial: -1n, revocationDate: date }], 'INVALID_INTEGER'],
+      [{}, [{ serial: 1n, revocationDate: new Date(Number.NaN) }], 'INVALID_TIME'],
+      [{ nextUpdate: thisUpdate }, [], 'CRL_INVALID_OPTIONS'],
+      [{ crlNumber: 5n, baseCrlNumber: 5n }, [], 'CRL_INVALID_OPTIONS'],
+      [{ issuerName: Buffer.from('0c0141', 'hex') }, [], 'CRL_INVALID_OPTIONS'],
+    ];
+    for (const [extra, entries, code] of cases) {
+      const error = await buildCrl(options(extra), entries, ca.signer).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PkiError);
+      expect((error as PkiError).code).toBe(code);
+    }
+  });
+});
