@@ -79,7 +79,8 @@ describe('buildCrl', () => {
     ]);
     expect(await verifyCrlSignature(crl, ca.spkiDer, smCryptoVerifier)).toBe(true);
     const tampered = Buffer.from(der);
-    tampered[tampered.indexOf(Buffer.from('Test CA'))] ^= 1;
+    const at = tampered.indexOf(Buffer.from('Test CA'));
+    tampered[at] = tampered[at]! ^ 1;
     expect(await verifyCrlSignature(parseCrl(tampered), ca.spkiDer, smCryptoVerifier)).toBe(false);
 
     const text = openssl(
