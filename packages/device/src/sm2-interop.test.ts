@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import { createDecipheriv, createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as asn1js from 'asn1js';
+import smCrypto from 'sm-crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Device, openDevice } from './device.ts';
+import { decodeSpki, encodeSpki } from './spki.ts';
+import { hsmSim } from './test-tokens.ts';
+
+const { sm2 } = smCrypto;
+const sm2Curve = '1.2.156.10197.1.301';
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const pad32 = (bytes: Uint8Array) =>
+  Buffer.concat([Buffer.alloc(Math.max(0, 32 - bytes.length)), bytes]).subarray(-32);
+const positive = (bytes: Buffer) => (bytes[0]! & 0x80 ? Buffer.concat([Buffer.of(0), bytes]) : bytes);
+
+/** sm-crypto speaks raw C1‖C3‖C2 hex without the 04 prefix; the device speaks GM/T 0009 DER. */
+function derToC1C3C2(der: Uint8Array): string {
+  const [x, y, hash, text] = (asn1js.fromBER(der).result as asn1js.Sequence).valueBlock.value as [
+    asn1js.Integer,
+    asn1js.Integer,
+    asn1js.OctetString,
+    asn1js.OctetString,
+  ];
+  return [
+    pad32(x.valueBlock.valueHexView),
+    pad32(y.valueBlock.valueHexView),
+    hash.valueBlock.valueHexView,
+    text.valueBlock.valueHexView,
+  ]
+    .map(hex)
+    .join('');
+}
+
+function c1c3c2ToDer(raw: string): Uint8Array {
+  const bytes = Buffer.from(raw, 'hex');
+  return new Uint8Array(
+    new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ valueHex: positive(bytes.subarray(0, 32)) }),
+        new asn1js.Integer({ valueHex: positive(bytes.subarray(32, 64)) }),
+        new asn1js.OctetString({ valueHex: bytes.subarray(64, 96) }),
+        new asn1js.OctetString({ valueHex: bytes.subarray(96) }),
+      ],
+    }).toBER(),
+  );
+}
+
+function pem(spki: Uint8Array): string {
+  const body = Buffer.from(spki).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`;
+}
+
+describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim', () => {
+  let device: Device;
+  let spki: Uint8Array;
+  let publicHex: string;
+  const message = Buffer.from('GM/T 0009 interop message');
+
+  beforeAll(async () => {
+    await hsmSim.createTokens(['interop'], '87654321', '12345678');
+    device = await openDevice({
+      module: hsmSim.module,
+      vendor: 'hsm-sim',
+      tokenLabel: 'interop',
+      pin: '12345678',
+    });
+    spki = await device.generateKeyPair({ label: 'ca', token: false });
+    publicHex = hex(decodeSpki(spki, sm2Curve));
+  });
+  afterAll(async () => {
+    await device?.close();
+  });
+
+  it('makes signatures OpenSSL verifies under the default signer ID', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'device-openssl-'));
+    writeFileSync(join(dir, 'pub.pem'), pem(spki));
+    writeFileSync(join(dir, 'msg'), message);
+    writeFileSync(join(dir, 'sig'), await device.sign('ca', message));
+    const out = execFileSync(
+      'openssl',
+      [
+        'dgst',
+        '-sm3',
+        '-sigopt',
+        'distid:1234567812345678',
+        '-verify',
+        'pub.pem',
+        '-signature',
+        'sig',
+        'msg',
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(out).toContain('Verified OK');
+  });
+
+  it('makes signatures sm-crypto verifies, with the default and with a given signer ID', async () => {
+    const msg = Array.from(message);
+    const byDefault = hex(await device.sign('ca', message));
+    expect(sm2.doVerifySignature(msg, byDefault, publicHex, { hash: true, der: true })).toBe(true);
+    const byAlice = hex(await device.sign('ca', message, { signerId: 'alice@example.cn' }));
+    expect(
+      sm2.doVerifySignature(msg, byAlice, publicHex, { hash: true, der: true, userId: 'alice@example.cn' }),
+    ).toBe(true);
+    expect(sm2.doVerifySignature(msg, byAlice, publicHex, { hash: true, der: true })).toBe(false);
+    expect(
+      sm2.doVerifySignature(msg, hex(device.signSync('ca', message)), publicHex, { hash: true, der: true }),
+    ).toBe(true);
+  });
+
+  it('verifies signatures made by sm-crypto', async () => {
+    const keys = sm2.generateKeyPairHex();
+    const theirs = encodeSpki(sm2Curve, Buffer.from(keys.publicKey, 'hex'));
+    const signature = sm2.doSignature(Array.from(message), keys.privateKey, { hash: true, der: true });
+    expect(await device.verify(theirs, message, Buffer.from(signature, 'hex'))).toBe(true);
+    expect(await device.verify(theirs, Buffer.from('other'), Buffer.from(signature, 'hex'))).toBe(false);
+  });
+
+  it('encrypts for sm-crypto and decrypts what sm-crypto encrypted', async () => {
+    const keys = sm2.generateKeyPairHex();
+    const plaintext = Buffer.from('SM2 envelope payload, longer than one SM3 block of KDF output.');
+    const toThem = await device.encrypt(encodeSpki(sm2Curve, Buffer.from(keys.publicKey, 'hex')), plaintext);
+    const decrypted = sm2.doDecrypt(derToC1C3C2(toThem), keys.privateKey, 1, { output: 'array' });
+    expect(Buffer.from(decrypted).equals(plaintext)).toBe(true);
+    const toUs = sm2.doEncrypt(Array.from(plaintext), publicHex, 1);
+    expect(Buffer.from(await device.decrypt('ca', c1c3c2ToDer(toUs))).equals(plaintext)).toBe(true);
+  });
+
+  it('computes SM3 like node:crypto', async () => {
+    for (const data of [Buffer.alloc(0), Buffer.from('abc'), Buffer.alloc(1000, 7)]) {
+      expect(hex(await device.digest(data))).toBe(createHash('sm3').update(data).digest('hex'));
+    }
+  });
+
+  it('envelopes an SM2 private key: SM4-ECB under an SM4 key that is SM2-encrypted to the holder', async () => {
+    const holder = sm2.generateKeyPairHex();
+    const issued = await device.generateKeyPair({ label: 'escrow', token: false, extractable: true });
+    await device.generateSecretKey({ label: 'sm4', token: false, extractable: true });
+    const wrappedPrivate = await device.wrapPrivateKey('sm4', 'escrow');
+    const wrappedSm4 = await device.wrapSecretKey(
+      encodeSpki(sm2Curve, Buffer.from(holder.publicKey, 'hex')),
+      'sm4',
+    );
+    const sm4Key = Buffer.from(
+      sm2.doDecrypt(derToC1C3C2(wrappedSm4), holder.privateKey, 1, { output: 'array' }),
+    );
+    expect(sm4Key.length).toBe(16);
+    const decipher = createDecipheriv('sm4-ecb', sm4Key, null).setAutoPadding(false);
+    const scalar = Buffer.concat([decipher.update(wrappedPrivate), decipher.final()]).subarray(0, 32);
+    // The recovered scalar is the issued private key exactly when its signatures verify under the issued SPKI.
+    const signature = sm2.doSignature(Array.from(message), scalar.toString('hex'), { hash: true, der: true });
+    expect(await device.verify(issued, message, Buffer.from(signature, 'hex'))).toBe(true);
+  });
+
+  it('unwraps an SM4 key with an SM2 private key and an SM2 private key with that SM4 key', async () => {
+    const recipient = await device.generateKeyPair({ label: 'km', token: false });
+    const issued = await device.generateKeyPair({ label: 'user-enc', token: false, extractable: true });
+    await device.generateSecretKey({ label: 'transport', token: false, extractable: true });
+    const wrappedKey = await device.wrapPrivateKey('transport', 'user-enc');
+    const wrappedSm4 = await device.wrapSecretKey(recipient, 'transport');
+    await device.unwrapSecretKey('km', wrappedSm4, { label: 'transport-copy', token: false });
+    await device.unwrapPrivateKey('transport-copy', wrappedKey, { label: 'user-enc-copy', token: false });
+    const plaintext = Buffer.from('decrypted by the restored key');
+    const ciphertext = await device.encrypt(issued, plaintext);
+    expect(Buffer.from(await device.decrypt('user-enc-copy', ciphertext)).equals(plaintext)).toBe(true);
+  });
+});
