@@ -3,7 +3,7 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as asn1js from 'asn1js';
+import { decodeSm2Ciphertext, encodeSm2Ciphertext } from '@sm2ca/gm';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Device, openDevice } from './device.ts';
@@ -14,41 +14,10 @@ const { sm2 } = smCrypto;
 const sm2Curve = '1.2.156.10197.1.301';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-const pad32 = (bytes: Uint8Array) =>
-  Buffer.concat([Buffer.alloc(Math.max(0, 32 - bytes.length)), bytes]).subarray(-32);
-const positive = (bytes: Buffer) => (bytes[0]! & 0x80 ? Buffer.concat([Buffer.of(0), bytes]) : bytes);
 
-/** sm-crypto speaks raw C1‖C3‖C2 hex without the 04 prefix; the device speaks GM/T 0009 DER. */
-function derToC1C3C2(der: Uint8Array): string {
-  const [x, y, hash, text] = (asn1js.fromBER(der).result as asn1js.Sequence).valueBlock.value as [
-    asn1js.Integer,
-    asn1js.Integer,
-    asn1js.OctetString,
-    asn1js.OctetString,
-  ];
-  return [
-    pad32(x.valueBlock.valueHexView),
-    pad32(y.valueBlock.valueHexView),
-    hash.valueBlock.valueHexView,
-    text.valueBlock.valueHexView,
-  ]
-    .map(hex)
-    .join('');
-}
-
-function c1c3c2ToDer(raw: string): Uint8Array {
-  const bytes = Buffer.from(raw, 'hex');
-  return new Uint8Array(
-    new asn1js.Sequence({
-      value: [
-        new asn1js.Integer({ valueHex: positive(bytes.subarray(0, 32)) }),
-        new asn1js.Integer({ valueHex: positive(bytes.subarray(32, 64)) }),
-        new asn1js.OctetString({ valueHex: bytes.subarray(64, 96) }),
-        new asn1js.OctetString({ valueHex: bytes.subarray(96) }),
-      ],
-    }).toBER(),
-  );
-}
+// sm-crypto speaks raw C1‖C3‖C2 hex without the 04 prefix; the device speaks GM/T 0009 DER.
+const derToC1C3C2 = (der: Uint8Array) => hex(decodeSm2Ciphertext(der).subarray(1));
+const c1c3c2ToDer = (raw: string) => encodeSm2Ciphertext(Buffer.from(`04${raw}`, 'hex'));
 
 function pem(spki: Uint8Array): string {
   const body = Buffer.from(spki).toString('base64').replace(/.{64}/g, '$&\n');

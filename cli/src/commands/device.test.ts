@@ -1,0 +1,68 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeviceConfig } from '@sm2ca/device';
+import { Command } from 'commander';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { softhsm } from '../../../packages/device/src/test-tokens.ts';
+import { registerDeviceCommands } from './device.ts';
+
+async function run(config: DeviceConfig, ...args: string[]): Promise<string> {
+  const program = new Command('sm2ca').exitOverride();
+  registerDeviceCommands(program, async () => config);
+  let out = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((text: string) => {
+    out += `${text}\n`;
+  });
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += chunk.toString();
+    return true;
+  });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+  }
+  return out;
+}
+
+describe.skipIf(!softhsm.available)('sm2ca device', () => {
+  const config: DeviceConfig = {
+    module: softhsm.module,
+    vendor: 'softhsm',
+    tokenLabel: 'cli',
+    pin: '12345678',
+  };
+  beforeAll(async () => {
+    await softhsm.createTokens(['cli'], '87654321', '12345678');
+  });
+
+  it('info names the module, the token and its mechanisms', async () => {
+    const out = await run(config, 'device', 'info');
+    expect(out).toContain(softhsm.module);
+    expect(out).toContain('token:        cli');
+    expect(out).toContain('softhsm:keyPairGen');
+  });
+
+  it('keygen prints a PEM public key that verifies what sign writes', async () => {
+    const publicPem = await run(config, 'device', 'keygen', '--label', 'cli-key');
+    expect(publicPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    const dir = mkdtempSync(join(tmpdir(), 'device-cli-'));
+    writeFileSync(join(dir, 'msg'), 'signed from the CLI');
+    await run(
+      config,
+      'device',
+      'sign',
+      '--label',
+      'cli-key',
+      '--in',
+      join(dir, 'msg'),
+      '--out',
+      join(dir, 'sig'),
+    );
+    const key = createPublicKey(publicPem);
+    expect(verify('sha256', readFileSync(join(dir, 'msg')), key, readFileSync(join(dir, 'sig')))).toBe(true);
+  });
+});
