@@ -1,0 +1,116 @@
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../../test/support/test-database.ts';
+import { AppError } from '../app-error.ts';
+import { createHttpServer, type HttpServer } from '../http-server.ts';
+import { createLogger } from '../logger.ts';
+import { registerAccessControl } from './access-control.ts';
+import { addOperator } from './operators.ts';
+
+describe('HTTP server with access control', () => {
+  const db = useTestDatabase();
+  let app: HttpServer;
+  const credentials: Record<string, string> = {};
+  const cli = { name: 'cli', role: 'ceremony' };
+
+  beforeAll(async () => {
+    for (const role of ['entry_clerk', 'reviewer'] as const) {
+      credentials[role] = (await addOperator(db.pool, cli, { name: `op-${role}`, role })).credential;
+    }
+    app = await createHttpServer({ log: createLogger('test', { level: 'silent' }), title: 'test' });
+    registerAccessControl(app, db.pool);
+    app.get('/open', { config: { access: 'public' } }, async () => ({ ok: true }));
+    app.get('/undeclared', async () => ({ ok: true }));
+    app.post(
+      '/review',
+      {
+        config: { access: ['reviewer'] },
+        schema: {
+          body: Type.Object({ decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]) }),
+        },
+      },
+      async (request) => ({ by: request.operator?.name, decision: request.body.decision }),
+    );
+    app.get('/conflict', { config: { access: 'public' } }, async () => {
+      throw new AppError('ALREADY_DONE', 'it was done before', 409);
+    });
+    app.get('/crash', { config: { access: 'public' } }, async () => {
+      throw new Error('secret internals');
+    });
+    await app.ready();
+  });
+  afterAll(() => app.close());
+
+  const post = (url: string, body: unknown, role?: string) =>
+    app.inject({
+      method: 'POST',
+      url,
+      payload: body as object,
+      headers: role ? { authorization: `Bearer ${credentials[role]}` } : {},
+    });
+
+  it('serves public routes without credentials', async () => {
+    expect((await app.inject('/open')).json()).toEqual({ ok: true });
+    expect((await app.inject('/health/live')).statusCode).toBe(200);
+  });
+
+  it('closes a route that declares no access rule', async () => {
+    const res = await app.inject('/undeclared');
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('ACCESS_NOT_DECLARED');
+  });
+
+  it('asks for a credential, and refuses an unknown one', async () => {
+    expect((await post('/review', { decision: 'approve' })).json().error.code).toBe('AUTH_REQUIRED');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/review',
+      payload: { decision: 'approve' },
+      headers: { authorization: 'Bearer sm2op_forged' },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('AUTH_INVALID');
+  });
+
+  it('refuses an operator outside the route roles with 403 ROLE_FORBIDDEN', async () => {
+    const res = await post('/review', { decision: 'approve' }, 'entry_clerk');
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error).toMatchObject({ code: 'ROLE_FORBIDDEN', details: { role: 'entry_clerk' } });
+  });
+
+  it('lets the right role through and knows who it is', async () => {
+    const res = await post('/review', { decision: 'approve' }, 'reviewer');
+    expect(res.json()).toEqual({ by: 'op-reviewer', decision: 'approve' });
+  });
+
+  it('answers schema violations and bad JSON with 400 and a stable code', async () => {
+    const bad = await post('/review', { decision: 'maybe' }, 'reviewer');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('REQUEST_INVALID');
+    const garbage = await app.inject({
+      method: 'POST',
+      url: '/review',
+      payload: '{"decision":',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${credentials.reviewer}` },
+    });
+    expect(garbage.statusCode).toBe(400);
+    expect(garbage.json().error.code).toMatch(/^HTTP_/);
+  });
+
+  it('passes AppError codes through and hides unexpected errors', async () => {
+    const conflict = await app.inject('/conflict');
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toEqual({ error: { code: 'ALREADY_DONE', message: 'it was done before' } });
+    const crash = await app.inject('/crash');
+    expect(crash.statusCode).toBe(500);
+    expect(crash.json().error.code).toBe('INTERNAL');
+    expect(crash.body).not.toContain('secret internals');
+  });
+
+  it('answers unknown routes with 404 NOT_FOUND and serves OpenAPI at /docs', async () => {
+    expect((await app.inject('/nowhere')).json().error.code).toBe('NOT_FOUND');
+    const docs = await app.inject('/docs/json');
+    expect(docs.statusCode).toBe(200);
+    expect(docs.json().paths['/review']).toBeDefined();
+  });
+});

@@ -1,0 +1,15 @@
+/** RA roles (GM-NOTES: entry clerk ≠ reviewer; operator ≠ auditor). */
+export const roles = ['business_admin', 'entry_clerk', 'reviewer', 'certificate_maker', 'auditor'] as const;
+export type Role = (typeof roles)[number];
+
+export const roleNames: Record<Role, string> = {
+  business_admin: 'business admin (业务管理员)',
+  entry_clerk: 'entry clerk (录入员)',
+  reviewer: 'reviewer (审核员)',
+  certificate_maker: 'certificate maker (制证员)',
+  auditor: 'auditor (审计员)',
+};
+
+export function isRole(value: string): value is Role {
+  return (roles as readonly string[]).includes(value);
+}

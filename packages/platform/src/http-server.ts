@@ -1,0 +1,62 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import { errorResponse } from './error-response.ts';
+import type { Logger } from './logger.ts';
+
+export type HttpServer = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpServerOptions {
+  log: Logger;
+  /** Title of the OpenAPI document served at /docs. */
+  title: string;
+  bodyLimit?: number;
+}
+
+/**
+ * Fastify with what every service shares: TypeBox schemas, OpenAPI at /docs,
+ * one error body shape `{ error: { code, message } }`, and health routes.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const app = Fastify({
+    loggerInstance: options.log,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    disableRequestLogging: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The API description is public; every other route must declare its own access rule.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+  });
+  await app.register(swagger, { openapi: { info: { title: options.title, version: '1' } } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, expected } = errorResponse(err);
+    if (expected) request.log.info({ code: body.error.code, url: request.url }, body.error.message);
+    else request.log.error({ err, url: request.url }, 'request failed');
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
+  );
+  app.get('/health/live', { schema: { hide: true }, config: { access: 'public' } }, async () => ({
+    ok: true,
+  }));
+  return app;
+}
