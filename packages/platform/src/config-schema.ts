@@ -10,12 +10,23 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   embeddedPostgresPort: Port,
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
-  logLevel: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-  ),
+  logLevel: Type.Union([
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ]),
   device: Type.Object({
     module: Type.Optional(Type.String({ minLength: 1 })),
-    vendor: Type.Union(['hsm-sim', 'sansec', 'tass', 'softhsm'].map((v) => Type.Literal(v))),
+    vendor: Type.Union([
+      Type.Literal('hsm-sim'),
+      Type.Literal('sansec'),
+      Type.Literal('tass'),
+      Type.Literal('softhsm'),
+    ]),
     tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
     pin: Type.Optional(Type.String({ minLength: 4 })),
     soPin: Type.Optional(Type.String({ minLength: 4 })),

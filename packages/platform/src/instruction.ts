@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { Signer, Verifier } from '@sm2ca/pki';
+import { AppError } from './app-error.ts';
+
+/**
+ * RA → CA instructions are JSON bodies signed over their exact bytes with the
+ * RA's SM2 key (GM default signer ID). The CA acts only on what verifies.
+ */
+export const instructionSignatureHeader = 'x-sm2ca-signature';
+
+/** How far an instruction's timestamp may be from the CA's clock. */
+export const instructionWindowMs = 5 * 60 * 1000;
+
+export interface InstructionEnvelope {
+  requestId: string;
+  timestamp: string;
+}
+
+export async function signInstruction<T extends object>(
+  body: T & Partial<InstructionEnvelope>,
+  signer: Signer,
+): Promise<{ payload: Buffer; headers: Record<string, string>; requestId: string }> {
+  const requestId = body.requestId ?? randomUUID();
+  const payload = Buffer.from(
+    JSON.stringify({ ...body, requestId, timestamp: new Date().toISOString() }),
+    'utf8',
+  );
+  const signature = await signer.sign(payload);
+  return {
+    payload,
+    requestId,
+    headers: {
+      'content-type': 'application/json',
+      [instructionSignatureHeader]: Buffer.from(signature).toString('base64'),
+    },
+  };
+}
+
+/**
+ * The instruction, once its signature verifies under the RA key and its
+ * timestamp is inside the window. Replay of a request id is the caller's check
+ * (it needs the database).
+ */
+export async function verifyInstruction(
+  raw: Buffer,
+  signatureHeader: string | string[] | undefined,
+  raPublicKey: Uint8Array,
+  verifier: Verifier,
+  now = Date.now(),
+): Promise<InstructionEnvelope & Record<string, unknown>> {
+  if (typeof signatureHeader !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(signatureHeader)) {
+    throw new AppError(
+      'RA_SIGNATURE_MISSING',
+      `the ${instructionSignatureHeader} header is missing or not base64`,
+      401,
+    );
+  }
+  const valid = await verifier
+    .verify(raPublicKey, raw, Buffer.from(signatureHeader, 'base64'))
+    .catch(() => false);
+  if (!valid) throw new AppError('RA_SIGNATURE_INVALID', 'the instruction is not signed by the RA key', 401);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new AppError('INSTRUCTION_MALFORMED', 'the instruction is not JSON', 400);
+  }
+  const { requestId, timestamp } = (body ?? {}) as Partial<InstructionEnvelope>;
+  if (typeof requestId !== 'string' || !/^[A-Za-z0-9-]{8,64}$/.test(requestId)) {
+    throw new AppError('INSTRUCTION_MALFORMED', 'requestId must be 8-64 letters, digits or dashes', 400);
+  }
+  const at = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
+  if (Number.isNaN(at))
+    throw new AppError('INSTRUCTION_MALFORMED', 'timestamp must be an ISO 8601 time', 400);
+  if (Math.abs(now - at) > instructionWindowMs) {
+    throw new AppError(
+      'INSTRUCTION_STALE',
+      `the instruction's timestamp is more than ${instructionWindowMs / 60000} minutes from the CA clock`,
+      401,
+    );
+  }
+  return body as InstructionEnvelope & Record<string, unknown>;
+}
