@@ -50,10 +50,10 @@ const publicSessionStates = new Set([0, 2]);
 
 const outputSize = { signature: 256, digest: 64, wrapped: 4096, ciphertextOverhead: 256 };
 
-// pkcs11js reads and fills these Buffers on a libuv worker thread; holding them here keeps them from
-// being collected before the call settles.
-const inFlight = new Set<Buffer[]>();
-async function settle<T>(call: Promise<T>, buffers: Buffer[]): Promise<T> {
+// pkcs11js reads and fills these Buffers (and templates holding them) on a libuv worker thread; holding
+// them here keeps them from being collected before the call settles.
+const inFlight = new Set<unknown[]>();
+async function settle<T>(call: Promise<T>, buffers: unknown[]): Promise<T> {
   inFlight.add(buffers);
   try {
     return await call;
@@ -175,11 +175,16 @@ export class Device implements Verifier {
       if (this.#find(session, pkcs11.CKO_PRIVATE_KEY, options.label)) {
         throw new DeviceError('DEVICE_BAD_INPUT', `a key labelled "${options.label}" already exists`);
       }
-      const keys = await this.#lib.C_GenerateKeyPairAsync(
-        session.handle,
-        { mechanism: this.vendor.mechanisms.keyPairGen },
-        publicKeyTemplate(this.vendor, options, true),
-        privateKeyTemplate(this.vendor, options),
+      const publicTemplate = publicKeyTemplate(this.vendor, options, true);
+      const privateTemplate = privateKeyTemplate(this.vendor, options);
+      const keys = await settle(
+        this.#lib.C_GenerateKeyPairAsync(
+          session.handle,
+          { mechanism: this.vendor.mechanisms.keyPairGen },
+          publicTemplate,
+          privateTemplate,
+        ),
+        [publicTemplate, privateTemplate],
       );
       this.#handles.set(`${pkcs11.CKO_PRIVATE_KEY}/${options.label}`, keys.privateKey);
       this.#handles.set(`${pkcs11.CKO_PUBLIC_KEY}/${options.label}`, keys.publicKey);
@@ -292,10 +297,14 @@ export class Device implements Verifier {
       if (this.#find(session, pkcs11.CKO_SECRET_KEY, options.label)) {
         throw new DeviceError('DEVICE_BAD_INPUT', `a key labelled "${options.label}" already exists`);
       }
-      const key = await this.#lib.C_GenerateKeyAsync(
-        session.handle,
-        { mechanism: this.vendor.mechanisms.secretKeyGen },
-        secretKeyTemplate(this.vendor, options, true),
+      const template = secretKeyTemplate(this.vendor, options, true);
+      const key = await settle(
+        this.#lib.C_GenerateKeyAsync(
+          session.handle,
+          { mechanism: this.vendor.mechanisms.secretKeyGen },
+          template,
+        ),
+        [template],
       );
       this.#handles.set(`${pkcs11.CKO_SECRET_KEY}/${options.label}`, key);
     });
@@ -319,15 +328,10 @@ export class Device implements Verifier {
     await this.#run('unwrap private key', async ({ session }) => {
       const wrapping = this.#key(session, pkcs11.CKO_SECRET_KEY, wrappingLabel);
       const input = Buffer.from(wrapped);
+      const template = privateKeyTemplate(this.vendor, options);
       const key = await settle(
-        this.#lib.C_UnwrapKeyAsync(
-          session.handle,
-          { mechanism },
-          wrapping,
-          input,
-          privateKeyTemplate(this.vendor, options),
-        ),
-        [input],
+        this.#lib.C_UnwrapKeyAsync(session.handle, { mechanism }, wrapping, input, template),
+        [input, template],
       );
       this.#handles.set(`${pkcs11.CKO_PRIVATE_KEY}/${options.label}`, key);
     });
@@ -350,15 +354,10 @@ export class Device implements Verifier {
     await this.#run('unwrap secret key', async ({ session }) => {
       const unwrapping = this.#key(session, pkcs11.CKO_PRIVATE_KEY, privateLabel);
       const input = Buffer.from(wrapped);
+      const template = secretKeyTemplate(this.vendor, options, false);
       const key = await settle(
-        this.#lib.C_UnwrapKeyAsync(
-          session.handle,
-          { mechanism },
-          unwrapping,
-          input,
-          secretKeyTemplate(this.vendor, options, false),
-        ),
-        [input],
+        this.#lib.C_UnwrapKeyAsync(session.handle, { mechanism }, unwrapping, input, template),
+        [input, template],
       );
       this.#handles.set(`${pkcs11.CKO_SECRET_KEY}/${options.label}`, key);
     });

@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import graphene from 'graphene-pk11';
 import pkcs11 from 'pkcs11js';
 
@@ -41,10 +42,14 @@ export function releaseModule(path: string): void {
   entry.users--;
   if (entry.users > 0) return;
   loaded.delete(path);
-  try {
-    entry.module.finalize();
-  } catch {
-    // Already finalised or the device is gone: nothing left to release.
+  // This map is per thread but the library is per process: a worker thread finalising it would end the
+  // sessions of every other thread, so only the main thread does.
+  if (isMainThread) {
+    try {
+      entry.module.finalize();
+    } catch {
+      // Already finalised or the device is gone: nothing left to release.
+    }
   }
   entry.module.close();
 }

@@ -1,3 +1,4 @@
+import { DeviceError } from './device-error.ts';
 import hsmSim from './vendors/hsm-sim.json' with { type: 'json' };
 import sansec from './vendors/sansec.json' with { type: 'json' };
 import softhsm from './vendors/softhsm.json' with { type: 'json' };
@@ -65,7 +66,7 @@ function parseNumber(value: string): number {
 
 export function vendorTable(name: VendorName): VendorTable {
   const raw = rawTables[name];
-  if (!raw) throw new Error(`unknown device vendor: ${name}`);
+  if (!raw) throw new DeviceError('DEVICE_BAD_INPUT', `unknown device vendor: ${name}`);
   const mechanisms = Object.fromEntries(
     Object.entries(raw.mechanisms).map(([k, v]) => [k, v === null ? null : parseNumber(v)]),
   ) as VendorTable['mechanisms'];
