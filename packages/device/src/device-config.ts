@@ -1,4 +1,4 @@
-import type { VendorName } from './vendor-table.ts';
+import type { VendorName, VendorTable } from './vendor-table.ts';
 
 export interface DeviceConfig {
   /** Path to the vendor's PKCS#11 library (.so). */
@@ -9,4 +9,6 @@ export interface DeviceConfig {
   pin: string;
   /** Size of the session pool, i.e. how many operations may run in the device at once. Default 4. */
   sessions?: number;
+  /** Overrides of the vendor table's quirks, for a firmware that behaves unlike the vendor's table. */
+  quirks?: Partial<VendorTable['quirks']>;
 }

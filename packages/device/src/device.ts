@@ -92,7 +92,7 @@ interface SignRequest {
  */
 export class Device implements Verifier {
   readonly vendor: VendorTable;
-  readonly #config: Required<DeviceConfig>;
+  readonly #config: DeviceConfig & { sessions: number };
   readonly #module: graphene.Module;
   readonly #lib: pkcs11.PKCS11;
   readonly #pool: SessionPool;
@@ -100,8 +100,13 @@ export class Device implements Verifier {
   #handles = new Map<string, Buffer>();
   #points = new Map<string, Uint8Array>();
 
-  private constructor(config: Required<DeviceConfig>, module: graphene.Module, slot: graphene.Slot) {
-    this.vendor = vendorTable(config.vendor);
+  private constructor(
+    config: DeviceConfig & { sessions: number },
+    module: graphene.Module,
+    slot: graphene.Slot,
+  ) {
+    const table = vendorTable(config.vendor);
+    this.vendor = { ...table, quirks: { ...table.quirks, ...config.quirks } };
     this.#config = config;
     this.#module = module;
     this.#lib = module.lib;

@@ -82,6 +82,30 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
     ).toBe(true);
   });
 
+  it('computes e on the host for devices that only sign raw digests', async () => {
+    const hostSide = await openDevice({
+      module: hsmSim.module,
+      vendor: 'hsm-sim',
+      tokenLabel: 'interop',
+      pin: '12345678',
+      quirks: { signMode: 'host' },
+    });
+    try {
+      const hostSpki = await hostSide.generateKeyPair({ label: 'raw-signer' });
+      const hostHex = hex(decodeSpki(hostSpki, sm2Curve));
+      const msg = Array.from(message);
+      const byDefault = hex(await hostSide.sign('raw-signer', message));
+      expect(sm2.doVerifySignature(msg, byDefault, hostHex, { hash: true, der: true })).toBe(true);
+      const byBob = hex(hostSide.signSync('raw-signer', message, { signerId: 'bob' }));
+      expect(sm2.doVerifySignature(msg, byBob, hostHex, { hash: true, der: true, userId: 'bob' })).toBe(true);
+      expect(await device.verify(hostSpki, message, Buffer.from(byBob, 'hex'), { signerId: 'bob' })).toBe(
+        true,
+      );
+    } finally {
+      await hostSide.close();
+    }
+  });
+
   it('verifies signatures made by sm-crypto', async () => {
     const keys = sm2.generateKeyPairHex();
     const theirs = encodeSpki(sm2Curve, Buffer.from(keys.publicKey, 'hex'));
