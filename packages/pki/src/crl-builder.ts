@@ -19,7 +19,6 @@ import {
   derBitString,
   derHeaderLength,
   derInteger,
-  derTime,
   derTlv,
   TAG_SEQUENCE,
   writeDerHeader,
@@ -28,6 +27,7 @@ import { type CrlEntry, CrlEntryWriter } from './crl-entry-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from './crl-ocsp-algorithms.ts';
 import { PkiError } from './pki-error.ts';
 import type { Signer } from './signer.ts';
+import { toAsnTime } from './time.ts';
 
 export interface IssuingDistributionPointOptions {
   /** URIs of this partition (the distributionPoint fullName). */
@@ -115,8 +115,8 @@ function encodeTbsPrefix(options: CrlOptions): Buffer {
     VERSION_V2,
     SM2_WITH_SM3_ALGORITHM,
     options.issuerName,
-    derTime(options.thisUpdate),
-    derTime(options.nextUpdate),
+    Buffer.from(AsnSerializer.serialize(toAsnTime(options.thisUpdate))),
+    Buffer.from(AsnSerializer.serialize(toAsnTime(options.nextUpdate))),
   ]);
 }
 

@@ -101,12 +101,6 @@ export function writeDerTime(out: Uint8Array, offset: number, date: Date): numbe
   return writeMonthToSecond(out, offset, date);
 }
 
-export function derTime(date: Date): Buffer {
-  const out = Buffer.allocUnsafe(derTimeLength(date));
-  writeDerTime(out, 0, date);
-  return out;
-}
-
 /** GeneralizedTime to the second, for fields RFC 5280/6960 fix to GeneralizedTime. */
 export function writeDerGeneralizedTime(out: Uint8Array, offset: number, date: Date): number {
   const year = date.getUTCFullYear();
@@ -117,12 +111,6 @@ export function writeDerGeneralizedTime(out: Uint8Array, offset: number, date: D
   out[offset++] = 15;
   offset = writeDigits(out, offset, year, 4);
   return writeMonthToSecond(out, offset, date);
-}
-
-export function derGeneralizedTime(date: Date): Buffer {
-  const out = Buffer.allocUnsafe(17);
-  writeDerGeneralizedTime(out, 0, date);
-  return out;
 }
 
 function writeMonthToSecond(out: Uint8Array, offset: number, date: Date): number {

@@ -9,6 +9,7 @@ import {
   id_ce_deltaCRLIndicator,
   id_ce_issuingDistributionPoint,
 } from '@peculiar/asn1-x509';
+import { malformed } from './certificate.ts';
 import type { IssuingDistributionPointOptions } from './crl-builder.ts';
 import {
   childrenOf,
@@ -21,7 +22,6 @@ import {
 } from './crl-der-reader.ts';
 import { OID_SM2_WITH_SM3 } from './crl-ocsp-algorithms.ts';
 import { type CrlReason, isCrlReason } from './crl-reason.ts';
-import { PkiError } from './pki-error.ts';
 import type { Verifier } from './signer.ts';
 
 export interface CrlExtension {
@@ -76,7 +76,7 @@ const OID_INVALIDITY_DATE = Buffer.from('551d18', 'hex');
  * framed (to count them and reject broken framing) and decoded lazily by `entries()`.
  */
 export function parseCrl(der: Uint8Array): ParsedCrl {
-  return malformedOnError(() => parse(Buffer.from(der.buffer, der.byteOffset, der.byteLength)));
+  return malformed(MALFORMED, 'CRL', () => parse(Buffer.from(der.buffer, der.byteOffset, der.byteLength)));
 }
 
 /** Checks the signature over the received tbsCertList bytes with the issuer's SubjectPublicKeyInfo. */
@@ -151,7 +151,7 @@ function parse(der: Buffer): ParsedCrl {
     *entries() {
       for (let at = entryTlvs.start; at < entryTlvs.end; ) {
         const start = at;
-        yield malformedOnError(() => {
+        yield malformed(MALFORMED, 'CRL entry', () => {
           const tlv = readTlv(der, start, entryTlvs.end);
           at = tlv.end;
           return parseEntry(der, tlv);
@@ -195,7 +195,7 @@ function parseEntry(der: Buffer, tlv: Tlv): ParsedCrlEntry {
     } else if (OID_INVALIDITY_DATE.equals(oid)) {
       entry.invalidityDate = readTime(der, expectTag(inner, 0x18, 'invalidityDate'));
     } else if (critical) {
-      throw new PkiError('CRL_UNSUPPORTED_CRITICAL_EXTENSION', 'unsupported critical CRL entry extension');
+      throw new Error('unsupported critical CRL entry extension');
     }
   }
   return entry;
@@ -242,14 +242,4 @@ function parseIdp(value: Buffer): IssuingDistributionPointOptions {
 function required(tlv: Tlv | undefined, what: string): Tlv {
   if (!tlv) throw new Error(`missing ${what}`);
   return tlv;
-}
-
-function malformedOnError<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (err) {
-    if (err instanceof PkiError) throw err;
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new PkiError(MALFORMED, `malformed CRL: ${detail}`, { cause: err });
-  }
 }

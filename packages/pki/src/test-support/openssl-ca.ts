@@ -2,8 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
-import { Certificate, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier } from '@peculiar/asn1-x509';
+import { AsnParser } from '@peculiar/asn1-schema';
+import { SubjectKeyIdentifier } from '@peculiar/asn1-x509';
+import { findExtension, parseCertificate } from '../certificate.ts';
+import { OIDS } from '../oids.ts';
 import { SmCryptoSigner } from './sm-crypto-signer.ts';
 
 const DIST_ID = 'distid:1234567812345678';
@@ -56,11 +58,10 @@ export function createTestCa(): TestCa {
     dir,
   );
   const certDer = openssl(['x509', '-in', 'ca.pem', '-outform', 'DER'], dir);
-  const cert = AsnParser.parse(certDer, Certificate);
-  const tbs = cert.tbsCertificate;
-  const skiExtension = tbs.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
+  const cert = parseCertificate(certDer);
+  const skiExtension = findExtension(cert, OIDS.subjectKeyIdentifier);
   if (!skiExtension) throw new Error('test CA has no subjectKeyIdentifier');
-  const ski = AsnParser.parse(skiExtension.extnValue, SubjectKeyIdentifier);
+  const ski = AsnParser.parse(skiExtension.value, SubjectKeyIdentifier);
   const { privateKeyHex, publicKeyHex } = keyHex(
     openssl(['pkey', '-in', 'ca.key', '-noout', '-text'], dir).toString(),
   );
@@ -68,8 +69,8 @@ export function createTestCa(): TestCa {
     dir,
     caPem: join(dir, 'ca.pem'),
     certDer,
-    subjectDer: Buffer.from(AsnSerializer.serialize(tbs.subject)),
-    spkiDer: Buffer.from(AsnSerializer.serialize(tbs.subjectPublicKeyInfo)),
+    subjectDer: Buffer.from(cert.subject),
+    spkiDer: Buffer.from(cert.spki),
     subjectKeyIdentifier: Buffer.from(ski.buffer),
     signer: new SmCryptoSigner(privateKeyHex, publicKeyHex),
     emptyIdSigner: new SmCryptoSigner(privateKeyHex, publicKeyHex, ''),
