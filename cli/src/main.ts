@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { describeFailure } from './output.ts';
 
@@ -10,6 +11,7 @@ const program = new Command('sm2ca')
 
 registerStartCommand(program);
 registerMigrateCommand(program);
+registerOperatorCommands(program);
 
 try {
   await program.parseAsync();

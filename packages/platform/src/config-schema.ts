@@ -32,6 +32,11 @@ export const ConfigSchema = Type.Object({
     soPin: Type.Optional(Type.String({ minLength: 4 })),
     sessions: Type.Integer({ minimum: 1, maximum: 256 }),
   }),
+  /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */
+  publicUrls: Type.Object({
+    ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),
+    crl: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),
+  }),
   services: Type.Object({
     ra: Listen,
     ca: Listen,

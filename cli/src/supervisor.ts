@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Config, ServiceName } from '@sm2ca/platform';
+import { progress } from './output.ts';
+
+const servicesRoot = new URL('../../services/', import.meta.url).pathname;
+
+/** Start order: the CA before the RA that instructs it. */
+const startOrder: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl'];
+
+export function installedServices(): ServiceName[] {
+  return startOrder.filter((name) => existsSync(`${servicesRoot}${name}/src/main.ts`));
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} during start`);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not ready after ${timeoutMs / 1000} s (${url})`);
+}
+
+/**
+ * Runs each service as its own process, as in production, and keeps them up:
+ * a service that dies is started again with growing back-off. stop() ends
+ * them all with SIGTERM (SIGKILL after 10 s).
+ */
+export class Supervisor {
+  readonly #children = new Map<ServiceName, ChildProcess>();
+  #stopping = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  async start(names: ServiceName[]): Promise<void> {
+    for (const name of names) {
+      const child = this.#spawn(name, 0);
+      const { host, port } = this.config.services[name];
+      const probeHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+      await waitReady(`http://${probeHost}:${port}/health/ready`, child, 60_000).catch((err: Error) => {
+        throw new Error(`service ${name}: ${err.message}`);
+      });
+      progress(`${name} ready on http://${probeHost}:${port} (API description: /docs)`);
+    }
+  }
+
+  #spawn(name: ServiceName, restarts: number): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), `${servicesRoot}${name}/src/main.ts`],
+      {
+        env: this.env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    this.#children.set(name, child);
+    const startedAt = Date.now();
+    child.once('exit', (code, signal) => {
+      if (this.#stopping) return;
+      // A service that stayed up a minute has recovered; count its next crash from zero.
+      const attempt = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+      progress(`${name} stopped (${signal ?? `code ${code}`}); starting it again in ${delay / 1000} s`);
+      setTimeout(() => {
+        if (!this.#stopping) this.#spawn(name, attempt);
+      }, delay).unref();
+    });
+    return child;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const exits = [...this.#children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+  }
+}
