@@ -8,7 +8,8 @@ import type { CrlEntry } from './crl-entry-writer.ts';
 import { parseCrl, verifyCrlSignature } from './crl-parse.ts';
 import { CrlReason } from './crl-reason.ts';
 import { PkiError } from './pki-error.ts';
-import { createTestCa, openssl, opensslStderr, type TestCa } from './test-support/openssl-ca.ts';
+import { sm2Verifier } from './sm2-verifier.ts';
+import { createTestCa, openssl, opensslOutput, type TestCa } from './test-support/openssl-ca.ts';
 import { smCryptoVerifier } from './test-support/sm-crypto-signer.ts';
 
 let ca: TestCa;
@@ -78,6 +79,7 @@ describe('buildCrl', () => {
       { serial: 7n, revocationDate: fullEntries[3]!.revocationDate },
     ]);
     expect(await verifyCrlSignature(crl, ca.spkiDer, smCryptoVerifier)).toBe(true);
+    expect(await verifyCrlSignature(crl, ca.spkiDer, sm2Verifier)).toBe(true);
     const tampered = Buffer.from(der);
     const at = tampered.indexOf(Buffer.from('Test CA'));
     tampered[at] = tampered[at]! ^ 1;
@@ -123,7 +125,7 @@ describe('buildCrl', () => {
     // OpenSSL 3.0 `crl -CAfile` has no way to set the ID, so it only accepts an empty-ID signature.
     writeTemp('default-id.crl', der);
     const check = (file: string) =>
-      opensslStderr(['crl', '-inform', 'DER', '-in', file, '-CAfile', 'ca.pem', '-noout'], ca.dir);
+      opensslOutput(['crl', '-inform', 'DER', '-in', file, '-CAfile', 'ca.pem', '-noout'], ca.dir);
     expect(check('default-id.crl')).toContain('verify failure');
     writeTemp('empty-id.crl', await buildCrl(options(), fullEntries, ca.emptyIdSigner));
     expect(check('empty-id.crl')).toContain('verify OK');

@@ -29,9 +29,10 @@ export function openssl(args: string[], cwd: string): Buffer {
   return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 }
 
-/** Runs openssl and returns its stderr, for commands that report results only there. */
-export function opensslStderr(args: string[], cwd: string): string {
-  return spawnSync('openssl', args, { cwd, encoding: 'utf8' }).stderr;
+/** Runs openssl and returns stdout and stderr whatever the exit status: some results are only reported there. */
+export function opensslOutput(args: string[], cwd: string): string {
+  const run = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  return run.stdout + run.stderr;
 }
 
 /** A self-signed SM2 CA made with the OpenSSL CLI, signed under the GM default ID. */
