@@ -1,0 +1,93 @@
+/* At-rest protection: PIN-derived wrapping keys and AES-256-GCM sealing. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "hsm.h"
+
+void wipe(void *p, size_t len) {
+  if (p && len) OPENSSL_cleanse(p, len);
+}
+
+CK_RV random_bytes(unsigned char *out, size_t len) {
+  if (len > 0x7fffffff) return CKR_ARGUMENTS_BAD;
+  return RAND_bytes(out, (int)len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
+}
+
+CK_RV seal_pin_key(const unsigned char *pin, size_t pinlen, const unsigned char salt[SALT_LEN], unsigned iter,
+                   unsigned char out[TOKEN_KEY_LEN]) {
+  if (PKCS5_PBKDF2_HMAC((const char *)pin, (int)pinlen, salt, SALT_LEN, (int)iter, EVP_sha256(), TOKEN_KEY_LEN,
+                        out) != 1)
+    return CKR_FUNCTION_FAILED;
+  return CKR_OK;
+}
+
+/* out = nonce(12) || ciphertext || tag(16) */
+CK_RV seal_encrypt(const unsigned char key[TOKEN_KEY_LEN], const unsigned char *aad, size_t aadlen,
+                   const unsigned char *in, size_t inlen, unsigned char *out) {
+  CK_RV rv = CKR_FUNCTION_FAILED;
+  int l = 0;
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  if (!c) return CKR_HOST_MEMORY;
+  if (random_bytes(out, 12) != CKR_OK) goto done;
+  if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, out) != 1) goto done;
+  if (aadlen && EVP_EncryptUpdate(c, NULL, &l, aad, (int)aadlen) != 1) goto done;
+  if (inlen && EVP_EncryptUpdate(c, out + 12, &l, in, (int)inlen) != 1) goto done;
+  if (EVP_EncryptFinal_ex(c, out + 12 + inlen, &l) != 1) goto done;
+  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + inlen) != 1) goto done;
+  rv = CKR_OK;
+done:
+  EVP_CIPHER_CTX_free(c);
+  return rv;
+}
+
+CK_RV seal_decrypt(const unsigned char key[TOKEN_KEY_LEN], const unsigned char *aad, size_t aadlen,
+                   const unsigned char *in, size_t inlen, unsigned char *out) {
+  CK_RV rv = CKR_ENCRYPTED_DATA_INVALID;
+  int l = 0;
+  if (inlen < SEAL_OVERHEAD) return rv;
+  size_t ctlen = inlen - SEAL_OVERHEAD;
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  if (!c) return CKR_HOST_MEMORY;
+  if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) != 1) goto done;
+  if (aadlen && EVP_DecryptUpdate(c, NULL, &l, aad, (int)aadlen) != 1) goto done;
+  if (ctlen && EVP_DecryptUpdate(c, out, &l, in + 12, (int)ctlen) != 1) goto done;
+  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 12 + ctlen)) != 1) goto done;
+  if (EVP_DecryptFinal_ex(c, out + ctlen, &l) != 1) {
+    wipe(out, ctlen);
+    goto done;
+  }
+  rv = CKR_OK;
+done:
+  EVP_CIPHER_CTX_free(c);
+  return rv;
+}
+
+void hex_encode(const unsigned char *in, size_t len, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = d[in[i] >> 4];
+    out[2 * i + 1] = d[in[i] & 15];
+  }
+  out[2 * len] = 0;
+}
+
+static int nib(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int hex_decode(const char *in, unsigned char *out, size_t max, size_t *outlen) {
+  size_t n = strlen(in);
+  if (n % 2 || n / 2 > max) return 0;
+  for (size_t i = 0; i < n / 2; i++) {
+    int h = nib(in[2 * i]), l = nib(in[2 * i + 1]);
+    if (h < 0 || l < 0) return 0;
+    out[i] = (unsigned char)(h << 4 | l);
+  }
+  *outlen = n / 2;
+  return 1;
+}
