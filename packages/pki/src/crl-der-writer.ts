@@ -7,11 +7,9 @@ import { PkiError } from './pki-error.ts';
  */
 
 export const TAG_INTEGER = 0x02;
-export const TAG_BIT_STRING = 0x03;
-export const TAG_OCTET_STRING = 0x04;
-export const TAG_ENUMERATED = 0x0a;
-export const TAG_UTC_TIME = 0x17;
-export const TAG_GENERALIZED_TIME = 0x18;
+const TAG_BIT_STRING = 0x03;
+const TAG_UTC_TIME = 0x17;
+const TAG_GENERALIZED_TIME = 0x18;
 export const TAG_SEQUENCE = 0x30;
 
 /** Bytes a DER header (tag + length) takes for `length` content bytes. */
@@ -36,7 +34,7 @@ export function writeDerHeader(out: Uint8Array, offset: number, tag: number, len
   return offset;
 }
 
-export function derHeader(tag: number, length: number): Buffer {
+function derHeader(tag: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(derHeaderLength(length));
   writeDerHeader(out, 0, tag, length);
   return out;
