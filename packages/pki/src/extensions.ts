@@ -1,0 +1,183 @@
+import { AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import {
+  AccessDescription,
+  AuthorityInfoAccessSyntax,
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  CertificatePolicies,
+  CRLDistributionPoints,
+  DistributionPoint,
+  DistributionPointName,
+  ExtendedKeyUsage,
+  GeneralName,
+  KeyIdentifier,
+  KeyUsage,
+  KeyUsageFlags,
+  PolicyInformation,
+  PolicyQualifierInfo,
+  Qualifier,
+  SubjectAlternativeName,
+} from '@peculiar/asn1-x509';
+import { parseDer } from '@sm2ca/gm';
+import type { CertificateExtension } from './certificate.ts';
+import { malformed } from './certificate.ts';
+import { OIDS } from './oids.ts';
+import { PkiError } from './pki-error.ts';
+
+export type KeyUsageName = keyof typeof KeyUsageFlags;
+
+const KEY_USAGE_NAMES = Object.keys(KeyUsageFlags).filter((k) => Number.isNaN(Number(k))) as KeyUsageName[];
+const CPS_QUALIFIER = '1.3.6.1.5.5.7.2.1';
+
+function extension(oid: string, critical: boolean, value: object): CertificateExtension {
+  return { oid, critical, value: new Uint8Array(AsnSerializer.serialize(value)) };
+}
+
+/** keyUsage, critical in every certificate (GM/T 0015 practice). */
+export function keyUsageExtension(usages: readonly KeyUsageName[]): CertificateExtension {
+  const flags = usages.reduce((acc, u) => acc | KeyUsageFlags[u], 0);
+  return extension(OIDS.keyUsage, true, new KeyUsage(flags));
+}
+
+export function basicConstraintsExtension(ca: boolean, pathLen?: number): CertificateExtension {
+  const value = new BasicConstraints(ca ? { cA: true, pathLenConstraint: pathLen } : {});
+  return extension(OIDS.basicConstraints, ca, value);
+}
+
+export function subjectKeyIdentifierExtension(keyId: Uint8Array): CertificateExtension {
+  return extension(OIDS.subjectKeyIdentifier, false, new OctetString(keyId));
+}
+
+export function authorityKeyIdentifierExtension(keyId: Uint8Array): CertificateExtension {
+  return extension(
+    OIDS.authorityKeyIdentifier,
+    false,
+    new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(keyId) }),
+  );
+}
+
+export interface PolicySpec {
+  oid: string;
+  cpsUri?: string;
+}
+
+export function certificatePoliciesExtension(policies: readonly PolicySpec[]): CertificateExtension {
+  const items = policies.map(
+    ({ oid, cpsUri }) =>
+      new PolicyInformation({
+        policyIdentifier: oid,
+        policyQualifiers: cpsUri
+          ? [
+              new PolicyQualifierInfo({
+                policyQualifierId: CPS_QUALIFIER,
+                qualifier: AsnSerializer.serialize(new Qualifier({ cPSuri: cpsUri })),
+              }),
+            ]
+          : undefined,
+      }),
+  );
+  return extension(OIDS.certificatePolicies, false, new CertificatePolicies(items));
+}
+
+export function crlDistributionPointsExtension(uris: readonly string[]): CertificateExtension {
+  const points = uris.map(
+    (uri) =>
+      new DistributionPoint({
+        distributionPoint: new DistributionPointName({
+          fullName: [new GeneralName({ uniformResourceIdentifier: uri })],
+        }),
+      }),
+  );
+  return extension(OIDS.cRLDistributionPoints, false, new CRLDistributionPoints(points));
+}
+
+export function authorityInfoAccessExtension(
+  ocsp: readonly string[],
+  caIssuers: readonly string[],
+): CertificateExtension {
+  const describe = (method: string) => (uri: string) =>
+    new AccessDescription({
+      accessMethod: method,
+      accessLocation: new GeneralName({ uniformResourceIdentifier: uri }),
+    });
+  const items = [...ocsp.map(describe(OIDS.accessOcsp)), ...caIssuers.map(describe(OIDS.accessCaIssuers))];
+  return extension(OIDS.authorityInfoAccess, false, new AuthorityInfoAccessSyntax(items));
+}
+
+export function extendedKeyUsageExtension(purposes: readonly string[]): CertificateExtension {
+  return extension(OIDS.extendedKeyUsage, false, new ExtendedKeyUsage([...purposes]));
+}
+
+export interface SubjectAltNames {
+  dns?: string[];
+  ip?: string[];
+  email?: string[];
+  uri?: string[];
+}
+
+export function subjectAltNameExtension(names: SubjectAltNames): CertificateExtension {
+  const items = [
+    ...(names.dns ?? []).map((dNSName) => new GeneralName({ dNSName })),
+    ...(names.ip ?? []).map((iPAddress) => new GeneralName({ iPAddress })),
+    ...(names.email ?? []).map((rfc822Name) => new GeneralName({ rfc822Name })),
+    ...(names.uri ?? []).map((uniformResourceIdentifier) => new GeneralName({ uniformResourceIdentifier })),
+  ];
+  return extension(OIDS.subjectAltName, false, new SubjectAlternativeName(items));
+}
+
+/** id-pkix-ocsp-nocheck: value NULL (RFC 6960 4.2.2.2.1). */
+export function ocspNoCheckExtension(): CertificateExtension {
+  return { oid: OIDS.ocspNoCheck, critical: false, value: Uint8Array.of(0x05, 0x00) };
+}
+
+// Decoders: each throws PkiError(EXTENSION_MALFORMED) when the value is not what the OID says.
+
+export function decodeKeyUsage(value: Uint8Array): Set<KeyUsageName> {
+  const flags = malformed('EXTENSION_MALFORMED', 'keyUsage', () => parseDer(value, KeyUsage).toNumber());
+  return new Set(KEY_USAGE_NAMES.filter((name) => flags & KeyUsageFlags[name]));
+}
+
+export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLen?: number } {
+  const bc = malformed('EXTENSION_MALFORMED', 'basicConstraints', () => parseDer(value, BasicConstraints));
+  return bc.pathLenConstraint === undefined ? { ca: bc.cA } : { ca: bc.cA, pathLen: bc.pathLenConstraint };
+}
+
+export function decodeSubjectKeyIdentifier(value: Uint8Array): Uint8Array {
+  return malformed(
+    'EXTENSION_MALFORMED',
+    'subjectKeyIdentifier',
+    () => new Uint8Array(parseDer(value, OctetString).buffer),
+  );
+}
+
+/** The keyIdentifier of an AKI, undefined when the AKI names the issuer by name and serial only. */
+export function decodeAuthorityKeyIdentifier(value: Uint8Array): Uint8Array | undefined {
+  const aki = malformed('EXTENSION_MALFORMED', 'authorityKeyIdentifier', () =>
+    parseDer(value, AuthorityKeyIdentifier),
+  );
+  return aki.keyIdentifier ? new Uint8Array(aki.keyIdentifier.buffer) : undefined;
+}
+
+export function decodeExtendedKeyUsage(value: Uint8Array): string[] {
+  return malformed('EXTENSION_MALFORMED', 'extendedKeyUsage', () => [...parseDer(value, ExtendedKeyUsage)]);
+}
+
+/** Checks that a known extension's value decodes; unknown OIDs pass. */
+export function decodeKnownExtension(ext: CertificateExtension): void {
+  const decoders: Record<string, (v: Uint8Array) => unknown> = {
+    [OIDS.keyUsage]: decodeKeyUsage,
+    [OIDS.basicConstraints]: decodeBasicConstraints,
+    [OIDS.subjectKeyIdentifier]: decodeSubjectKeyIdentifier,
+    [OIDS.authorityKeyIdentifier]: decodeAuthorityKeyIdentifier,
+    [OIDS.extendedKeyUsage]: decodeExtendedKeyUsage,
+    [OIDS.certificatePolicies]: (v) => parseDer(v, CertificatePolicies),
+    [OIDS.cRLDistributionPoints]: (v) => parseDer(v, CRLDistributionPoints),
+    [OIDS.authorityInfoAccess]: (v) => parseDer(v, AuthorityInfoAccessSyntax),
+    [OIDS.subjectAltName]: (v) => parseDer(v, SubjectAlternativeName),
+  };
+  const decode = decoders[ext.oid];
+  if (decode) malformed('EXTENSION_MALFORMED', `extension ${ext.oid}`, () => decode(ext.value));
+  if (ext.oid === OIDS.ocspNoCheck && !(ext.value.length === 2 && ext.value[0] === 5 && ext.value[1] === 0)) {
+    throw new PkiError('EXTENSION_MALFORMED', 'ocsp-nocheck value must be NULL');
+  }
+}
