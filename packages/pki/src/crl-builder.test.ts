@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
 import { CertificateList } from '@peculiar/asn1-x509';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCrl, type CrlOptions } from './crl-builder.ts';
 import type { CrlEntry } from './crl-entry-writer.ts';
 import { parseCrl, verifyCrlSignature } from './crl-parse.ts';
@@ -16,6 +16,7 @@ let ca: TestCa;
 beforeAll(() => {
   ca = createTestCa();
 });
+afterAll(() => ca.dispose());
 
 const thisUpdate = new Date('2026-11-21T08:00:00Z');
 const nextUpdate = new Date('2026-11-22T08:00:00Z');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildOcspCertId,
   type OcspHashAlgorithm,
@@ -25,6 +25,7 @@ beforeAll(() => {
   leafA = ca.issueLeaf('0a1b2c3d4e5f6071');
   leafB = ca.issueLeaf('00ff0102');
 });
+afterAll(() => ca.dispose());
 
 let requestNumber = 0;
 function opensslRequest(args: string[]): Buffer {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrlReason } from './crl-reason.ts';
 import { buildOcspCertId, type OcspIssuer, ocspCacheKey, publicKeyOfSpki } from './ocsp-cert-id.ts';
 import { parseOcspRequest } from './ocsp-request.ts';
@@ -35,6 +35,7 @@ beforeAll(() => {
   goodLeaf = ca.issueLeaf('1001');
   revokedLeaf = ca.issueLeaf('1002');
 });
+afterAll(() => ca.dispose());
 
 const producedAt = new Date('2026-11-21T08:00:00.750Z');
 const thisUpdate = new Date('2026-11-21T07:00:00Z');

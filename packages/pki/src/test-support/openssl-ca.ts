@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsnParser } from '@peculiar/asn1-schema';
@@ -21,6 +21,8 @@ export interface TestCa {
   signer: SmCryptoSigner;
   /** Signs under the empty ID, which is what OpenSSL 3.0 verifies CRLs and OCSP responses with. */
   emptyIdSigner: SmCryptoSigner;
+  /** Removes the temporary directory. */
+  dispose(): void;
   /** Issues a leaf certificate with `serialHex`; returns its PEM path. */
   issueLeaf(serialHex: string): string;
 }
@@ -75,6 +77,9 @@ export function createTestCa(): TestCa {
     subjectKeyIdentifier: Buffer.from(ski.buffer),
     signer: new SmCryptoSigner(privateKeyHex, publicKeyHex),
     emptyIdSigner: new SmCryptoSigner(privateKeyHex, publicKeyHex, ''),
+    dispose() {
+      rmSync(dir, { recursive: true, force: true });
+    },
     issueLeaf(serialHex) {
       const name = `leaf-${serialHex}`;
       openssl(
@@ -137,8 +142,4 @@ function keyHex(text: string): { privateKeyHex: string; publicKeyHex: string } {
     privateKeyHex: priv.length > 64 ? priv.slice(-64) : priv.padStart(64, '0'),
     publicKeyHex: block('pub'),
   };
-}
-
-export function readDer(path: string): Buffer {
-  return readFileSync(path);
 }
