@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerInitCommand } from './commands/init.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
@@ -10,6 +11,7 @@ const program = new Command('sm2ca')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 registerStartCommand(program);
+registerInitCommand(program);
 registerMigrateCommand(program);
 registerOperatorCommands(program);
 

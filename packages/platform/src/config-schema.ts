@@ -32,6 +32,11 @@ export const ConfigSchema = Type.Object({
     soPin: Type.Optional(Type.String({ minLength: 4 })),
     sessions: Type.Integer({ minimum: 1, maximum: 256 }),
   }),
+  /** Names written into the CA certificates at the key ceremony. */
+  ca: Type.Object({
+    organization: Type.String({ minLength: 1, maxLength: 64 }),
+    name: Type.String({ minLength: 1, maxLength: 48 }),
+  }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */
   publicUrls: Type.Object({
     ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),

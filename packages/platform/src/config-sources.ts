@@ -25,6 +25,8 @@ export const settingSources: SettingSource[] = [
   { path: 'device.pin', env: 'SM2CA_DEVICE_PIN' },
   { path: 'device.soPin', env: 'SM2CA_DEVICE_SO_PIN' },
   { path: 'device.sessions', env: 'SM2CA_DEVICE_SESSIONS', fallback: 8 },
+  { path: 'ca.organization', env: 'SM2CA_ORGANIZATION', fallback: 'SM2CA' },
+  { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },
   { path: 'publicUrls.ocsp', env: 'SM2CA_OCSP_URL', fallback: 'http://127.0.0.1:8083/ocsp' },
   { path: 'publicUrls.crl', env: 'SM2CA_CRL_URL', fallback: 'http://127.0.0.1:8084' },
   ...service('ra', 8080, '0.0.0.0'),

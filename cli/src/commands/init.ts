@@ -1,0 +1,37 @@
+import { runKeyCeremony } from '@sm2ca/ca';
+import { type Config, type Database, openConfiguredDevice } from '@sm2ca/platform';
+import type { Command } from 'commander';
+import { cliContext } from '../context.ts';
+import { progress } from '../output.ts';
+import { withDatabase } from '../with-database.ts';
+
+/** The key ceremony against an open database; `start` runs it too on first use. */
+export async function initialise(config: Config, db: Database): Promise<string[]> {
+  progress('opening the crypto device');
+  const device = await openConfiguredDevice(config);
+  try {
+    const { created } = await runKeyCeremony(db.pool, device, config, progress);
+    return created;
+  } finally {
+    await device.close();
+  }
+}
+
+export function registerInitCommand(program: Command): void {
+  program
+    .command('init')
+    .description(
+      'create the CA: migrate, create the device token, generate the root, issuing CA and RA keys and certificates',
+    )
+    .action(async () => {
+      const { config, log } = cliContext();
+      await withDatabase(config, log, async (db) => {
+        const created = await initialise(config, db);
+        console.log(
+          created.length === 0
+            ? 'the CA already exists; nothing changed'
+            : `created: ${created.join(', ')} (keys inside the device, certificates in the database)`,
+        );
+      });
+    });
+}

@@ -1,0 +1,92 @@
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Device } from '@sm2ca/device';
+import {
+  AppError,
+  createHttpServer,
+  type HttpServer,
+  instructionSignatureHeader,
+  issuerUrls,
+  type ServiceContext,
+  verifyInstruction,
+} from '@sm2ca/platform';
+import type { FastifyRequest } from 'fastify';
+import { issueCertificate } from './issuance.ts';
+import { IssueInstructionSchema } from './issue-instruction.ts';
+import { loadIssuers } from './issuers.ts';
+import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
+
+function validator<T extends TSchema>(schema: T) {
+  const compiled = TypeCompiler.Compile(schema);
+  return (body: unknown) => {
+    const first = compiled.Errors(body).First();
+    if (first) throw new AppError('INSTRUCTION_INVALID', `${first.path || 'body'}: ${first.message}`, 400);
+    return body as import('@sinclair/typebox').Static<T>;
+  };
+}
+
+/**
+ * The CA takes instructions only from the RA: every request body is verified
+ * (inside the device) against the RA certificate's key before anything else
+ * looks at it. There are no operator routes here.
+ */
+export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
+  const device = context.device as Device;
+  const issuers = await loadIssuers(context.db.pool);
+  const ra = [...issuers.values()].find((i) => i.kind === 'ra');
+  const issuingCa = [...issuers.values()].reverse().find((i) => i.kind === 'subordinate');
+  if (!ra || !issuingCa) {
+    throw new AppError(
+      'CA_NOT_INITIALISED',
+      'the CA hierarchy does not exist yet; run `npx sm2ca init`',
+      500,
+    );
+  }
+  const issuance = {
+    pool: context.db.pool,
+    device,
+    issuers,
+    issuingCa,
+    urls: issuerUrls(context.config, issuingCa.id),
+  };
+  const checkIssue = validator(IssueInstructionSchema);
+  const checkRevoke = validator(RevokeInstructionSchema);
+
+  const app = await createHttpServer({
+    log: context.log,
+    title: 'SM2 CA — signing service (RA instructions only)',
+  });
+  // Signatures cover the exact bytes, so the body stays raw until it has been verified.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  const verified = async (request: FastifyRequest) => {
+    if (!Buffer.isBuffer(request.body))
+      throw new AppError('INSTRUCTION_MALFORMED', 'a JSON body is required', 400);
+    if (ra.certificate.notAfter.getTime() < Date.now()) {
+      throw new AppError('RA_CERTIFICATE_EXPIRED', 'the RA certificate has expired; renew it', 401);
+    }
+    return verifyInstruction(
+      request.body,
+      request.headers[instructionSignatureHeader],
+      ra.certificate.spki,
+      device,
+    );
+  };
+
+  app.post(
+    '/v1/instructions/issue',
+    { config: { access: 'public' }, schema: { description: 'Issue a certificate (signed RA instruction)' } },
+    async (request) => issueCertificate(issuance, checkIssue(await verified(request))),
+  );
+  app.post(
+    '/v1/instructions/revoke',
+    {
+      config: { access: 'public' },
+      schema: { description: 'Revoke or suspend a certificate (signed RA instruction)' },
+    },
+    async (request) => revokeCertificate(context.db.pool, checkRevoke(await verified(request))),
+  );
+  return app;
+}

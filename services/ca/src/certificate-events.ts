@@ -1,0 +1,23 @@
+import type { PoolClient } from '@sm2ca/store';
+
+/** Channel the OCSP responder and the CRL publisher LISTEN on. */
+export const statusChannel = 'certificate_status';
+
+/**
+ * Outbox row plus NOTIFY, both inside the status change's transaction:
+ * listeners hear of it only if it committed, and a listener that was down reads
+ * the outbox on start.
+ */
+export async function publishStatus(
+  client: PoolClient,
+  event: { issuerId: string; serial: string; status: string },
+): Promise<void> {
+  const { rows } = await client.query(
+    'INSERT INTO certificate_events (issuer_id, serial, status) VALUES ($1, $2, $3) RETURNING id',
+    [event.issuerId, event.serial, event.status],
+  );
+  await client.query('SELECT pg_notify($1, $2)', [
+    statusChannel,
+    JSON.stringify({ id: String(rows[0].id), ...event }),
+  ]);
+}

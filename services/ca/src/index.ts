@@ -1,0 +1,2 @@
+export { buildCaApp } from './app.ts';
+export { ceremonySteps, runKeyCeremony } from './key-ceremony.ts';

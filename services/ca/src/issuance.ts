@@ -1,0 +1,214 @@
+import type { Device } from '@sm2ca/device';
+import {
+  assembleCertificate,
+  buildTbsCertificate,
+  type DnAttribute,
+  getProfile,
+  type IdentityInfo,
+  lintTbs,
+  type ProfileId,
+  parseCsr,
+  parseTbsCertificate,
+  verifyCsr,
+} from '@sm2ca/pki';
+import { AppError, recordAudit } from '@sm2ca/platform';
+import { type Pool, withTransaction } from '@sm2ca/store';
+import { publishStatus } from './certificate-events.ts';
+import type { IssueInstruction } from './issue-instruction.ts';
+import { chainOf, type Issuer } from './issuers.ts';
+import {
+  completeInstruction,
+  findInstruction,
+  instructionDigest,
+  recordInstruction,
+} from './request-ledger.ts';
+
+export interface IssueResult {
+  issuerId: string;
+  serial: string;
+  /** base64 DER */
+  certificate: string;
+  /** base64 DER, the issuing CA first and the root last */
+  chain: string[];
+}
+
+export interface IssuanceContext {
+  pool: Pool;
+  device: Device;
+  issuers: Map<string, Issuer>;
+  /** The CA that signs end-entity certificates. */
+  issuingCa: Issuer;
+  urls: { crl: string; ocsp: string; caCertificate: string };
+}
+
+/** End-entity profiles the RA may ask for; CA, OCSP and RA certificates come only from the key ceremony. */
+const requestableProfiles = new Set<ProfileId>([
+  'person-sign',
+  'person-encrypt',
+  'organization-sign',
+  'organization-encrypt',
+  'device-sign',
+  'device-encrypt',
+  'tls-server',
+  'tls-device',
+]);
+
+const DAY_MS = 86_400_000;
+
+function identityInfo(identity: IssueInstruction['identity']): IdentityInfo | undefined {
+  if (!identity) return undefined;
+  const info: IdentityInfo = {};
+  if (identity.residentId) info.identifyCode = { type: 'residentCard', value: identity.residentId };
+  else if (identity.passportNumber) info.identifyCode = { type: 'passport', value: identity.passportNumber };
+  else if (identity.militaryOfficerCardNumber) {
+    info.identifyCode = { type: 'militaryOfficerCard', value: identity.militaryOfficerCardNumber };
+  }
+  if (identity.insuranceNumber) info.insuranceNumber = identity.insuranceNumber;
+  if (identity.icRegistrationNumber) info.icRegistrationNumber = identity.icRegistrationNumber;
+  if (identity.organizationCode) info.organizationCode = identity.organizationCode;
+  if (identity.taxationNumber) info.taxationNumber = identity.taxationNumber;
+  if (identity.unifiedSocialCreditCode) info.unifiedSocialCreditCode = identity.unifiedSocialCreditCode;
+  return info;
+}
+
+/** The TBSCertificate for an instruction: profile, holder key from the verified CSR, linted. */
+async function planCertificate(context: IssuanceContext, instruction: IssueInstruction) {
+  if (!requestableProfiles.has(instruction.profile as ProfileId)) {
+    throw new AppError(
+      'PROFILE_NOT_REQUESTABLE',
+      `profile "${instruction.profile}" cannot be requested`,
+      400,
+    );
+  }
+  const profile = getProfile(instruction.profile as ProfileId);
+  const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
+  await verifyCsr(csr, context.device);
+  const notBefore = new Date();
+  const days = Math.min(instruction.validityDays ?? profile.maxValidityDays, profile.maxValidityDays);
+  const identity = identityInfo(instruction.identity);
+  const tbs = buildTbsCertificate({
+    profile,
+    subject: instruction.subject as DnAttribute[],
+    publicKey: csr.publicKey,
+    issuer: context.issuingCa.certificate,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + days * DAY_MS),
+    crlDistributionPoints: [context.urls.crl],
+    ocspUrls: [context.urls.ocsp],
+    caIssuersUrls: [context.urls.caCertificate],
+    ...(identity ? { identity } : {}),
+    ...(instruction.subjectAltNames ? { subjectAltName: instruction.subjectAltNames } : {}),
+  });
+  const errors = lintTbs(tbs, { profile, issuer: context.issuingCa.certificate }).filter(
+    (f) => f.severity === 'error',
+  );
+  if (errors.length > 0) {
+    throw new AppError(
+      'CERTIFICATE_LINT_FAILED',
+      `the certificate would break its profile: ${errors[0]!.message}`,
+      422,
+      {
+        findings: errors,
+      },
+    );
+  }
+  return { tbs, parsed: parseTbsCertificate(tbs) };
+}
+
+/**
+ * Issues a certificate for an RA instruction. The planned certificate (serial
+ * and TBS) is committed before the CA key signs, and the signed one is stored
+ * only if it is still planned: a crash anywhere leaves either nothing, a
+ * planned certificate that the same request id finishes, or the issued one.
+ * The same request id always returns the same certificate.
+ */
+export async function issueCertificate(
+  context: IssuanceContext,
+  instruction: IssueInstruction,
+): Promise<IssueResult> {
+  const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
+  const known = await withTransaction(context.pool, (client) =>
+    findInstruction(client, instruction.requestId, digest),
+  );
+  if (known?.response) return known.response as IssueResult;
+
+  let issuerId: string;
+  let serial: string;
+  let tbs: Uint8Array;
+  if (known?.serial && known.issuerId) {
+    ({ issuerId, serial } = known as { issuerId: string; serial: string });
+    const { rows } = await context.pool.query(
+      'SELECT tbs FROM certificates WHERE issuer_id = $1 AND serial = $2',
+      [issuerId, serial],
+    );
+    tbs = new Uint8Array(rows[0].tbs);
+  } else {
+    const plan = await planCertificate(context, instruction);
+    issuerId = context.issuingCa.id;
+    serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
+    tbs = plan.tbs;
+    const recorded = await withTransaction(context.pool, async (client) => {
+      if (
+        !(await recordInstruction(client, {
+          requestId: instruction.requestId,
+          operation: 'issue',
+          digest,
+          issuerId,
+          serial,
+        }))
+      ) {
+        return false;
+      }
+      await client.query(
+        `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id)
+         VALUES ($1, $2, 'planned', $3, $4, $5, $6, $7, $8)`,
+        [
+          issuerId,
+          serial,
+          instruction.profile,
+          instruction.subject.map((a) => `${a.type}=${a.value}`).join(', '),
+          tbs,
+          plan.parsed.notBefore,
+          plan.parsed.notAfter,
+          instruction.requestId,
+        ],
+      );
+      return true;
+    });
+    // A concurrent twin of this request planned first; its certificate is the answer.
+    if (!recorded) return issueCertificate(context, instruction);
+  }
+
+  const signature = await context.device.sign(context.issuers.get(issuerId)!.keyLabel, tbs);
+  const certificate = assembleCertificate(tbs, signature);
+  const result: IssueResult = {
+    issuerId,
+    serial,
+    certificate: Buffer.from(certificate).toString('base64'),
+    chain: chainOf(context.issuers, issuerId).map((der) => Buffer.from(der).toString('base64')),
+  };
+  return withTransaction(context.pool, async (client) => {
+    const stored = await client.query(
+      `UPDATE certificates SET status = 'good', der = $3, issued_at = now()
+        WHERE issuer_id = $1 AND serial = $2 AND status = 'planned'`,
+      [issuerId, serial, certificate],
+    );
+    if (stored.rowCount === 0) {
+      const done = await findInstruction(client, instruction.requestId, digest);
+      return done!.response as IssueResult;
+    }
+    await completeInstruction(client, instruction.requestId, result);
+    await publishStatus(client, { issuerId, serial, status: 'good' });
+    await recordAudit(
+      client,
+      { name: 'ra', role: 'ra_instruction' },
+      {
+        action: 'certificate.issue',
+        subjectType: 'certificate',
+        subjectId: `${issuerId}/${serial}`,
+        after: { profile: instruction.profile, requestId: instruction.requestId },
+      },
+    );
+    return result;
+  });
+}

@@ -1,0 +1,110 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { AppError, recordAudit } from '@sm2ca/platform';
+import { type Pool, withTransaction } from '@sm2ca/store';
+import { publishStatus } from './certificate-events.ts';
+import {
+  completeInstruction,
+  findInstruction,
+  instructionDigest,
+  recordInstruction,
+} from './request-ledger.ts';
+
+export const revocationReasons = [
+  'unspecified',
+  'keyCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+] as const;
+export type RevocationReason = (typeof revocationReasons)[number];
+
+export const RevokeInstructionSchema = Type.Object(
+  {
+    requestId: Type.String(),
+    timestamp: Type.String(),
+    operation: Type.Literal('revoke'),
+    issuerId: Type.String({ minLength: 1, maxLength: 64 }),
+    serial: Type.String({ pattern: '^[0-9A-Fa-f]{2,40}$' }),
+    reason: Type.Union(
+      revocationReasons.map((r) => Type.Literal(r)) as [ReturnType<typeof Type.Literal<RevocationReason>>],
+    ),
+    invalidityDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T' })),
+  },
+  { additionalProperties: false },
+);
+
+export type RevokeInstruction = Static<typeof RevokeInstructionSchema>;
+
+export interface RevokeResult {
+  issuerId: string;
+  serial: string;
+  status: 'revoked' | 'hold';
+  revokedAt: string;
+}
+
+/**
+ * Revocation or suspension (certificateHold) of an issued certificate, with its
+ * status event, in one transaction. A suspended certificate may still be
+ * revoked for good; nothing else moves a certificate back.
+ */
+export async function revokeCertificate(pool: Pool, instruction: RevokeInstruction): Promise<RevokeResult> {
+  const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
+  return withTransaction(pool, async (client) => {
+    let done = await findInstruction(client, instruction.requestId, digest);
+    if (!done && !(await recordInstruction(client, { ...instruction, digest }))) {
+      done = await findInstruction(client, instruction.requestId, digest);
+    }
+    if (done?.response) return done.response as RevokeResult;
+    const serial = instruction.serial.toLowerCase();
+    const { rows } = await client.query(
+      'SELECT status, revocation_reason FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR UPDATE',
+      [instruction.issuerId, serial],
+    );
+    const current = rows[0];
+    if (!current) {
+      throw new AppError(
+        'CERTIFICATE_UNKNOWN',
+        `no certificate ${serial} from issuer ${instruction.issuerId}`,
+        404,
+      );
+    }
+    if (current.status === 'planned') {
+      throw new AppError('CERTIFICATE_NOT_ISSUED', `certificate ${serial} was never issued`, 409);
+    }
+    if (current.status === 'revoked') {
+      throw new AppError('CERTIFICATE_ALREADY_REVOKED', `certificate ${serial} is already revoked`, 409);
+    }
+    const hold = instruction.reason === 'certificateHold';
+    if (hold && current.status === 'hold') {
+      throw new AppError('CERTIFICATE_ALREADY_ON_HOLD', `certificate ${serial} is already suspended`, 409);
+    }
+    const status = hold ? 'hold' : 'revoked';
+    const updated = await client.query(
+      `UPDATE certificates SET status = $3, revoked_at = now(), revocation_reason = $4, invalidity_date = $5
+        WHERE issuer_id = $1 AND serial = $2 RETURNING revoked_at`,
+      [instruction.issuerId, serial, status, instruction.reason, instruction.invalidityDate ?? null],
+    );
+    const result: RevokeResult = {
+      issuerId: instruction.issuerId,
+      serial,
+      status,
+      revokedAt: (updated.rows[0].revoked_at as Date).toISOString(),
+    };
+    await publishStatus(client, { issuerId: instruction.issuerId, serial, status });
+    await completeInstruction(client, instruction.requestId, result);
+    await recordAudit(
+      client,
+      { name: 'ra', role: 'ra_instruction' },
+      {
+        action: hold ? 'certificate.suspend' : 'certificate.revoke',
+        subjectType: 'certificate',
+        subjectId: `${instruction.issuerId}/${serial}`,
+        before: { status: current.status },
+        after: { status, reason: instruction.reason, requestId: instruction.requestId },
+      },
+    );
+    return result;
+  });
+}
