@@ -6,7 +6,7 @@ import { childrenOf, contentOf, expectTag, readTlv, type Tlv } from './crl-der-r
 import { OID_SM2_WITH_SM3 } from './crl-ocsp-algorithms.ts';
 import { type CrlReason, isCrlReason } from './crl-reason.ts';
 import { decodeOcspCertId, type OcspCertId } from './ocsp-cert-id.ts';
-import { type OcspCertStatus, type OcspErrorStatus, OID_OCSP_BASIC } from './ocsp-response.ts';
+import { type OcspCertStatus, type OcspErrorStatus, OCSP_BASIC_TYPE_DER } from './ocsp-response.ts';
 import type { Verifier } from './signer.ts';
 
 export interface ParsedOcspSingleResponse {
@@ -83,7 +83,7 @@ function parse(der: Buffer): ParsedOcspResponse {
   );
   const [typeTlv, octets, ...more] = childrenOf(der, responseBytes);
   if (!typeTlv || !octets || more.length > 0) throw new Error('bad ResponseBytes');
-  if (!OID_OCSP_BASIC.equals(der.subarray(typeTlv.start, typeTlv.end)))
+  if (!OCSP_BASIC_TYPE_DER.equals(der.subarray(typeTlv.start, typeTlv.end)))
     throw new Error('unsupported response type');
   expectTag(octets, 0x04, 'response');
   return { status: 'successful', basic: parseBasic(der.subarray(octets.contentStart, octets.end)) };

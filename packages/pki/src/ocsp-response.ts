@@ -62,8 +62,8 @@ const ERROR_STATUS_CODES: Readonly<Record<OcspErrorStatus, number>> = {
   unauthorized: 6,
 };
 
-// OBJECT IDENTIFIER id-pkix-ocsp-basic 1.3.6.1.5.5.7.48.1.1
-export const OID_OCSP_BASIC = Buffer.from('06092b0601050507300101', 'hex');
+/** DER of the OBJECT IDENTIFIER id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1), the responseType. */
+export const OCSP_BASIC_TYPE_DER = Buffer.from('06092b0601050507300101', 'hex');
 const SUCCESSFUL = Buffer.from('0a0100', 'hex');
 
 /** The responder identity for a signing certificate (DER), computed once at start-up. */
@@ -100,7 +100,7 @@ export async function buildOcspResponse(input: OcspResponseInput, signer: Signer
   return derTlv(
     TAG_SEQUENCE,
     SUCCESSFUL,
-    derTlv(0xa0, derTlv(TAG_SEQUENCE, OID_OCSP_BASIC, derTlv(0x04, basic))),
+    derTlv(0xa0, derTlv(TAG_SEQUENCE, OCSP_BASIC_TYPE_DER, derTlv(0x04, basic))),
   );
 }
 
