@@ -4,6 +4,7 @@ export * from './crl-builder.ts';
 export type { CrlEntry } from './crl-entry-writer.ts';
 export * from './crl-parse.ts';
 export * from './crl-reason.ts';
+export * from './csr.ts';
 export * from './extensions.ts';
 export * from './identity-extensions.ts';
 export * from './key-identifier.ts';

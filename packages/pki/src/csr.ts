@@ -1,0 +1,153 @@
+import { Attributes } from '@peculiar/asn1-csr';
+import { AsnProp, AsnPropTypes, AsnSerializer, BitString, OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier, Attribute, Extension, Extensions } from '@peculiar/asn1-x509';
+import { decodeSm2Spki, encodeSm2Spki, GmError, parseDer } from '@sm2ca/gm';
+import type { AlgorithmInfo, CertificateExtension } from './certificate.ts';
+import { derBitString, derTlv, TAG_SEQUENCE } from './crl-der-writer.ts';
+import { SM2_WITH_SM3_ALGORITHM } from './crl-ocsp-algorithms.ts';
+import { type DecodedDnAttribute, type DnAttribute, decodeName, encodeName } from './name.ts';
+import { OIDS } from './oids.ts';
+import { PkiError } from './pki-error.ts';
+import type { Signer, Verifier } from './signer.ts';
+import { sm2Verifier } from './sm2-verifier.ts';
+
+/** CertificationRequestInfo keeping subject and SPKI as the bytes received. */
+class CsrInfoAsn {
+  version = 0;
+  subject = new ArrayBuffer(0);
+  subjectPKInfo = new ArrayBuffer(0);
+  attributes = new Attributes();
+}
+AsnProp({ type: AsnPropTypes.Integer })(CsrInfoAsn.prototype, 'version');
+AsnProp({ type: AsnPropTypes.Any })(CsrInfoAsn.prototype, 'subject');
+AsnProp({ type: AsnPropTypes.Any })(CsrInfoAsn.prototype, 'subjectPKInfo');
+AsnProp({ type: Attributes, context: 0, implicit: true })(CsrInfoAsn.prototype, 'attributes');
+
+class CsrAsn {
+  certificationRequestInfo = new CsrInfoAsn();
+  certificationRequestInfoRaw?: ArrayBuffer;
+  signatureAlgorithm = new AlgorithmIdentifier();
+  signature = new BitString();
+}
+AsnProp({ type: CsrInfoAsn, raw: true })(CsrAsn.prototype, 'certificationRequestInfo');
+AsnProp({ type: AlgorithmIdentifier })(CsrAsn.prototype, 'signatureAlgorithm');
+AsnProp({ type: BitString })(CsrAsn.prototype, 'signature');
+
+export interface ParsedCsr {
+  der: Uint8Array;
+  /** certificationRequestInfo as received: the bytes the proof of possession signs. */
+  info: Uint8Array;
+  /** DER Name as requested. */
+  subject: Uint8Array;
+  subjectAttributes: DecodedDnAttribute[];
+  spki: Uint8Array;
+  /** 04‖X‖Y. */
+  publicKey: Uint8Array;
+  /** From the PKCS#9 extensionRequest attribute; empty when there is none. */
+  extensions: CertificateExtension[];
+  signatureAlgorithm: AlgorithmInfo;
+  signature: Uint8Array;
+}
+
+/**
+ * Parses a PKCS#10 request and checks it is SM2-with-SM3 over an SM2 key; does not check the
+ * signature (see verifyCsr). Throws PkiError CSR_MALFORMED, CSR_WRONG_ALGORITHM or CSR_UNSUPPORTED_CURVE.
+ */
+export function parseCsr(der: Uint8Array): ParsedCsr {
+  let csr: CsrAsn;
+  let subjectAttributes: DecodedDnAttribute[];
+  let extensions: CertificateExtension[];
+  try {
+    csr = parseDer(der, CsrAsn);
+    if (!csr.certificationRequestInfoRaw) throw new Error('no certificationRequestInfo');
+    if (csr.certificationRequestInfo.version !== 0) throw new Error('version must be v1 (0)');
+    if (csr.signature.unusedBits !== 0) throw new Error('signature BIT STRING has unused bits');
+    subjectAttributes = decodeName(new Uint8Array(csr.certificationRequestInfo.subject));
+    extensions = requestedExtensions(csr.certificationRequestInfo.attributes);
+  } catch (err) {
+    throw new PkiError('CSR_MALFORMED', `malformed certificate request: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const alg = csr.signatureAlgorithm;
+  const params = alg.parameters;
+  if (alg.algorithm !== OIDS.sm2WithSm3 || (params !== undefined && params !== null)) {
+    throw new PkiError('CSR_WRONG_ALGORITHM', `request signed with ${alg.algorithm}, not SM2-with-SM3`);
+  }
+  const spki = new Uint8Array(csr.certificationRequestInfo.subjectPKInfo);
+  let publicKey: Uint8Array;
+  try {
+    publicKey = decodeSm2Spki(spki);
+  } catch (err) {
+    if (!(err instanceof GmError)) throw err;
+    const code = err.code === 'SPKI_MALFORMED' ? 'CSR_MALFORMED' : 'CSR_UNSUPPORTED_CURVE';
+    throw new PkiError(code, `request public key: ${err.message}`, { cause: err });
+  }
+  return {
+    der: new Uint8Array(der),
+    info: new Uint8Array(csr.certificationRequestInfoRaw),
+    subject: new Uint8Array(csr.certificationRequestInfo.subject),
+    subjectAttributes,
+    spki,
+    publicKey,
+    extensions,
+    signatureAlgorithm:
+      params === null ? { oid: alg.algorithm, parameters: Uint8Array.of(5, 0) } : { oid: alg.algorithm },
+    signature: new Uint8Array(csr.signature.value),
+  };
+}
+
+/** parseCsr plus proof of possession under the GM default ID; throws PkiError(CSR_BAD_SIGNATURE). */
+export async function verifyCsr(der: Uint8Array, verifier: Verifier = sm2Verifier): Promise<ParsedCsr> {
+  const csr = parseCsr(der);
+  if (!(await verifier.verify(csr.spki, csr.info, csr.signature))) {
+    throw new PkiError('CSR_BAD_SIGNATURE', 'proof of possession does not verify under the GM default ID');
+  }
+  return csr;
+}
+
+export interface CsrInput {
+  subject: readonly DnAttribute[];
+  /** 65-byte 04‖X‖Y. */
+  publicKey: Uint8Array;
+  extensions?: readonly CertificateExtension[];
+}
+
+/** A PKCS#10 request signed (proof of possession) by `signer`, the key's own holder. */
+export async function buildCsr(input: CsrInput, signer: Signer): Promise<Uint8Array> {
+  const info = new CsrInfoAsn();
+  info.subject = toArrayBuffer(encodeName(input.subject));
+  try {
+    info.subjectPKInfo = toArrayBuffer(encodeSm2Spki(input.publicKey));
+  } catch (err) {
+    throw new PkiError('PUBLIC_KEY_INVALID', (err as Error).message, { cause: err });
+  }
+  if (input.extensions?.length) {
+    const extensions = new Extensions(
+      input.extensions.map(
+        (e) => new Extension({ extnID: e.oid, critical: e.critical, extnValue: new OctetString(e.value) }),
+      ),
+    );
+    info.attributes = new Attributes([
+      new Attribute({ type: OIDS.extensionRequest, values: [AsnSerializer.serialize(extensions)] }),
+    ]);
+  }
+  const infoDer = new Uint8Array(AsnSerializer.serialize(info));
+  const signature = await signer.sign(infoDer);
+  return new Uint8Array(derTlv(TAG_SEQUENCE, infoDer, SM2_WITH_SM3_ALGORITHM, derBitString(signature)));
+}
+
+function requestedExtensions(attributes: Attributes): CertificateExtension[] {
+  const request = attributes.find((a) => a.type === OIDS.extensionRequest);
+  const value = request?.values[0];
+  if (!value) return [];
+  return Array.from(parseDer(new Uint8Array(value), Extensions), (e) => ({
+    oid: e.extnID,
+    critical: e.critical,
+    value: new Uint8Array(e.extnValue.buffer),
+  }));
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer;
+}
