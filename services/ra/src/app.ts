@@ -1,0 +1,60 @@
+import {
+  AppError,
+  createHttpServer,
+  type HttpServer,
+  registerAccessControl,
+  type ServiceContext,
+} from '@sm2ca/platform';
+import { registerApplicationRoutes } from './applications.ts';
+import { createCaClient } from './ca-client.ts';
+import { registerDownloadRoutes } from './download-codes.ts';
+import { registerIssuanceRoutes } from './issuance.ts';
+import { registerQueryRoutes } from './queries.ts';
+import { registerReviewRoutes } from './review.ts';
+import { registerRevocationRoutes } from './revocations.ts';
+
+export interface RaOptions {
+  /** How long a download code stays valid; 7 days unless given. */
+  downloadCodeDays?: number;
+}
+
+/** The RA's signing key: the newest issuers row of kind 'ra', written by the RA key ceremony. */
+async function raKeyLabel(context: ServiceContext): Promise<string> {
+  const { rows } = await context.db.pool.query(
+    "SELECT key_label FROM issuers WHERE kind = 'ra' ORDER BY created_at DESC LIMIT 1",
+  );
+  if (!rows[0]) {
+    throw new AppError(
+      'RA_KEY_MISSING',
+      'no RA key is registered (issuers of kind ra); run the RA key ceremony',
+      500,
+    );
+  }
+  return rows[0].key_label;
+}
+
+/**
+ * The RA: the only service operators and holders talk to. Operators enter,
+ * review and issue applications and revocations under role separation; holders
+ * fetch their certificate once with a download code. Every change to the CA
+ * goes out as an instruction signed with the RA key.
+ */
+export async function buildRaApp(context: ServiceContext, options: RaOptions = {}): Promise<HttpServer> {
+  const { device, config, db } = context;
+  if (!device)
+    throw new AppError('DEVICE_REQUIRED', 'the RA signs its CA instructions in the crypto device', 500);
+  const ca = createCaClient({
+    baseUrl: `http://${config.services.ca.host}:${config.services.ca.port}`,
+    signer: device.signer(await raKeyLabel(context)),
+  });
+  const ctx = { pool: db.pool, ca, downloadCodeDays: options.downloadCodeDays ?? 7 };
+  const app = await createHttpServer({ log: context.log, title: 'SM2 CA — registration authority' });
+  registerAccessControl(app, db.pool);
+  registerApplicationRoutes(app, ctx);
+  registerReviewRoutes(app, ctx);
+  registerIssuanceRoutes(app, ctx);
+  registerDownloadRoutes(app, ctx);
+  registerRevocationRoutes(app, ctx);
+  registerQueryRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,95 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { AppError } from '@sm2ca/platform';
+import type { PoolClient } from '@sm2ca/store';
+import { HolderSchema, holderTypes } from './holder-identity.ts';
+import { iso, literals, Nullable, Time } from './ra-context.ts';
+
+export const applicationStatuses = ['submitted', 'approved', 'rejected', 'issued'] as const;
+
+export const ApplicationView = Type.Object({
+  id: Type.String(),
+  status: literals(applicationStatuses),
+  holderType: literals(holderTypes),
+  holder: HolderSchema,
+  holderKey: Type.String(),
+  profile: Type.String(),
+  publishConsent: Type.Boolean(),
+  enteredBy: Type.String(),
+  enteredAt: Time,
+  deadline: Time,
+  deadlineProvisional: Type.Boolean({
+    description: 'the deadline counts only weekends in a year whose holiday schedule is not published yet',
+  }),
+  overdue: Type.Boolean({ description: 'still undecided after its deadline' }),
+  reviewedBy: Nullable(Type.String()),
+  reviewedAt: Nullable(Time),
+  reviewReason: Nullable(Type.String()),
+  issuedBy: Nullable(Type.String()),
+  issuedAt: Nullable(Time),
+  issuerId: Nullable(Type.String()),
+  serial: Nullable(Type.String()),
+});
+export type ApplicationView = Static<typeof ApplicationView>;
+
+/** Operator names rather than ids: the view is read by people. */
+export const applicationSelect = `
+  SELECT a.*, e.name AS entered_by_name, r.name AS reviewed_by_name, i.name AS issued_by_name,
+         (a.status = 'submitted' AND a.deadline < now()) AS overdue
+    FROM applications a
+    JOIN operators e ON e.id = a.entered_by
+    LEFT JOIN operators r ON r.id = a.reviewed_by
+    LEFT JOIN operators i ON i.id = a.issued_by`;
+
+type Row = Record<string, unknown>;
+
+export function toApplicationView(row: Row): ApplicationView {
+  return {
+    id: String(row.id),
+    status: row.status as ApplicationView['status'],
+    holderType: row.holder_type as ApplicationView['holderType'],
+    holder: row.holder as ApplicationView['holder'],
+    holderKey: row.holder_key as string,
+    profile: row.profile as string,
+    publishConsent: row.publish_consent as boolean,
+    enteredBy: row.entered_by_name as string,
+    enteredAt: iso(row.entered_at)!,
+    deadline: iso(row.deadline)!,
+    deadlineProvisional: row.deadline_provisional as boolean,
+    overdue: row.overdue as boolean,
+    reviewedBy: (row.reviewed_by_name as string | null) ?? null,
+    reviewedAt: iso(row.reviewed_at),
+    reviewReason: (row.review_reason as string | null) ?? null,
+    issuedBy: (row.issued_by_name as string | null) ?? null,
+    issuedAt: iso(row.issued_at),
+    issuerId: (row.issuer_id as string | null) ?? null,
+    serial: (row.serial as string | null) ?? null,
+  };
+}
+
+export async function readApplication(
+  client: Pick<PoolClient, 'query'>,
+  id: string,
+): Promise<ApplicationView> {
+  const { rows } = await client.query(`${applicationSelect} WHERE a.id = $1`, [id]);
+  if (!rows[0]) throw new AppError('APPLICATION_NOT_FOUND', `no application ${id}`, 404);
+  return toApplicationView(rows[0]);
+}
+
+/** The columns the workflow steps decide on. */
+export interface ApplicationRow {
+  id: string;
+  status: ApplicationView['status'];
+  holder_type: ApplicationView['holderType'];
+  holder: ApplicationView['holder'];
+  profile: string;
+  csr: Buffer;
+  entered_by: string;
+  ca_request_id: string | null;
+}
+
+/** The row to change, locked for the transaction so two operators cannot act on it at once. */
+export async function lockApplication(client: PoolClient, id: string): Promise<ApplicationRow> {
+  const { rows } = await client.query('SELECT * FROM applications WHERE id = $1 FOR UPDATE', [id]);
+  if (!rows[0]) throw new AppError('APPLICATION_NOT_FOUND', `no application ${id}`, 404);
+  return rows[0];
+}

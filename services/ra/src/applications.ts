@@ -1,0 +1,76 @@
+import { Type } from '@sinclair/typebox';
+import { type HttpServer, recordAudit, workingDayDeadline } from '@sm2ca/platform';
+import { withTransaction } from '@sm2ca/store';
+import { ApplicationView, readApplication } from './application-view.ts';
+import { verifiedCsr } from './holder-csr.ts';
+import { HolderSchema, holderTypes, vetHolder } from './holder-identity.ts';
+import { actorOf, literals, type RaContext } from './ra-context.ts';
+
+/** The regulation: an application is decided, and the applicant told, within two working days. */
+const decisionWorkingDays = 2;
+
+const SubmitBody = Type.Object(
+  {
+    holderType: literals(holderTypes),
+    profile: Type.String({ description: 'a profile of the pki profile table that fits the holder type' }),
+    holder: HolderSchema,
+    csr: Type.String({
+      minLength: 1,
+      maxLength: 16_384,
+      description: "the holder's PKCS#10 request, PEM or base64 DER, signed with the GM default SM2 ID",
+    }),
+    publishConsent: Type.Boolean({ description: 'the holder agrees to the certificate being published' }),
+  },
+  { additionalProperties: false },
+);
+
+export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void {
+  app.post(
+    '/v1/applications',
+    {
+      config: { access: ['entry_clerk'] },
+      schema: {
+        tags: ['applications'],
+        summary: 'An entry clerk submits a certificate application',
+        body: SubmitBody,
+        response: { 201: ApplicationView },
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const body = request.body;
+      const vetted = vetHolder(body.holderType, body.profile, body.holder);
+      const csr = await verifiedCsr(body.csr);
+      const receivedAt = new Date();
+      const deadline = workingDayDeadline(receivedAt, decisionWorkingDays);
+      const view = await withTransaction(ctx.pool, async (client) => {
+        const { rows } = await client.query(
+          `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
+                                     entered_by, entered_at, deadline, deadline_provisional)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+          [
+            body.holderType,
+            JSON.stringify(vetted.holder),
+            vetted.holderKey,
+            vetted.profile.id,
+            Buffer.from(csr),
+            body.publishConsent,
+            actor.id,
+            receivedAt,
+            deadline.at,
+            deadline.provisional,
+          ],
+        );
+        const created = await readApplication(client, String(rows[0].id));
+        await recordAudit(client, actor, {
+          action: 'application.submit',
+          subjectType: 'application',
+          subjectId: created.id,
+          after: created,
+        });
+        return created;
+      });
+      return reply.status(201).send(view);
+    },
+  );
+}

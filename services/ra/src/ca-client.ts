@@ -1,0 +1,118 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { Signer } from '@sm2ca/pki';
+import { AppError, signInstruction } from '@sm2ca/platform';
+import type { HolderInstruction } from './holder-identity.ts';
+
+export const revocationReasons = [
+  'unspecified',
+  'keyCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+] as const;
+export type RevocationReason = (typeof revocationReasons)[number];
+
+export interface IssueInstruction extends HolderInstruction {
+  requestId: string;
+  profile: string;
+  /** PKCS#10 DER, base64. */
+  csr: string;
+  validityDays?: number;
+}
+
+export interface RevokeInstruction {
+  requestId: string;
+  issuerId: string;
+  serial: string;
+  reason: RevocationReason;
+}
+
+const IssueAnswer = Type.Object({
+  issuerId: Type.String({ minLength: 1 }),
+  serial: Type.String({ pattern: '^[0-9a-f]+$' }),
+  certificate: Type.String({ minLength: 1 }),
+  chain: Type.Array(Type.String()),
+});
+export type IssueAnswer = Static<typeof IssueAnswer>;
+
+const RevokeAnswer = Type.Object({
+  issuerId: Type.String(),
+  serial: Type.String(),
+  status: Type.Union([Type.Literal('revoked'), Type.Literal('hold')]),
+  revokedAt: Type.String(),
+});
+export type RevokeAnswer = Static<typeof RevokeAnswer>;
+
+export interface CaClient {
+  issue(instruction: IssueInstruction): Promise<IssueAnswer>;
+  revoke(instruction: RevokeInstruction): Promise<RevokeAnswer>;
+}
+
+export interface CaClientOptions {
+  baseUrl: string;
+  /** The RA's own key in the device; the CA acts only on instructions it signed. */
+  signer: Signer;
+  timeoutMs?: number;
+}
+
+/**
+ * The RA side of the RA→CA contract: every instruction a signed JSON POST. A
+ * retry carries the same request id, so the CA answers it with the outcome of
+ * the first attempt instead of acting twice.
+ */
+export function createCaClient(options: CaClientOptions): CaClient {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  async function post<S extends TSchema>(path: string, body: object, answer: S): Promise<Static<S>> {
+    const { payload, headers } = await signInstruction(body, options.signer);
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, options.baseUrl), {
+        method: 'POST',
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new AppError(
+        'CA_UNAVAILABLE',
+        `the CA at ${options.baseUrl} did not answer; try again`,
+        503,
+        undefined,
+        {
+          cause: err,
+        },
+      );
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+      const caCode = typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`;
+      const caMessage = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
+      throw new AppError('CA_REFUSED', `the CA refused: ${caMessage}`, 502, {
+        caCode,
+        caStatus: response.status,
+      });
+    }
+    if (!Value.Check(answer, parsed)) {
+      throw new AppError('CA_ANSWER_INVALID', `the CA's answer to ${path} does not match the contract`, 502);
+    }
+    return parsed;
+  }
+
+  return {
+    issue: (instruction) =>
+      post('/v1/instructions/issue', { operation: 'issue', ...instruction }, IssueAnswer),
+    revoke: (instruction) =>
+      post('/v1/instructions/revoke', { operation: 'revoke', ...instruction }, RevokeAnswer),
+  };
+}

@@ -1,0 +1,222 @@
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { derToPem } from '@sm2ca/pki';
+import { type Actor, AppError, credentialDigest, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { type PoolClient, withTransaction } from '@sm2ca/store';
+import type { RaContext } from './ra-context.ts';
+
+/** After this many wrong codes the reference is locked; the certificate maker hands out a new code. */
+export const maxFailedAttempts = 5;
+
+// No I, O, 0 or 1: the holder types the code from paper or a text message.
+const codeAlphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const codeLength = 16;
+
+export const DownloadCode = Type.Object({
+  reference: Type.String({ description: '12-digit reference number' }),
+  code: Type.String({ description: 'authorisation code, shown once; dashes and case do not matter' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+export interface DownloadCode {
+  reference: string;
+  code: string;
+  expiresAt: string;
+}
+
+function canonicalCode(code: string): string {
+  return code.replace(/[\s-]/g, '').toUpperCase();
+}
+
+function newCode(): string {
+  const chars = Array.from({ length: codeLength }, () => codeAlphabet[randomInt(codeAlphabet.length)]);
+  return chars.join('').replace(/(.{4})(?=.)/g, '$1-');
+}
+
+/**
+ * A fresh reference + authorisation code for an issued application, inside the
+ * caller's transaction. Only the code's SM3 digest is stored: with 80 random bits
+ * and the lockout, the digest alone is useless to a reader of the table.
+ */
+export async function createDownloadCode(
+  client: PoolClient,
+  actor: Actor,
+  applicationId: string,
+  days: number,
+): Promise<DownloadCode> {
+  const code = newCode();
+  const expiresAt = new Date(Date.now() + days * 24 * 3600 * 1000);
+  for (;;) {
+    const reference = String(randomInt(1e11, 1e12));
+    const inserted = await client.query(
+      `INSERT INTO download_codes (reference, application_id, code_digest, expires_at)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (reference) DO NOTHING`,
+      [reference, applicationId, credentialDigest(canonicalCode(code)), expiresAt],
+    );
+    if (inserted.rowCount === 0) continue;
+    await recordAudit(client, actor, {
+      action: 'download_code.create',
+      subjectType: 'application',
+      subjectId: applicationId,
+      after: { reference, expiresAt: expiresAt.toISOString() },
+    });
+    return { reference, code, expiresAt: expiresAt.toISOString() };
+  }
+}
+
+const DownloadBody = Type.Object(
+  {
+    reference: Type.String({ pattern: '^[0-9]{12}$' }),
+    code: Type.String({ minLength: 1, maxLength: 64 }),
+    format: Type.Union([Type.Literal('pem'), Type.Literal('der')], {
+      description: 'pem: the leaf then the chain as one PEM text; der: JSON with base64 DER fields',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const DerDownload = Type.Object({
+  issuerId: Type.String(),
+  serial: Type.String(),
+  certificate: Type.String({ description: 'the certificate, base64 DER' }),
+  chain: Type.Array(Type.String(), { description: 'base64 DER, issuing CA first, root last' }),
+});
+
+interface Delivered {
+  issuerId: string;
+  serial: string;
+  certificate: Buffer;
+  chain: Buffer[];
+}
+
+type Outcome = { ok: Delivered } | { refused: AppError };
+
+/** The certificate chain from the issuing CA up to the root, as the CA recorded it. */
+async function chainOf(client: PoolClient, issuerId: string): Promise<Buffer[]> {
+  const { rows } = await client.query(
+    `WITH RECURSIVE up AS (
+       SELECT id, parent_id, certificate, 0 AS depth FROM issuers WHERE id = $1
+       UNION ALL
+       SELECT i.id, i.parent_id, i.certificate, up.depth + 1 FROM issuers i JOIN up ON i.id = up.parent_id
+         WHERE up.depth < 8
+     ) SELECT certificate FROM up ORDER BY depth`,
+    [issuerId],
+  );
+  return rows.map((r) => r.certificate as Buffer);
+}
+
+async function redeem(client: PoolClient, reference: string, code: string): Promise<Outcome> {
+  const holder: Actor = { name: `holder:${reference}`, role: 'holder' };
+  const { rows } = await client.query(
+    `SELECT d.*, a.issuer_id, a.serial FROM download_codes d JOIN applications a ON a.id = d.application_id
+      WHERE d.reference = $1 FOR UPDATE OF d`,
+    [reference],
+  );
+  const row = rows[0];
+  const invalid = (attemptsLeft?: number) =>
+    new AppError(
+      'DOWNLOAD_CODE_INVALID',
+      'the reference number or authorisation code is wrong',
+      403,
+      attemptsLeft === undefined ? undefined : { attemptsLeft },
+    );
+  if (!row) return { refused: invalid() };
+  if (row.failed_attempts >= maxFailedAttempts) {
+    return {
+      refused: new AppError(
+        'DOWNLOAD_CODE_LOCKED',
+        'too many wrong codes for this reference; ask the certificate maker for a new code',
+        403,
+      ),
+    };
+  }
+  const given = credentialDigest(canonicalCode(code));
+  if (!timingSafeEqual(given, row.code_digest)) {
+    const failed = row.failed_attempts + 1;
+    await client.query('UPDATE download_codes SET failed_attempts = $2 WHERE reference = $1', [
+      reference,
+      failed,
+    ]);
+    await recordAudit(client, holder, {
+      action: 'download_code.fail',
+      subjectType: 'download_code',
+      subjectId: reference,
+      before: { failedAttempts: row.failed_attempts },
+      after: { failedAttempts: failed },
+    });
+    return { refused: invalid(maxFailedAttempts - failed) };
+  }
+  if (row.used_at) {
+    return { refused: new AppError('DOWNLOAD_CODE_USED', 'this code was used already', 410) };
+  }
+  if (row.expires_at.getTime() <= Date.now()) {
+    return {
+      refused: new AppError(
+        'DOWNLOAD_CODE_EXPIRED',
+        'this code has expired; ask the certificate maker for a new one',
+        410,
+      ),
+    };
+  }
+  const cert = await client.query('SELECT der FROM certificates WHERE issuer_id = $1 AND serial = $2', [
+    row.issuer_id,
+    row.serial,
+  ]);
+  if (!cert.rows[0]?.der) {
+    throw new AppError('CERTIFICATE_NOT_AVAILABLE', 'the CA has not recorded this certificate', 409);
+  }
+  await client.query('UPDATE download_codes SET used_at = now() WHERE reference = $1', [reference]);
+  await recordAudit(client, holder, {
+    action: 'download_code.use',
+    subjectType: 'download_code',
+    subjectId: reference,
+    after: { applicationId: String(row.application_id), issuerId: row.issuer_id, serial: row.serial },
+  });
+  return {
+    ok: {
+      issuerId: row.issuer_id,
+      serial: row.serial,
+      certificate: cert.rows[0].der,
+      chain: await chainOf(client, row.issuer_id),
+    },
+  };
+}
+
+export function registerDownloadRoutes(app: HttpServer, ctx: RaContext): void {
+  app.post(
+    '/v1/download',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['holders'],
+        summary: 'A holder downloads their certificate once with the reference number and authorisation code',
+        body: DownloadBody,
+        response: {
+          200: {
+            description: 'pem: application/pem-certificate-chain text; der: JSON',
+            content: {
+              'application/json': { schema: DerDownload },
+              'application/pem-certificate-chain': { schema: Type.String() },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { reference, code, format } = request.body;
+      // A refusal that counted a failed attempt must commit that count before it is reported.
+      const outcome = await withTransaction(ctx.pool, (client) => redeem(client, reference, code));
+      if ('refused' in outcome) throw outcome.refused;
+      const { ok } = outcome;
+      if (format === 'pem') {
+        const text = [ok.certificate, ...ok.chain].map((der) => derToPem(der, 'CERTIFICATE')).join('');
+        return reply.type('application/pem-certificate-chain').send(text);
+      }
+      return reply.type('application/json').send({
+        issuerId: ok.issuerId,
+        serial: ok.serial,
+        certificate: ok.certificate.toString('base64'),
+        chain: ok.chain.map((der) => der.toString('base64')),
+      });
+    },
+  );
+}

@@ -1,0 +1,4 @@
+import { runService } from '@sm2ca/platform';
+import { buildRaApp } from './app.ts';
+
+await runService({ name: 'ra', needsDevice: true, build: buildRaApp });

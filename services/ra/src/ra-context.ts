@@ -1,0 +1,52 @@
+import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { type Actor, AppError, type Role, roles } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import type { FastifyRequest } from 'fastify';
+import type { CaClient } from './ca-client.ts';
+
+/** What the RA's route modules share. */
+export interface RaContext {
+  pool: Pool;
+  ca: CaClient;
+  /** How long a download code stays valid after issuance. */
+  downloadCodeDays: number;
+}
+
+/** A string enumeration as a TypeBox union that keeps its literal types. */
+export function literals<const T extends readonly string[]>(values: T) {
+  return Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{
+    -readonly [K in keyof T]: TLiteral<T[K]>;
+  }>;
+}
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Time = Type.String({ format: 'date-time' });
+
+/** A timestamp column as the API shows it. */
+export const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
+
+/** Every operator role may read the RA's records; holders may not. */
+export const anyOperator: readonly Role[] = roles;
+
+export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,17}$' }) });
+
+export const ReviewBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The operator behind a route that declared roles; access control has already authenticated them. */
+export function actorOf(request: FastifyRequest): Actor & { id: string } {
+  const operator = request.operator;
+  if (!operator) throw new AppError('AUTH_REQUIRED', 'an operator bearer credential is required', 401);
+  return { id: operator.id, name: operator.name, role: operator.role };
+}
+
+export function requireReason(decision: 'approve' | 'reject', reason: string | undefined): void {
+  if (decision === 'reject' && !reason?.trim()) {
+    throw new AppError('REVIEW_REASON_REQUIRED', 'a rejection needs a reason the applicant can be told', 400);
+  }
+}

@@ -1,0 +1,61 @@
+import { AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { withTransaction } from '@sm2ca/store';
+import { ApplicationView, lockApplication, readApplication } from './application-view.ts';
+import { actorOf, IdParams, type RaContext, ReviewBody, requireReason } from './ra-context.ts';
+
+export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
+  app.post(
+    '/v1/applications/:id/review',
+    {
+      config: { access: ['reviewer'] },
+      schema: {
+        tags: ['applications'],
+        summary: 'A reviewer other than the entry clerk approves or rejects a submitted application',
+        params: IdParams,
+        body: ReviewBody,
+        response: { 200: ApplicationView },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { id } = request.params;
+      const { decision, reason } = request.body;
+      requireReason(decision, reason);
+      return withTransaction(ctx.pool, async (client) => {
+        const row = await lockApplication(client, id);
+        if (String(row.entered_by) === actor.id) {
+          throw new AppError(
+            'SAME_OPERATOR',
+            'the operator who entered an application may not review it',
+            403,
+          );
+        }
+        if (row.status !== 'submitted') {
+          throw new AppError(
+            'APPLICATION_ALREADY_REVIEWED',
+            `application ${id} is already ${row.status}`,
+            409,
+            {
+              status: row.status,
+            },
+          );
+        }
+        const status = decision === 'approve' ? 'approved' : 'rejected';
+        await client.query(
+          `UPDATE applications SET status = $2, reviewed_by = $3, reviewed_at = now(), review_reason = $4
+            WHERE id = $1`,
+          [id, status, actor.id, reason?.trim() ?? null],
+        );
+        const after = await readApplication(client, id);
+        await recordAudit(client, actor, {
+          action: `application.${decision}`,
+          subjectType: 'application',
+          subjectId: id,
+          before: { status: row.status },
+          after: { status, reviewReason: after.reviewReason },
+        });
+        return after;
+      });
+    },
+  );
+}

@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { type Static, Type } from '@sinclair/typebox';
+import { type Actor, AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { type PoolClient, withTransaction } from '@sm2ca/store';
+import { revocationReasons } from './ca-client.ts';
+import {
+  actorOf,
+  anyOperator,
+  IdParams,
+  iso,
+  literals,
+  Nullable,
+  type RaContext,
+  ReviewBody,
+  requireReason,
+  Time,
+} from './ra-context.ts';
+
+const Reason = literals(revocationReasons);
+const revocationStatuses = ['submitted', 'approved', 'rejected', 'done'] as const;
+
+export const RevocationView = Type.Object({
+  id: Type.String(),
+  status: literals(revocationStatuses),
+  issuerId: Type.String(),
+  serial: Type.String(),
+  reason: Reason,
+  requestedBy: Type.String(),
+  enteredBy: Type.String(),
+  enteredAt: Time,
+  reviewedBy: Nullable(Type.String()),
+  decidedAt: Nullable(Time),
+  reviewReason: Nullable(Type.String()),
+  doneAt: Nullable(Time),
+});
+type RevocationView = Static<typeof RevocationView>;
+
+const RequestBody = Type.Object(
+  {
+    issuerId: Type.String({ minLength: 1, maxLength: 128 }),
+    serial: Type.String({ pattern: '^[0-9A-Fa-f:]{1,64}$', description: 'hex, colons allowed' }),
+    reason: Reason,
+    requestedBy: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'who asked for the revocation: the holder, their organisation, the CA, …',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const ListQuery = Type.Object({
+  status: Type.Optional(literals(revocationStatuses)),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+const select = `
+  SELECT v.*, e.name AS entered_by_name, r.name AS reviewed_by_name
+    FROM revocation_requests v
+    JOIN operators e ON e.id = v.entered_by
+    LEFT JOIN operators r ON r.id = v.reviewed_by`;
+
+type Row = Record<string, unknown>;
+
+function toView(row: Row): RevocationView {
+  return {
+    id: String(row.id),
+    status: row.status as RevocationView['status'],
+    issuerId: row.issuer_id as string,
+    serial: row.serial as string,
+    reason: row.reason as RevocationView['reason'],
+    requestedBy: row.requested_by as string,
+    enteredBy: row.entered_by_name as string,
+    enteredAt: iso(row.entered_at)!,
+    reviewedBy: (row.reviewed_by_name as string | null) ?? null,
+    decidedAt: iso(row.decided_at),
+    reviewReason: (row.review_reason as string | null) ?? null,
+    doneAt: iso(row.done_at),
+  };
+}
+
+async function readRevocation(client: Pick<PoolClient, 'query'>, id: string): Promise<RevocationView> {
+  const { rows } = await client.query(`${select} WHERE v.id = $1`, [id]);
+  if (!rows[0]) throw new AppError('REVOCATION_NOT_FOUND', `no revocation request ${id}`, 404);
+  return toView(rows[0]);
+}
+
+async function lockRevocation(client: PoolClient, id: string): Promise<Row> {
+  const { rows } = await client.query('SELECT * FROM revocation_requests WHERE id = $1 FOR UPDATE', [id]);
+  if (!rows[0]) throw new AppError('REVOCATION_NOT_FOUND', `no revocation request ${id}`, 404);
+  return rows[0];
+}
+
+/**
+ * Sends an approved revocation to the CA and records that it is done. When the
+ * CA cannot be reached or refuses, the request stays approved (its decision
+ * time stands) and the same request id is sent again on retry.
+ */
+async function instructCa(ctx: RaContext, actor: Actor, id: string, row: Row): Promise<RevocationView> {
+  let answer: Awaited<ReturnType<RaContext['ca']['revoke']>>;
+  try {
+    answer = await ctx.ca.revoke({
+      requestId: row.ca_request_id as string,
+      issuerId: row.issuer_id as string,
+      serial: row.serial as string,
+      reason: row.reason as RevocationView['reason'],
+    });
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw new AppError(
+      err.code,
+      `${err.message}; revocation request ${id} stays approved, retry it with POST /v1/revocations/${id}/retry`,
+      err.status,
+      { ...err.details, revocationId: id, status: 'approved' },
+      { cause: err },
+    );
+  }
+  return withTransaction(ctx.pool, async (client) => {
+    const current = await lockRevocation(client, id);
+    if (current.status === 'approved') {
+      await client.query("UPDATE revocation_requests SET status = 'done', done_at = now() WHERE id = $1", [
+        id,
+      ]);
+      await recordAudit(client, actor, {
+        action: 'revocation.done',
+        subjectType: 'revocation_request',
+        subjectId: id,
+        before: { status: 'approved' },
+        after: { status: 'done', certificateStatus: answer.status, revokedAt: answer.revokedAt },
+      });
+    }
+    return readRevocation(client, id);
+  });
+}
+
+export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void {
+  app.post(
+    '/v1/revocations',
+    {
+      config: { access: ['entry_clerk'] },
+      schema: {
+        tags: ['revocations'],
+        summary:
+          'An entry clerk records a request to revoke (or suspend, with certificateHold) a certificate',
+        body: RequestBody,
+        response: { 201: RevocationView },
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const { issuerId, reason, requestedBy } = request.body;
+      const serial = request.body.serial.replaceAll(':', '').toLowerCase();
+      const view = await withTransaction(ctx.pool, async (client) => {
+        const cert = await client.query(
+          'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
+          [issuerId, serial],
+        );
+        const status = cert.rows[0]?.status as string | undefined;
+        if (!status || status === 'planned') {
+          throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
+        }
+        if (status === 'revoked' || (status === 'hold' && reason === 'certificateHold')) {
+          throw new AppError(
+            'CERTIFICATE_ALREADY_REVOKED',
+            `certificate ${serial} is ${status} already`,
+            409,
+            {
+              status,
+            },
+          );
+        }
+        const open = await client.query(
+          `SELECT id FROM revocation_requests
+            WHERE issuer_id = $1 AND serial = $2 AND status IN ('submitted', 'approved')`,
+          [issuerId, serial],
+        );
+        if (open.rows[0]) {
+          throw new AppError(
+            'REVOCATION_PENDING',
+            `revocation request ${open.rows[0].id} is open already`,
+            409,
+            {
+              revocationId: String(open.rows[0].id),
+            },
+          );
+        }
+        const { rows } = await client.query(
+          `INSERT INTO revocation_requests (status, issuer_id, serial, reason, requested_by, entered_by)
+           VALUES ('submitted', $1, $2, $3, $4, $5) RETURNING id`,
+          [issuerId, serial, reason, requestedBy.trim(), actor.id],
+        );
+        const created = await readRevocation(client, String(rows[0].id));
+        await recordAudit(client, actor, {
+          action: 'revocation.submit',
+          subjectType: 'revocation_request',
+          subjectId: created.id,
+          after: created,
+        });
+        return created;
+      });
+      return reply.status(201).send(view);
+    },
+  );
+
+  app.post(
+    '/v1/revocations/:id/review',
+    {
+      config: { access: ['reviewer'] },
+      schema: {
+        tags: ['revocations'],
+        summary: 'A reviewer other than the entry clerk decides; on approval the RA instructs the CA at once',
+        params: IdParams,
+        body: ReviewBody,
+        response: { 200: RevocationView },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { id } = request.params;
+      const { decision, reason } = request.body;
+      requireReason(decision, reason);
+      const decided = await withTransaction(ctx.pool, async (client) => {
+        const row = await lockRevocation(client, id);
+        if (String(row.entered_by) === actor.id) {
+          throw new AppError('SAME_OPERATOR', 'the operator who entered a request may not review it', 403);
+        }
+        if (row.status !== 'submitted') {
+          throw new AppError(
+            'REVOCATION_ALREADY_REVIEWED',
+            `revocation request ${id} is already ${row.status}`,
+            409,
+            {
+              status: row.status,
+            },
+          );
+        }
+        const status = decision === 'approve' ? 'approved' : 'rejected';
+        const caRequestId = decision === 'approve' ? randomUUID() : null;
+        const { rows } = await client.query(
+          `UPDATE revocation_requests
+              SET status = $2, reviewed_by = $3, decided_at = now(), review_reason = $4, ca_request_id = $5
+            WHERE id = $1 RETURNING *`,
+          [id, status, actor.id, reason?.trim() ?? null, caRequestId],
+        );
+        await recordAudit(client, actor, {
+          action: `revocation.${decision}`,
+          subjectType: 'revocation_request',
+          subjectId: id,
+          before: { status: row.status },
+          after: { status, reviewReason: reason?.trim() ?? null, caRequestId },
+        });
+        return rows[0] as Row;
+      });
+      if (decided.status === 'rejected') return readRevocation(ctx.pool, id);
+      return instructCa(ctx, actor, id, decided);
+    },
+  );
+
+  app.post(
+    '/v1/revocations/:id/retry',
+    {
+      config: { access: ['reviewer', 'certificate_maker'] },
+      schema: {
+        tags: ['revocations'],
+        summary: 'Sends an approved revocation the CA has not confirmed to the CA again',
+        params: IdParams,
+        response: { 200: RevocationView },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { id } = request.params;
+      const { rows } = await ctx.pool.query('SELECT * FROM revocation_requests WHERE id = $1', [id]);
+      const row = rows[0] as Row | undefined;
+      if (!row) throw new AppError('REVOCATION_NOT_FOUND', `no revocation request ${id}`, 404);
+      if (row.status !== 'approved') {
+        throw new AppError(
+          'REVOCATION_NOT_APPROVED',
+          `revocation request ${id} is ${row.status}, not approved`,
+          409,
+          {
+            status: row.status,
+          },
+        );
+      }
+      return instructCa(ctx, actor, id, row);
+    },
+  );
+
+  app.get(
+    '/v1/revocations',
+    {
+      config: { access: anyOperator },
+      schema: {
+        tags: ['revocations'],
+        summary: 'Revocation requests, newest first',
+        querystring: ListQuery,
+        response: { 200: Type.Object({ items: Type.Array(RevocationView) }) },
+      },
+    },
+    async (request) => {
+      const { status, limit, offset } = request.query;
+      const { rows } = await ctx.pool.query(
+        `${select} WHERE ($1::text IS NULL OR v.status = $1) ORDER BY v.id DESC LIMIT $2 OFFSET $3`,
+        [status ?? null, limit, offset],
+      );
+      return { items: rows.map(toView) };
+    },
+  );
+
+  app.get(
+    '/v1/revocations/:id',
+    {
+      config: { access: anyOperator },
+      schema: { tags: ['revocations'], params: IdParams, response: { 200: RevocationView } },
+    },
+    async (request) => readRevocation(ctx.pool, request.params.id),
+  );
+}
