@@ -10,7 +10,7 @@ import { OIDS } from './oids.ts';
 import { PkiError } from './pki-error.ts';
 import { assembleTbsCertificate, type TbsFields } from './tbs-builder.ts';
 import { SmCryptoSigner } from './test-support/sm-crypto-signer.ts';
-import { type TestCertificate, testHierarchy } from './test-support/test-hierarchy.ts';
+import { issue, subject, type TestCertificate, testHierarchy } from './test-support/test-hierarchy.ts';
 
 const codes = (findings: LintFinding[]) => findings.filter((f) => f.severity === 'error').map((f) => f.code);
 
@@ -146,6 +146,10 @@ describe('linter', async () => {
       'ISSUER_NAME_MISMATCH',
       'SIGNATURE_INVALID',
     ]);
+  });
+
+  it('refuses to sign a CA certificate under a pathLen-0 CA', async () => {
+    await expect(issue('sub-ca', sub, { subject: subject('sub-sub') })).rejects.toMatchObject({ code: 'LINT_FAILED' });
   });
 
   it('rejects DN string types other than PrintableString for C', () => {

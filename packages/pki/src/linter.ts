@@ -414,6 +414,9 @@ class TbsLinter {
     const bc = bcExt ? safe(() => decodeBasicConstraints(bcExt.value)) : undefined;
     const ku = kuExt ? safe(() => decodeKeyUsage(kuExt.value)) : undefined;
     if (!bc?.ca) this.add('error', 'ISSUER_NOT_CA', 'issuer certificate is not a CA');
+    if (this.isCa && !this.selfIssued && bc?.pathLen === 0) {
+      this.add('error', 'ISSUER_PATH_LENGTH', 'issuer pathLenConstraint 0 forbids issuing CA certificates');
+    }
     if (ku && !ku.has('keyCertSign'))
       this.add('error', 'ISSUER_NO_KEY_CERT_SIGN', 'issuer key may not sign certificates');
   }
