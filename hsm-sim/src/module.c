@@ -236,6 +236,9 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK
   if (rv == CKR_OK) {
     unsigned char label[32];
     memcpy(label, pLabel, 32);
+    /* some callers NUL-terminate instead of blank-padding */
+    unsigned char *nul = memchr(label, 0, 32);
+    if (nul) memset(nul, ' ', (size_t)(label + 32 - nul));
     rv = store_init_token(s, pPin, ulPinLen, label);
   }
   UNLOCK();
