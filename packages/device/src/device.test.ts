@@ -103,7 +103,7 @@ function backendSuite(backend: TestBackend): void {
       const spki = await device.generateKeyPair({ label: 'escrowed', token: false, extractable: true });
       await device.generateSecretKey({ label: 'kek', token: false });
       const wrapped = await device.wrapPrivateKey('kek', 'escrowed');
-      expect(wrapped.length).toBeGreaterThan(32);
+      expect(wrapped.length).toBeGreaterThanOrEqual(32);
       await device.unwrapPrivateKey('kek', wrapped, { label: 'restored', token: false });
       const message = Buffer.from('signed by the restored key');
       expect(await device.verify(spki, message, await device.sign('restored', message))).toBe(true);
