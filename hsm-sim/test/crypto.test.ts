@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  attr,
   buildModule,
-  c1c3c2ToDer,
   CKK_SM2,
   CKK_SM4,
   CKM_SM2_ENC,
@@ -17,6 +17,7 @@ import {
   CKM_SM3,
   CKM_SM4_CBC,
   CKM_SM4_ECB,
+  c1c3c2ToDer,
   derToC1C3C2,
   generateSm2,
   generateSm4,
@@ -42,8 +43,7 @@ let work: string;
 let key: Sm2Pair;
 
 function scalarOf(k: Handle): string {
-  const [v] = p.C_GetAttributeValue(s, k, [{ type: pkcs11js.CKA_VALUE }]);
-  return (v?.value as Buffer).toString('hex');
+  return attr(p, s, k, pkcs11js.CKA_VALUE).toString('hex');
 }
 
 beforeAll(() => {
@@ -89,10 +89,15 @@ describe('SM2 with SM3', () => {
 
   it('produces signatures sm-crypto verifies (default ID)', () => {
     const sig = sign(p, s, key.priv, msg);
-    const ok = smCrypto.sm2.doVerifySignature(Array.from(msg), sig.toString('hex'), key.point.toString('hex'), {
-      hash: true,
-      der: true,
-    });
+    const ok = smCrypto.sm2.doVerifySignature(
+      Array.from(msg),
+      sig.toString('hex'),
+      key.point.toString('hex'),
+      {
+        hash: true,
+        der: true,
+      },
+    );
     expect(ok).toBe(true);
   });
 
@@ -103,7 +108,17 @@ describe('SM2 with SM3', () => {
     writeFileSync(join(work, 'msg'), msg);
     const out = execFileSync(
       'openssl',
-      ['dgst', '-sm3', '-sigopt', 'distid:1234567812345678', '-verify', 'pub.pem', '-signature', 'sig.der', 'msg'],
+      [
+        'dgst',
+        '-sm3',
+        '-sigopt',
+        'distid:1234567812345678',
+        '-verify',
+        'pub.pem',
+        '-signature',
+        'sig.der',
+        'msg',
+      ],
       { cwd: work, encoding: 'utf8' },
     );
     expect(out).toContain('Verified OK');
@@ -247,9 +262,8 @@ describe('SM4', () => {
 
   it('generates 16-byte keys', () => {
     const g = generateSm4(p, s, { extractable: true, sensitive: false });
-    const [v, t] = p.C_GetAttributeValue(s, g, [{ type: pkcs11js.CKA_VALUE }, { type: pkcs11js.CKA_KEY_TYPE }]);
-    expect((v?.value as Buffer).length).toBe(16);
-    expect((t?.value as Buffer).readUInt32LE(0)).toBe(CKK_SM4);
+    expect(attr(p, s, g, pkcs11js.CKA_VALUE)).toHaveLength(16);
+    expect(attr(p, s, g, pkcs11js.CKA_KEY_TYPE).readUInt32LE(0)).toBe(CKK_SM4);
   });
 });
 
@@ -264,8 +278,7 @@ describe('key wrapping', () => {
       { type: pkcs11js.CKA_TOKEN, value: false },
       { type: pkcs11js.CKA_LABEL, value: 'unwrapped' },
     ]);
-    const [pt] = p.C_GetAttributeValue(s, unwrapped, [{ type: pkcs11js.CKA_EC_POINT }]);
-    expect((pt?.value as Buffer).subarray(2).equals(key.point)).toBe(true);
+    expect(attr(p, s, unwrapped, pkcs11js.CKA_EC_POINT).subarray(2).equals(key.point)).toBe(true);
     const msg = Buffer.from('signed by the unwrapped key');
     expect(verify(p, s, key.pub, msg, sign(p, s, unwrapped, msg))).toBe(true);
     const [loc, sens] = p.C_GetAttributeValue(s, unwrapped, [
@@ -287,11 +300,10 @@ describe('key wrapping', () => {
       { type: pkcs11js.CKA_EXTRACTABLE, value: true },
       { type: pkcs11js.CKA_SENSITIVE, value: false },
     ]);
-    const [a] = p.C_GetAttributeValue(s, secret, [{ type: pkcs11js.CKA_VALUE }]);
-    const [b] = p.C_GetAttributeValue(s, back, [{ type: pkcs11js.CKA_VALUE }]);
-    expect((b?.value as Buffer).equals(a?.value as Buffer)).toBe(true);
+    const a = attr(p, s, secret, pkcs11js.CKA_VALUE);
+    expect(attr(p, s, back, pkcs11js.CKA_VALUE).equals(a)).toBe(true);
     // the envelope is plain GM/T 0009: sm-crypto opens it with the private scalar
     const opened = smCrypto.sm2.doDecrypt(derToC1C3C2(wrapped), scalarOf(key.priv), 1, { output: 'array' });
-    expect(Buffer.from(opened).equals(a?.value as Buffer)).toBe(true);
+    expect(Buffer.from(opened).equals(a)).toBe(true);
   });
 });

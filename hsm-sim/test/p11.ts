@@ -104,9 +104,15 @@ export function generateSm2(p: PKCS11, s: Handle, o: KeyOptions = {}): Sm2Pair {
   return { pub: kp.publicKey, priv: kp.privateKey, point: ecPoint(p, s, kp.publicKey) };
 }
 
+/** One attribute's bytes; throws when the module returned none. */
+export function attr(p: PKCS11, s: Handle, obj: Handle, type: number): Buffer {
+  const [a] = p.C_GetAttributeValue(s, obj, [{ type }]);
+  if (!a || !Buffer.isBuffer(a.value)) throw new Error(`attribute ${type} missing`);
+  return a.value;
+}
+
 export function ecPoint(p: PKCS11, s: Handle, key: Handle): Buffer {
-  const [a] = p.C_GetAttributeValue(s, key, [{ type: pkcs11js.CKA_EC_POINT }]);
-  const der = a?.value as Buffer;
+  const der = attr(p, s, key, pkcs11js.CKA_EC_POINT);
   if (der.length !== 67 || der[0] !== 0x04 || der[1] !== 0x41) throw new Error('unexpected CKA_EC_POINT');
   return der.subarray(2);
 }
@@ -142,7 +148,10 @@ export function importSm2Public(p: PKCS11, s: Handle, point: Buffer): Handle {
 
 /** SubjectPublicKeyInfo: id-ecPublicKey with namedCurve SM2 (1.2.156.10197.1.301). */
 export function spkiPem(point: Buffer): string {
-  const der = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a811ccf5501822d034200', 'hex'), point]);
+  const der = Buffer.concat([
+    Buffer.from('3059301306072a8648ce3d020106082a811ccf5501822d034200', 'hex'),
+    point,
+  ]);
   const b64 = der.toString('base64').replace(/.{64}/g, '$&\n');
   return `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`;
 }

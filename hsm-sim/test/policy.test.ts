@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  attr,
   buildModule,
   CKK_SM2,
   CKK_SM4,
@@ -119,17 +120,19 @@ describe('key protection', () => {
     expect(rv(() => p.C_WrapKey(s, { mechanism: CKM_SM4_ECB }, kek, k.priv, Buffer.alloc(64)))).toBe(
       'CKR_KEY_UNEXTRACTABLE',
     );
-    const [as, ne, local, sens, extr] = p.C_GetAttributeValue(s, k.priv, [
-      { type: pkcs11js.CKA_ALWAYS_SENSITIVE },
-      { type: pkcs11js.CKA_NEVER_EXTRACTABLE },
-      { type: pkcs11js.CKA_LOCAL },
-      { type: pkcs11js.CKA_SENSITIVE },
-      { type: pkcs11js.CKA_EXTRACTABLE },
-    ]);
-    expect([as, ne, local, sens, extr].map((a) => (a?.value as Buffer)[0])).toEqual([1, 1, 1, 1, 0]);
+    const flags = [
+      pkcs11js.CKA_ALWAYS_SENSITIVE,
+      pkcs11js.CKA_NEVER_EXTRACTABLE,
+      pkcs11js.CKA_LOCAL,
+      pkcs11js.CKA_SENSITIVE,
+      pkcs11js.CKA_EXTRACTABLE,
+    ].map((t) => attr(p, s, k.priv, t)[0]);
+    expect(flags).toEqual([1, 1, 1, 1, 0]);
     // an extractable but sensitive key can be wrapped, still not read
     const w = generateSm2(p, s, { extractable: true });
-    expect(rv(() => p.C_GetAttributeValue(s, w.priv, [{ type: pkcs11js.CKA_VALUE }]))).toBe('CKR_ATTRIBUTE_SENSITIVE');
+    expect(rv(() => p.C_GetAttributeValue(s, w.priv, [{ type: pkcs11js.CKA_VALUE }]))).toBe(
+      'CKR_ATTRIBUTE_SENSITIVE',
+    );
     expect(p.C_WrapKey(s, { mechanism: CKM_SM4_ECB }, kek, w.priv, Buffer.alloc(64)).length).toBe(32);
   });
 
@@ -166,12 +169,19 @@ describe('error codes', () => {
   it('rejects unsupported mechanisms, bad parameters and mismatched keys', () => {
     const k = generateSm2(p, s);
     const sm4 = generateSm4(p, s);
-    expect(rv(() => p.C_SignInit(s, { mechanism: pkcs11js.CKM_ECDSA }, k.priv))).toBe('CKR_MECHANISM_INVALID');
+    expect(rv(() => p.C_SignInit(s, { mechanism: pkcs11js.CKM_ECDSA }, k.priv))).toBe(
+      'CKR_MECHANISM_INVALID',
+    );
     expect(rv(() => p.C_DigestInit(s, { mechanism: pkcs11js.CKM_SHA256 }))).toBe('CKR_MECHANISM_INVALID');
     expect(rv(() => p.C_GetMechanismInfo(slot, pkcs11js.CKM_RSA_PKCS))).toBe('CKR_MECHANISM_INVALID');
     expect(
       rv(() =>
-        p.C_GenerateKeyPair(s, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, [], [{ type: pkcs11js.CKA_TOKEN, value: false }]),
+        p.C_GenerateKeyPair(
+          s,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          [],
+          [{ type: pkcs11js.CKA_TOKEN, value: false }],
+        ),
       ),
     ).toBe('CKR_MECHANISM_INVALID');
     expect(rv(() => p.C_SignInit(s, { mechanism: CKM_SM2_RAW, parameter: Buffer.from('id') }, k.priv))).toBe(
@@ -222,13 +232,20 @@ describe('error codes', () => {
         ...extra,
       ]);
     expect(rv(() => pub([]))).toBe('CKR_TEMPLATE_INCOMPLETE');
-    expect(rv(() => p.C_CreateObject(s, [{ type: pkcs11js.CKA_LABEL, value: 'x' }]))).toBe('CKR_TEMPLATE_INCOMPLETE');
+    expect(rv(() => p.C_CreateObject(s, [{ type: pkcs11js.CKA_LABEL, value: 'x' }]))).toBe(
+      'CKR_TEMPLATE_INCOMPLETE',
+    );
     const bad = Buffer.from(point);
     bad[64] = (bad[64] ?? 0) ^ 1;
     expect(rv(() => pub([{ type: pkcs11js.CKA_EC_POINT, value: bad }]))).toBe('CKR_ATTRIBUTE_VALUE_INVALID');
-    expect(rv(() => pub([{ type: pkcs11js.CKA_EC_POINT, value: point }, { type: pkcs11js.CKA_MODULUS, value: point }]))).toBe(
-      'CKR_ATTRIBUTE_TYPE_INVALID',
-    );
+    expect(
+      rv(() =>
+        pub([
+          { type: pkcs11js.CKA_EC_POINT, value: point },
+          { type: pkcs11js.CKA_MODULUS, value: point },
+        ]),
+      ),
+    ).toBe('CKR_ATTRIBUTE_TYPE_INVALID');
     expect(rv(() => pub([{ type: pkcs11js.CKA_EC_POINT, value: point }]))).toBe('CKR_OK');
     expect(
       rv(() =>
@@ -250,9 +267,7 @@ describe('error codes', () => {
       ),
     ).toBe('CKR_TEMPLATE_INCONSISTENT');
     expect(
-      rv(() =>
-        p.C_GenerateKey(s, { mechanism: 0x80000107 }, [{ type: pkcs11js.CKA_LOCAL, value: true }]),
-      ),
+      rv(() => p.C_GenerateKey(s, { mechanism: 0x80000107 }, [{ type: pkcs11js.CKA_LOCAL, value: true }])),
     ).toBe('CKR_ATTRIBUTE_READ_ONLY');
   });
 
@@ -270,9 +285,9 @@ describe('error codes', () => {
         { type: pkcs11js.CKA_KEY_TYPE, value: CKK_SM2 },
       ]),
     ).toHaveLength(1);
-    expect(rv(() => p.C_SetAttributeValue(s, k.priv, [{ type: pkcs11js.CKA_KEY_TYPE, value: CKK_SM4 }]))).toBe(
-      'CKR_ATTRIBUTE_READ_ONLY',
-    );
+    expect(
+      rv(() => p.C_SetAttributeValue(s, k.priv, [{ type: pkcs11js.CKA_KEY_TYPE, value: CKK_SM4 }])),
+    ).toBe('CKR_ATTRIBUTE_READ_ONLY');
     p.C_DestroyObject(s, k.priv);
     expect(find(s, [{ type: pkcs11js.CKA_LABEL, value: 'after' }])).toHaveLength(0);
     expect(rv(() => p.C_GetAttributeValue(s, k.priv, [{ type: pkcs11js.CKA_LABEL }]))).toBe(
@@ -285,8 +300,7 @@ describe('persistence', () => {
   it('keeps token objects across C_Finalize, drops session objects, encrypts key material at rest', () => {
     const tok = generateSm2(p, s, { token: true, label: 'persist', extractable: true, sensitive: false });
     generateSm2(p, s, { token: false, label: 'ephemeral' });
-    const [v] = p.C_GetAttributeValue(s, tok.priv, [{ type: pkcs11js.CKA_VALUE }]);
-    const scalar = v?.value as Buffer;
+    const scalar = attr(p, s, tok.priv, pkcs11js.CKA_VALUE);
     expect(scalar).toHaveLength(32);
 
     p.C_Finalize();
@@ -310,8 +324,7 @@ describe('persistence', () => {
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
     ]);
     expect(verify(p, s, pubs[0]!, msg, sign(p, s, priv, msg))).toBe(true);
-    const [again] = p.C_GetAttributeValue(s, priv, [{ type: pkcs11js.CKA_VALUE }]);
-    expect((again?.value as Buffer).equals(scalar)).toBe(true);
+    expect(attr(p, s, priv, pkcs11js.CKA_VALUE).equals(scalar)).toBe(true);
   });
 
   it('changes the user PIN without losing access to objects', () => {

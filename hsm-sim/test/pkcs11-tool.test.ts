@@ -1,0 +1,148 @@
+// OpenSC's pkcs11-tool drives the module as a generic PKCS#11 client.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import smCrypto from 'sm-crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildModule,
+  CKK_SM2,
+  generateSm2,
+  MODULE,
+  openModule,
+  pkcs11js,
+  RW,
+  SO_PIN,
+  slotHandle,
+  spkiPem,
+  tempTokenDir,
+  USER_PIN,
+  verify,
+} from './p11.ts';
+
+const TOOL = '/usr/bin/pkcs11-tool';
+let dir: string;
+let work: string;
+
+function tool(...args: string[]): string {
+  return execFileSync(TOOL, ['--module', MODULE, ...args], {
+    env: { ...process.env, HSMSIM_DIR: dir },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+beforeAll(() => {
+  buildModule();
+  dir = tempTokenDir();
+  work = mkdtempSync(join(tmpdir(), 'hsmsim-tool-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(!existsSync(TOOL))('pkcs11-tool', () => {
+  it('lists the SM mechanisms with their flags', () => {
+    const out = tool('-M');
+    for (const m of [
+      '0x80008001',
+      '0x80008100',
+      '0x80008104',
+      '0x80008200',
+      '0x80009001',
+      '0x80000107',
+      '0x80000108',
+      '0x80000109',
+    ])
+      expect(out).toContain(`mechtype-${m}`);
+    expect(out).toMatch(/mechtype-0x80008100, keySize=\{256,256\}, hw, sign, verify/);
+    expect(out).toMatch(/mechtype-0x80008001, .*generate_key_pair/);
+  });
+
+  it('initialises the token and the user PIN', () => {
+    expect(tool('--init-token', '--label', 'tooltok', '--so-pin', SO_PIN)).toContain(
+      'successfully initialized',
+    );
+    expect(tool('--init-pin', '--so-pin', SO_PIN, '--pin', USER_PIN)).toContain('successfully initialized');
+    const info = tool('-T');
+    expect(info).toContain('tooltok');
+    expect(info).toContain('PIN initialized');
+  });
+
+  it('lists and signs with a key generated through Node', () => {
+    const p = openModule(dir);
+    let point: Buffer;
+    try {
+      const s = p.C_OpenSession(slotHandle(p), RW);
+      p.C_Login(s, pkcs11js.CKU_USER, USER_PIN);
+      point = generateSm2(p, s, { token: true, label: 'cli-key', id: Buffer.from('c1', 'hex') }).point;
+    } finally {
+      p.C_Finalize();
+    }
+    const list = tool('--login', '--pin', USER_PIN, '--list-objects');
+    expect(list).toContain('cli-key');
+    expect(list).toMatch(/Private Key Object/);
+
+    const msg = Buffer.from('signed by pkcs11-tool');
+    writeFileSync(join(work, 'msg'), msg);
+    tool(
+      '--login',
+      '--pin',
+      USER_PIN,
+      '--sign',
+      '--mechanism',
+      '0x80008100',
+      '--id',
+      'c1',
+      '-i',
+      join(work, 'msg'),
+      '-o',
+      join(work, 'sig.der'),
+    );
+    const sig = readFileSync(join(work, 'sig.der'));
+    expect(sig[0]).toBe(0x30);
+    expect(
+      smCrypto.sm2.doVerifySignature(Array.from(msg), sig.toString('hex'), point.toString('hex'), {
+        hash: true,
+        der: true,
+      }),
+    ).toBe(true);
+    writeFileSync(join(work, 'pub.pem'), spkiPem(point));
+    const out = execFileSync(
+      'openssl',
+      [
+        'dgst',
+        '-sm3',
+        '-sigopt',
+        'distid:1234567812345678',
+        '-verify',
+        'pub.pem',
+        '-signature',
+        'sig.der',
+        'msg',
+      ],
+      { cwd: work, encoding: 'utf8' },
+    );
+    expect(out).toContain('Verified OK');
+
+    // and the module agrees, using the public key object pkcs11-tool saw
+    const q = openModule(dir);
+    try {
+      const s = q.C_OpenSession(slotHandle(q), RW);
+      q.C_FindObjectsInit(s, [
+        { type: pkcs11js.CKA_ID, value: Buffer.from('c1', 'hex') },
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: CKK_SM2 },
+      ]);
+      const [pub] = q.C_FindObjects(s, 2);
+      q.C_FindObjectsFinal(s);
+      expect(pub).toBeDefined();
+      expect(verify(q, s, pub!, msg, sig)).toBe(true);
+    } finally {
+      q.C_Finalize();
+    }
+  });
+});
