@@ -1,13 +1,16 @@
 import { AsnIntegerArrayBufferConverter, AsnProp, AsnPropTypes, BitString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Extensions, Validity } from '@peculiar/asn1-x509';
 import { parseDer } from '@sm2ca/gm';
-import { PkiError } from './pki-error.ts';
+import { malformed } from './malformed.ts';
+
+// Re-exported for the CRL and OCSP parsers, which import it from here.
+export { malformed };
 
 /**
  * TBSCertificate whose issuer, subject and SPKI stay raw bytes: signatures are checked over the
  * bytes received, and names are compared and copied byte for byte, never re-encoded.
  */
-export class TbsCertificateAsn {
+class TbsCertificateAsn {
   version = 0;
   serialNumber = new ArrayBuffer(0);
   signature = new AlgorithmIdentifier();
@@ -162,15 +165,4 @@ function algorithmInfo(alg: AlgorithmIdentifier): AlgorithmInfo {
     oid: alg.algorithm,
     parameters: alg.parameters === null ? NULL_DER : new Uint8Array(alg.parameters),
   };
-}
-
-/** Runs a decoder and reports anything it throws as PkiError(code). */
-export function malformed<T>(code: string, what: string, decode: () => T): T {
-  try {
-    return decode();
-  } catch (err) {
-    if (err instanceof PkiError && err.code === code) throw err;
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new PkiError(code, `malformed ${what}: ${detail}`, { cause: err });
-  }
 }

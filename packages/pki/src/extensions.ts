@@ -20,7 +20,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { parseDer } from '@sm2ca/gm';
 import type { CertificateExtension } from './certificate.ts';
-import { malformed } from './certificate.ts';
+import { malformed } from './malformed.ts';
 import { OIDS } from './oids.ts';
 import { PkiError } from './pki-error.ts';
 
