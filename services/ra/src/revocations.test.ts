@@ -1,0 +1,166 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { issuingCaId, useRaTestBed } from './test-support/ra-test-bed.ts';
+
+const organisation = {
+  commonName: '福州市某局',
+  organization: '福州市人民政府',
+  identity: { unifiedSocialCreditCode: '91350100M000100Y43' },
+};
+
+describe('RA revocations and certificate queries', () => {
+  const bed = useRaTestBed();
+
+  async function issueCertificate(): Promise<string> {
+    const submitted = await bed.call('clerk', 'POST', '/v1/applications', {
+      holderType: 'organisation',
+      profile: 'organization-sign',
+      holder: organisation,
+      csr: bed.hierarchy.sm2Csr(),
+      publishConsent: false,
+    });
+    const { id } = submitted.json();
+    await bed.call('reviewer', 'POST', `/v1/applications/${id}/review`, { decision: 'approve' });
+    const issued = await bed.call('maker', 'POST', `/v1/applications/${id}/issue`);
+    expect(issued.statusCode, issued.body).toBe(201);
+    return issued.json().serial;
+  }
+
+  const request = (serial: string, reason = 'keyCompromise') =>
+    bed.call('clerk', 'POST', '/v1/revocations', {
+      issuerId: issuingCaId,
+      serial: serial.toUpperCase(),
+      reason,
+      requestedBy: '福州市某局 (the holder), by letter',
+    });
+
+  let serials: string[] = [];
+  beforeAll(async () => {
+    serials = [await issueCertificate(), await issueCertificate(), await issueCertificate()];
+  });
+
+  it('revokes on a second operator’s approval and records decision and CA confirmation times', async () => {
+    const serial = serials[0]!;
+    const created = await request(serial);
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json();
+    expect(created.json()).toMatchObject({
+      status: 'submitted',
+      serial,
+      enteredBy: 'op-clerk',
+      decidedAt: null,
+    });
+    expect((await request(serial)).json().error.code).toBe('REVOCATION_PENDING');
+
+    const own = await bed.call('clerk', 'POST', `/v1/revocations/${id}/review`, { decision: 'approve' });
+    expect(own.json().error.code).toBe('ROLE_FORBIDDEN');
+    const before = Date.now();
+    const approved = await bed.call('reviewer', 'POST', `/v1/revocations/${id}/review`, {
+      decision: 'approve',
+    });
+    expect(approved.statusCode, approved.body).toBe(200);
+    const done = approved.json();
+    expect(done).toMatchObject({ status: 'done', reviewedBy: 'op-reviewer' });
+    expect(Date.parse(done.decidedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(done.doneAt)).toBeGreaterThanOrEqual(Date.parse(done.decidedAt));
+    expect(bed.ca.received.at(-1)).toMatchObject({ operation: 'revoke', issuerId: issuingCaId, serial });
+
+    const cert = await bed.call('auditor', 'GET', `/v1/certificates/${issuingCaId}/${serial}`);
+    expect(cert.json()).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    expect((await request(serial)).json().error.code).toBe('CERTIFICATE_ALREADY_REVOKED');
+    const twice = await bed.call('reviewer2', 'POST', `/v1/revocations/${id}/review`, {
+      decision: 'reject',
+      reason: 'x',
+    });
+    expect(twice.statusCode).toBe(409);
+
+    const audit = await bed.pool.query(
+      "SELECT action, actor FROM audit_log WHERE subject_type = 'revocation_request' AND subject_id = $1 ORDER BY id",
+      [id],
+    );
+    expect(audit.rows).toEqual([
+      { action: 'revocation.submit', actor: 'op-clerk' },
+      { action: 'revocation.approve', actor: 'op-reviewer' },
+      { action: 'revocation.done', actor: 'op-reviewer' },
+    ]);
+  });
+
+  it('refuses a review by the operator who entered the request', async () => {
+    const { id } = (await request(serials[1]!, 'certificateHold')).json();
+    await bed.pool.query('UPDATE revocation_requests SET entered_by = $2 WHERE id = $1', [
+      id,
+      bed.ids.reviewer,
+    ]);
+    const res = await bed.call('reviewer', 'POST', `/v1/revocations/${id}/review`, { decision: 'approve' });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('SAME_OPERATOR');
+    const rejected = await bed.call('reviewer2', 'POST', `/v1/revocations/${id}/review`, {
+      decision: 'reject',
+      reason: 'the letter is not signed',
+    });
+    expect(rejected.json()).toMatchObject({
+      status: 'rejected',
+      doneAt: null,
+      reviewReason: 'the letter is not signed',
+    });
+  });
+
+  it('keeps an approval whose CA call failed and completes it on retry with the same request id', async () => {
+    const serial = serials[2]!;
+    const { id } = (await request(serial, 'certificateHold')).json();
+    bed.ca.failures.push('drop');
+    const failed = await bed.call('reviewer', 'POST', `/v1/revocations/${id}/review`, {
+      decision: 'approve',
+    });
+    expect(failed.statusCode).toBe(503);
+    expect(failed.json().error).toMatchObject({
+      code: 'CA_UNAVAILABLE',
+      details: { revocationId: id, status: 'approved' },
+    });
+    const pending = (await bed.call('auditor', 'GET', `/v1/revocations/${id}`)).json();
+    expect(pending).toMatchObject({ status: 'approved', doneAt: null });
+    expect(pending.decidedAt).not.toBeNull();
+
+    expect((await bed.call('clerk', 'POST', `/v1/revocations/${id}/retry`)).json().error.code).toBe(
+      'ROLE_FORBIDDEN',
+    );
+    const retried = await bed.call('maker', 'POST', `/v1/revocations/${id}/retry`);
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(retried.json()).toMatchObject({ status: 'done', decidedAt: pending.decidedAt });
+    const [first, second] = bed.ca.received.slice(-2);
+    expect(second!.requestId).toBe(first!.requestId);
+    expect((await bed.call('maker', 'POST', `/v1/revocations/${id}/retry`)).json().error.code).toBe(
+      'REVOCATION_NOT_APPROVED',
+    );
+    const listed = await bed.call('reviewer', 'GET', '/v1/revocations?status=done');
+    expect(listed.json().items.map((r: { id: string }) => r.id)).toContain(id);
+  });
+
+  it('finds certificates by serial, holder and status', async () => {
+    const bySerial = await bed.call('auditor', 'GET', `/v1/certificates?serial=${serials[1]!.toUpperCase()}`);
+    expect(bySerial.json().items).toEqual([
+      expect.objectContaining({ serial: serials[1], status: 'good', holderKey: 'uscc:91350100M000100Y43' }),
+    ]);
+    const byHolder = await bed.call('admin', 'GET', '/v1/certificates?holderKey=uscc:91350100M000100Y43');
+    expect(byHolder.json().items).toHaveLength(3);
+    const held = await bed.call('reviewer', 'GET', '/v1/certificates?status=hold');
+    expect(held.json().items.map((c: { serial: string }) => c.serial)).toEqual([serials[2]]);
+    const missing = await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/abcdef`);
+    expect(missing.statusCode).toBe(404);
+    expect((await bed.call(undefined, 'GET', '/v1/certificates')).statusCode).toBe(401);
+    expect((await request('abcdef')).json().error.code).toBe('CERTIFICATE_NOT_FOUND');
+  });
+
+  it('describes every route in the OpenAPI document', async () => {
+    const docs = (await bed.call(undefined, 'GET', '/docs/json')).json();
+    expect(Object.keys(docs.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/applications',
+        '/v1/applications/{id}/review',
+        '/v1/applications/{id}/issue',
+        '/v1/download',
+        '/v1/revocations/{id}/retry',
+        '/v1/certificates/{issuerId}/{serial}',
+      ]),
+    );
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Device, openDevice } from '@sm2ca/device';
+import { addOperator, createLogger, type HttpServer, loadConfig, type Role } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
+import { hsmSim } from '../../../../packages/device/src/test-tokens.ts';
+import { useTestDatabase } from '../../../../test/support/test-database.ts';
+import { buildRaApp } from '../app.ts';
+import { OpensslHierarchy } from './openssl-hierarchy.ts';
+import { StandInCa } from './stand-in-ca.ts';
+
+/** Two operators of the roles that take turns, so role separation can be shown both ways. */
+const staff = {
+  clerk: 'entry_clerk',
+  clerk2: 'entry_clerk',
+  reviewer: 'reviewer',
+  reviewer2: 'reviewer',
+  maker: 'certificate_maker',
+  auditor: 'auditor',
+  admin: 'business_admin',
+} as const satisfies Record<string, Role>;
+export type StaffMember = keyof typeof staff;
+
+export const issuingCaId = 'test-issuing-ca';
+
+export interface RaTestBed {
+  app: HttpServer;
+  pool: Pool;
+  ca: StandInCa;
+  hierarchy: OpensslHierarchy;
+  /** Operator ids by staff member. */
+  ids: Record<StaffMember, string>;
+  /** Injects a request as `who`, or as nobody. */
+  call(
+    who: StaffMember | undefined,
+    method: 'GET' | 'POST',
+    url: string,
+    body?: object,
+  ): Promise<LightMyRequestResponse>;
+}
+
+/**
+ * The RA as its process builds it, on the file's own database and a real
+ * hsm-sim token holding the RA key, talking to a stand-in CA over HTTP.
+ */
+export function useRaTestBed(): RaTestBed {
+  const db = useTestDatabase();
+  const bed = {} as RaTestBed;
+  let device: Device | undefined;
+  let home = '';
+
+  beforeAll(async () => {
+    await hsmSim.createTokens(['ra'], '87654321', '12345678');
+    device = await openDevice({
+      module: hsmSim.module,
+      vendor: 'hsm-sim',
+      tokenLabel: 'ra',
+      pin: '12345678',
+    });
+    const raSpki = await device.generateKeyPair({ label: 'ra-signing', token: false });
+    const hierarchy = new OpensslHierarchy();
+    // The RA row's certificate column holds the RA public key: the stand-in CA only needs the key.
+    await db.pool.query(
+      `INSERT INTO issuers (id, kind, parent_id, key_label, subject, certificate, subject_key_id, not_after) VALUES
+         ('test-root', 'root', NULL, 'root', 'CN=Test Root', $1, '\\x01', now() + interval '30 days'),
+         ($4, 'subordinate', 'test-root', 'issuing', 'CN=Test Issuing CA', $2, '\\x02', now() + interval '30 days'),
+         ('test-ra', 'ra', 'test-root', 'ra-signing', 'CN=Test RA', $3, '\\x03', now() + interval '30 days')`,
+      [hierarchy.root, hierarchy.issuing, Buffer.from(raSpki), issuingCaId],
+    );
+    const ca = new StandInCa(db.pool, device, raSpki, hierarchy, issuingCaId);
+    const caPort = await ca.listen();
+    const cli = { name: 'cli', role: 'ceremony' };
+    const ids = {} as Record<StaffMember, string>;
+    const credentials = {} as Record<StaffMember, string>;
+    for (const [who, role] of Object.entries(staff) as Array<[StaffMember, Role]>) {
+      const added = await addOperator(db.pool, cli, { name: `op-${who}`, role });
+      ids[who] = added.operator.id;
+      credentials[who] = added.credential;
+    }
+    home = mkdtempSync(join(tmpdir(), 'ra-test-home-'));
+    const config = loadConfig({ SM2CA_HOME: home, SM2CA_CA_PORT: String(caPort), LOG_LEVEL: 'silent' });
+    const app = await buildRaApp({
+      config,
+      log: createLogger('ra', { level: 'silent' }),
+      db: { pool: db.pool, url: db.url, close: async () => {} },
+      device,
+    });
+    await app.ready();
+    Object.assign(bed, {
+      app,
+      pool: db.pool,
+      ca,
+      hierarchy,
+      ids,
+      call: (who, method, url, body) =>
+        app.inject({
+          method,
+          url,
+          ...(body ? { payload: body } : {}),
+          headers: who ? { authorization: `Bearer ${credentials[who]}` } : {},
+        }),
+    } satisfies RaTestBed);
+  });
+
+  afterAll(async () => {
+    await bed.app?.close();
+    await bed.ca?.close();
+    await device?.close();
+    bed.hierarchy?.dispose();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  return bed;
+}

@@ -1,0 +1,129 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Device } from '@sm2ca/device';
+import { AppError, instructionSignatureHeader, verifyInstruction } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import type { OpensslHierarchy } from './openssl-hierarchy.ts';
+
+export type Instruction = Awaited<ReturnType<typeof verifyInstruction>>;
+
+type Answer = { status: number; body: unknown };
+
+/**
+ * The CA's side of the RA→CA contract, just enough of it for the RA's tests: it
+ * acts only on instructions that verify under the RA key in the device, records
+ * certificates and revocations in the tables the real CA writes, and answers a
+ * repeated request id with its first answer.
+ */
+export class StandInCa {
+  readonly received: Instruction[] = [];
+  /** Answers for the next calls, before any work is done: an error status or a dropped connection. */
+  readonly failures: Array<Answer | 'drop'> = [];
+  readonly #answers = new Map<string, Answer>();
+  readonly #server: Server;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly device: Device,
+    private readonly raSpki: Uint8Array,
+    private readonly hierarchy: OpensslHierarchy,
+    private readonly issuerId: string,
+  ) {
+    this.#server = createServer((req, res) => {
+      void this.#handle(req).then(
+        (answer) => {
+          if (answer === 'drop') return res.destroy();
+          res
+            .writeHead(answer.status, { 'content-type': 'application/json' })
+            .end(JSON.stringify(answer.body));
+        },
+        (err: unknown) => {
+          const code = err instanceof AppError ? err.code : 'INTERNAL';
+          const status = err instanceof AppError ? err.status : 500;
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code, message: (err as Error).message } }));
+        },
+      );
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage): Promise<Answer | 'drop'> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const body = await verifyInstruction(
+      raw,
+      req.headers[instructionSignatureHeader],
+      this.raSpki,
+      this.device,
+    );
+    this.received.push(body);
+    const failure = this.failures.shift();
+    if (failure) return failure;
+    const known = this.#answers.get(body.requestId);
+    if (known) return known;
+    const answer =
+      req.url === '/v1/instructions/issue' && body.operation === 'issue'
+        ? await this.#issue(body)
+        : req.url === '/v1/instructions/revoke' && body.operation === 'revoke'
+          ? await this.#revoke(body)
+          : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
+    this.#answers.set(body.requestId, answer);
+    return answer;
+  }
+
+  async #issue(body: Instruction): Promise<Answer> {
+    const { der, serial } = this.hierarchy.issue(Buffer.from(body.csr as string, 'base64'), 30);
+    const subject = (body.subject as Array<{ type: string; value: string }>).map(
+      (a) => `${a.type}=${a.value}`,
+    );
+    await this.pool.query(
+      `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, der, not_before, not_after,
+                                 request_id, issued_at)
+       VALUES ($1, $2, 'good', $3, $4, $5, $5, now(), now() + interval '30 days', $6, now())`,
+      [this.issuerId, serial, body.profile, subject.join(', '), der, body.requestId],
+    );
+    return {
+      status: 200,
+      body: {
+        issuerId: this.issuerId,
+        serial,
+        certificate: der.toString('base64'),
+        chain: [this.hierarchy.issuing, this.hierarchy.root].map((c) => c.toString('base64')),
+      },
+    };
+  }
+
+  async #revoke(body: Instruction): Promise<Answer> {
+    const status = body.reason === 'certificateHold' ? 'hold' : 'revoked';
+    const { rows } = await this.pool.query(
+      `UPDATE certificates SET status = $3, revoked_at = now(), revocation_reason = $4
+        WHERE issuer_id = $1 AND serial = $2 AND status IN ('good', 'hold') RETURNING revoked_at`,
+      [body.issuerId, body.serial, status, body.reason],
+    );
+    if (!rows[0]) {
+      return {
+        status: 409,
+        body: { error: { code: 'CERTIFICATE_NOT_REVOCABLE', message: 'not good or on hold' } },
+      };
+    }
+    return {
+      status: 200,
+      body: {
+        issuerId: body.issuerId,
+        serial: body.serial,
+        status,
+        revokedAt: rows[0].revoked_at.toISOString(),
+      },
+    };
+  }
+}
