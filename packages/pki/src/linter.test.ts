@@ -149,7 +149,9 @@ describe('linter', async () => {
   });
 
   it('refuses to sign a CA certificate under a pathLen-0 CA', async () => {
-    await expect(issue('sub-ca', sub, { subject: subject('sub-sub') })).rejects.toMatchObject({ code: 'LINT_FAILED' });
+    await expect(issue('sub-ca', sub, { subject: subject('sub-sub') })).rejects.toMatchObject({
+      code: 'LINT_FAILED',
+    });
   });
 
   it('rejects DN string types other than PrintableString for C', () => {
