@@ -12,9 +12,13 @@ CK_RV crypto_init(void) {
   return (md_sm3 && c_ecb && c_cbc) ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
-/* Kept across C_Finalize: sessions of a racing thread may still hold them,
- * and re-fetching on the next C_Initialize would be wasted work. */
-void crypto_fini(void) {}
+void crypto_fini(void) {
+  EVP_MD_free(md_sm3);
+  EVP_CIPHER_free(c_ecb);
+  EVP_CIPHER_free(c_cbc);
+  md_sm3 = NULL;
+  c_ecb = c_cbc = NULL;
+}
 
 const EVP_MD *sm3_md(void) { return md_sm3; }
 
