@@ -214,6 +214,10 @@ describe('RA enrollment', () => {
       ['CSR_UNSUPPORTED_CURVE', { csr: p256AsSm2.toString('base64') }],
       ['CSR_MALFORMED', { csr: Buffer.from('not a request').toString('base64') }],
       ['CSR_MALFORMED', { csr: 'not base64!' }],
+      [
+        'CSR_MALFORMED',
+        { csr: '-----BEGIN NEW CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----' },
+      ],
       ['IDENTITY_INVALID', { holder: { ...person, identity: { residentId: '110105194912310021' } } }],
       ['PROFILE_NOT_FOR_HOLDER', { profile: 'root-ca' }],
       ['REQUEST_INVALID', { holderType: 'robot' }],
@@ -292,6 +296,7 @@ describe('RA enrollment', () => {
 
   it('lists applications by status, holder and overdue-ness', async () => {
     const late = await submit({
+      csr: bed.hierarchy.sm2Csr().replaceAll('CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'),
       holderType: 'organisation',
       profile: 'organization-sign',
       holder: {
