@@ -56,8 +56,9 @@ describe('CSR', () => {
 
   it('rejects an OpenSSL request signed under the empty ID (no distid) as CSR_BAD_SIGNATURE', async () => {
     const der = opensslCsr(dir, key.keyPath, ['-sm3']);
-    expect(parseCsr(der).publicKey).toEqual(key.publicKey);
-    await expect(verifyCsr(der)).rejects.toMatchObject({ code: 'CSR_BAD_SIGNATURE' });
+    const parsed = parseCsr(der);
+    expect(parsed.publicKey).toEqual(key.publicKey);
+    await expect(verifyCsr(parsed)).rejects.toMatchObject({ code: 'CSR_BAD_SIGNATURE' });
   });
 
   it('builds requests that OpenSSL verifies with distid and that round-trip', async () => {

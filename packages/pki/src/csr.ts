@@ -97,13 +97,19 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   };
 }
 
-/** parseCsr plus proof of possession under the GM default ID; throws PkiError(CSR_BAD_SIGNATURE). */
-export async function verifyCsr(der: Uint8Array, verifier: Verifier = sm2Verifier): Promise<ParsedCsr> {
-  const csr = parseCsr(der);
-  if (!(await verifier.verify(csr.spki, csr.info, csr.signature))) {
+/**
+ * Proof of possession under the GM default ID, on a request's DER (parsed first) or on a parsed
+ * request; throws PkiError(CSR_BAD_SIGNATURE).
+ */
+export async function verifyCsr(
+  csr: Uint8Array | ParsedCsr,
+  verifier: Verifier = sm2Verifier,
+): Promise<ParsedCsr> {
+  const parsed = csr instanceof Uint8Array ? parseCsr(csr) : csr;
+  if (!(await verifier.verify(parsed.spki, parsed.info, parsed.signature))) {
     throw new PkiError('CSR_BAD_SIGNATURE', 'proof of possession does not verify under the GM default ID');
   }
-  return csr;
+  return parsed;
 }
 
 export interface CsrInput {
