@@ -72,6 +72,22 @@ describe.skipIf(!existsSync(TOOL))('pkcs11-tool', () => {
     expect(info).toContain('PIN initialized');
   });
 
+  it('takes its configuration from HSMSIM_CONF, with the environment winning', () => {
+    const confDir = join(work, 'conf-tokens');
+    const conf = join(work, 'hsm-sim.conf');
+    writeFileSync(conf, `# test config\ndir=${confDir}\nslots=2\n`);
+    const env = { ...process.env, HSMSIM_CONF: conf, HSMSIM_DIR: '', HSMSIM_SLOTS: '' };
+    const run = (extra: Record<string, string>) =>
+      execFileSync(TOOL, ['--module', MODULE, '-L'], { env: { ...env, ...extra }, encoding: 'utf8' });
+    expect(run({}).match(/^Slot \d/gm)).toHaveLength(2);
+    expect(run({ HSMSIM_SLOTS: '3' }).match(/^Slot \d/gm)).toHaveLength(3);
+    execFileSync(TOOL, ['--module', MODULE, '--init-token', '--label', 'conf', '--so-pin', SO_PIN], {
+      env,
+      stdio: 'ignore',
+    });
+    expect(existsSync(join(confDir, 'slot-0', 'token.meta'))).toBe(true);
+  });
+
   it('lists and signs with a key generated through Node', () => {
     const p = openModule(dir);
     let point: Buffer;
