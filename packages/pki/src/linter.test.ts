@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
+import { TBSCertificate, Time } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { openssl, readBytes, tempDir } from '../../gm/src/test-support/openssl.ts';
 import type { CertificateExtension } from './certificate.ts';
@@ -146,6 +148,13 @@ describe('linter', async () => {
       'ISSUER_NAME_MISMATCH',
       'SIGNATURE_INVALID',
     ]);
+  });
+
+  it('rejects GeneralizedTime before 2050', () => {
+    const tbs = AsnParser.parse(leaf.parsed.tbs, TBSCertificate);
+    tbs.validity.notBefore = new Time({ generalTime: leaf.parsed.notBefore });
+    const der = new Uint8Array(AsnSerializer.serialize(tbs));
+    expect(codes(lintTbs(der, { issuer: sub.parsed }))).toEqual(['VALIDITY_ENCODING']);
   });
 
   it('refuses to sign a CA certificate under a pathLen-0 CA', async () => {
