@@ -109,6 +109,18 @@ function backendSuite(backend: TestBackend): void {
       expect(await device.verify(spki, message, await device.sign('restored', message))).toBe(true);
     });
 
+    it('encrypts and decrypts whole blocks under a secret key, ECB and CBC', async () => {
+      await device.generateSecretKey({ label: 'data-key', token: false });
+      const data = Buffer.alloc(48, 0x42);
+      const iv = Buffer.alloc(16, 7);
+      const ecb = await device.secretEncrypt('data-key', data);
+      const cbc = await device.secretEncrypt('data-key', data, iv);
+      expect(Buffer.from(ecb).subarray(0, 16).equals(Buffer.from(ecb).subarray(16, 32))).toBe(true);
+      expect(Buffer.from(cbc).subarray(0, 16).equals(Buffer.from(cbc).subarray(16, 32))).toBe(false);
+      expect(Buffer.from(await device.secretDecrypt('data-key', ecb)).equals(data)).toBe(true);
+      expect(Buffer.from(await device.secretDecrypt('data-key', cbc, iv)).equals(data)).toBe(true);
+    });
+
     it('neither wraps nor reveals a non-extractable key', async () => {
       await device.generateKeyPair({ label: 'locked', token: false });
       await device.generateSecretKey({ label: 'kek2', token: false });

@@ -315,6 +315,18 @@ export class Device implements Verifier {
     });
   }
 
+  /**
+   * Encrypts whole blocks under the secret key `label`: ECB without an IV, CBC with one. No padding, as
+   * the GM vendor mechanisms define it.
+   */
+  async secretEncrypt(label: string, data: Uint8Array, iv?: Uint8Array): Promise<Uint8Array> {
+    return this.#secretCipher('encrypt', label, data, iv);
+  }
+
+  async secretDecrypt(label: string, data: Uint8Array, iv?: Uint8Array): Promise<Uint8Array> {
+    return this.#secretCipher('decrypt', label, data, iv);
+  }
+
   /** The private key `label` encrypted under the secret key `wrappingLabel` (SM4-ECB on SM2 devices). */
   async wrapPrivateKey(wrappingLabel: string, label: string): Promise<Uint8Array> {
     const mechanism = this.#mechanism('wrapPrivate');
@@ -385,6 +397,31 @@ export class Device implements Verifier {
       }
       this.#points.delete(label);
       return handles.length;
+    });
+  }
+
+  async #secretCipher(
+    direction: 'encrypt' | 'decrypt',
+    label: string,
+    data: Uint8Array,
+    iv: Uint8Array | undefined,
+  ): Promise<Uint8Array> {
+    const mechanism: pkcs11.Mechanism = iv
+      ? { mechanism: this.#mechanism('secretCbc'), parameter: Buffer.from(iv) }
+      : { mechanism: this.#mechanism('secretEcb') };
+    return this.#run(`secret-key ${direction}`, async ({ session }) => {
+      const key = this.#key(session, pkcs11.CKO_SECRET_KEY, label);
+      const input = Buffer.from(data);
+      const out = Buffer.alloc(data.length);
+      let call: Promise<Buffer>;
+      if (direction === 'encrypt') {
+        this.#lib.C_EncryptInit(session.handle, mechanism, key);
+        call = this.#lib.C_EncryptAsync(session.handle, input, out);
+      } else {
+        this.#lib.C_DecryptInit(session.handle, mechanism, key);
+        call = this.#lib.C_DecryptAsync(session.handle, input, out);
+      }
+      return new Uint8Array(await settle(call, [input, out, mechanism]));
     });
   }
 

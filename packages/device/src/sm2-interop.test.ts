@@ -145,6 +145,12 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
     expect(sm4Key.length).toBe(16);
     const decipher = createDecipheriv('sm4-ecb', sm4Key, null).setAutoPadding(false);
     const scalar = Buffer.concat([decipher.update(wrappedPrivate), decipher.final()]).subarray(0, 32);
+    const iv = Buffer.alloc(16, 9);
+    const cbc = await device.secretEncrypt('sm4', message.subarray(0, 16), iv);
+    const cbcDecipher = createDecipheriv('sm4-cbc', sm4Key, iv).setAutoPadding(false);
+    expect(
+      Buffer.concat([cbcDecipher.update(cbc), cbcDecipher.final()]).equals(message.subarray(0, 16)),
+    ).toBe(true);
     // The recovered scalar is the issued private key exactly when its signatures verify under the issued SPKI.
     const signature = sm2.doSignature(Array.from(message), scalar.toString('hex'), { hash: true, der: true });
     expect(await device.verify(issued, message, Buffer.from(signature, 'hex'))).toBe(true);
