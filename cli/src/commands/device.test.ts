@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import type { DeviceConfig } from '@sm2ca/device';
 import { Command } from 'commander';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { softhsm } from '../../../packages/device/src/test-tokens.ts';
+import { hsmSim, softhsm } from '../../../packages/device/src/test-tokens.ts';
 import { registerDeviceCommands } from './device.ts';
 
 async function run(config: DeviceConfig, ...args: string[]): Promise<string> {
@@ -64,5 +65,41 @@ describe.skipIf(!softhsm.available)('sm2ca device', () => {
     );
     const key = createPublicKey(publicPem);
     expect(verify('sha256', readFileSync(join(dir, 'msg')), key, readFileSync(join(dir, 'sig')))).toBe(true);
+  });
+});
+
+describe.skipIf(!hsmSim.available)('sm2ca device on hsm-sim', () => {
+  const config: DeviceConfig = {
+    module: hsmSim.module,
+    vendor: 'hsm-sim',
+    tokenLabel: 'cli',
+    pin: '12345678',
+  };
+  beforeAll(async () => {
+    await hsmSim.createTokens(['cli'], '87654321', '12345678');
+  });
+
+  it('signs SM2-with-SM3 under the default ID, as OpenSSL verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'device-cli-sm2-'));
+    writeFileSync(join(dir, 'pub.pem'), await run(config, 'device', 'keygen', '--label', 'ca'));
+    writeFileSync(join(dir, 'msg'), 'tbsCertificate stand-in');
+    await run(config, 'device', 'sign', '--label', 'ca', '--in', join(dir, 'msg'), '--out', join(dir, 'sig'));
+    const out = execFileSync(
+      'openssl',
+      [
+        'dgst',
+        '-sm3',
+        '-sigopt',
+        'distid:1234567812345678',
+        '-verify',
+        'pub.pem',
+        '-signature',
+        'sig',
+        'msg',
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(out).toContain('Verified OK');
+    expect(await run(config, 'device', 'info')).toContain('hsm-sim:sign');
   });
 });
