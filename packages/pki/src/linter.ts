@@ -370,8 +370,9 @@ class TbsLinter {
     if (!this.ext(OIDS.subjectKeyIdentifier))
       this.add('error', 'SKI_MISSING', 'subjectKeyIdentifier is required');
     if (ski && this.publicKey && !bytesEqual(ski, keyIdentifier(this.publicKey))) {
+      // RFC 5280 allows other methods; our profiles fix method 1.
       this.add(
-        'warning',
+        this.profile ? 'error' : 'warning',
         'SKI_NOT_METHOD_1',
         'subjectKeyIdentifier is not the SHA-1 of the public key (RFC 5280 method 1)',
       );
