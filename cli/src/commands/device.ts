@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { type Device, type DeviceConfig, openDevice } from '@sm2ca/device';
+import { Device, type DeviceConfig, openDevice } from '@sm2ca/device';
 import type { Command } from 'commander';
 
 function pem(type: string, der: Uint8Array): string {
@@ -7,11 +7,12 @@ function pem(type: string, der: Uint8Array): string {
   return `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----\n`;
 }
 
-async function withDevice<T>(
-  getDeviceConfig: () => Promise<DeviceConfig>,
-  use: (device: Device) => Promise<T>,
-): Promise<T> {
-  const device = await openDevice(await getDeviceConfig());
+/** Where the commands get their device: its configuration, or a device the caller opened already. */
+export type DeviceSource = () => Promise<DeviceConfig | Device>;
+
+async function withDevice<T>(getDeviceConfig: DeviceSource, use: (device: Device) => Promise<T>): Promise<T> {
+  const source = await getDeviceConfig();
+  const device = source instanceof Device ? source : await openDevice(source);
   try {
     return await use(device);
   } finally {
@@ -20,7 +21,7 @@ async function withDevice<T>(
 }
 
 /** `sm2ca device …`: look at the crypto device, generate a key in it, sign a file with it. */
-export function registerDeviceCommands(program: Command, getDeviceConfig: () => Promise<DeviceConfig>): void {
+export function registerDeviceCommands(program: Command, getDeviceConfig: DeviceSource): void {
   const device = program.command('device').description('the crypto device (PKCS#11 token)');
 
   device
