@@ -92,6 +92,10 @@ function backendSuite(backend: TestBackend): void {
         openDevice({ ...config, tokenLabel: 'no-such-token' }),
         'DEVICE_TOKEN_NOT_FOUND',
       );
+      const other = await openDevice(config);
+      await other.close();
+      await other.close();
+      await expectDeviceError(other.sign('signing', Buffer.from('x')), 'DEVICE_ERROR');
       const error = await openDevice({ ...config, tokenLabel: 'wrong-pin', pin: '00000000' }).catch((e) => e);
       expect(error).toBeInstanceOf(DeviceError);
       expect(error.code).toBe('DEVICE_PIN_INCORRECT');

@@ -99,6 +99,7 @@ export class Device implements Verifier {
   #slot: graphene.Slot;
   #handles = new Map<string, Buffer>();
   #points = new Map<string, Uint8Array>();
+  #closed = false;
 
   private constructor(
     config: DeviceConfig & { sessions: number },
@@ -137,7 +138,10 @@ export class Device implements Verifier {
     }
   }
 
+  /** Closes the sessions; the last device on a module finalises it. A second call does nothing. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#pool.close();
     releaseModule(this.#config.module);
   }
