@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerInitCommand } from './commands/init.ts';
+import { registerLintCommand } from './commands/lint.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
@@ -12,6 +13,7 @@ const program = new Command('sm2ca')
 
 registerStartCommand(program);
 registerInitCommand(program);
+registerLintCommand(program);
 registerMigrateCommand(program);
 registerOperatorCommands(program);
 
