@@ -197,6 +197,7 @@ export class Device implements Verifier {
       );
       this.#handles.set(`${pkcs11.CKO_PRIVATE_KEY}/${options.label}`, keys.privateKey);
       this.#handles.set(`${pkcs11.CKO_PUBLIC_KEY}/${options.label}`, keys.publicKey);
+      this.#points.delete(options.label);
       return encodeSpki(this.vendor.curveOid, this.#publicPoint(session, options.label));
     });
   }
@@ -247,7 +248,7 @@ export class Device implements Verifier {
       return false;
     }
     return this.#run('verify', async ({ session }) => {
-      const { mechanism, input } = this.#signMechanism(point, data, options);
+      const { mechanism, input } = this.#signMechanism(() => point, data, options);
       const key = this.#importPublicKey(session, point, pkcs11.CKA_VERIFY);
       try {
         this.#lib.C_VerifyInit(session.handle, mechanism, key);
@@ -258,7 +259,7 @@ export class Device implements Verifier {
         if (ckr === 'CKR_SIGNATURE_INVALID' || ckr === 'CKR_SIGNATURE_LEN_RANGE') return false;
         throw error;
       } finally {
-        this.#lib.C_DestroyObject(session.handle, key);
+        this.#destroyImported(session, key);
       }
     });
   }
@@ -438,7 +439,7 @@ export class Device implements Verifier {
   }
 
   #signMechanism(
-    point: Uint8Array | undefined,
+    publicPoint: () => Uint8Array,
     data: Uint8Array,
     options: SignOptions,
   ): { mechanism: pkcs11.Mechanism; input: Buffer } {
@@ -450,10 +451,9 @@ export class Device implements Verifier {
       if (algorithm === 'sm2' && !id.equals(defaultSignerId)) mechanism.parameter = id;
       return { mechanism, input: buffer(data) };
     }
-    if (algorithm === 'sm2' && !point) throw new Error('host-side SM2 signing needs the public key');
     return {
       mechanism: { mechanism: this.#mechanism('signRaw') },
-      input: hostSignInput(algorithm, point ?? new Uint8Array(), id, data),
+      input: hostSignInput(algorithm, publicPoint, id, data),
     };
   }
 
@@ -464,10 +464,7 @@ export class Device implements Verifier {
     options: SignOptions,
   ): SignRequest {
     const key = this.#key(session, pkcs11.CKO_PRIVATE_KEY, label);
-    // Z needs the public key, so host-side SM2 hashing reads it first.
-    const needsPoint = this.vendor.quirks.signMode === 'host' && this.vendor.algorithm === 'sm2';
-    const point = needsPoint ? this.#publicPoint(session, label) : undefined;
-    return { ...this.#signMechanism(point, data, options), key };
+    return { ...this.#signMechanism(() => this.#publicPoint(session, label), data, options), key };
   }
 
   #signatureOut(signature: Buffer): Uint8Array {
@@ -491,7 +488,7 @@ export class Device implements Verifier {
       try {
         return await body(session, key);
       } finally {
-        this.#lib.C_DestroyObject(session.handle, key);
+        this.#destroyImported(session, key);
       }
     });
   }
@@ -505,6 +502,14 @@ export class Device implements Verifier {
       { type: pkcs11.CKA_EC_PARAMS, value: ecParams(this.vendor.curveOid) },
       { type: pkcs11.CKA_EC_POINT, value: ecPointFromPoint(point, this.vendor.quirks.ecPointFormat) },
     ]);
+  }
+
+  // Best effort: when the session died with the operation the object is gone already, and the
+  // operation's own error is the one worth reporting.
+  #destroyImported(session: graphene.Session, key: Buffer): void {
+    try {
+      this.#lib.C_DestroyObject(session.handle, key);
+    } catch {}
   }
 
   #publicPoint(session: graphene.Session, label: string): Uint8Array {
