@@ -157,6 +157,20 @@ function backendSuite(backend: TestBackend): void {
       expect(new Set(digests.map((d) => Buffer.from(d).toString('hex'))).size).toBe(messages.length);
     });
 
+    it('looks a key up again when another device replaced it', async () => {
+      await device.generateKeyPair({ label: 'rotated' });
+      await device.sign('rotated', Buffer.from('caches the handle'));
+      const other = await openDevice(config);
+      try {
+        expect(await other.deleteKey('rotated')).toBe(2);
+        const spki = await other.generateKeyPair({ label: 'rotated' });
+        const message = Buffer.from('signed with the new key');
+        expect(await device.verify(spki, message, await device.sign('rotated', message))).toBe(true);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('reconnects and retries when its sessions are closed under it', async () => {
       const spki = await device.generateKeyPair({ label: 'survivor' });
       const { lib, slot } = saboteur(backend.module, 'main');

@@ -576,6 +576,7 @@ export class Device implements Verifier {
     if (!ckr) return false;
     if (staleHandle.has(ckr)) {
       this.#handles.clear();
+      this.#points.clear();
       return true;
     }
     if (!reconnectable.has(ckr)) return false;
