@@ -37,6 +37,8 @@ export const ConfigSchema = Type.Object({
     organization: Type.String({ minLength: 1, maxLength: 64 }),
     name: Type.String({ minLength: 1, maxLength: 48 }),
   }),
+  /** How long a holder's certificate download code stays valid. */
+  downloadCodeDays: Type.Integer({ minimum: 1, maximum: 90 }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */
   publicUrls: Type.Object({
     ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),

@@ -27,6 +27,7 @@ export const settingSources: SettingSource[] = [
   { path: 'device.sessions', env: 'SM2CA_DEVICE_SESSIONS', fallback: 8 },
   { path: 'ca.organization', env: 'SM2CA_ORGANIZATION', fallback: 'SM2CA' },
   { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },
+  { path: 'downloadCodeDays', env: 'SM2CA_DOWNLOAD_CODE_DAYS', fallback: 7 },
   { path: 'publicUrls.ocsp', env: 'SM2CA_OCSP_URL', fallback: 'http://127.0.0.1:8083/ocsp' },
   { path: 'publicUrls.crl', env: 'SM2CA_CRL_URL', fallback: 'http://127.0.0.1:8084' },
   ...service('ra', 8080, '0.0.0.0'),

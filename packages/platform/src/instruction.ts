@@ -11,6 +11,22 @@ export const instructionSignatureHeader = 'x-sm2ca-signature';
 /** How far an instruction's timestamp may be from the CA's clock. */
 export const instructionWindowMs = 5 * 60 * 1000;
 
+/**
+ * Reasons the RA may give for revoking or suspending (RFC 5280 CRLReason names;
+ * removeFromCRL is not a request, and the CA-compromise reasons belong to the
+ * CA's own ceremonies).
+ */
+export const revocationReasons = [
+  'unspecified',
+  'keyCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+] as const;
+export type RevocationReason = (typeof revocationReasons)[number];
+
 export interface InstructionEnvelope {
   requestId: string;
   timestamp: string;

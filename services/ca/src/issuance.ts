@@ -160,8 +160,8 @@ export async function issueCertificate(
         return false;
       }
       await client.query(
-        `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id)
-         VALUES ($1, $2, 'planned', $3, $4, $5, $6, $7, $8)`,
+        `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
+         VALUES ($1, $2, 'planned', $3, $4, $5, $6, $7, $8, $9)`,
         [
           issuerId,
           serial,
@@ -171,6 +171,7 @@ export async function issueCertificate(
           plan.parsed.notBefore,
           plan.parsed.notAfter,
           instruction.requestId,
+          instruction.holderKey ?? null,
         ],
       );
       return true;

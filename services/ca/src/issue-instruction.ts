@@ -9,6 +9,7 @@ export const IssueInstructionSchema = Type.Object(
     timestamp: Type.String(),
     operation: Type.Literal('issue'),
     profile: Text(64),
+    holderKey: Type.Optional(Text(128)),
     csr: Type.String({ minLength: 1, maxLength: 16384, pattern: '^[A-Za-z0-9+/]+={0,2}$' }),
     subject: Type.Array(
       Type.Object(

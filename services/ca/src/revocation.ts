@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { AppError, recordAudit } from '@sm2ca/platform';
+import { AppError, type RevocationReason, recordAudit, revocationReasons } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
 import {
@@ -8,17 +8,6 @@ import {
   instructionDigest,
   recordInstruction,
 } from './request-ledger.ts';
-
-export const revocationReasons = [
-  'unspecified',
-  'keyCompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'privilegeWithdrawn',
-] as const;
-export type RevocationReason = (typeof revocationReasons)[number];
 
 export const RevokeInstructionSchema = Type.Object(
   {

@@ -13,11 +13,6 @@ import { registerQueryRoutes } from './queries.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
 
-export interface RaOptions {
-  /** How long a download code stays valid; 7 days unless given. */
-  downloadCodeDays?: number;
-}
-
 /** The RA's signing key: the newest issuers row of kind 'ra', written by the RA key ceremony. */
 async function raKeyLabel(context: ServiceContext): Promise<string> {
   const { rows } = await context.db.pool.query(
@@ -39,7 +34,7 @@ async function raKeyLabel(context: ServiceContext): Promise<string> {
  * fetch their certificate once with a download code. Every change to the CA
  * goes out as an instruction signed with the RA key.
  */
-export async function buildRaApp(context: ServiceContext, options: RaOptions = {}): Promise<HttpServer> {
+export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
   const { device, config, db } = context;
   if (!device)
     throw new AppError('DEVICE_REQUIRED', 'the RA signs its CA instructions in the crypto device', 500);
@@ -47,7 +42,7 @@ export async function buildRaApp(context: ServiceContext, options: RaOptions = {
     baseUrl: `http://${config.services.ca.host}:${config.services.ca.port}`,
     signer: device.signer(await raKeyLabel(context)),
   });
-  const ctx = { pool: db.pool, ca, downloadCodeDays: options.downloadCodeDays ?? 7 };
+  const ctx = { pool: db.pool, ca, downloadCodeDays: config.downloadCodeDays };
   const app = await createHttpServer({ log: context.log, title: 'SM2 CA — registration authority' });
   registerAccessControl(app, db.pool);
   registerApplicationRoutes(app, ctx);

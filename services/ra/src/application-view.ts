@@ -82,6 +82,7 @@ export interface ApplicationRow {
   holder_type: ApplicationView['holderType'];
   holder: ApplicationView['holder'];
   profile: string;
+  holder_key: string;
   csr: Buffer;
   entered_by: string;
   ca_request_id: string | null;

@@ -1,23 +1,16 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Signer } from '@sm2ca/pki';
-import { AppError, signInstruction } from '@sm2ca/platform';
+import { AppError, type RevocationReason, signInstruction } from '@sm2ca/platform';
 import type { HolderInstruction } from './holder-identity.ts';
 
-export const revocationReasons = [
-  'unspecified',
-  'keyCompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'privilegeWithdrawn',
-] as const;
-export type RevocationReason = (typeof revocationReasons)[number];
+export { type RevocationReason, revocationReasons } from '@sm2ca/platform';
 
 export interface IssueInstruction extends HolderInstruction {
   requestId: string;
   profile: string;
+  /** How the RA finds this holder's certificates again (identifier type and value). */
+  holderKey: string;
   /** PKCS#10 DER, base64. */
   csr: string;
   validityDays?: number;

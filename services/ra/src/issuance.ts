@@ -64,6 +64,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
       const answer = await ctx.ca.issue({
         requestId: caRequestId,
         profile: approved.profile,
+        holderKey: approved.holder_key,
         csr: approved.csr.toString('base64'),
         ...instruction,
       });
