@@ -39,6 +39,21 @@
 
 extern const unsigned char SM2_EC_PARAMS[10];
 
+/* ---- handles.c ---- */
+typedef struct {
+  void **ptr;
+  uint16_t *gen;
+  uint32_t *queue; /* ring of freed indices */
+  size_t qhead, qlen;
+  size_t span; /* indices ever used: iterate [0, span) */
+  size_t cap;
+} htab_t;
+
+CK_ULONG ht_add(htab_t *t, void *p);
+void *ht_get(const htab_t *t, CK_ULONG h);
+void ht_del(htab_t *t, CK_ULONG h);
+void ht_clear(htab_t *t);
+
 /* ---- attributes.c ---- */
 typedef struct {
   CK_ATTRIBUTE_TYPE type;
@@ -124,6 +139,7 @@ typedef struct object {
   char fid[33];
   ino_t ino;
   long long mtime_ns;
+  int mark; /* rescan bookkeeping */
   attrs_t attrs;
   EVP_PKEY *pkey; /* parsed SM2 key, built on first use */
 } object_t;
@@ -133,7 +149,8 @@ void obj_free(object_t *o);
 CK_RV obj_register(object_t *o);
 void obj_unregister(object_t *o);
 object_t *obj_get(CK_OBJECT_HANDLE h);
-size_t obj_table_size(void);
+size_t obj_span(void);
+object_t *obj_at(size_t i);
 void obj_sync_fields(object_t *o);
 int obj_attr_sealed(const object_t *o, CK_ATTRIBUTE_TYPE t);
 int obj_attr_sensitive(const object_t *o, CK_ATTRIBUTE_TYPE t);
@@ -177,7 +194,7 @@ void sess_release(session_t *s);
 slot_t *sess_slot(const session_t *s);
 int sess_rw(const session_t *s);
 int slot_user(const slot_t *s);
-size_t sess_table_size(void);
+size_t sess_span(void);
 session_t *sess_at(size_t i);
 void sess_close_all(void);
 int obj_visible(const object_t *o, const session_t *s);

@@ -199,7 +199,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo) {
     if (s->initialized) pInfo->flags |= CKF_TOKEN_INITIALIZED;
     if (s->user_set) pInfo->flags |= CKF_USER_PIN_INITIALIZED;
     CK_ULONG all = 0, rw = 0;
-    for (size_t i = 1; i < sess_table_size(); i++) {
+    for (size_t i = 0; i < sess_span(); i++) {
       session_t *x = sess_at(i);
       if (!x || x->slot != slotID) continue;
       all++;
@@ -229,7 +229,7 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK
   CK_RV rv = !g_ready ? CKR_CRYPTOKI_NOT_INITIALIZED : !s ? CKR_SLOT_ID_INVALID : CKR_OK;
   if (rv == CKR_OK && (!pPin || !pLabel)) rv = CKR_ARGUMENTS_BAD;
   if (rv == CKR_OK && (ulPinLen < MIN_PIN || ulPinLen > MAX_PIN)) rv = CKR_PIN_LEN_RANGE;
-  for (size_t i = 1; rv == CKR_OK && i < sess_table_size(); i++) {
+  for (size_t i = 0; rv == CKR_OK && i < sess_span(); i++) {
     session_t *x = sess_at(i);
     if (x && x->slot == slotID) rv = CKR_SESSION_EXISTS;
   }

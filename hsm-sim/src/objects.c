@@ -4,10 +4,7 @@
 
 #include "hsm.h"
 
-/* Handles index this table directly and are never reused within a process,
- * so a stale handle can only miss, never hit another object. */
-static object_t **tab;
-static size_t tab_n = 1, tab_cap;
+static htab_t tab;
 
 object_t *obj_new(void) { return calloc(1, sizeof(object_t)); }
 
@@ -19,35 +16,25 @@ void obj_free(object_t *o) {
 }
 
 CK_RV obj_register(object_t *o) {
-  if (tab_n >= tab_cap) {
-    size_t ncap = tab_cap ? tab_cap * 2 : 256;
-    object_t **nt = realloc(tab, ncap * sizeof(*nt));
-    if (!nt) return CKR_HOST_MEMORY;
-    memset(nt + tab_cap, 0, (ncap - tab_cap) * sizeof(*nt));
-    tab = nt;
-    tab_cap = ncap;
-  }
-  o->handle = tab_n;
-  tab[tab_n++] = o;
-  return CKR_OK;
+  o->handle = ht_add(&tab, o);
+  return o->handle ? CKR_OK : CKR_HOST_MEMORY;
 }
 
 void obj_unregister(object_t *o) {
-  if (o->handle && o->handle < tab_n && tab[o->handle] == o) tab[o->handle] = NULL;
+  if (ht_get(&tab, o->handle) == o) ht_del(&tab, o->handle);
 }
 
-object_t *obj_get(CK_OBJECT_HANDLE h) { return (h && h < tab_n) ? tab[h] : NULL; }
+object_t *obj_get(CK_OBJECT_HANDLE h) { return ht_get(&tab, h); }
 
-size_t obj_table_size(void) { return tab_n; }
+/* Iteration: for (i = 0; i < obj_span(); i++) if ((o = obj_at(i))) ... */
+size_t obj_span(void) { return tab.span; }
+object_t *obj_at(size_t i) { return i < tab.span ? tab.ptr[i] : NULL; }
 
-/* Used by C_Finalize: everything goes, handles restart. */
+/* Used by C_Finalize: everything goes. */
 void obj_table_reset(void);
 void obj_table_reset(void) {
-  for (size_t h = 1; h < tab_n; h++) obj_free(tab[h]);
-  free(tab);
-  tab = NULL;
-  tab_n = 1;
-  tab_cap = 0;
+  for (size_t i = 0; i < tab.span; i++) obj_free(tab.ptr[i]);
+  ht_clear(&tab);
 }
 
 void obj_sync_fields(object_t *o) {
@@ -285,14 +272,14 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
   LOCK();
   slot_t *sl = sess_slot(s);
   store_sync(sl);
-  size_t cap = obj_table_size();
-  s->found = malloc(cap * sizeof(CK_OBJECT_HANDLE));
+  size_t span = obj_span();
+  s->found = malloc((span ? span : 1) * sizeof(CK_OBJECT_HANDLE));
   s->nfound = s->pos = 0;
   if (!s->found) rv = CKR_HOST_MEMORY;
-  for (size_t h = 1; rv == CKR_OK && h < cap; h++) {
-    object_t *o = obj_get(h);
+  for (size_t i = 0; rv == CKR_OK && i < span; i++) {
+    object_t *o = obj_at(i);
     if (!o || !obj_visible(o, s) || (o->sealed && o->priv)) continue;
-    if (matches(o, pTemplate, ulCount)) s->found[s->nfound++] = h;
+    if (matches(o, pTemplate, ulCount)) s->found[s->nfound++] = o->handle;
   }
   if (rv == CKR_OK) s->finding = 1;
   UNLOCK();

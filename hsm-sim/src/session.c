@@ -4,11 +4,9 @@
 
 #include "hsm.h"
 
-/* Like objects, session handles index the table and are never reused. A
- * session is freed only when its last user releases it, so a thread inside an
- * operation never sees its session vanish under it. */
-static session_t **stab;
-static size_t stab_n = 1, stab_cap;
+/* A session is freed only when its last user releases it, so a thread inside
+ * an operation never sees its session vanish under it. */
+static htab_t stab;
 
 void op_reset(op_t *op) {
   EVP_PKEY_free(op->pkey);
@@ -34,8 +32,8 @@ static void sess_free(session_t *s) {
   free(s);
 }
 
-size_t sess_table_size(void) { return stab_n; }
-session_t *sess_at(size_t i) { return (i && i < stab_n) ? stab[i] : NULL; }
+size_t sess_span(void) { return stab.span; }
+session_t *sess_at(size_t i) { return i < stab.span ? stab.ptr[i] : NULL; }
 
 slot_t *sess_slot(const session_t *s) { return &g_slots[s->slot]; }
 int sess_rw(const session_t *s) { return (s->flags & CKF_RW_SESSION) != 0; }
@@ -47,7 +45,7 @@ CK_RV sess_acquire(CK_SESSION_HANDLE h, session_t **out) {
     UNLOCK();
     return CKR_CRYPTOKI_NOT_INITIALIZED;
   }
-  session_t *s = (h && h < stab_n) ? stab[h] : NULL;
+  session_t *s = ht_get(&stab, h);
   if (!s) {
     UNLOCK();
     return CKR_SESSION_HANDLE_INVALID;
@@ -83,31 +81,30 @@ static void slot_logout(slot_t *sl) {
 static void close_locked(session_t *s) {
   if (s->closed) return;
   s->closed = 1;
-  stab[s->handle] = NULL;
-  for (size_t h = 1; h < obj_table_size(); h++) {
-    object_t *o = obj_get(h);
+  ht_del(&stab, s->handle);
+  for (size_t i = 0; i < obj_span(); i++) {
+    object_t *o = obj_at(i);
     if (o && !o->token && o->owner == s->handle) {
       obj_unregister(o);
       obj_free(o);
     }
   }
   int others = 0;
-  for (size_t i = 1; i < stab_n; i++)
-    if (stab[i] && stab[i]->slot == s->slot) others = 1;
+  for (size_t i = 0; i < sess_span(); i++) {
+    session_t *x = sess_at(i);
+    if (x && x->slot == s->slot) others = 1;
+  }
   if (!others && s->slot < g_nslots) slot_logout(&g_slots[s->slot]);
 }
 
 void sess_close_all(void) {
-  for (size_t i = 1; i < stab_n; i++) {
-    session_t *s = stab[i];
+  for (size_t i = 0; i < sess_span(); i++) {
+    session_t *s = sess_at(i);
     if (!s) continue;
     close_locked(s);
     if (s->refs == 0) sess_free(s);
   }
-  free(stab);
-  stab = NULL;
-  stab_n = 1;
-  stab_cap = 0;
+  ht_clear(&stab);
 }
 
 CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
@@ -124,21 +121,11 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
   if (rv == CKR_OK && !(flags & CKF_RW_SESSION) && sl->login == CKU_SO) rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
   session_t *s = NULL;
   if (rv == CKR_OK && !(s = calloc(1, sizeof *s))) rv = CKR_HOST_MEMORY;
-  if (rv == CKR_OK && stab_n >= stab_cap) {
-    size_t ncap = stab_cap ? stab_cap * 2 : 64;
-    session_t **nt = realloc(stab, ncap * sizeof(*nt));
-    if (!nt) rv = CKR_HOST_MEMORY;
-    else {
-      stab = nt;
-      stab_cap = ncap;
-    }
-  }
+  if (rv == CKR_OK && !(s->handle = ht_add(&stab, s))) rv = CKR_HOST_MEMORY;
   if (rv == CKR_OK) {
     pthread_mutex_init(&s->mu, NULL);
     s->slot = slotID;
     s->flags = flags & (CKF_RW_SESSION | CKF_SERIAL_SESSION);
-    s->handle = stab_n;
-    stab[stab_n++] = s;
     *phSession = s->handle;
   } else {
     free(s);
@@ -161,8 +148,8 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE hSession) {
 CK_RV C_CloseAllSessions(CK_SLOT_ID slotID) {
   LOCK();
   CK_RV rv = !g_ready ? CKR_CRYPTOKI_NOT_INITIALIZED : !slot_get(slotID) ? CKR_SLOT_ID_INVALID : CKR_OK;
-  for (size_t i = 1; rv == CKR_OK && i < stab_n; i++) {
-    session_t *s = stab[i];
+  for (size_t i = 0; rv == CKR_OK && i < sess_span(); i++) {
+    session_t *s = sess_at(i);
     if (!s || s->slot != slotID) continue;
     close_locked(s);
     if (s->refs == 0) sess_free(s);
@@ -225,7 +212,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
   else if (sl->login != CK_UNAVAILABLE_INFORMATION) rv = CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
   else {
     if (userType == CKU_SO)
-      for (size_t i = 1; i < sess_table_size(); i++) {
+      for (size_t i = 0; i < sess_span(); i++) {
         session_t *o = sess_at(i);
         if (o && o->slot == s->slot && !sess_rw(o)) rv = CKR_SESSION_READ_ONLY_EXISTS;
       }

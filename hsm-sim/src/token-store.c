@@ -162,8 +162,8 @@ static const unsigned char *wrap_aad(const slot_t *s, CK_USER_TYPE who, unsigned
 }
 
 static void drop_token_objects(slot_t *s) {
-  for (size_t h = 1; h < obj_table_size(); h++) {
-    object_t *o = obj_get(h);
+  for (size_t i = 0; i < obj_span(); i++) {
+    object_t *o = obj_at(i);
     if (o && o->token && o->slot == s->id) {
       obj_unregister(o);
       obj_free(o);
@@ -507,25 +507,27 @@ static int is_obj_name(const char *n) {
 static void rescan(slot_t *s) {
   char p[4096];
   path_of(s, "objects", p, sizeof p);
-  size_t cap = obj_table_size();
-  unsigned char *seen = calloc(cap ? cap : 1, 1);
-  if (!seen) return;
+  for (size_t i = 0; i < obj_span(); i++) {
+    object_t *o = obj_at(i);
+    if (o && o->token && o->slot == s->id) o->mark = 0;
+  }
   DIR *d = opendir(p);
+  int listed = d != NULL;
   struct dirent *e;
   while (d && (e = readdir(d))) {
     if (!is_obj_name(e->d_name)) continue;
     struct stat st;
     if (fstatat(dirfd(d), e->d_name, &st, 0)) continue;
     object_t *found = NULL;
-    for (size_t h = 1; h < cap; h++) {
-      object_t *o = obj_get(h);
+    for (size_t i = 0; i < obj_span(); i++) {
+      object_t *o = obj_at(i);
       if (o && o->token && o->slot == s->id && !memcmp(o->fid, e->d_name, 32)) {
         found = o;
         break;
       }
     }
     if (found) {
-      seen[found->handle] = 1;
+      found->mark = 1;
       if (found->ino != st.st_ino || found->mtime_ns != mtime_ns(&st)) load_object(s, found);
       continue;
     }
@@ -533,20 +535,21 @@ static void rescan(slot_t *s) {
     if (!o) break;
     memcpy(o->fid, e->d_name, 32);
     o->fid[32] = 0;
+    o->mark = 1;
     if (load_object(s, o) != CKR_OK || obj_register(o) != CKR_OK) {
       obj_free(o);
       continue;
     }
   }
   if (d) closedir(d);
-  for (size_t h = 1; h < cap; h++) {
-    object_t *o = obj_get(h);
-    if (o && o->token && o->slot == s->id && !seen[h]) {
+  /* a directory we could not read is not evidence that objects were deleted */
+  for (size_t i = 0; listed && i < obj_span(); i++) {
+    object_t *o = obj_at(i);
+    if (o && o->token && o->slot == s->id && !o->mark) {
       obj_unregister(o);
       obj_free(o);
     }
   }
-  free(seen);
 }
 
 CK_RV store_sync(slot_t *s) {
@@ -560,15 +563,15 @@ CK_RV store_sync(slot_t *s) {
 }
 
 void store_unseal_all(slot_t *s) {
-  for (size_t h = 1; h < obj_table_size(); h++) {
-    object_t *o = obj_get(h);
+  for (size_t i = 0; i < obj_span(); i++) {
+    object_t *o = obj_at(i);
     if (o && o->token && o->slot == s->id && o->sealed) load_object(s, o);
   }
 }
 
 void store_seal_all(slot_t *s) {
-  for (size_t h = 1; h < obj_table_size(); h++) {
-    object_t *o = obj_get(h);
+  for (size_t i = 0; i < obj_span(); i++) {
+    object_t *o = obj_at(i);
     if (!o || !o->token || o->slot != s->id) continue;
     int has_secret = o->priv || o->cls == CKO_PRIVATE_KEY || o->cls == CKO_SECRET_KEY;
     if (!has_secret) continue;

@@ -266,6 +266,29 @@ int main(int argc, char **argv) {
   CHECK(count == 1 && found[0] == priv);
   EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
 
+  /* handle recycling: many short-lived session objects, stale handles miss */
+  unsigned char point[80];
+  CK_ATTRIBUTE gpt[] = {{CKA_EC_POINT, point, sizeof point}};
+  EXPECT(f->C_GetAttributeValue(s, pub, gpt, 1), CKR_OK);
+  CK_ATTRIBUTE imp[] = {{CKA_CLASS, &pubcls, sizeof pubcls}, {CKA_KEY_TYPE, &sm2, sizeof sm2}, {CKA_TOKEN, &no, 1},
+                        {CKA_EC_POINT, point, gpt[0].ulValueLen}};
+  CK_OBJECT_HANDLE first = 0, h = 0;
+  EXPECT(f->C_CreateObject(s, imp, 4, &first), CKR_OK);
+  EXPECT(f->C_DestroyObject(s, first), CKR_OK);
+  for (int i = 0; i < 2000; i++) {
+    EXPECT(f->C_CreateObject(s, imp, 4, &h), CKR_OK);
+    CHECK(h != first && h <= 0xFFFFFFFFUL);
+    EXPECT(f->C_DestroyObject(s, h), CKR_OK);
+  }
+  EXPECT(f->C_GetAttributeValue(s, first, gpt, 1), CKR_OBJECT_HANDLE_INVALID);
+  EXPECT(f->C_GetAttributeValue(s, h, gpt, 1), CKR_OBJECT_HANDLE_INVALID);
+  for (int i = 0; i < 300; i++) {
+    CK_SESSION_HANDLE t;
+    EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &t), CKR_OK);
+    EXPECT(f->C_CloseSession(t), CKR_OK);
+    EXPECT(f->C_CloseSession(t), CKR_SESSION_HANDLE_INVALID);
+  }
+
   /* misc */
   EXPECT(f->C_GenerateRandom(s, buf, 64), CKR_OK);
   EXPECT(f->C_SeedRandom(s, buf, 4), CKR_OK);
