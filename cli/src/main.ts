@@ -1,9 +1,12 @@
+import { openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
+import { registerDeviceCommands } from './commands/device.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerLintCommand } from './commands/lint.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
+import { cliContext } from './context.ts';
 import { describeFailure } from './output.ts';
 
 const program = new Command('sm2ca')
@@ -14,6 +17,7 @@ const program = new Command('sm2ca')
 registerStartCommand(program);
 registerInitCommand(program);
 registerLintCommand(program);
+registerDeviceCommands(program, () => openConfiguredDevice(cliContext().config));
 registerMigrateCommand(program);
 registerOperatorCommands(program);
 

@@ -1,0 +1,218 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lintCertificate, parseCertificate, validateChain } from '@sm2ca/pki';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
+
+const subject = [
+  { type: 'C', value: 'CN' },
+  { type: 'CN', value: '张三' },
+];
+
+describe('CA issuance', () => {
+  let bed: CaTestBed;
+  beforeAll(async () => {
+    bed = await createCaTestBed();
+  });
+  afterAll(() => bed.close());
+
+  const issue = async (extra: Record<string, unknown> = {}) =>
+    bed.instruct('/v1/instructions/issue', {
+      operation: 'issue',
+      profile: 'person-sign',
+      csr: await bed.holderCsr(),
+      subject,
+      identity: { residentId: '11010519491231002X' },
+      holderKey: 'resident-id:11010519491231002X',
+      ...extra,
+    });
+
+  it('issues a certificate that lints clean and chains to the root', async () => {
+    const res = await issue();
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.issuerId).toBe('sub');
+    const der = Buffer.from(body.certificate, 'base64');
+    const [sub, root] = body.chain.map((c: string) => Buffer.from(c, 'base64'));
+    const findings = await lintCertificate(der, {
+      issuer: sub,
+      profile: 'person-sign',
+      verifier: bed.device,
+    });
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+    const path = await validateChain(der, {
+      trustAnchors: [root],
+      intermediates: [sub],
+      verifier: bed.device,
+    });
+    expect(path).toHaveLength(3);
+    expect(Buffer.from(parseCertificate(der).serialNumber).toString('hex')).toBe(body.serial);
+    const row = await bed.db.pool.query(
+      'SELECT status, holder_key, der FROM certificates WHERE serial = $1',
+      [body.serial],
+    );
+    expect(row.rows[0]).toMatchObject({ status: 'good', holder_key: 'resident-id:11010519491231002X' });
+    expect(Buffer.compare(row.rows[0].der, der)).toBe(0);
+  });
+
+  it('passes OpenSSL: the end entity under the issuing CA with the GM default ID', async () => {
+    const body = (await issue()).json();
+    const dir = mkdtempSync(join(tmpdir(), 'ca-openssl-'));
+    const pem = (b64: string) =>
+      `-----BEGIN CERTIFICATE-----\n${b64.replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    writeFileSync(join(dir, 'ee.pem'), pem(body.certificate));
+    writeFileSync(join(dir, 'sub.pem'), pem(body.chain[0]));
+    // OpenSSL 3.0 applies -vfyopt distid to the target certificate only, so each link is checked on its own.
+    const out = execFileSync(
+      'openssl',
+      ['verify', '-vfyopt', 'distid:1234567812345678', '-partial_chain', '-CAfile', 'sub.pem', 'ee.pem'],
+      { cwd: dir },
+    ).toString();
+    expect(out).toContain('ee.pem: OK');
+  });
+
+  it('returns the same certificate for the same request id, never a second one', async () => {
+    const csr = await bed.holderCsr();
+    const body = { operation: 'issue', profile: 'person-sign', csr, subject, requestId: 'same-request-0001' };
+    const first = await bed.instruct('/v1/instructions/issue', body);
+    const second = await bed.instruct('/v1/instructions/issue', body);
+    expect(first.statusCode).toBe(200);
+    expect(second.json()).toEqual(first.json());
+    const count = await bed.db.pool.query(
+      "SELECT count(*)::int AS n FROM certificates WHERE request_id = 'same-request-0001'",
+    );
+    expect(count.rows[0].n).toBe(1);
+  });
+
+  it('answers concurrent twins of one request with one certificate', async () => {
+    const csr = await bed.holderCsr();
+    const body = { operation: 'issue', profile: 'person-sign', csr, subject, requestId: 'twin-request-0001' };
+    const answers = await Promise.all([1, 2, 3, 4].map(() => bed.instruct('/v1/instructions/issue', body)));
+    expect(new Set(answers.map((a) => a.json().serial)).size).toBe(1);
+    const count = await bed.db.pool.query(
+      "SELECT count(*)::int AS n FROM certificates WHERE request_id = 'twin-request-0001'",
+    );
+    expect(count.rows[0].n).toBe(1);
+  });
+
+  it('refuses a request id reused for a different instruction', async () => {
+    const body = {
+      operation: 'issue',
+      profile: 'person-sign',
+      csr: await bed.holderCsr(),
+      subject,
+      requestId: 'reused-request-01',
+    };
+    expect((await bed.instruct('/v1/instructions/issue', body)).statusCode).toBe(200);
+    const other = await bed.instruct('/v1/instructions/issue', { ...body, csr: await bed.holderCsr() });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().error.code).toBe('REQUEST_ID_REUSED');
+  });
+
+  it('finishes a planned certificate left by a crash, with the same serial', async () => {
+    const body = {
+      operation: 'issue',
+      profile: 'person-sign',
+      csr: await bed.holderCsr(),
+      subject,
+      requestId: 'crashed-request-1',
+    };
+    const issued = (await bed.instruct('/v1/instructions/issue', body)).json();
+    // Put the rows back as a crash between "planned" and "signed" leaves them.
+    await bed.db.pool.query(
+      "UPDATE certificates SET status = 'planned', der = NULL, issued_at = NULL WHERE serial = $1",
+      [issued.serial],
+    );
+    await bed.db.pool.query("UPDATE ca_requests SET response = NULL WHERE request_id = 'crashed-request-1'");
+    const retried = (await bed.instruct('/v1/instructions/issue', body)).json();
+    expect(retried.serial).toBe(issued.serial);
+    const row = await bed.db.pool.query('SELECT status FROM certificates WHERE serial = $1', [issued.serial]);
+    expect(row.rows[0].status).toBe('good');
+  });
+
+  it('refuses instructions not signed by the RA key', async () => {
+    await bed.device.generateKeyPair({ label: 'impostor', token: false });
+    const res = await bed.instruct(
+      '/v1/instructions/issue',
+      { operation: 'issue', profile: 'person-sign', csr: await bed.holderCsr(), subject },
+      { signer: bed.device.signer('impostor') },
+    );
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('RA_SIGNATURE_INVALID');
+  });
+
+  it('refuses a body changed after signing, and a missing signature', async () => {
+    const tampered = await bed.instruct(
+      '/v1/instructions/issue',
+      { operation: 'issue', profile: 'person-sign', csr: await bed.holderCsr(), subject },
+      { raw: (b) => Buffer.from(b.toString().replace('person-sign', 'device-sign')) },
+    );
+    expect(tampered.json().error.code).toBe('RA_SIGNATURE_INVALID');
+    const unsigned = await bed.app.inject({
+      method: 'POST',
+      url: '/v1/instructions/issue',
+      payload: { operation: 'issue' },
+    });
+    expect(unsigned.statusCode).toBe(401);
+    expect(unsigned.json().error.code).toBe('RA_SIGNATURE_MISSING');
+  });
+
+  it('refuses a stale instruction', async () => {
+    const stale = new Date(Date.now() - 10 * 60 * 1000).toISOString();
+    const res = await bed.instruct(
+      '/v1/instructions/issue',
+      { operation: 'issue', profile: 'person-sign', csr: await bed.holderCsr(), subject },
+      { raw: (b) => Buffer.from(b.toString().replace(/"timestamp":"[^"]+"/, `"timestamp":"${stale}"`)) },
+    );
+    // Changing the timestamp breaks the signature; a correctly signed stale one is refused as stale.
+    expect(res.json().error.code).toBe('RA_SIGNATURE_INVALID');
+    const { signInstruction } = await import('@sm2ca/platform');
+    const { payload, headers } = await signInstruction({ operation: 'issue' }, bed.raSigner);
+    const old = JSON.parse(payload.toString());
+    old.timestamp = stale;
+    const oldPayload = Buffer.from(JSON.stringify(old));
+    const signature = Buffer.from(await bed.raSigner.sign(oldPayload)).toString('base64');
+    const staleRes = await bed.app.inject({
+      method: 'POST',
+      url: '/v1/instructions/issue',
+      payload: oldPayload,
+      headers: { ...headers, 'x-sm2ca-signature': signature },
+    });
+    expect(staleRes.statusCode).toBe(401);
+    expect(staleRes.json().error.code).toBe('INSTRUCTION_STALE');
+  });
+
+  it('refuses a CSR whose proof of possession fails, with its code, and writes nothing', async () => {
+    const csr = Buffer.from(await bed.holderCsr(), 'base64');
+    csr[csr.length - 5]! ^= 0x01;
+    const res = await bed.instruct('/v1/instructions/issue', {
+      operation: 'issue',
+      profile: 'person-sign',
+      csr: csr.toString('base64'),
+      subject,
+      requestId: 'bad-csr-request-1',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toMatch(/^CSR_/);
+    const ledger = await bed.db.pool.query(
+      "SELECT 1 FROM ca_requests WHERE request_id = 'bad-csr-request-1'",
+    );
+    expect(ledger.rowCount).toBe(0);
+  });
+
+  it('refuses CA profiles and instructions outside the schema', async () => {
+    const ca = await issue({ profile: 'sub-ca' });
+    expect(ca.statusCode).toBe(400);
+    expect(ca.json().error.code).toBe('PROFILE_NOT_REQUESTABLE');
+    const extra = await issue({ admin: true });
+    expect(extra.json().error.code).toBe('INSTRUCTION_INVALID');
+  });
+
+  it('refuses a subject the profile does not allow, before anything is stored', async () => {
+    const res = await issue({ subject: [{ type: 'CN', value: 'no country' }] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toMatch(/^PROFILE_/);
+  });
+});

@@ -1,0 +1,97 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusChannel } from './certificate-events.ts';
+import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
+
+describe('CA revocation and suspension', () => {
+  let bed: CaTestBed;
+  let listener: pg.Client;
+  const notices: Array<Record<string, string>> = [];
+
+  beforeAll(async () => {
+    bed = await createCaTestBed();
+    listener = new pg.Client({ connectionString: bed.db.url });
+    await listener.connect();
+    listener.on('notification', (n) => notices.push(JSON.parse(n.payload ?? '{}')));
+    await listener.query(`LISTEN ${statusChannel}`);
+  });
+  afterAll(async () => {
+    await listener.end();
+    await bed.close();
+  });
+
+  const issued = async () => {
+    const res = await bed.instruct('/v1/instructions/issue', {
+      operation: 'issue',
+      profile: 'person-sign',
+      csr: await bed.holderCsr(),
+      subject: [
+        { type: 'C', value: 'CN' },
+        { type: 'CN', value: '李四' },
+      ],
+    });
+    return res.json() as { issuerId: string; serial: string };
+  };
+  const revoke = (issuerId: string, serial: string, reason: string, requestId?: string) =>
+    bed.instruct('/v1/instructions/revoke', {
+      operation: 'revoke',
+      issuerId,
+      serial,
+      reason,
+      ...(requestId ? { requestId } : {}),
+    });
+
+  it('revokes, records reason and time, writes the outbox and notifies listeners', async () => {
+    const cert = await issued();
+    const res = await revoke(cert.issuerId, cert.serial, 'keyCompromise');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ serial: cert.serial, status: 'revoked' });
+    const row = await bed.db.pool.query(
+      'SELECT status, revocation_reason, revoked_at FROM certificates WHERE serial = $1',
+      [cert.serial],
+    );
+    expect(row.rows[0]).toMatchObject({ status: 'revoked', revocation_reason: 'keyCompromise' });
+    const events = await bed.db.pool.query(
+      'SELECT status FROM certificate_events WHERE serial = $1 ORDER BY id',
+      [cert.serial],
+    );
+    expect(events.rows.map((r) => r.status)).toEqual(['good', 'revoked']);
+    await expect
+      .poll(() => notices.some((n) => n.serial === cert.serial && n.status === 'revoked'))
+      .toBe(true);
+    const audit = await bed.db.pool.query('SELECT action FROM audit_log WHERE subject_id = $1 ORDER BY id', [
+      `${cert.issuerId}/${cert.serial}`,
+    ]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['certificate.issue', 'certificate.revoke']);
+  });
+
+  it('suspends with certificateHold, then revokes for good; revoking twice is refused', async () => {
+    const cert = await issued();
+    expect((await revoke(cert.issuerId, cert.serial, 'certificateHold')).json().status).toBe('hold');
+    expect((await revoke(cert.issuerId, cert.serial, 'certificateHold')).json().error.code).toBe(
+      'CERTIFICATE_ALREADY_ON_HOLD',
+    );
+    expect((await revoke(cert.issuerId, cert.serial, 'superseded')).json().status).toBe('revoked');
+    const again = await revoke(cert.issuerId, cert.serial, 'superseded');
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('CERTIFICATE_ALREADY_REVOKED');
+  });
+
+  it('answers a repeated revocation request id with its first answer', async () => {
+    const cert = await issued();
+    const first = await revoke(cert.issuerId, cert.serial, 'superseded', 'revoke-request-01');
+    const second = await revoke(cert.issuerId, cert.serial, 'superseded', 'revoke-request-01');
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toEqual(first.json());
+  });
+
+  it('refuses unknown certificates and unknown reasons with stable codes', async () => {
+    const unknown = await revoke('sub', 'abcdef0123456789', 'superseded');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('CERTIFICATE_UNKNOWN');
+    const cert = await issued();
+    const badReason = await revoke(cert.issuerId, cert.serial, 'becauseISaidSo');
+    expect(badReason.statusCode).toBe(400);
+    expect(badReason.json().error.code).toBe('INSTRUCTION_INVALID');
+  });
+});

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Device, openDevice } from '@sm2ca/device';
+import { decodeSm2Spki } from '@sm2ca/gm';
+import { buildCsr, type DnAttribute, type Signer } from '@sm2ca/pki';
+import { createLogger, type HttpServer, loadConfig, signInstruction } from '@sm2ca/platform';
+import { hsmSim } from '../../../../packages/device/src/test-tokens.ts';
+import { createTestDatabase } from '../../../../test/support/test-database.ts';
+import { buildCaApp } from '../app.ts';
+import { runKeyCeremony } from '../key-ceremony.ts';
+
+/**
+ * A CA as in production but in-process: a real hsm-sim token, a real
+ * database, the real key ceremony; requests go through `app.inject`.
+ */
+export async function createCaTestBed() {
+  const db = await createTestDatabase();
+  const pin = randomBytes(8).toString('hex');
+  await hsmSim.createTokens(['ca-test'], `${pin}so`, pin);
+  const device: Device = await openDevice({
+    module: hsmSim.module,
+    vendor: 'hsm-sim',
+    tokenLabel: 'ca-test',
+    pin,
+  });
+  const config = loadConfig({ SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')) });
+  await runKeyCeremony(db.pool, device, config);
+  const app: HttpServer = await buildCaApp({
+    config,
+    log: createLogger('ca', { level: 'silent' }),
+    db: { pool: db.pool, url: db.url, close: async () => {} },
+    device,
+  });
+  await app.ready();
+  const raSigner = device.signer('ra');
+  let holders = 0;
+
+  return {
+    db,
+    device,
+    config,
+    app,
+    raSigner,
+    /** POSTs a signed instruction as the RA would, or with another signer or timestamp to test refusals. */
+    async instruct(
+      path: string,
+      body: Record<string, unknown>,
+      options: { signer?: Signer; raw?: (b: Buffer) => Buffer } = {},
+    ) {
+      const { payload, headers } = await signInstruction(body, options.signer ?? raSigner);
+      return app.inject({
+        method: 'POST',
+        url: path,
+        payload: options.raw ? options.raw(payload) : payload,
+        headers,
+      });
+    },
+    /** A holder key made in the device (as a holder's own token would) and its CSR, base64 DER. */
+    async holderCsr(
+      subject: DnAttribute[] = [
+        { type: 'C', value: 'CN' },
+        { type: 'CN', value: '张三' },
+      ],
+    ) {
+      const label = `holder-${++holders}`;
+      const publicKey = decodeSm2Spki(await device.generateKeyPair({ label, token: false }));
+      const csr = await buildCsr({ subject, publicKey }, device.signer(label));
+      return Buffer.from(csr).toString('base64');
+    },
+    async close() {
+      await app.close();
+      await device.close();
+      await db.drop();
+    },
+  };
+}
+
+export type CaTestBed = Awaited<ReturnType<typeof createCaTestBed>>;
