@@ -306,6 +306,27 @@ int main(int argc, char **argv) {
   EXPECT(f->C_CloseSession(s), CKR_SESSION_HANDLE_INVALID);
   EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_OK);
   EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "newpin12", 8), CKR_OK);
+  /* login is per application and slot: a new session inherits it */
+  CK_SESSION_HANDLE s2 = 0;
+  EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2), CKR_OK);
+  EXPECT(f->C_GetSessionInfo(s2, &si), CKR_OK);
+  CHECK(si.state == CKS_RO_USER_FUNCTIONS);
+  EXPECT(f->C_Logout(s2), CKR_OK);
+  EXPECT(f->C_GetSessionInfo(s, &si), CKR_OK);
+  CHECK(si.state == CKS_RO_PUBLIC_SESSION);
+  /* SO login needs every session read/write; then the SO changes its own PIN */
+  EXPECT(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "sopin123", 8), CKR_SESSION_READ_ONLY_EXISTS);
+  EXPECT(f->C_CloseSession(s), CKR_OK);
+  EXPECT(f->C_CloseSession(s2), CKR_OK);
+  EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
+  EXPECT(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "sopin123", 8), CKR_OK);
+  EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2), CKR_SESSION_READ_WRITE_SO_EXISTS);
+  EXPECT(f->C_SetPIN(s, (CK_UTF8CHAR_PTR) "sopin123", 8, (CK_UTF8CHAR_PTR) "sopin456", 8), CKR_OK);
+  EXPECT(f->C_Logout(s), CKR_OK);
+  EXPECT(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "sopin123", 8), CKR_PIN_INCORRECT);
+  EXPECT(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "sopin456", 8), CKR_OK);
+  EXPECT(f->C_Logout(s), CKR_OK);
+  EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "newpin12", 8), CKR_OK);
   EXPECT(f->C_Finalize(NULL), CKR_OK);
   EXPECT(f->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
   EXPECT(f->C_Initialize(NULL), CKR_OK);
