@@ -9,6 +9,8 @@ export const ConfigSchema = Type.Object({
   /** External PostgreSQL; when absent the embedded one under `home` is started. */
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   embeddedPostgresPort: Port,
+  /** A streaming replica the OCSP responder may read from; the primary when absent. */
+  databaseReplicaUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   logLevel: Type.Union([
     Type.Literal('fatal'),
@@ -36,6 +38,18 @@ export const ConfigSchema = Type.Object({
   ca: Type.Object({
     organization: Type.String({ minLength: 1, maxLength: 64 }),
     name: Type.String({ minLength: 1, maxLength: 48 }),
+  }),
+  ocsp: Type.Object({
+    /** nextUpdate − thisUpdate of every response; pre-signed ones are refreshed at half of it. */
+    validityHours: Type.Integer({ minimum: 1, maximum: 168 }),
+  }),
+  crl: Type.Object({
+    /** Full CRL cycle; the regulations allow at most 24 hours. */
+    intervalMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /** Delta CRLs between full ones. */
+    deltaIntervalMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /** Quiet time after a revocation before the CRL that carries it is published. */
+    debounceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
   /** How long a holder's certificate download code stays valid. */
   downloadCodeDays: Type.Integer({ minimum: 1, maximum: 90 }),

@@ -16,6 +16,7 @@ const service = (name: string, port: number, host = '127.0.0.1'): SettingSource[
 export const settingSources: SettingSource[] = [
   { path: 'home', env: 'SM2CA_HOME', fallback: './var' },
   { path: 'databaseUrl', env: 'DATABASE_URL' },
+  { path: 'databaseReplicaUrl', env: 'DATABASE_REPLICA_URL' },
   { path: 'embeddedPostgresPort', env: 'SM2CA_PG_PORT', fallback: 54329 },
   { path: 'databasePoolSize', env: 'SM2CA_DB_POOL_SIZE', fallback: 10 },
   { path: 'logLevel', env: 'LOG_LEVEL', fallback: 'info' },
@@ -27,6 +28,10 @@ export const settingSources: SettingSource[] = [
   { path: 'device.sessions', env: 'SM2CA_DEVICE_SESSIONS', fallback: 8 },
   { path: 'ca.organization', env: 'SM2CA_ORGANIZATION', fallback: 'SM2CA' },
   { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },
+  { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
+  { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
+  { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
+  { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
   { path: 'downloadCodeDays', env: 'SM2CA_DOWNLOAD_CODE_DAYS', fallback: 7 },
   { path: 'publicUrls.ocsp', env: 'SM2CA_OCSP_URL', fallback: 'http://127.0.0.1:8083/ocsp' },
   { path: 'publicUrls.crl', env: 'SM2CA_CRL_URL', fallback: 'http://127.0.0.1:8084' },
