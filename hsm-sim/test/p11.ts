@@ -1,7 +1,7 @@
 // Shared helpers for the hsm-sim tests: loading the module against a fresh
 // token directory, PKCS#11 return-code capture, and SM2 encodings.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +29,13 @@ export const SO_PIN = '87654321';
 export const USER_PIN = '123456';
 export const RW = pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION;
 
-/** Builds the module once per test file (make is a no-op when up to date). */
+/** Builds the module (a no-op when up to date). Test files run in parallel, so
+ * concurrent makes are serialised with flock(1) when it is available. */
 export function buildModule(): void {
-  execFileSync('make', ['-s', '-C', HSM_DIR], { stdio: 'inherit' });
+  const make = ['make', '-s', '-C', HSM_DIR];
+  const lock = join(tmpdir(), 'hsm-sim-make.lock');
+  if (existsSync('/usr/bin/flock')) execFileSync('/usr/bin/flock', [lock, ...make], { stdio: 'inherit' });
+  else execFileSync(make[0]!, make.slice(1), { stdio: 'inherit' });
 }
 
 export function tempTokenDir(): string {
