@@ -1,0 +1,96 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './free-port.ts';
+
+const bin = new URL('../../cli/bin/sm2ca.js', import.meta.url).pathname;
+
+export interface Stack {
+  env: NodeJS.ProcessEnv;
+  url: { ra: string; ca: string; ocsp: string; crl: string };
+  /** Runs `sm2ca ARGS` against the same configuration. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Everything the supervisor printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The product as an operator runs it: `sm2ca start` (init on first use, each
+ * service its own process) against the given database, on free ports.
+ */
+export async function startStack(databaseUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Stack> {
+  const port = {
+    ra: await freePort(),
+    ca: await freePort(),
+    km: await freePort(),
+    ocsp: await freePort(),
+    crl: await freePort(),
+  };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: databaseUrl,
+    SM2CA_HOME: mkdtempSync(join(tmpdir(), 'sm2ca-stack-')),
+    SM2CA_RA_PORT: String(port.ra),
+    SM2CA_RA_HOST: '127.0.0.1',
+    SM2CA_CA_PORT: String(port.ca),
+    SM2CA_KM_PORT: String(port.km),
+    SM2CA_OCSP_PORT: String(port.ocsp),
+    SM2CA_OCSP_HOST: '127.0.0.1',
+    SM2CA_CRL_PORT: String(port.crl),
+    SM2CA_CRL_HOST: '127.0.0.1',
+    SM2CA_OCSP_URL: `http://127.0.0.1:${port.ocsp}/ocsp`,
+    SM2CA_CRL_URL: `http://127.0.0.1:${port.crl}`,
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
+  };
+  const child: ChildProcess = spawn(process.execPath, [bin, 'start'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stack not up after 90 s:\n${output}`)), 90_000);
+    const check = () => {
+      if (output.includes('all services are up')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sm2ca start exited with ${code}:\n${output}`));
+    });
+  });
+  const local = (p: number) => `http://127.0.0.1:${p}`;
+  return {
+    env,
+    url: { ra: local(port.ra), ca: local(port.ca), ocsp: local(port.ocsp), crl: local(port.crl) },
+    async cli(args) {
+      try {
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env });
+        return { code: 0, stdout, stderr };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    },
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      await exited;
+    },
+  };
+}
