@@ -10,7 +10,8 @@ import {
 } from '@sm2ca/pki';
 import { type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
-import { type IssuerKind, loadIssuers } from './issuers.ts';
+import { publishStatus } from './certificate-events.ts';
+import { type Issuer, type IssuerKind, loadIssuers } from './issuers.ts';
 
 interface CeremonyStep {
   id: string;
@@ -22,7 +23,11 @@ interface CeremonyStep {
   years: number;
 }
 
-const YEAR_MS = 365.25 * 86_400_000;
+const DAY_MS = 86_400_000;
+const YEAR_MS = 365.25 * DAY_MS;
+/** A year, within the ocsp-signer profile's 398 days; renewed a month ahead so relying parties never see a gap. */
+const OCSP_SIGNER_DAYS = 365;
+const OCSP_SIGNER_RENEW_DAYS = 30;
 
 /** The hierarchy `init` creates: root → issuing CA → the RA's own certificate. */
 export function ceremonySteps(config: Config): CeremonyStep[] {
@@ -68,10 +73,21 @@ async function keyFor(device: Device, label: string): Promise<Uint8Array> {
   }
 }
 
+interface IssuerToCreate {
+  id: string;
+  kind: IssuerKind;
+  parentId: string | null;
+  profile: ProfileId;
+  keyLabel: string;
+  commonName: string;
+  notAfter: (notBefore: Date) => Date;
+}
+
 /**
  * Creates whatever part of the CA hierarchy is missing — keys inside the
  * device (non-extractable), certificates signed there and checked under the GM
- * default ID, all recorded in the database. A second run changes nothing.
+ * default ID, all recorded in the database — and a delegated OCSP signer per CA
+ * whose newest one is missing or expires within a month. A second run changes nothing.
  */
 export async function runKeyCeremony(
   pool: Pool,
@@ -81,87 +97,141 @@ export async function runKeyCeremony(
 ): Promise<{ created: string[] }> {
   const issuers = await loadIssuers(pool);
   const created: string[] = [];
+  const create = async (spec: IssuerToCreate) => {
+    const issuer = await createIssuer(pool, device, config, issuers, spec, progress);
+    issuers.set(issuer.id, issuer);
+    created.push(issuer.id);
+  };
   for (const step of ceremonySteps(config)) {
     if (issuers.has(step.id)) continue;
-    progress(`generating the ${step.commonName} key in the device (label "${step.keyLabel}")`);
-    const publicKey = await keyFor(device, step.keyLabel);
-    const parent = step.parentId ? issuers.get(step.parentId) : undefined;
-    const issuerCertificate: ParsedCertificate | undefined = parent?.certificate;
-    const notBefore = new Date();
-    const subject: DnAttribute[] = [
-      { type: 'C', value: 'CN' },
-      { type: 'O', value: config.ca.organization },
-      { type: 'CN', value: step.commonName },
-    ];
-    const urls = step.parentId ? issuerUrls(config, step.parentId) : undefined;
-    const der = await issueCertificate(
-      {
-        profile: step.profile,
-        subject,
-        publicKey,
-        ...(issuerCertificate ? { issuer: issuerCertificate } : {}),
-        notBefore,
-        notAfter: new Date(notBefore.getTime() + step.years * YEAR_MS),
-        ...(urls
-          ? { crlDistributionPoints: [urls.crl], ocspUrls: [urls.ocsp], caIssuersUrls: [urls.caCertificate] }
-          : {}),
-      },
-      device.signer(parent?.keyLabel ?? step.keyLabel),
-      { verifier: device },
-    );
-    const certificate = parseCertificate(der);
-    const serial = Buffer.from(certificate.serialNumber).toString('hex');
-    await withTransaction(pool, async (client) => {
-      await client.query(
-        `INSERT INTO issuers (id, kind, parent_id, key_label, subject, certificate, subject_key_id, not_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          step.id,
-          step.kind,
-          step.parentId,
-          step.keyLabel,
-          subject.map((a) => `${a.type}=${a.value}`).join(', '),
-          der,
-          keyIdentifier(decodeSm2Spki(certificate.spki)),
-          certificate.notAfter,
-        ],
-      );
-      // Certificates the hierarchy issues to itself are certificates like any other: OCSP and CRLs cover them.
-      await client.query(
-        `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, der, not_before, not_after, request_id, issued_at)
-         VALUES ($1, $2, 'good', $3, $4, $5, $6, $7, $8, $9, now())`,
-        [
-          step.parentId ?? step.id,
-          serial,
-          step.profile,
-          `CN=${step.commonName}`,
-          certificate.tbs,
-          der,
-          certificate.notBefore,
-          certificate.notAfter,
-          `ceremony:${step.id}`,
-        ],
-      );
-      await recordAudit(
-        client,
-        { name: 'cli', role: 'key_ceremony' },
-        {
-          action: 'issuer.create',
-          subjectType: 'issuer',
-          subjectId: step.id,
-          after: { serial, keyLabel: step.keyLabel },
-        },
-      );
-    });
-    issuers.set(step.id, {
-      id: step.id,
-      kind: step.kind,
-      parentId: step.parentId,
-      keyLabel: step.keyLabel,
-      certificate,
-    });
-    created.push(step.id);
-    progress(`${step.commonName}: certificate ${serial}`);
+    await create({ ...step, notAfter: (notBefore) => new Date(notBefore.getTime() + step.years * YEAR_MS) });
+  }
+  const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
+  for (const ca of cas) {
+    const spec = ocspSignerDue(ca, [...issuers.values()], config);
+    if (spec) await create(spec);
   }
   return { created };
+}
+
+/**
+ * The next delegated OCSP signer of `ca`, or nothing while its newest one has more
+ * than a month left. Old signers stay on record: their responses remain valid until they lapse.
+ */
+function ocspSignerDue(ca: Issuer, all: Issuer[], config: Config): IssuerToCreate | undefined {
+  const signers = all.filter((i) => i.kind === 'ocsp' && i.parentId === ca.id);
+  const newest = Math.max(0, ...signers.map((s) => s.certificate.notAfter.getTime()));
+  if (newest - Date.now() > OCSP_SIGNER_RENEW_DAYS * DAY_MS) return undefined;
+  let n = signers.length + 1;
+  while (all.some((i) => i.id === `ocsp-${ca.id}-${n}`)) n++;
+  const caName = ca.kind === 'root' ? 'Root CA' : 'Issuing CA';
+  return {
+    id: `ocsp-${ca.id}-${n}`,
+    kind: 'ocsp',
+    parentId: ca.id,
+    profile: 'ocsp-signer',
+    keyLabel: `ocsp-${ca.id}-${n}`,
+    commonName: `${config.ca.name} ${caName} OCSP Signer ${n}`,
+    // The linter refuses a validity beyond the issuer's.
+    notAfter: (notBefore) =>
+      new Date(Math.min(notBefore.getTime() + OCSP_SIGNER_DAYS * DAY_MS, ca.certificate.notAfter.getTime())),
+  };
+}
+
+async function createIssuer(
+  pool: Pool,
+  device: Device,
+  config: Config,
+  issuers: Map<string, Issuer>,
+  step: IssuerToCreate,
+  progress: (message: string) => void,
+): Promise<Issuer> {
+  progress(`generating the ${step.commonName} key in the device (label "${step.keyLabel}")`);
+  const publicKey = await keyFor(device, step.keyLabel);
+  const parent = step.parentId ? issuers.get(step.parentId) : undefined;
+  const issuerCertificate: ParsedCertificate | undefined = parent?.certificate;
+  const notBefore = new Date();
+  const subject: DnAttribute[] = [
+    { type: 'C', value: 'CN' },
+    { type: 'O', value: config.ca.organization },
+    { type: 'CN', value: step.commonName },
+  ];
+  const der = await issueCertificate(
+    {
+      profile: step.profile,
+      subject,
+      publicKey,
+      ...(issuerCertificate ? { issuer: issuerCertificate } : {}),
+      notBefore,
+      notAfter: step.notAfter(notBefore),
+      ...distributionUrls(config, step),
+    },
+    device.signer(parent?.keyLabel ?? step.keyLabel),
+    { verifier: device },
+  );
+  const certificate = parseCertificate(der);
+  const serial = Buffer.from(certificate.serialNumber).toString('hex');
+  const issuerId = step.parentId ?? step.id;
+  await withTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO issuers (id, kind, parent_id, key_label, subject, certificate, subject_key_id, not_after)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        step.id,
+        step.kind,
+        step.parentId,
+        step.keyLabel,
+        subject.map((a) => `${a.type}=${a.value}`).join(', '),
+        der,
+        keyIdentifier(decodeSm2Spki(certificate.spki)),
+        certificate.notAfter,
+      ],
+    );
+    // Certificates the hierarchy issues to itself are certificates like any other: OCSP and CRLs cover them.
+    await client.query(
+      `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, der, not_before, not_after, request_id, issued_at)
+       VALUES ($1, $2, 'good', $3, $4, $5, $6, $7, $8, $9, now())`,
+      [
+        issuerId,
+        serial,
+        step.profile,
+        `CN=${step.commonName}`,
+        certificate.tbs,
+        der,
+        certificate.notBefore,
+        certificate.notAfter,
+        `ceremony:${step.id}`,
+      ],
+    );
+    await publishStatus(client, { issuerId, serial, status: 'good' });
+    await recordAudit(
+      client,
+      { name: 'cli', role: 'key_ceremony' },
+      {
+        action: 'issuer.create',
+        subjectType: 'issuer',
+        subjectId: step.id,
+        after: { serial, keyLabel: step.keyLabel },
+      },
+    );
+  });
+  progress(`${step.commonName}: certificate ${serial}`);
+  return {
+    id: step.id,
+    kind: step.kind,
+    parentId: step.parentId,
+    keyLabel: step.keyLabel,
+    certificate,
+  };
+}
+
+/**
+ * An OCSP signer carries id-pkix-ocsp-nocheck, so relying parties never look up its
+ * status: it gets only the way to its issuer's certificate.
+ */
+function distributionUrls(config: Config, step: IssuerToCreate) {
+  if (!step.parentId) return {};
+  const urls = issuerUrls(config, step.parentId);
+  if (step.kind === 'ocsp') return { caIssuersUrls: [urls.caCertificate] };
+  return { crlDistributionPoints: [urls.crl], ocspUrls: [urls.ocsp], caIssuersUrls: [urls.caCertificate] };
 }

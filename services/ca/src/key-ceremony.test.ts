@@ -1,0 +1,67 @@
+import { lintCertificate, OIDS, parseCertificate } from '@sm2ca/pki';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runKeyCeremony } from './key-ceremony.ts';
+import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
+
+const DAY_MS = 86_400_000;
+
+describe('key ceremony: delegated OCSP signers', () => {
+  let bed: CaTestBed;
+  beforeAll(async () => {
+    bed = await createCaTestBed();
+  });
+  afterAll(() => bed.close());
+  afterEach(() => vi.useRealTimers());
+
+  const signers = async () =>
+    (
+      await bed.db.pool.query(
+        "SELECT id, parent_id, key_label, certificate FROM issuers WHERE kind = 'ocsp' ORDER BY created_at",
+      )
+    ).rows as Array<{ id: string; parent_id: string; key_label: string; certificate: Buffer }>;
+
+  it('gives the root and the issuing CA each a signer under the ocsp-signer profile', async () => {
+    const rows = await signers();
+    expect(rows.map((r) => [r.id, r.parent_id, r.key_label])).toEqual([
+      ['ocsp-root-1', 'root', 'ocsp-root-1'],
+      ['ocsp-sub-1', 'sub', 'ocsp-sub-1'],
+    ]);
+    const parents = await bed.db.pool.query(
+      "SELECT id, certificate FROM issuers WHERE id IN ('root', 'sub')",
+    );
+    for (const row of rows) {
+      const issuer = parents.rows.find((p) => p.id === row.parent_id).certificate;
+      const findings = await lintCertificate(row.certificate, {
+        issuer,
+        profile: 'ocsp-signer',
+        verifier: bed.device,
+      });
+      expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+      const cert = parseCertificate(row.certificate);
+      expect(cert.extensions.map((e) => e.oid)).toContain(OIDS.ocspNoCheck);
+      const recorded = await bed.db.pool.query(
+        'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2',
+        [row.parent_id, cert.serialHex],
+      );
+      expect(recorded.rows[0]?.status).toBe('good');
+    }
+    await expect(bed.device.publicKey('ocsp-sub-1')).resolves.toBeInstanceOf(Uint8Array);
+  });
+
+  it('changes nothing on a second run', async () => {
+    expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({ created: [] });
+  });
+
+  it('issues a new signer under a new label when the newest expires within 30 days, keeping the old', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 340 * DAY_MS);
+    expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({
+      created: ['ocsp-root-2', 'ocsp-sub-2'],
+    });
+    expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({ created: [] });
+    const rows = await signers();
+    expect(rows.map((r) => r.id)).toEqual(['ocsp-root-1', 'ocsp-sub-1', 'ocsp-root-2', 'ocsp-sub-2']);
+    const [first, renewed] = [rows[1]!, rows[3]!].map((r) => parseCertificate(r.certificate));
+    expect(renewed!.notAfter.getTime()).toBeGreaterThan(first!.notAfter.getTime());
+  });
+});
