@@ -1,0 +1,51 @@
+import {
+  AppError,
+  createHttpServer,
+  type HttpServer,
+  registerAccessControl,
+  type ServiceContext,
+} from '@sm2ca/platform';
+import { CaIssuerDirectory } from './ca-issuers.ts';
+import { CrlArchiveReader } from './crl-archive.ts';
+import { CrlPublishing } from './crl-publishing.ts';
+import { registerCrlRoutes } from './crl-routes.ts';
+import { registerRevocationRoutes } from './revocation-routes.ts';
+
+export interface CrlAppOptions {
+  /** How often a follower tries to become the publisher (and the leader checks its lock). */
+  leaderRetryMs?: number;
+}
+
+/**
+ * Every replica serves CRLs from the archive; the one holding the leader lock also
+ * publishes them. Publishing starts when the server is ready and stops before it closes,
+ * ahead of the device and the database.
+ */
+export async function buildCrlApp(context: ServiceContext, options: CrlAppOptions = {}): Promise<HttpServer> {
+  const device = context.device;
+  if (!device) throw new AppError('DEVICE_REQUIRED', 'the CRL publisher signs with the crypto device', 500);
+  const { pool } = context.db;
+  const issuers = new CaIssuerDirectory(pool);
+  const archive = new CrlArchiveReader(pool);
+  const publishing = new CrlPublishing({
+    pool,
+    url: context.db.url,
+    config: context.config,
+    log: context.log,
+    signer: (label) => device.signer(label),
+    ...(options.leaderRetryMs ? { leaderRetryMs: options.leaderRetryMs } : {}),
+  });
+
+  const app = await createHttpServer({ log: context.log, title: 'SM2 CA — CRL publisher' });
+  registerAccessControl(app, pool);
+  registerCrlRoutes(app, { issuers, archive });
+  registerRevocationRoutes(app, {
+    pool,
+    issuers,
+    archive,
+    publisher: () => ({ id: publishing.publisherId, leader: publishing.leader }),
+  });
+  app.addHook('onReady', async () => publishing.start());
+  app.addHook('onClose', async () => publishing.stop());
+  return app;
+}

@@ -1,0 +1,201 @@
+import { hostname } from 'node:os';
+import type { Signer } from '@sm2ca/pki';
+import type { Config, Logger } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import { type CaIssuer, loadCaIssuers } from './ca-issuers.ts';
+import { publishedState } from './crl-archive.ts';
+import { publishCrl } from './crl-publisher.ts';
+import { hasUnpublishedChanges, isOnCurrentCrl } from './crl-revocations.ts';
+import { type CrlKind, dueKind, nextDueAt } from './crl-schedule.ts';
+import { Debouncer } from './debouncer.ts';
+import { LeaderElection } from './leader-election.ts';
+
+/** "SM2CCRL": the advisory lock of the CRL publisher (the migration runner uses "SM2C"). */
+const LEADER_LOCK_KEY = 0x534d3243_43524c00n;
+/** The CA's status-change channel (services/ca certificate-events.ts). */
+const STATUS_CHANNEL = 'certificate_status';
+/** Longest the schedule sleeps, so new issuers and clock changes are noticed. */
+const MAX_SLEEP_MS = 30_000;
+const RETRY_AFTER_FAILURE_MS = 10_000;
+
+export interface CrlPublishingOptions {
+  pool: Pool;
+  /** The database URL, for the leader's own connection outside the pool. */
+  url: string;
+  config: Config;
+  log: Logger;
+  signer(keyLabel: string): Signer;
+  leaderRetryMs?: number;
+}
+
+/**
+ * Decides when each CA issuer gets a CRL, on the leader only: full CRLs when elected, on
+ * the schedule and after status changes; delta CRLs between full ones and after status
+ * changes (first, against the full CRL relying parties already hold). Publications run
+ * one at a time in this process; the number allocation serialises them across processes.
+ */
+export class CrlPublishing {
+  readonly publisherId = `${hostname()}:${process.pid}`;
+  readonly #options: CrlPublishingOptions;
+  readonly #election: LeaderElection;
+  readonly #debouncer: Debouncer<string>;
+  #issuers = new Map<string, CaIssuer>();
+  #wanted = new Map<string, Set<CrlKind>>();
+  #draining: Promise<void> | undefined;
+  #busy = false;
+  #timer: NodeJS.Timeout | undefined;
+  #retries = new Set<NodeJS.Timeout>();
+
+  constructor(options: CrlPublishingOptions) {
+    this.#options = options;
+    const quietMs = options.config.crl.debounceSeconds * 1000;
+    this.#debouncer = new Debouncer(quietMs, quietMs * 5, (issuerId) =>
+      this.#request(issuerId, ['delta', 'full']),
+    );
+    this.#election = new LeaderElection({
+      url: options.url,
+      lockKey: LEADER_LOCK_KEY,
+      channel: STATUS_CHANNEL,
+      retryMs: options.leaderRetryMs ?? 3_000,
+      log: options.log,
+      onElected: () => void this.#tick(true),
+      onDeposed: () => this.#idle(),
+      onNotification: (payload) => this.#onStatusChange(payload),
+    });
+  }
+
+  get leader(): boolean {
+    return this.#election.leader;
+  }
+
+  start(): void {
+    this.#election.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#election.stop();
+    this.#idle();
+    await this.#draining;
+  }
+
+  /**
+   * Elected: a full CRL per issuer at once — which also catches up on whatever the previous
+   * leader heard but never published, with a delta first when such changes exist. Later
+   * ticks publish what the schedule says is due, reading the archive so the cycle carries
+   * on across restarts and failovers.
+   */
+  async #tick(elected = false): Promise<void> {
+    clearTimeout(this.#timer);
+    if (!this.leader) return;
+    const { pool, config, log } = this.#options;
+    let sleep = MAX_SLEEP_MS;
+    try {
+      this.#issuers = await loadCaIssuers(pool);
+      const now = new Date();
+      for (const issuer of this.#issuers.values()) {
+        const state = await publishedState(pool, issuer.id);
+        if (elected) {
+          const pending = state.lastFull !== undefined && (await hasUnpublishedChanges(pool, issuer.id));
+          this.#request(issuer.id, pending ? ['delta', 'full'] : ['full']);
+          continue;
+        }
+        const kind = dueKind(state, now, config.crl);
+        if (kind) this.#request(issuer.id, [kind]);
+        else sleep = Math.min(sleep, nextDueAt(state, config.crl).getTime() - now.getTime());
+      }
+    } catch (err) {
+      log.error({ err }, 'CRL schedule check failed');
+      sleep = RETRY_AFTER_FAILURE_MS;
+    }
+    if (this.leader) this.#timer = setTimeout(() => void this.#tick(), Math.max(sleep, 1_000));
+  }
+
+  #onStatusChange(payload: string): void {
+    let event: { issuerId?: unknown; serial?: unknown; status?: unknown };
+    try {
+      event = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    const { issuerId, serial, status } = event;
+    if (typeof issuerId !== 'string' || typeof serial !== 'string') return;
+    if (status === 'revoked' || status === 'hold') {
+      this.#debouncer.touch(issuerId);
+    } else if (status === 'good') {
+      // Issuance says "good" too; only a release from hold changes a CRL.
+      isOnCurrentCrl(this.#options.pool, issuerId, serial).then(
+        (listed) => listed && this.leader && this.#debouncer.touch(issuerId),
+        (err) => this.#options.log.error({ err }, 'CRL publisher: status lookup failed'),
+      );
+    }
+  }
+
+  #request(issuerId: string, kinds: CrlKind[]): void {
+    if (!this.leader) return;
+    const wanted = this.#wanted.get(issuerId) ?? new Set();
+    for (const kind of kinds) wanted.add(kind);
+    this.#wanted.set(issuerId, wanted);
+    if (!this.#busy) {
+      this.#busy = true;
+      this.#draining = this.#drain();
+    }
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (const [issuerId, kinds] of this.#wanted) {
+        this.#wanted.delete(issuerId);
+        // The delta goes first: it is based on the full CRL relying parties hold right now.
+        for (const kind of ['delta', 'full'] as const) {
+          if (!this.leader) return;
+          if (kinds.has(kind) && !(await this.#publish(issuerId, kind))) break;
+        }
+      }
+    } finally {
+      // Cleared in the same step as the last look at #wanted, so no request can slip between.
+      this.#busy = false;
+    }
+  }
+
+  async #publish(issuerId: string, kind: CrlKind): Promise<boolean> {
+    const { pool, log } = this.#options;
+    try {
+      if (!this.#issuers.has(issuerId)) this.#issuers = await loadCaIssuers(pool);
+      const issuer = this.#issuers.get(issuerId);
+      // Status changes of certificates issued by the RA or OCSP signer keys have no CRL here.
+      if (!issuer) return true;
+      const crl = await publishCrl(
+        {
+          pool,
+          config: this.#options.config,
+          signer: this.#options.signer,
+          publisherId: this.publisherId,
+        },
+        issuer,
+        kind,
+      );
+      log.info(
+        { issuerId, crlNumber: String(crl.number), kind: crl.kind, entries: crl.entryCount },
+        'CRL published',
+      );
+      return true;
+    } catch (err) {
+      log.error({ err, issuerId, kind }, 'CRL publication failed; trying again shortly');
+      const retry = setTimeout(() => {
+        this.#retries.delete(retry);
+        this.#request(issuerId, [kind]);
+      }, RETRY_AFTER_FAILURE_MS);
+      this.#retries.add(retry);
+      return false;
+    }
+  }
+
+  /** Deposed or stopping: the new leader starts from the archive, so nothing here is kept. */
+  #idle(): void {
+    clearTimeout(this.#timer);
+    this.#debouncer.clear();
+    this.#wanted.clear();
+    for (const retry of this.#retries) clearTimeout(retry);
+    this.#retries.clear();
+  }
+}

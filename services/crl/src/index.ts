@@ -1,0 +1,1 @@
+export { buildCrlApp, type CrlAppOptions } from './app.ts';

@@ -1,0 +1,81 @@
+import { Type } from '@sinclair/typebox';
+import { AppError, type HttpServer } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import type { CaIssuerDirectory } from './ca-issuers.ts';
+import type { CrlArchiveReader } from './crl-archive.ts';
+import { publicationStats, revocationPublications } from './crl-revocations.ts';
+
+export interface RevocationRouteDeps {
+  pool: Pool;
+  issuers: CaIssuerDirectory;
+  archive: CrlArchiveReader;
+  publisher(): { id: string; leader: boolean };
+}
+
+const PublicationParams = Type.Object({
+  issuerId: Type.String({ maxLength: 64 }),
+  serial: Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$' }),
+});
+
+/**
+ * The measured "revocation decided → on the published CRL" delay (the 24-hour rule):
+ * per certificate, and as per-issuer percentiles with what is still waiting.
+ */
+export function registerRevocationRoutes(app: HttpServer, deps: RevocationRouteDeps): void {
+  app.get(
+    '/v1/revocations/:issuerId/:serial/publication',
+    {
+      config: { access: 'public' },
+      schema: {
+        description: 'Each revocation or suspension of a certificate and the first CRL that carried it',
+        params: PublicationParams,
+      },
+    },
+    async (request) => {
+      const { issuerId } = request.params;
+      const serial = request.params.serial.toLowerCase();
+      if (!(await deps.issuers.get(issuerId))) {
+        throw new AppError('ISSUER_UNKNOWN', `no CA issuer "${issuerId}"`, 404);
+      }
+      const revocations = await revocationPublications(deps.pool, issuerId, serial);
+      if (!revocations) {
+        throw new AppError(
+          'REVOCATION_UNKNOWN',
+          `certificate ${serial} of ${issuerId} is unknown or was never revoked or suspended`,
+          404,
+        );
+      }
+      return { issuerId, serial, revocations };
+    },
+  );
+
+  app.get(
+    '/v1/stats',
+    {
+      config: { access: 'public' },
+      schema: { description: 'Per CA issuer: current CRLs and revocation → first CRL delays (p50/p99/max)' },
+    },
+    async () => {
+      const issuers = await Promise.all(
+        (await deps.issuers.all()).map(async (issuer) => {
+          const [full, delta, revocations] = await Promise.all([
+            deps.archive.current(issuer.id, 'full'),
+            deps.archive.current(issuer.id, 'delta'),
+            publicationStats(deps.pool, issuer.id),
+          ]);
+          const summary = (crl: typeof full) =>
+            crl && {
+              number: String(crl.number),
+              thisUpdate: crl.thisUpdate.toISOString(),
+              nextUpdate: crl.nextUpdate.toISOString(),
+              entries: crl.entryCount,
+              publishedAt: crl.publishedAt.toISOString(),
+              ...(crl.baseNumber === undefined ? {} : { baseNumber: String(crl.baseNumber) }),
+            };
+          return { issuerId: issuer.id, full: summary(full), delta: summary(delta), revocations };
+        }),
+      );
+      return { publisher: deps.publisher(), issuers };
+    },
+  );
+}
