@@ -125,7 +125,8 @@ export async function publishedState(pool: Pool, issuerId: string): Promise<Publ
 }
 
 const CURRENT_TTL_MS = 1_000;
-const DER_CACHE_SIZE = 8;
+/** Current full and delta CRL of a root and a couple of sub-CAs. */
+const DER_CACHE_SIZE = 6;
 
 /**
  * What the HTTP side reads. Any replica serves from the archive, so it needs no leadership;
@@ -152,6 +153,12 @@ export class CrlArchiveReader {
     return crlByNumber(this.pool, issuerId, number);
   }
 
+  /** An old CRL asked for by number: read once, not cached, as such requests are rare. */
+  archivedDer(crl: ArchivedCrl): Promise<Buffer | undefined> {
+    return crlDer(this.pool, crl.issuerId, crl.number);
+  }
+
+  /** The DER of a current CRL, kept for the few CRLs that are current at any time. */
   der(crl: ArchivedCrl): Promise<Buffer | undefined> {
     const key = `${crl.issuerId}/${crl.number}`;
     let value = this.#der.get(key);

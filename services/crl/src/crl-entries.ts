@@ -14,6 +14,8 @@ interface EntryRow {
 export const SAME_REVOCATION =
   'r.issuer_id = c.issuer_id AND r.serial = c.serial AND r.status = c.status AND r.revoked_at = c.revoked_at';
 
+// Expired certificates stay listed for good: RFC 5280 would let them drop off after notAfter,
+// but keeping them is always correct and needs no record of which CRL carried them last.
 const FULL_SQL = `
   SELECT serial, status, revoked_at, revocation_reason, invalidity_date
     FROM certificates

@@ -45,6 +45,8 @@ export class CrlPublishing {
   #busy = false;
   #timer: NodeJS.Timeout | undefined;
   #retries = new Set<NodeJS.Timeout>();
+  /** False from election until the new leader has asked for its first full CRLs. */
+  #caughtUp = false;
 
   constructor(options: CrlPublishingOptions) {
     this.#options = options;
@@ -58,7 +60,10 @@ export class CrlPublishing {
       channel: STATUS_CHANNEL,
       retryMs: options.leaderRetryMs ?? 3_000,
       log: options.log,
-      onElected: () => void this.#tick(true),
+      onElected: () => {
+        this.#caughtUp = false;
+        void this.#tick();
+      },
       onDeposed: () => this.#idle(),
       onNotification: (payload) => this.#onStatusChange(payload),
     });
@@ -84,7 +89,7 @@ export class CrlPublishing {
    * ticks publish what the schedule says is due, reading the archive so the cycle carries
    * on across restarts and failovers.
    */
-  async #tick(elected = false): Promise<void> {
+  async #tick(): Promise<void> {
     clearTimeout(this.#timer);
     if (!this.leader) return;
     const { pool, config, log } = this.#options;
@@ -92,17 +97,21 @@ export class CrlPublishing {
     try {
       this.#issuers = await loadCaIssuers(pool);
       const now = new Date();
+      const caughtUp = this.#caughtUp;
+      const requests: [string, CrlKind[]][] = [];
       for (const issuer of this.#issuers.values()) {
         const state = await publishedState(pool, issuer.id);
-        if (elected) {
+        if (!caughtUp) {
           const pending = state.lastFull !== undefined && (await hasUnpublishedChanges(pool, issuer.id));
-          this.#request(issuer.id, pending ? ['delta', 'full'] : ['full']);
+          requests.push([issuer.id, pending ? ['delta', 'full'] : ['full']]);
           continue;
         }
         const kind = dueKind(state, now, config.crl);
-        if (kind) this.#request(issuer.id, [kind]);
+        if (kind) requests.push([issuer.id, [kind]]);
         else sleep = Math.min(sleep, nextDueAt(state, config.crl).getTime() - now.getTime());
       }
+      for (const [issuerId, kinds] of requests) this.#request(issuerId, kinds);
+      this.#caughtUp = true;
     } catch (err) {
       log.error({ err }, 'CRL schedule check failed');
       sleep = RETRY_AFTER_FAILURE_MS;

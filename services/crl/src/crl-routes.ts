@@ -45,8 +45,8 @@ export function registerCrlRoutes(app: HttpServer, deps: CrlRouteDeps): void {
     return { issuer: await issuer(name), kind: 'full' };
   };
 
-  const der = async (crl: ArchivedCrl): Promise<Buffer> => {
-    const found = await deps.archive.der(crl);
+  const der = async (crl: ArchivedCrl, archived: boolean): Promise<Buffer> => {
+    const found = await (archived ? deps.archive.archivedDer(crl) : deps.archive.der(crl));
     if (!found) throw crlNotFound(`CRL ${crl.number} of ${crl.issuerId} is not in the archive`);
     return found;
   };
@@ -67,7 +67,7 @@ export function registerCrlRoutes(app: HttpServer, deps: CrlRouteDeps): void {
       const headers = crlCacheHeaders(crl, { archived: false });
       reply.headers(headers);
       if (matchesIfNoneMatch(request.headers['if-none-match'], headers.etag)) return reply.code(304).send();
-      return reply.type('application/pkix-crl').send(await der(crl));
+      return reply.type('application/pkix-crl').send(await der(crl, false));
     },
   );
 
@@ -88,7 +88,7 @@ export function registerCrlRoutes(app: HttpServer, deps: CrlRouteDeps): void {
       const headers = crlCacheHeaders(crl, { archived: true });
       reply.headers(headers);
       if (matchesIfNoneMatch(request.headers['if-none-match'], headers.etag)) return reply.code(304).send();
-      return reply.type('application/pkix-crl').send(await der(crl));
+      return reply.type('application/pkix-crl').send(await der(crl, true));
     },
   );
 

@@ -111,7 +111,8 @@ export class LeaderElection {
     this.#client = undefined;
     if (this.#leader) {
       this.#leader = false;
-      this.options.log.warn('CRL publisher: no longer leader');
+      if (this.#stopped) this.options.log.info('CRL publisher: leadership given up');
+      else this.options.log.warn('CRL publisher: no longer leader');
       this.options.onDeposed();
     }
     client?.end().catch(() => {});

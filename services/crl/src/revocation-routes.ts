@@ -12,6 +12,9 @@ export interface RevocationRouteDeps {
   publisher(): { id: string; leader: boolean };
 }
 
+/** The percentiles scan every revocation an issuer ever had; a monitoring poll needs no fresher figures. */
+const STATS_TTL_MS = 5_000;
+
 const PublicationParams = Type.Object({
   issuerId: Type.String({ maxLength: 64 }),
   serial: Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$' }),
@@ -49,6 +52,7 @@ export function registerRevocationRoutes(app: HttpServer, deps: RevocationRouteD
     },
   );
 
+  let stats: { at: number; value: ReturnType<typeof issuerStats> } | undefined;
   app.get(
     '/v1/stats',
     {
@@ -56,26 +60,36 @@ export function registerRevocationRoutes(app: HttpServer, deps: RevocationRouteD
       schema: { description: 'Per CA issuer: current CRLs and revocation → first CRL delays (p50/p99/max)' },
     },
     async () => {
-      const issuers = await Promise.all(
-        (await deps.issuers.all()).map(async (issuer) => {
-          const [full, delta, revocations] = await Promise.all([
-            deps.archive.current(issuer.id, 'full'),
-            deps.archive.current(issuer.id, 'delta'),
-            publicationStats(deps.pool, issuer.id),
-          ]);
-          const summary = (crl: typeof full) =>
-            crl && {
-              number: String(crl.number),
-              thisUpdate: crl.thisUpdate.toISOString(),
-              nextUpdate: crl.nextUpdate.toISOString(),
-              entries: crl.entryCount,
-              publishedAt: crl.publishedAt.toISOString(),
-              ...(crl.baseNumber === undefined ? {} : { baseNumber: String(crl.baseNumber) }),
-            };
-          return { issuerId: issuer.id, full: summary(full), delta: summary(delta), revocations };
-        }),
-      );
-      return { publisher: deps.publisher(), issuers };
+      if (!stats || Date.now() - stats.at >= STATS_TTL_MS) {
+        const value = issuerStats();
+        stats = { at: Date.now(), value };
+        value.catch(() => {
+          stats = undefined;
+        });
+      }
+      return { publisher: deps.publisher(), issuers: await stats.value };
     },
   );
+
+  async function issuerStats() {
+    return Promise.all(
+      (await deps.issuers.all()).map(async (issuer) => {
+        const [full, delta, revocations] = await Promise.all([
+          deps.archive.current(issuer.id, 'full'),
+          deps.archive.current(issuer.id, 'delta'),
+          publicationStats(deps.pool, issuer.id),
+        ]);
+        const summary = (crl: typeof full) =>
+          crl && {
+            number: String(crl.number),
+            thisUpdate: crl.thisUpdate.toISOString(),
+            nextUpdate: crl.nextUpdate.toISOString(),
+            entries: crl.entryCount,
+            publishedAt: crl.publishedAt.toISOString(),
+            ...(crl.baseNumber === undefined ? {} : { baseNumber: String(crl.baseNumber) }),
+          };
+        return { issuerId: issuer.id, full: summary(full), delta: summary(delta), revocations };
+      }),
+    );
+  }
 }
