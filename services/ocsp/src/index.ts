@@ -1,0 +1,1 @@
+export { buildOcspApp } from './app.ts';

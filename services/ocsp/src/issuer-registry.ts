@@ -1,0 +1,107 @@
+import {
+  type OcspCertId,
+  type OcspHashAlgorithm,
+  type OcspIssuer,
+  type OcspResponder,
+  ocspIssuerHashes,
+  ocspResponderFromCertificate,
+  parseCertificate,
+  publicKeyOfSpki,
+} from '@sm2ca/pki';
+import type { Pool } from '@sm2ca/store';
+
+export const CERT_ID_ALGORITHMS: readonly OcspHashAlgorithm[] = ['sha1', 'sha256', 'sm3'];
+
+export interface OcspSigner {
+  id: string;
+  keyLabel: string;
+  responder: OcspResponder;
+  notAfter: Date;
+}
+
+/** A CA we answer for, with the delegated signer its responses are signed by. */
+export interface ResponderIssuer {
+  id: string;
+  /** What CertIDs are hashed from. */
+  certIdSource: OcspIssuer;
+  signer: OcspSigner;
+}
+
+function hashKey(algorithm: OcspHashAlgorithm, nameHash: Buffer, keyHash: Buffer): string {
+  return `${algorithm}:${nameHash.toString('latin1')}${keyHash.toString('latin1')}`;
+}
+
+/**
+ * The CAs of the hierarchy and, for each, its newest valid OCSP signer (key label in the
+ * device, certificate sent in every response). A CA without a signer is not answered for.
+ */
+export class IssuerRegistry {
+  readonly #byId: Map<string, ResponderIssuer>;
+  readonly #byHashes = new Map<string, ResponderIssuer>();
+  /** CA ids without a valid signer, for the operator's log. */
+  readonly unsigned: string[];
+
+  private constructor(issuers: ResponderIssuer[], unsigned: string[]) {
+    this.#byId = new Map(issuers.map((i) => [i.id, i]));
+    this.unsigned = unsigned;
+    for (const issuer of issuers) {
+      for (const algorithm of CERT_ID_ALGORITHMS) {
+        const hashes = ocspIssuerHashes(issuer.certIdSource, algorithm);
+        this.#byHashes.set(hashKey(algorithm, hashes.issuerNameHash, hashes.issuerKeyHash), issuer);
+      }
+    }
+  }
+
+  static async load(pool: Pool, now = new Date()): Promise<IssuerRegistry> {
+    const { rows } = await pool.query(
+      "SELECT id, kind, parent_id, key_label, certificate FROM issuers WHERE kind IN ('root', 'subordinate', 'ocsp')",
+    );
+    const issuers: ResponderIssuer[] = [];
+    const unsigned: string[] = [];
+    for (const ca of rows.filter((r) => r.kind !== 'ocsp')) {
+      const certificate = parseCertificate(ca.certificate);
+      const signer = rows
+        .filter((r) => r.kind === 'ocsp' && r.parent_id === ca.id)
+        .map((r) => ({ row: r, certificate: parseCertificate(r.certificate) }))
+        .filter((s) => s.certificate.notBefore <= now && now < s.certificate.notAfter)
+        .sort((a, b) => b.certificate.notAfter.getTime() - a.certificate.notAfter.getTime())[0];
+      if (!signer) {
+        unsigned.push(ca.id);
+        continue;
+      }
+      issuers.push({
+        id: ca.id,
+        certIdSource: { subjectDer: certificate.subject, publicKey: publicKeyOfSpki(certificate.spki) },
+        signer: {
+          id: signer.row.id,
+          keyLabel: signer.row.key_label,
+          responder: ocspResponderFromCertificate(signer.certificate.der),
+          notAfter: signer.certificate.notAfter,
+        },
+      });
+    }
+    return new IssuerRegistry(issuers, unsigned);
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  get(id: string): ResponderIssuer | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The CA whose name and key hashes the CertID carries (both must match, RFC 6960 4.1.1). */
+  match(certId: OcspCertId): ResponderIssuer | undefined {
+    return this.#byHashes.get(hashKey(certId.hashAlgorithm, certId.issuerNameHash, certId.issuerKeyHash));
+  }
+
+  /** Same CAs with the same signers: nothing a holder of this registry needs to redo. */
+  sameAs(other: IssuerRegistry): boolean {
+    if (other.#byId.size !== this.#byId.size) return false;
+    for (const [id, issuer] of this.#byId) {
+      if (other.#byId.get(id)?.signer.id !== issuer.signer.id) return false;
+    }
+    return true;
+  }
+}

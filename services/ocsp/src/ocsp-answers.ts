@@ -1,0 +1,170 @@
+import {
+  buildOcspCertId,
+  buildOcspErrorResponse,
+  type OcspCertId,
+  type OcspErrorStatus,
+  type ParsedOcspRequest,
+} from '@sm2ca/pki';
+import type { Logger } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import { certKeyString, serialHex, UNKNOWN } from './certificate-state.ts';
+import type { IssuerRegistry, ResponderIssuer } from './issuer-registry.ts';
+import { type CachedResponse, type CacheEntry, cachedResponse, type OcspCache } from './ocsp-cache.ts';
+import type { ResponseSigner } from './response-signer.ts';
+import { readForRequest } from './response-table.ts';
+
+/** RFC 5019 clients ask for one certificate; a request naming more than this is not a real client. */
+export const MAX_CERT_IDS = 20;
+
+export type Answer =
+  /** One certificate, no nonce: the same bytes for everyone until nextUpdate. */
+  | { kind: 'cacheable'; response: CachedResponse }
+  /** Signed for this request (nonce, several certificates), or an error status. */
+  | { kind: 'fresh'; der: Buffer };
+
+const errors = Object.fromEntries(
+  (['malformedRequest', 'internalError', 'tryLater', 'unauthorized'] as const).map((status) => [
+    status,
+    { kind: 'fresh', der: buildOcspErrorResponse(status) },
+  ]),
+) as Record<Exclude<OcspErrorStatus, 'sigRequired'>, Answer>;
+
+export const malformedRequest = errors.malformedRequest;
+
+interface Target {
+  issuer: ResponderIssuer;
+  certId: OcspCertId;
+  key: string;
+  serial: string;
+}
+
+/** A failure to read the database; answered with tryLater. */
+class DatabaseUnavailable extends Error {}
+
+export interface OcspAnswersDeps {
+  registry: () => IssuerRegistry;
+  cache: OcspCache;
+  signer: ResponseSigner;
+  /** Where certificates the cache does not hold are looked up: the read replica when there is one. */
+  readPool: Pool;
+  log: Logger;
+}
+
+/**
+ * Turns a parsed request into a response. Without a nonce, one certificate is answered
+ * from memory when possible (no database, no signing); otherwise it is looked up and
+ * signed once, and the result kept for everyone after. A nonce is signed live, from the
+ * state held in memory.
+ */
+export class OcspAnswers {
+  readonly #inFlight = new Map<string, Promise<CachedResponse>>();
+
+  constructor(private readonly deps: OcspAnswersDeps) {}
+
+  answer(request: ParsedOcspRequest): Answer | Promise<Answer> {
+    if (request.certIds.length > MAX_CERT_IDS) return errors.malformedRequest;
+    const registry = this.deps.registry();
+    const targets: Target[] = [];
+    for (const certId of request.certIds) {
+      const issuer = registry.match(certId);
+      if (!issuer) return errors.unauthorized;
+      // One response has one signer, and each of our signers speaks for one CA only.
+      if (targets.length > 0 && targets[0]!.issuer !== issuer) return errors.unauthorized;
+      const serial = serialHex(certId.serial);
+      targets.push({ issuer, certId, serial, key: certKeyString(issuer.id, serial) });
+    }
+    if (request.nonce || targets.length > 1) return this.#live(targets, request.nonce);
+    const target = targets[0]!;
+    const held = this.deps.cache.get(target.key)?.responses[target.certId.hashAlgorithm];
+    if (held && held.nextUpdateMs > Date.now()) return { kind: 'cacheable', response: held };
+    return this.#signedOnce(target).then(
+      (response): Answer => ({ kind: 'cacheable', response }),
+      (err) => this.#failure(err),
+    );
+  }
+
+  /** Concurrent requests for the same missing response share one lookup and one signature. */
+  #signedOnce(target: Target): Promise<CachedResponse> {
+    const flight = `${target.key}|${target.certId.hashAlgorithm}`;
+    let pending = this.#inFlight.get(flight);
+    if (!pending) {
+      pending = this.#fetchOrSign(target).finally(() => this.#inFlight.delete(flight));
+      this.#inFlight.set(flight, pending);
+    }
+    return pending;
+  }
+
+  async #fetchOrSign(target: Target): Promise<CachedResponse> {
+    const algorithm = target.certId.hashAlgorithm;
+    let entry = this.#trusted(target);
+    if (!entry) {
+      entry = await this.#lookup(target);
+      const held = entry.responses[algorithm];
+      if (held && held.nextUpdateMs > Date.now()) return held;
+    }
+    const { state } = entry;
+    // The CertID as we would build it, so every client gets the same bytes whatever encoding the first one used.
+    const certId = buildOcspCertId(target.issuer.certIdSource, target.certId.serial, algorithm);
+    const signed = await this.deps.signer.signOne({ issuer: target.issuer, certId, state });
+    const response = cachedResponse(signed.der, signed.thisUpdate, signed.nextUpdate);
+    this.deps.cache.install(target.key, state, { [algorithm]: response });
+    return response;
+  }
+
+  /**
+   * The entry held for a certificate we know: notifications keep those current. A
+   * remembered "unknown" is not trusted, since the serial may have been issued since.
+   */
+  #trusted(target: Target): CacheEntry | undefined {
+    const entry = this.deps.cache.get(target.key);
+    return entry && entry.state.status.status !== 'unknown' ? entry : undefined;
+  }
+
+  /** The certificate's state (and stored response) from the database, remembered. */
+  async #lookup(target: Target): Promise<CacheEntry> {
+    const algorithm = target.certId.hashAlgorithm;
+    let found: Awaited<ReturnType<typeof readForRequest>>;
+    try {
+      found = await readForRequest(
+        this.deps.readPool,
+        { issuerId: target.issuer.id, serial: target.serial },
+        algorithm,
+      );
+    } catch (err) {
+      throw new DatabaseUnavailable('certificate status lookup failed', { cause: err });
+    }
+    const stored = found?.response;
+    return this.deps.cache.install(
+      target.key,
+      found?.state ?? UNKNOWN,
+      stored ? { [algorithm]: cachedResponse(stored.der, stored.thisUpdate, stored.nextUpdate) } : {},
+    );
+  }
+
+  async #live(targets: Target[], nonce: Buffer | undefined): Promise<Answer> {
+    try {
+      const answers = await Promise.all(
+        targets.map(async (target) => ({
+          issuer: target.issuer,
+          certId: target.certId,
+          state: (this.#trusted(target) ?? (await this.#lookup(target))).state,
+        })),
+      );
+      return { kind: 'fresh', der: await this.deps.signer.sign(answers, new Date(), nonce) };
+    } catch (err) {
+      return this.#failure(err);
+    }
+  }
+
+  #failure(err: unknown): Answer {
+    if (err instanceof DatabaseUnavailable) {
+      this.deps.log.warn(
+        { err: (err.cause as Error)?.message },
+        'OCSP: database unavailable; answering tryLater',
+      );
+      return errors.tryLater;
+    }
+    this.deps.log.error({ err }, 'OCSP: signing a response failed');
+    return errors.internalError;
+  }
+}

@@ -1,0 +1,99 @@
+import { type ParsedOcspRequest, parseOcspGetRequest, parseOcspRequest } from '@sm2ca/pki';
+import type { HttpServer } from '@sm2ca/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cacheableHeaders, etagMatches, uncacheableHeaders } from './http-caching.ts';
+import { type Answer, malformedRequest, type OcspAnswers } from './ocsp-answers.ts';
+import { RequestMemo } from './request-memo.ts';
+
+/** Larger than any OCSP request a relying party sends (the parser refuses more anyway). */
+const MAX_BODY = 64 * 1024;
+
+function send(request: FastifyRequest, reply: FastifyReply, answer: Answer, cacheable: boolean): void {
+  if (answer.kind === 'fresh') {
+    reply.headers(uncacheableHeaders).send(answer.der);
+    return;
+  }
+  const { response } = answer;
+  if (!cacheable) {
+    reply.headers(uncacheableHeaders).send(response.der);
+    return;
+  }
+  const headers = cacheableHeaders(response, Date.now());
+  if (etagMatches(request.headers['if-none-match'], response.etag)) {
+    reply.code(304).headers(headers).removeHeader('content-type').send();
+    return;
+  }
+  reply.headers(headers).send(response.der);
+}
+
+/** Answers synchronously when memory has the answer: no promise on the hot path. */
+function respond(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  answer: Answer | Promise<Answer>,
+  cacheable: boolean,
+): Promise<void> | undefined {
+  if (answer instanceof Promise) return answer.then((a) => send(request, reply, a, cacheable));
+  send(request, reply, answer, cacheable);
+  return undefined;
+}
+
+/**
+ * POST `path` with a DER body and GET `path/{url-encoded base64}` (RFC 6960 A.1, RFC 5019 5).
+ * OCSP errors travel inside a 200 response as OCSPResponse statuses, as clients expect.
+ */
+export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspAnswers): void {
+  const memo = new RequestMemo();
+  const parse = (text: string, parser: () => ParsedOcspRequest): ParsedOcspRequest | undefined => {
+    const known = memo.get(text);
+    if (known) return known;
+    try {
+      const parsed = parser();
+      memo.remember(text, parsed);
+      return parsed;
+    } catch {
+      return undefined;
+    }
+  };
+
+  app.addContentTypeParser(
+    'application/ocsp-request',
+    { parseAs: 'buffer', bodyLimit: MAX_BODY },
+    (_request, body, done) => done(null, body),
+  );
+
+  app.post(
+    path || '/',
+    {
+      config: { access: 'public' },
+      schema: {
+        description: 'OCSP request (application/ocsp-request, DER); answers application/ocsp-response',
+      },
+    },
+    (request, reply) => {
+      const body = request.body;
+      const parsed = Buffer.isBuffer(body)
+        ? parse(`P${body.toString('latin1')}`, () => parseOcspRequest(body))
+        : undefined;
+      // A POST answer is never cacheable (RFC 5019 5): caches key on URLs, not bodies.
+      return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, false);
+    },
+  );
+
+  const prefixLength = path.length + 1;
+  app.get(
+    `${path}/*`,
+    {
+      config: { access: 'public' },
+      schema: { description: 'OCSP request as URL-encoded base64 of the DER in the path (RFC 6960 A.1)' },
+    },
+    (request, reply) => {
+      // The raw URL: base64 holds '/' and '+', which routers and decoders would otherwise rewrite.
+      const url = request.raw.url ?? '';
+      const query = url.indexOf('?', prefixLength);
+      const text = url.slice(prefixLength, query < 0 ? undefined : query);
+      const parsed = parse(`G${text}`, () => parseOcspGetRequest(text));
+      return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, true);
+    },
+  );
+}
