@@ -110,16 +110,19 @@ export async function crlDer(pool: Pool, issuerId: string, number: bigint): Prom
   return rows[0]?.der;
 }
 
-/** thisUpdate of the issuer's latest full CRL and of its latest CRL of either kind, for the schedule. */
+/** The issuer's latest full CRL and the thisUpdate of its latest CRL of either kind, for the schedule. */
 export async function publishedState(pool: Pool, issuerId: string): Promise<PublishedState> {
   const { rows } = await pool.query(
-    `SELECT (SELECT this_update FROM crls WHERE issuer_id = $1 AND kind = 'full' ORDER BY crl_number DESC LIMIT 1) AS last_full,
-            (SELECT this_update FROM crls WHERE issuer_id = $1 ORDER BY crl_number DESC LIMIT 1) AS last_any`,
+    `SELECT f.this_update, f.next_update,
+            (SELECT this_update FROM crls WHERE issuer_id = $1 ORDER BY crl_number DESC LIMIT 1) AS last_any
+       FROM (SELECT 1) one
+       LEFT JOIN LATERAL (SELECT this_update, next_update FROM crls
+                           WHERE issuer_id = $1 AND kind = 'full' ORDER BY crl_number DESC LIMIT 1) f ON true`,
     [issuerId],
   );
   const row = rows[0];
   return {
-    ...(row.last_full ? { lastFull: row.last_full } : {}),
+    ...(row.this_update ? { full: { thisUpdate: row.this_update, nextUpdate: row.next_update } } : {}),
     ...(row.last_any ? { lastAny: row.last_any } : {}),
   };
 }

@@ -102,7 +102,7 @@ export class CrlPublishing {
       for (const issuer of this.#issuers.values()) {
         const state = await publishedState(pool, issuer.id);
         if (!caughtUp) {
-          const pending = state.lastFull !== undefined && (await hasUnpublishedChanges(pool, issuer.id));
+          const pending = state.full !== undefined && (await hasUnpublishedChanges(pool, issuer.id));
           requests.push([issuer.id, pending ? ['delta', 'full'] : ['full']]);
           continue;
         }

@@ -24,12 +24,20 @@ describe('CRL schedule', () => {
 
   it('asks for a full CRL first, then deltas between full ones', () => {
     expect(dueKind({}, at(0), settings)).toBe('full');
-    const state = { lastFull: at(0), lastAny: at(0) };
+    const full = { thisUpdate: at(0), nextUpdate: nextUpdateFor(at(0), 60) };
+    const state = { full, lastAny: at(0) };
     expect(dueKind(state, at(9 * MINUTE), settings)).toBeUndefined();
     expect(nextDueAt(state, settings)).toEqual(at(10 * MINUTE));
     expect(dueKind(state, at(10 * MINUTE), settings)).toBe('delta');
-    expect(dueKind({ lastFull: at(0), lastAny: at(55 * MINUTE) }, at(60 * MINUTE), settings)).toBe('full');
+    expect(dueKind({ full, lastAny: at(55 * MINUTE) }, at(60 * MINUTE), settings)).toBe('full');
     expect(dueKind(state, at(30 * MINUTE), { ...settings, deltaIntervalMinutes: 60 })).toBeUndefined();
+  });
+
+  it('replaces a full CRL before it expires after the cycle was made longer', () => {
+    const full = { thisUpdate: at(0), nextUpdate: nextUpdateFor(at(0), 60) };
+    const daily = { intervalMinutes: 1440, deltaIntervalMinutes: 1440, debounceSeconds: 2 };
+    expect(nextDueAt({ full }, daily)).toEqual(at(30 * MINUTE));
+    expect(dueKind({ full }, at(30 * MINUTE), daily)).toBe('full');
   });
 });
 

@@ -30,33 +30,40 @@ export function publicationPeriod(intervalMinutes: number): number {
 }
 
 export interface PublishedState {
-  /** thisUpdate of the issuer's latest full CRL. */
-  lastFull?: Date;
+  /** The issuer's latest full CRL. */
+  full?: { thisUpdate: Date; nextUpdate: Date };
   /** thisUpdate of the issuer's latest CRL of either kind. */
   lastAny?: Date;
 }
 
+/**
+ * The cycle, or the margin before the current full CRL expires if that comes first: it
+ * may have been published under a longer cycle than the one configured now.
+ */
+function fullDueAt(full: NonNullable<PublishedState['full']>, settings: Config['crl']): number {
+  return Math.min(
+    full.thisUpdate.getTime() + publicationPeriod(settings.intervalMinutes),
+    full.nextUpdate.getTime() - validityMargin(settings.intervalMinutes),
+  );
+}
+
+function deltaDueAt(state: PublishedState, settings: Config['crl']): number {
+  // A delta cycle no shorter than the full one would only repeat the full CRL.
+  if (!state.full || settings.deltaIntervalMinutes >= settings.intervalMinutes)
+    return Number.POSITIVE_INFINITY;
+  const last = state.lastAny ?? state.full.thisUpdate;
+  return last.getTime() + publicationPeriod(settings.deltaIntervalMinutes);
+}
+
 /** Which CRL the schedule asks for now, if any: a full one when due, else a delta between fulls. */
 export function dueKind(state: PublishedState, now: Date, settings: Config['crl']): CrlKind | undefined {
-  if (
-    !state.lastFull ||
-    now.getTime() - state.lastFull.getTime() >= publicationPeriod(settings.intervalMinutes)
-  )
-    return 'full';
-  // A delta cycle no shorter than the full one would only repeat the full CRL.
-  if (settings.deltaIntervalMinutes >= settings.intervalMinutes) return undefined;
-  const last = state.lastAny ?? state.lastFull;
-  if (now.getTime() - last.getTime() >= publicationPeriod(settings.deltaIntervalMinutes)) return 'delta';
+  if (!state.full || now.getTime() >= fullDueAt(state.full, settings)) return 'full';
+  if (now.getTime() >= deltaDueAt(state, settings)) return 'delta';
   return undefined;
 }
 
 /** When `dueKind` will next ask for something, for the publisher's timer. */
 export function nextDueAt(state: PublishedState, settings: Config['crl']): Date {
-  if (!state.lastFull) return new Date(0);
-  let due = state.lastFull.getTime() + publicationPeriod(settings.intervalMinutes);
-  if (settings.deltaIntervalMinutes < settings.intervalMinutes) {
-    const last = state.lastAny ?? state.lastFull;
-    due = Math.min(due, last.getTime() + publicationPeriod(settings.deltaIntervalMinutes));
-  }
-  return new Date(due);
+  if (!state.full) return new Date(0);
+  return new Date(Math.min(fullDueAt(state.full, settings), deltaDueAt(state, settings)));
 }
