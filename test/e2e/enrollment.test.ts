@@ -20,7 +20,7 @@ describe('enrollment end to end', () => {
   beforeAll(async () => {
     const db = await createTestDatabase();
     drop = db.drop;
-    stack = await startStack(db.url);
+    stack = await startStack(db.url, {}, ['ca', 'ra']);
     for (const [name, role] of [
       ['clerk', 'entry-clerk'],
       ['reviewer', 'reviewer'],

@@ -21,7 +21,11 @@ export interface Stack {
  * The product as an operator runs it: `sm2ca start` (init on first use, each
  * service its own process) against the given database, on free ports.
  */
-export async function startStack(databaseUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Stack> {
+export async function startStack(
+  databaseUrl: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  only?: string[],
+): Promise<Stack> {
   const port = {
     ra: await freePort(),
     ca: await freePort(),
@@ -47,7 +51,8 @@ export async function startStack(databaseUrl: string, extraEnv: NodeJS.ProcessEn
     LOG_LEVEL: 'warn',
     ...extraEnv,
   };
-  const child: ChildProcess = spawn(process.execPath, [bin, 'start'], {
+  const args = ['start', ...(only ? ['--only', only.join(',')] : [])];
+  const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

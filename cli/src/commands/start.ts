@@ -1,4 +1,4 @@
-import { openDatabase } from '@sm2ca/platform';
+import { AppError, openDatabase, type ServiceName } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
 import { progress } from '../output.ts';
@@ -9,7 +9,19 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('start the database and every service, creating the CA on first use; Ctrl-C stops them all')
-    .action(async () => {
+    .option('--only <services>', 'comma-separated subset to run on this host, e.g. ca,ra')
+    .action(async (options: { only?: string }) => {
+      const installed = installedServices();
+      const wanted = options.only
+        ? (options.only.split(',').map((s) => s.trim()) as ServiceName[])
+        : installed;
+      const unknown = wanted.filter((s) => !installed.includes(s));
+      if (unknown.length > 0) {
+        throw new AppError(
+          'SERVICE_UNKNOWN',
+          `no such service: ${unknown.join(', ')}; installed: ${installed.join(', ')}`,
+        );
+      }
       const { config, log } = cliContext();
       progress(
         config.databaseUrl ? 'connecting to DATABASE_URL' : `starting embedded PostgreSQL in ${config.home}`,
@@ -24,7 +36,7 @@ export function registerStartCommand(program: Command): void {
       try {
         const created = await initialise(config, db);
         progress(created.length === 0 ? 'CA found' : `CA created: ${created.join(', ')}`);
-        await supervisor.start(installedServices());
+        await supervisor.start(installed.filter((s) => wanted.includes(s)));
       } catch (err) {
         await stop();
         throw err;
