@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -38,6 +39,19 @@ async function query(url: string, sql: string) {
   }
 }
 
+const moduleUrl = new URL('./embedded-postgres.ts', import.meta.url).href;
+
+/** A separate process owning the server: prints once it is up, stops it when its stdin closes. */
+function ownerScript(dir: string, port: number): string {
+  return `
+    const { startEmbeddedPostgres } = await import(${JSON.stringify(moduleUrl)});
+    const server = await startEmbeddedPostgres({ dir: ${JSON.stringify(dir)}, port: ${port} });
+    process.stdout.write('up\\n');
+    process.stdin.resume();
+    process.stdin.on('end', async () => { await server.stop(); process.exit(0); });
+  `;
+}
+
 describe('embedded PostgreSQL', () => {
   const dirs: string[] = [];
   afterAll(async () => {
@@ -72,17 +86,43 @@ describe('embedded PostgreSQL', () => {
     await second.stop();
   });
 
-  it('takes over a data directory whose previous owner died without stopping it', async () => {
+  it('adopts a server whose owner died without stopping it, and stops it when done', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
     dirs.push(dir);
     const port = await freePort();
-    // Lost handle: the postmaster keeps running as if its owner had crashed.
-    const orphan = await startEmbeddedPostgres({ dir, port });
-    const again = await startEmbeddedPostgres({ dir, port });
-    expect(isAlive(orphan.pid!)).toBe(false);
-    expect((await query(again.url, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
-    await again.stop();
-    expect(isAlive(again.pid!)).toBe(false);
+    const owner = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', ownerScript(dir, port)],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await new Promise((resolve) => owner.stdout.once('data', resolve));
+    owner.kill('SIGKILL');
+    await new Promise((resolve) => owner.once('exit', resolve));
+    const adopted = await startEmbeddedPostgres({ dir, port });
+    expect(adopted.owner).toBe(true);
+    expect((await query(adopted.url, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await adopted.stop();
+    expect(isAlive(adopted.pid!)).toBe(false);
+  });
+
+  it('shares a server whose owner is alive and leaves it running for that owner', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const owner = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', ownerScript(dir, port)],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await new Promise((resolve) => owner.stdout.once('data', resolve));
+    const guest = await startEmbeddedPostgres({ dir, port });
+    expect(guest.owner).toBe(false);
+    await guest.stop();
+    expect(isAlive(guest.pid!)).toBe(true);
+    expect((await query(guest.url, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    owner.stdin.end();
+    await new Promise((resolve) => owner.once('exit', resolve));
+    expect(isAlive(guest.pid!)).toBe(false);
   });
 
   it('fails with a clear error when the port is taken', async () => {

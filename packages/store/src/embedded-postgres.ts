@@ -16,6 +16,12 @@ export interface EmbeddedOptions {
 
 export interface EmbeddedPostgresHandle {
   url: string;
+  /**
+   * False when another live process started this server (say `sm2ca start`,
+   * while an operator runs `sm2ca operator add`): we only use it, and stop()
+   * leaves it running for its owner.
+   */
+  owner: boolean;
   /** The postmaster's pid, for checks that nothing is left running. */
   pid: number | undefined;
   stop(): Promise<void>;
@@ -50,15 +56,27 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
-  const line = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0];
-  return line ? Number(line) : undefined;
+/** The live postmaster of a data directory: its pid and port (lines 1 and 4 of postmaster.pid). */
+async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const lines = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return pid > 0 && isAlive(pid) ? { pid, port } : undefined;
 }
 
-/** A postmaster left running by a crashed owner holds the data directory; shut it down cleanly. */
-async function stopOrphan(dataDir: string): Promise<void> {
-  const pid = await readPostmasterPid(dataDir);
-  if (!pid || !isAlive(pid)) return;
+/** Which process started the server: the one that must stop it. */
+const ownerFile = (dir: string) => join(dir, 'owner.pid');
+
+async function liveOwner(dir: string): Promise<number | undefined> {
+  const owner = Number((await readFile(ownerFile(dir), 'utf8').catch(() => '')).trim());
+  return owner > 0 && owner !== process.pid && isAlive(owner) ? owner : undefined;
+}
+
+/** PostgreSQL's fast shutdown (SIGINT), waiting until the postmaster has gone. */
+async function stopPostmaster(dataDir: string): Promise<void> {
+  const running = await runningPostmaster(dataDir);
+  if (!running) return;
+  const { pid } = running;
   process.kill(pid, 'SIGINT');
   for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
   if (isAlive(pid)) throw new StoreError('EMBEDDED_PG_START', `PostgreSQL pid ${pid} still holds ${dataDir}`);
@@ -108,7 +126,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const dataDir = join(options.dir, 'data');
   const password = await readOrCreatePassword(options.dir);
   const log = options.onLog ?? (() => {});
-  await stopOrphan(dataDir);
+  const database = options.database ?? 'sm2ca';
+  const running = await runningPostmaster(dataDir);
+  if (running) {
+    // Shared with a live owner, or adopted from a dead one (its postmaster outlived it).
+    const owner = (await liveOwner(options.dir)) === undefined;
+    if (owner) await writeFile(ownerFile(options.dir), `${process.pid}\n`);
+    return handle(dataDir, running.port, password, database, owner, () => stopPostmaster(dataDir));
+  }
   if (await portInUse(options.port)) {
     throw new StoreError('EMBEDDED_PG_PORT', `port ${options.port} on 127.0.0.1 is already in use`);
   }
@@ -131,7 +156,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await server.start();
   } catch (err) {
     // The library's stop() waits for an exit that already happened when the server died at start.
-    await stopOrphan(dataDir).catch(() => {});
+    await stopPostmaster(dataDir).catch(() => {});
     throw new StoreError(
       'EMBEDDED_PG_START',
       `embedded PostgreSQL did not start in ${dataDir} on port ${options.port}` +
@@ -139,8 +164,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       { cause: err },
     );
   }
-  const database = options.database ?? 'sm2ca';
-  const admin = new pg.Client({ host: '127.0.0.1', port: options.port, user: 'postgres', password });
+  await writeFile(ownerFile(options.dir), `${process.pid}\n`);
+  return handle(dataDir, options.port, password, database, true, () => server.stop());
+}
+
+async function handle(
+  dataDir: string,
+  port: number,
+  password: string,
+  database: string,
+  owner: boolean,
+  stopServer: () => Promise<void>,
+): Promise<EmbeddedPostgresHandle> {
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password });
   await admin.connect();
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -148,18 +184,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   } finally {
     await admin.end();
   }
-  const pid = await readPostmasterPid(dataDir);
-  // Should the process die without stopping us, still ask for PostgreSQL's fast shutdown.
+  const pid = (await runningPostmaster(dataDir))?.pid;
+  // Should the owner die without stopping the server, still ask for PostgreSQL's fast shutdown.
   const exitGuard = () => {
     if (pid && isAlive(pid)) process.kill(pid, 'SIGINT');
   };
-  process.on('exit', exitGuard);
+  if (owner) process.on('exit', exitGuard);
   return {
-    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`,
+    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    owner,
     pid,
     stop: async () => {
+      if (!owner) return;
       process.removeListener('exit', exitGuard);
-      await server.stop();
+      await stopServer();
     },
   };
 }
