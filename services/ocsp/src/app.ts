@@ -101,6 +101,7 @@ export async function buildOcspApp(
     await control.stop();
     await leader.idle();
     await sync.idle();
+    await answers.settled();
     await replica?.end();
   });
   return app;

@@ -118,7 +118,8 @@ export class ControlConnection {
     this.#client = undefined;
     if (this.#leader) {
       this.#leader = false;
-      this.options.log.warn('OCSP: no longer pre-signing (control connection closed)');
+      if (this.#stopped) this.options.log.info('OCSP: stopped pre-signing');
+      else this.options.log.warn('OCSP: no longer pre-signing (control connection closed)');
       this.options.onLeadership(false);
     }
     client?.end().catch(() => {});

@@ -9,6 +9,7 @@ import {
   publicKeyOfSpki,
 } from '@sm2ca/pki';
 import type { Pool } from '@sm2ca/store';
+import { certKeyString, serialHex } from './certificate-state.ts';
 
 export const CERT_ID_ALGORITHMS: readonly OcspHashAlgorithm[] = ['sha1', 'sha256', 'sm3'];
 
@@ -27,6 +28,16 @@ export interface ResponderIssuer {
   signer: OcspSigner;
 }
 
+/** A CertID resolved to the certificate it names. */
+export interface CertTarget {
+  issuer: ResponderIssuer;
+  certId: OcspCertId;
+  /** As the database stores it. */
+  serial: string;
+  /** The cache's key for the certificate. */
+  key: string;
+}
+
 function hashKey(algorithm: OcspHashAlgorithm, nameHash: Buffer, keyHash: Buffer): string {
   return `${algorithm}:${nameHash.toString('latin1')}${keyHash.toString('latin1')}`;
 }
@@ -38,6 +49,8 @@ function hashKey(algorithm: OcspHashAlgorithm, nameHash: Buffer, keyHash: Buffer
 export class IssuerRegistry {
   readonly #byId: Map<string, ResponderIssuer>;
   readonly #byHashes = new Map<string, ResponderIssuer>();
+  /** Remembered parses of a request carry the same CertID objects, so each is resolved once. */
+  readonly #targets = new WeakMap<OcspCertId, CertTarget | null>();
   /** CA ids without a valid signer, for the operator's log. */
   readonly unsigned: string[];
 
@@ -94,6 +107,18 @@ export class IssuerRegistry {
   /** The CA whose name and key hashes the CertID carries (both must match, RFC 6960 4.1.1). */
   match(certId: OcspCertId): ResponderIssuer | undefined {
     return this.#byHashes.get(hashKey(certId.hashAlgorithm, certId.issuerNameHash, certId.issuerKeyHash));
+  }
+
+  /** The certificate a CertID names, if one of our CAs issued it. */
+  resolve(certId: OcspCertId): CertTarget | undefined {
+    let target = this.#targets.get(certId);
+    if (target === undefined) {
+      const issuer = this.match(certId);
+      const serial = issuer ? serialHex(certId.serial) : '';
+      target = issuer ? { issuer, certId, serial, key: certKeyString(issuer.id, serial) } : null;
+      this.#targets.set(certId, target);
+    }
+    return target ?? undefined;
   }
 
   /** Same CAs with the same signers: nothing a holder of this registry needs to redo. */

@@ -1,14 +1,13 @@
 import {
   buildOcspCertId,
   buildOcspErrorResponse,
-  type OcspCertId,
   type OcspErrorStatus,
   type ParsedOcspRequest,
 } from '@sm2ca/pki';
 import type { Logger } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
-import { certKeyString, serialHex, UNKNOWN } from './certificate-state.ts';
-import type { IssuerRegistry, ResponderIssuer } from './issuer-registry.ts';
+import { UNKNOWN } from './certificate-state.ts';
+import type { CertTarget, IssuerRegistry } from './issuer-registry.ts';
 import { type CachedResponse, type CacheEntry, cachedResponse, type OcspCache } from './ocsp-cache.ts';
 import type { ResponseSigner } from './response-signer.ts';
 import { readForRequest } from './response-table.ts';
@@ -31,13 +30,6 @@ const errors = Object.fromEntries(
 
 export const malformedRequest = errors.malformedRequest;
 
-interface Target {
-  issuer: ResponderIssuer;
-  certId: OcspCertId;
-  key: string;
-  serial: string;
-}
-
 /** A failure to read the database; answered with tryLater. */
 class DatabaseUnavailable extends Error {}
 
@@ -58,20 +50,20 @@ export interface OcspAnswersDeps {
  */
 export class OcspAnswers {
   readonly #inFlight = new Map<string, Promise<CachedResponse>>();
+  readonly #signing = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: OcspAnswersDeps) {}
 
   answer(request: ParsedOcspRequest): Answer | Promise<Answer> {
     if (request.certIds.length > MAX_CERT_IDS) return errors.malformedRequest;
     const registry = this.deps.registry();
-    const targets: Target[] = [];
+    const targets: CertTarget[] = [];
     for (const certId of request.certIds) {
-      const issuer = registry.match(certId);
-      if (!issuer) return errors.unauthorized;
+      const target = registry.resolve(certId);
+      if (!target) return errors.unauthorized;
       // One response has one signer, and each of our signers speaks for one CA only.
-      if (targets.length > 0 && targets[0]!.issuer !== issuer) return errors.unauthorized;
-      const serial = serialHex(certId.serial);
-      targets.push({ issuer, certId, serial, key: certKeyString(issuer.id, serial) });
+      if (targets.length > 0 && targets[0]!.issuer !== target.issuer) return errors.unauthorized;
+      targets.push(target);
     }
     if (request.nonce || targets.length > 1) return this.#live(targets, request.nonce);
     const target = targets[0]!;
@@ -83,8 +75,19 @@ export class OcspAnswers {
     );
   }
 
+  /** Resolves when no signature is under way: the device must stay open until then. */
+  async settled(): Promise<void> {
+    while (this.#signing.size > 0) await Promise.allSettled([...this.#signing]);
+  }
+
+  #track<T>(signing: Promise<T>): Promise<T> {
+    this.#signing.add(signing);
+    signing.finally(() => this.#signing.delete(signing)).catch(() => {});
+    return signing;
+  }
+
   /** Concurrent requests for the same missing response share one lookup and one signature. */
-  #signedOnce(target: Target): Promise<CachedResponse> {
+  #signedOnce(target: CertTarget): Promise<CachedResponse> {
     const flight = `${target.key}|${target.certId.hashAlgorithm}`;
     let pending = this.#inFlight.get(flight);
     if (!pending) {
@@ -94,7 +97,7 @@ export class OcspAnswers {
     return pending;
   }
 
-  async #fetchOrSign(target: Target): Promise<CachedResponse> {
+  async #fetchOrSign(target: CertTarget): Promise<CachedResponse> {
     const algorithm = target.certId.hashAlgorithm;
     let entry = this.#trusted(target);
     if (!entry) {
@@ -105,7 +108,7 @@ export class OcspAnswers {
     const { state } = entry;
     // The CertID as we would build it, so every client gets the same bytes whatever encoding the first one used.
     const certId = buildOcspCertId(target.issuer.certIdSource, target.certId.serial, algorithm);
-    const signed = await this.deps.signer.signOne({ issuer: target.issuer, certId, state });
+    const signed = await this.#track(this.deps.signer.signOne({ issuer: target.issuer, certId, state }));
     const response = cachedResponse(signed.der, signed.thisUpdate, signed.nextUpdate);
     this.deps.cache.install(target.key, state, { [algorithm]: response });
     return response;
@@ -115,13 +118,13 @@ export class OcspAnswers {
    * The entry held for a certificate we know: notifications keep those current. A
    * remembered "unknown" is not trusted, since the serial may have been issued since.
    */
-  #trusted(target: Target): CacheEntry | undefined {
+  #trusted(target: CertTarget): CacheEntry | undefined {
     const entry = this.deps.cache.get(target.key);
     return entry && entry.state.status.status !== 'unknown' ? entry : undefined;
   }
 
   /** The certificate's state (and stored response) from the database, remembered. */
-  async #lookup(target: Target): Promise<CacheEntry> {
+  async #lookup(target: CertTarget): Promise<CacheEntry> {
     const algorithm = target.certId.hashAlgorithm;
     let found: Awaited<ReturnType<typeof readForRequest>>;
     try {
@@ -141,7 +144,7 @@ export class OcspAnswers {
     );
   }
 
-  async #live(targets: Target[], nonce: Buffer | undefined): Promise<Answer> {
+  async #live(targets: CertTarget[], nonce: Buffer | undefined): Promise<Answer> {
     try {
       const answers = await Promise.all(
         targets.map(async (target) => ({
@@ -150,7 +153,7 @@ export class OcspAnswers {
           state: (this.#trusted(target) ?? (await this.#lookup(target))).state,
         })),
       );
-      return { kind: 'fresh', der: await this.deps.signer.sign(answers, new Date(), nonce) };
+      return { kind: 'fresh', der: await this.#track(this.deps.signer.sign(answers, new Date(), nonce)) };
     } catch (err) {
       return this.#failure(err);
     }

@@ -95,7 +95,7 @@ describe('OCSP responder', () => {
 
   it('serves the stored pre-signed bytes without signing when there is no nonce', async () => {
     const stored = await bed.storedResponses(good.serial);
-    const spy = vi.spyOn(bed.ca.device, 'signer');
+    const spy = vi.spyOn(bed.ca.device, 'sign');
     try {
       for (const algorithm of ['sha1', 'sm3'] as const) {
         const expected = stored.find((r) => r.hash_algorithm === algorithm)!.der;
@@ -111,7 +111,7 @@ describe('OCSP responder', () => {
   });
 
   it('signs a request with a nonce live and echoes the nonce', async () => {
-    const spy = vi.spyOn(bed.ca.device, 'signer');
+    const spy = vi.spyOn(bed.ca.device, 'sign');
     try {
       const nonces = [randomBytes(16), randomBytes(32)];
       const answers = [];

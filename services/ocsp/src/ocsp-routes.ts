@@ -1,4 +1,4 @@
-import { type ParsedOcspRequest, parseOcspGetRequest, parseOcspRequest } from '@sm2ca/pki';
+import type { ParsedOcspRequest } from '@sm2ca/pki';
 import type { HttpServer } from '@sm2ca/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cacheableHeaders, etagMatches, uncacheableHeaders } from './http-caching.ts';
@@ -44,13 +44,9 @@ function respond(
  */
 export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspAnswers): void {
   const memo = new RequestMemo();
-  const parse = (text: string, parser: () => ParsedOcspRequest): ParsedOcspRequest | undefined => {
-    const known = memo.get(text);
-    if (known) return known;
+  const parse = (parser: () => ParsedOcspRequest): ParsedOcspRequest | undefined => {
     try {
-      const parsed = parser();
-      memo.remember(text, parsed);
-      return parsed;
+      return parser();
     } catch {
       return undefined;
     }
@@ -72,9 +68,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
     },
     (request, reply) => {
       const body = request.body;
-      const parsed = Buffer.isBuffer(body)
-        ? parse(`P${body.toString('latin1')}`, () => parseOcspRequest(body))
-        : undefined;
+      const parsed = Buffer.isBuffer(body) ? parse(() => memo.parseBody(body)) : undefined;
       // A POST answer is never cacheable (RFC 5019 5): caches key on URLs, not bodies.
       return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, false);
     },
@@ -92,7 +86,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const url = request.raw.url ?? '';
       const query = url.indexOf('?', prefixLength);
       const text = url.slice(prefixLength, query < 0 ? undefined : query);
-      const parsed = parse(`G${text}`, () => parseOcspGetRequest(text));
+      const parsed = parse(() => memo.parsePath(text));
       return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, true);
     },
   );

@@ -1,7 +1,8 @@
 import type { Device } from '@sm2ca/device';
-import { buildOcspResponse, type OcspCertId } from '@sm2ca/pki';
+import type { OcspCertId } from '@sm2ca/pki';
 import type { CertState } from './certificate-state.ts';
 import type { ResponderIssuer } from './issuer-registry.ts';
+import { encodeOcspResponse, encodeResponseData } from './response-encoder.ts';
 
 export interface SingleAnswer {
   issuer: ResponderIssuer;
@@ -42,20 +43,19 @@ export class ResponseSigner {
   }
 
   /** One response for several CertIDs, all of one issuer (one responder signs a response). */
-  sign(answers: readonly SingleAnswer[], now = new Date(), nonce?: Buffer): Promise<Buffer> {
+  async sign(answers: readonly SingleAnswer[], now = new Date(), nonce?: Buffer): Promise<Buffer> {
     const { signer } = answers[0]!.issuer;
-    return buildOcspResponse(
-      {
-        responder: signer.responder,
-        producedAt: now,
-        responses: answers.map((answer) => ({
-          certId: answer.certId,
-          certStatus: answer.state.status,
-          ...this.window(answer, now),
-        })),
-        ...(nonce ? { nonce } : {}),
-      },
-      this.device.signer(signer.keyLabel),
-    );
+    const responseData = encodeResponseData({
+      responder: signer.responder,
+      producedAt: now,
+      responses: answers.map((answer) => ({
+        certId: answer.certId,
+        certStatus: answer.state.status,
+        ...this.window(answer, now),
+      })),
+      ...(nonce ? { nonce } : {}),
+    });
+    const signature = await this.device.sign(signer.keyLabel, responseData);
+    return encodeOcspResponse(responseData, signature, signer.responder);
   }
 }

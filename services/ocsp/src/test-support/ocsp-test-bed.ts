@@ -21,17 +21,17 @@ export interface IssuedCertificate {
   certificate: Buffer;
 }
 
-/** A device whose `signer()` calls are counted: each is one OCSP response signed by that responder. */
+/** A device whose `sign()` calls are counted: each is one OCSP response signed by that responder. */
 export function countingDevice(device: Device): { device: Device; signed: () => number } {
   let count = 0;
   const proxy = new Proxy(device, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
-      if (property === 'signer') {
-        return (...args: Parameters<Device['signer']>) => {
+      if (property === 'sign') {
+        return (...args: Parameters<Device['sign']>) => {
           count++;
-          return target.signer(...args);
+          return target.sign(...args);
         };
       }
       return value.bind(target);
