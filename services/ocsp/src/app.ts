@@ -80,9 +80,16 @@ export async function buildOcspApp(
 
   const sweep = async () => {
     const reloaded = await IssuerRegistry.load(db.pool);
-    if (!reloaded.sameAs(registry))
+    if (!reloaded.sameAs(registry)) {
       log.info('OCSP: signers changed; responses move to the new ones as they refresh');
-    if (reloaded.size > 0) registry = reloaded;
+      if (reloaded.unsigned.length > 0) {
+        log.warn(
+          { issuers: reloaded.unsigned },
+          'OCSP: CAs without a valid OCSP signer are not answered for',
+        );
+      }
+    }
+    registry = reloaded;
     cache.prune();
     await leader.refresh();
   };

@@ -67,9 +67,10 @@ export class PresignLeader {
     return this.#drain.run();
   }
 
-  /** Periodic: responses nearing nextUpdate, and (after a takeover) anything missing. */
-  refresh(): Promise<void> {
-    return this.#active ? this.#sweep.run() : Promise.resolve();
+  /** Periodic: what failed to be stored, responses nearing nextUpdate, and (after a takeover) anything missing. */
+  async refresh(): Promise<void> {
+    if (!this.#active) return;
+    await Promise.all([this.#queue.size > 0 ? this.#drain.run() : undefined, this.#sweep.run()]);
   }
 
   async idle(): Promise<void> {
@@ -104,7 +105,13 @@ export class PresignLeader {
     while (this.#active && this.#queue.size > 0) {
       const keys = [...this.#queue.values()].slice(0, BATCH);
       for (const key of keys) this.#queue.delete(certKeyString(key.issuerId, key.serial));
-      await this.#sign(keys);
+      try {
+        await this.#sign(keys);
+      } catch (err) {
+        // Kept for the next sweep; until then replicas sign these live from the new state.
+        for (const key of keys) this.#queue.set(certKeyString(key.issuerId, key.serial), key);
+        throw err;
+      }
     }
   }
 
