@@ -6,7 +6,7 @@ import { childrenOf, contentOf, expectTag, readTlv, type Tlv } from './crl-der-r
 import { OID_SM2_WITH_SM3 } from './crl-ocsp-algorithms.ts';
 import { type CrlReason, isCrlReason } from './crl-reason.ts';
 import { decodeOcspCertId, type OcspCertId } from './ocsp-cert-id.ts';
-import { type OcspCertStatus, type OcspErrorStatus, OCSP_BASIC_TYPE_DER } from './ocsp-response.ts';
+import { OCSP_BASIC_TYPE_DER, type OcspCertStatus, type OcspErrorStatus } from './ocsp-response.ts';
 import type { Verifier } from './signer.ts';
 
 export interface ParsedOcspSingleResponse {
