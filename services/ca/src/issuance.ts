@@ -99,7 +99,8 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     ...(identity ? { identity } : {}),
     ...(instruction.subjectAltNames ? { subjectAltName: instruction.subjectAltNames } : {}),
   });
-  const errors = lintTbs(tbs, { profile, issuer: context.issuingCa.certificate }).filter(
+  const parsed = parseTbsCertificate(tbs);
+  const errors = lintTbs(parsed, { profile, issuer: context.issuingCa.certificate }).filter(
     (f) => f.severity === 'error',
   );
   if (errors.length > 0) {
@@ -112,7 +113,7 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
       },
     );
   }
-  return { tbs, parsed: parseTbsCertificate(tbs) };
+  return { tbs, parsed };
 }
 
 /**
@@ -127,9 +128,8 @@ export async function issueCertificate(
   instruction: IssueInstruction,
 ): Promise<IssueResult> {
   const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
-  const known = await withTransaction(context.pool, (client) =>
-    findInstruction(client, instruction.requestId, digest),
-  );
+  // No lock needed to look: a concurrent twin is caught when the plan is recorded.
+  const known = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
   if (known?.response) return known.response as IssueResult;
 
   let issuerId: string;

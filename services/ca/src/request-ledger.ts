@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@sm2ca/platform';
-import type { PoolClient } from '@sm2ca/store';
+import type { Pool, PoolClient } from '@sm2ca/store';
 import { canonicalJson } from './canonical-json.ts';
 
 export interface LedgerEntry {
@@ -21,18 +21,19 @@ export function instructionDigest(body: Record<string, unknown>): Buffer {
 }
 
 /**
- * The ledger row of this request id, locked for the rest of the transaction,
- * or undefined if the id is new. The same id with other content is refused: a
+ * The ledger row of this request id (locked for the rest of the transaction
+ * unless told otherwise), or undefined if the id is new. The same id with other content is refused: a
  * request id names exactly one instruction, forever.
  */
 export async function findInstruction(
-  client: PoolClient,
+  db: Pool | PoolClient,
   requestId: string,
   digest: Buffer,
+  options: { lock: boolean } = { lock: true },
 ): Promise<LedgerEntry | undefined> {
-  const { rows } = await client.query(
+  const { rows } = await db.query(
     `SELECT request_id, operation, body_digest, issuer_id, serial, response
-       FROM ca_requests WHERE request_id = $1 FOR UPDATE`,
+       FROM ca_requests WHERE request_id = $1 ${options.lock ? 'FOR UPDATE' : ''}`,
     [requestId],
   );
   const row = rows[0];
