@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildOcspRequest } from '@sm2ca/pki';
 import Fastify from 'fastify';
 import { decodeSm2Spki } from '../packages/gm/src/index.ts';
 import { buildCsr, buildOcspCertId, parseCertificate, publicKeyOfSpki } from '../packages/pki/src/index.ts';
@@ -27,7 +28,6 @@ import { signInstruction } from '../packages/platform/src/instruction.ts';
 import { createLogger } from '../packages/platform/src/logger.ts';
 import { buildCaApp } from '../services/ca/src/app.ts';
 import { runKeyCeremony } from '../services/ca/src/key-ceremony.ts';
-import { ocspRequestDer } from '../services/ocsp/src/test-support/ocsp-requests.ts';
 import { freePort } from '../test/support/free-port.ts';
 
 /** The subset of autocannon (untyped) used here. */
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     const sub = parseCertificate(rows[0].certificate);
     const issuer = { subjectDer: sub.subject, publicKey: publicKeyOfSpki(sub.spki) };
     const requests = serials.map((serial) =>
-      ocspRequestDer([buildOcspCertId(issuer, BigInt(`0x${serial}`)).der]),
+      buildOcspRequest([buildOcspCertId(issuer, BigInt(`0x${serial}`)).der]),
     );
 
     const childEnv = {
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     );
     let next = 0;
     const nonceBodies = Array.from({ length: 1000 }, (_, i) =>
-      ocspRequestDer(
+      buildOcspRequest(
         [buildOcspCertId(issuer, BigInt(`0x${serials[i % serials.length]}`)).der],
         randomBytes(16),
       ),

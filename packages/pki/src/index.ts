@@ -13,6 +13,7 @@ export * from './linter.ts';
 export * from './name.ts';
 export * from './ocsp-cert-id.ts';
 export * from './ocsp-request.ts';
+export * from './ocsp-request-builder.ts';
 export * from './ocsp-response.ts';
 export * from './ocsp-response-parse.ts';
 export * from './oids.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   buildOcspCertId,
+  buildOcspRequest,
   CrlReason,
   parseCertificate,
   parseOcspResponse,
@@ -18,7 +19,6 @@ import {
   get,
   type IssuedCertificate,
   type OcspTestBed,
-  ocspRequestDer,
   post,
   statusOf,
 } from './test-support/ocsp-test-bed.ts';
@@ -44,7 +44,7 @@ describe('OCSP responder', () => {
   afterAll(() => bed?.close());
 
   it('answers good with a response signed by the issuing CA’s delegated signer under the GM ID', async () => {
-    const res = await get(app, ocspRequestDer([bed.certId(good.serial)]));
+    const res = await get(app, buildOcspRequest([bed.certId(good.serial)]));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/ocsp-response');
     const basic = basicOf(res.rawPayload);
@@ -69,7 +69,7 @@ describe('OCSP responder', () => {
       [held, CrlReason.certificateHold],
     ] as const) {
       for (const algorithm of ['sha1', 'sm3', 'sha256'] as const) {
-        const res = await post(app, ocspRequestDer([bed.certId(cert.serial, algorithm)]));
+        const res = await post(app, buildOcspRequest([bed.certId(cert.serial, algorithm)]));
         expect(basicOf(res.rawPayload).responses[0]!.certStatus).toEqual({
           status: 'revoked',
           revocationTime: revokedAt(cert.serial),
@@ -87,7 +87,7 @@ describe('OCSP responder', () => {
       [planned, `test-${planned}`],
     );
     for (const serial of [planned, '1234']) {
-      const res = await get(app, ocspRequestDer([bed.certId(serial)]));
+      const res = await get(app, buildOcspRequest([bed.certId(serial)]));
       expect(statusOf(res.rawPayload)).toBe('unknown');
       expect(basicOf(res.rawPayload).responses[0]!.certId.serial).toBe(BigInt(`0x${serial}`));
     }
@@ -99,7 +99,7 @@ describe('OCSP responder', () => {
     try {
       for (const algorithm of ['sha1', 'sm3'] as const) {
         const expected = stored.find((r) => r.hash_algorithm === algorithm)!.der;
-        const request = ocspRequestDer([bed.certId(good.serial, algorithm)]);
+        const request = buildOcspRequest([bed.certId(good.serial, algorithm)]);
         for (const res of [await get(app, request), await get(app, request), await post(app, request)]) {
           expect(res.rawPayload.equals(expected)).toBe(true);
         }
@@ -116,7 +116,7 @@ describe('OCSP responder', () => {
       const nonces = [randomBytes(16), randomBytes(32)];
       const answers = [];
       for (const nonce of nonces) {
-        const res = await post(app, ocspRequestDer([bed.certId(good.serial)], nonce));
+        const res = await post(app, buildOcspRequest([bed.certId(good.serial)], nonce));
         expect(res.headers['cache-control']).toBe('no-store');
         const basic = basicOf(res.rawPayload);
         expect(basic.nonce).toEqual(Buffer.concat([Buffer.of(0x04, nonce.length), nonce]));
@@ -132,13 +132,13 @@ describe('OCSP responder', () => {
 
   it('answers several CertIDs of one CA in one response, and refuses more than 20', async () => {
     const ids = [good, revoked, held].map((c) => bed.certId(c.serial));
-    const res = await post(app, ocspRequestDer(ids));
+    const res = await post(app, buildOcspRequest(ids));
     expect(basicOf(res.rawPayload).responses.map((r) => r.certStatus.status)).toEqual([
       'good',
       'revoked',
       'revoked',
     ]);
-    const tooMany = await post(app, ocspRequestDer(Array.from({ length: 21 }, () => ids[0]!)));
+    const tooMany = await post(app, buildOcspRequest(Array.from({ length: 21 }, () => ids[0]!)));
     expect(statusOf(tooMany.rawPayload)).toBe('malformedRequest');
   });
 
@@ -146,7 +146,7 @@ describe('OCSP responder', () => {
     // Find a request whose base64 has both characters: over serials and CertID hashes one turns up quickly.
     let request: Buffer | undefined;
     for (let i = 0; !request; i++) {
-      const candidate = ocspRequestDer([
+      const candidate = buildOcspRequest([
         buildOcspCertId(bed.subIssuer, BigInt(`0x${good.serial}`) + BigInt(i), 'sm3').der,
       ]);
       const text = candidate.toString('base64');
@@ -166,7 +166,7 @@ describe('OCSP responder', () => {
   });
 
   it('sets RFC 5019 caching headers on GET and answers 304 to a matching If-None-Match', async () => {
-    const request = ocspRequestDer([bed.certId(good.serial)]);
+    const request = buildOcspRequest([bed.certId(good.serial)]);
     const res = await get(app, request);
     const basic = basicOf(res.rawPayload);
     const single = basic.responses[0]!;
@@ -211,8 +211,8 @@ describe('OCSP responder', () => {
     try {
       const issuer = { subjectDer: foreign.subjectDer, publicKey: publicKeyOfSpki(foreign.spkiDer) };
       const certId = buildOcspCertId(issuer, BigInt(`0x${good.serial}`)).der;
-      expect(statusOf((await get(app, ocspRequestDer([certId]))).rawPayload)).toBe('unauthorized');
-      const mixed = ocspRequestDer([bed.certId(good.serial), certId]);
+      expect(statusOf((await get(app, buildOcspRequest([certId]))).rawPayload)).toBe('unauthorized');
+      const mixed = buildOcspRequest([bed.certId(good.serial), certId]);
       expect(statusOf((await post(app, mixed)).rawPayload)).toBe('unauthorized');
     } finally {
       foreign.dispose();
@@ -221,7 +221,7 @@ describe('OCSP responder', () => {
 
   it('reflects a revocation through the CA within 1 second, then serves the new pre-signed response', async () => {
     const cert = await bed.issue();
-    const request = ocspRequestDer([bed.certId(cert.serial)]);
+    const request = buildOcspRequest([bed.certId(cert.serial)]);
     await expect.poll(async () => statusOf((await get(app, request)).rawPayload)).toBe('good');
     await bed.revoke(cert, 'superseded');
     await expect
@@ -240,13 +240,15 @@ describe('OCSP responder', () => {
   it('answers tryLater when the database is unreachable and memory lacks the answer', async () => {
     const pool = await connectPool(bed.ca.db.url);
     const replica = await bed.responder({ pool });
-    const known = ocspRequestDer([bed.certId(good.serial)]);
+    const known = buildOcspRequest([bed.certId(good.serial)]);
     const before = (await get(replica, known)).rawPayload;
     await pool.end();
-    expect(statusOf((await get(replica, ocspRequestDer([bed.certId('4321')]))).rawPayload)).toBe('tryLater');
+    expect(statusOf((await get(replica, buildOcspRequest([bed.certId('4321')]))).rawPayload)).toBe(
+      'tryLater',
+    );
     expect((await get(replica, known)).rawPayload.equals(before)).toBe(true);
     expect(
-      statusOf((await post(replica, ocspRequestDer([bed.certId(good.serial)], randomBytes(8)))).rawPayload),
+      statusOf((await post(replica, buildOcspRequest([bed.certId(good.serial)], randomBytes(8)))).rawPayload),
     ).toBe('good');
     await bed.stop(replica);
   });

@@ -1,3 +1,4 @@
+import { buildOcspRequest } from '@sm2ca/pki';
 import type { HttpServer } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -5,7 +6,6 @@ import {
   createOcspTestBed,
   get,
   type OcspTestBed,
-  ocspRequestDer,
   statusOf,
 } from './test-support/ocsp-test-bed.ts';
 
@@ -30,7 +30,7 @@ describe('OCSP replicas', () => {
     await expect.poll(async () => (await bed.storedResponses(cert.serial)).length).toBe(2);
     second.app = await bed.responder({ device: second.device });
     for (const algorithm of ['sha1', 'sm3'] as const) {
-      const res = await get(second.app, ocspRequestDer([bed.certId(cert.serial, algorithm)]));
+      const res = await get(second.app, buildOcspRequest([bed.certId(cert.serial, algorithm)]));
       expect(res.rawPayload.equals((await storedDer(cert.serial, algorithm))!)).toBe(true);
     }
     expect(first.signed()).toBeGreaterThanOrEqual(2);
@@ -38,7 +38,7 @@ describe('OCSP replicas', () => {
 
     const later = await bed.issue();
     await expect.poll(() => storedDer(later.serial)).toBeDefined();
-    const request = ocspRequestDer([bed.certId(later.serial)]);
+    const request = buildOcspRequest([bed.certId(later.serial)]);
     const stored = (await storedDer(later.serial))!;
     await expect.poll(async () => (await get(second.app, request)).rawPayload.equals(stored)).toBe(true);
   });
@@ -52,13 +52,13 @@ describe('OCSP replicas', () => {
       .poll(async () => (await bed.storedResponses(cert.serial)).map((r) => r.status))
       .toEqual(['revoked', 'revoked']);
     expect(second.signed()).toBeGreaterThanOrEqual(4);
-    const res = await get(second.app, ocspRequestDer([bed.certId(cert.serial)]));
+    const res = await get(second.app, buildOcspRequest([bed.certId(cert.serial)]));
     expect(res.rawPayload.equals((await storedDer(cert.serial))!)).toBe(true);
   });
 
   it('catches up on status changes made while its connection was down', async () => {
     const cert = await bed.issue();
-    const request = ocspRequestDer([bed.certId(cert.serial)]);
+    const request = buildOcspRequest([bed.certId(cert.serial)]);
     await expect.poll(async () => statusOf((await get(second.app, request)).rawPayload)).toBe('good');
     await bed.ca.db.pool.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sm2ca-ocsp-control' AND datname = current_database()",

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { buildOcspCertId, PkiError } from '@sm2ca/pki';
+import { buildOcspCertId, buildOcspRequest, ocspGetPath, PkiError } from '@sm2ca/pki';
 import { describe, expect, it } from 'vitest';
 import { RequestMemo } from './request-memo.ts';
-import { ocspGetPath, ocspRequestDer } from './test-support/ocsp-requests.ts';
 
 const issuer = { subjectDer: Buffer.from('3000', 'hex'), publicKey: randomBytes(65) };
 const certId = (serial: bigint) => buildOcspCertId(issuer, serial).der;
@@ -10,21 +9,21 @@ const certId = (serial: bigint) => buildOcspCertId(issuer, serial).der;
 describe('RequestMemo', () => {
   it('parses a request differing from a known one only in its nonce without parsing again', () => {
     const memo = new RequestMemo();
-    const first = memo.parseBody(ocspRequestDer([certId(7n)], randomBytes(16)));
+    const first = memo.parseBody(buildOcspRequest([certId(7n)], randomBytes(16)));
     const nonce = randomBytes(16);
-    const second = memo.parseBody(ocspRequestDer([certId(7n)], nonce));
+    const second = memo.parseBody(buildOcspRequest([certId(7n)], nonce));
     expect(second.certIds).toBe(first.certIds);
     expect(second.nonce).toEqual(Buffer.concat([Buffer.of(4, 16), nonce]));
-    const other = memo.parseBody(ocspRequestDer([certId(8n)], randomBytes(16)));
+    const other = memo.parseBody(buildOcspRequest([certId(8n)], randomBytes(16)));
     expect(other.certIds[0]!.serial).toBe(8n);
-    const longer = memo.parseBody(ocspRequestDer([certId(7n)], randomBytes(32)));
+    const longer = memo.parseBody(buildOcspRequest([certId(7n)], randomBytes(32)));
     expect(longer.certIds).not.toBe(first.certIds);
     expect(longer.nonce).toHaveLength(34);
   });
 
   it('remembers nonce-less requests whole, and keeps bodies and GET paths apart', () => {
     const memo = new RequestMemo();
-    const request = ocspRequestDer([certId(9n)]);
+    const request = buildOcspRequest([certId(9n)]);
     expect(memo.parseBody(request)).toBe(memo.parseBody(request));
     const path = ocspGetPath(request);
     expect(memo.parsePath(path)).toBe(memo.parsePath(path));

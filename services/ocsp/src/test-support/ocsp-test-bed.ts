@@ -3,6 +3,7 @@ import {
   buildOcspCertId,
   type OcspHashAlgorithm,
   type OcspIssuer,
+  ocspGetPath,
   type ParsedBasicOcspResponse,
   parseCertificate,
   parseOcspResponse,
@@ -12,7 +13,6 @@ import { createLogger, type HttpServer } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { type CaTestBed, createCaTestBed } from '../../../ca/src/test-support/ca-test-bed.ts';
 import { buildOcspApp, type OcspAppOptions } from '../app.ts';
-import { ocspGetPath, ocspRequestDer } from './ocsp-requests.ts';
 
 export interface IssuedCertificate {
   issuerId: string;
@@ -148,5 +148,3 @@ export function statusOf(der: Buffer | Uint8Array): string {
   const parsed = parseOcspResponse(der);
   return parsed.status === 'successful' ? parsed.basic.responses[0]!.certStatus.status : parsed.status;
 }
-
-export { ocspRequestDer };
