@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildOcspCertId,
+  buildOcspRequest,
+  ocspGetPath,
+  parseCertificate,
+  parseCrl,
+  parseOcspResponse,
+  publicKeyOfSpki,
+  sm2Verifier,
+  verifyCrlSignature,
+  verifyOcspResponse,
+} from '@sm2ca/pki';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openssl, opensslHolderCsr } from '../support/openssl-cli.ts';
+import { raOperators } from '../support/ra-client.ts';
+import { type Stack, startStack } from '../support/sm2ca-stack.ts';
+import { createTestDatabase } from '../support/test-database.ts';
+
+/**
+ * What relying parties see, with every service as its own process: OCSP and
+ * CRLs follow issuance and revocation; OpenSSL reads both.
+ */
+describe('certificate status end to end', () => {
+  let stack: Stack;
+  let drop: () => Promise<void>;
+  let operators: Awaited<ReturnType<typeof raOperators>>;
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-status-'));
+  let leaf: { issuerId: string; serial: string };
+  let issuerDer: Buffer;
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    drop = db.drop;
+    stack = await startStack(db.url);
+    operators = await raOperators(stack);
+    leaf = await operators.issue(opensslHolderCsr(dir, 'holder', '/C=CN/CN=Status Holder'), {
+      commonName: '王五',
+      identity: { residentId: '11010519491231002X' },
+    });
+    const { download } = leaf as unknown as { download: { reference: string; code: string } };
+    const pem = await operators.ra('POST', '/v1/download', undefined, {
+      reference: download.reference,
+      code: download.code,
+      format: 'pem',
+    });
+    const [leafPem, subPem] = pem.text.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
+    )!;
+    writeFileSync(join(dir, 'leaf.pem'), leafPem!);
+    writeFileSync(join(dir, 'sub.pem'), subPem!);
+    issuerDer = Buffer.from(
+      (await (await fetch(`${stack.url.crl}/ca/${leaf.issuerId}.cer`)).arrayBuffer()) as ArrayBuffer,
+    );
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await drop?.();
+  });
+
+  const ocspUrl = () => `${stack.url.ocsp}/ocsp`;
+  const issuer = () => {
+    const parsed = parseCertificate(issuerDer);
+    return { subjectDer: parsed.subject, publicKey: publicKeyOfSpki(parsed.spki) };
+  };
+  const ocspStatus = async (serial: string, nonce?: Buffer) => {
+    const request = buildOcspRequest([buildOcspCertId(issuer(), BigInt(`0x${serial}`)).der], nonce);
+    const res = nonce
+      ? await fetch(ocspUrl(), {
+          method: 'POST',
+          headers: { 'content-type': 'application/ocsp-request' },
+          body: request,
+        })
+      : await fetch(`${ocspUrl()}/${ocspGetPath(request)}`);
+    const der = Buffer.from(await res.arrayBuffer());
+    return parseOcspResponse(der);
+  };
+  const ocspCli = (args: string[]) =>
+    openssl(['ocsp', '-issuer', 'sub.pem', ...args, '-url', ocspUrl(), '-noverify'], dir);
+
+  it('answers good for an issued certificate, to OpenSSL and with a signature our verifier accepts', async () => {
+    // OpenSSL 3.0 cannot check SM2 OCSP signatures under the GM default ID, hence -noverify and our own check.
+    expect(ocspCli(['-cert', 'leaf.pem'])).toMatch(/leaf\.pem: good/);
+    const nonce = Buffer.from('e2e-nonce-0001');
+    const answer = await ocspStatus(leaf.serial, nonce);
+    expect(answer.status).toBe('successful');
+    if (answer.status !== 'successful') return;
+    // The extension value is echoed byte for byte: an OCTET STRING wrapping the nonce (RFC 8954).
+    expect(answer.basic.nonce?.equals(Buffer.concat([Buffer.of(0x04, nonce.length), nonce]))).toBe(true);
+    expect(answer.basic.responses[0]!.certStatus).toMatchObject({ status: 'good' });
+    const signer = parseCertificate(answer.basic.certs[0]!);
+    expect(await verifyOcspResponse(answer.basic, signer.spki, sm2Verifier)).toBe(true);
+  });
+
+  it('answers unknown for a serial never issued and malformedRequest for garbage', async () => {
+    expect(ocspCli(['-serial', '0x1234567890abcdef'])).toMatch(/0x1234567890ABCDEF: unknown/i);
+    const garbage = await fetch(ocspUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: Buffer.from('definitely not DER'),
+    });
+    expect(parseOcspResponse(Buffer.from(await garbage.arrayBuffer())).status).toBe('malformedRequest');
+  });
+
+  it('shows a revocation on OCSP within 1 s and on a new full CRL within 60 s', async () => {
+    await operators.revoke(leaf.issuerId, leaf.serial, 'keyCompromise');
+    await expect
+      .poll(
+        async () => {
+          const answer = await ocspStatus(leaf.serial);
+          return answer.status === 'successful'
+            ? answer.basic.responses[0]!.certStatus.status
+            : answer.status;
+        },
+        { timeout: 1000, interval: 50 },
+      )
+      .toBe('revoked');
+    expect(ocspCli(['-cert', 'leaf.pem'])).toMatch(/leaf\.pem: revoked/);
+
+    const serial = BigInt(`0x${leaf.serial}`);
+    const onCrl = async () => {
+      const der = Buffer.from(await (await fetch(`${stack.url.crl}/crl/${leaf.issuerId}.crl`)).arrayBuffer());
+      const crl = parseCrl(der);
+      for (const entry of crl.entries()) if (entry.serial === serial) return der;
+      return undefined;
+    };
+    await expect.poll(onCrl, { timeout: 60_000, interval: 250 }).toBeDefined();
+    const der = (await onCrl())!;
+    writeFileSync(join(dir, 'full.crl'), der);
+    expect(await verifyCrlSignature(parseCrl(der), parseCertificate(issuerDer).spki, sm2Verifier)).toBe(true);
+    const text = openssl(['crl', '-inform', 'DER', '-in', 'full.crl', '-noout', '-text'], dir);
+    expect(text).toContain(leaf.serial.toUpperCase());
+    expect(text).toContain('Key Compromise');
+
+    const publication = await (
+      await fetch(`${stack.url.crl}/v1/revocations/${leaf.issuerId}/${leaf.serial}/publication`)
+    ).json();
+    expect(JSON.stringify(publication)).toMatch(/delaySeconds/);
+  });
+
+  it('serves the CA certificate the certificates point to', async () => {
+    const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir);
+    const caIssuers = /CA Issuers - URI:(\S+)/.exec(text)![1]!;
+    const fetched = Buffer.from(await (await fetch(caIssuers)).arrayBuffer());
+    expect(fetched.equals(issuerDer)).toBe(true);
+    expect(readFileSync(join(dir, 'sub.pem'), 'utf8')).toContain(issuerDer.toString('base64').slice(0, 60));
+  });
+});
