@@ -5,6 +5,7 @@ export * from './auth/credential.ts';
 export * from './auth/operators.ts';
 export * from './auth/roles.ts';
 export * from './config.ts';
+export * from './control-connection.ts';
 export * from './crypto-device.ts';
 export * from './database.ts';
 export * from './error-response.ts';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Signer } from '@sm2ca/pki';
-import type { Config, Logger } from '@sm2ca/platform';
+import { type Config, ControlConnection, type Logger } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { type CaIssuer, loadCaIssuers } from './ca-issuers.ts';
 import { publishedState } from './crl-archive.ts';
@@ -8,7 +8,6 @@ import { publishCrl } from './crl-publisher.ts';
 import { hasUnpublishedChanges, isOnCurrentCrl } from './crl-revocations.ts';
 import { type CrlKind, dueKind, nextDueAt } from './crl-schedule.ts';
 import { Debouncer } from './debouncer.ts';
-import { LeaderElection } from './leader-election.ts';
 
 /** "SM2CCRL": the advisory lock of the CRL publisher (the migration runner uses "SM2C"). */
 const LEADER_LOCK_KEY = 0x534d3243_43524c00n;
@@ -37,7 +36,7 @@ export interface CrlPublishingOptions {
 export class CrlPublishing {
   readonly publisherId = `${hostname()}:${process.pid}`;
   readonly #options: CrlPublishingOptions;
-  readonly #election: LeaderElection;
+  readonly #election: ControlConnection;
   readonly #debouncer: Debouncer<string>;
   #issuers = new Map<string, CaIssuer>();
   #wanted = new Map<string, Set<CrlKind>>();
@@ -54,10 +53,11 @@ export class CrlPublishing {
     this.#debouncer = new Debouncer(quietMs, quietMs * 5, (issuerId) =>
       this.#request(issuerId, ['delta', 'full']),
     );
-    this.#election = new LeaderElection({
+    this.#election = new ControlConnection({
       url: options.url,
-      lockKey: LEADER_LOCK_KEY,
-      channel: STATUS_CHANNEL,
+      applicationName: 'sm2ca-crl-leader',
+      lock: LEADER_LOCK_KEY,
+      channels: [STATUS_CHANNEL],
       retryMs: options.leaderRetryMs ?? 3_000,
       log: options.log,
       onElected: () => {
@@ -65,7 +65,10 @@ export class CrlPublishing {
         void this.#tick();
       },
       onDeposed: () => this.#idle(),
-      onNotification: (payload) => this.#onStatusChange(payload),
+      // Followers hear the channel too; the leader's catch-up on election covers what they drop.
+      onNotification: (_channel, payload) => {
+        if (this.leader) this.#onStatusChange(payload);
+      },
     });
   }
 
@@ -74,7 +77,7 @@ export class CrlPublishing {
   }
 
   start(): void {
-    this.#election.start();
+    void this.#election.start();
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,12 @@
-import { AppError, createHttpServer, type HttpServer, type ServiceContext } from '@sm2ca/platform';
+import {
+  AppError,
+  ControlConnection,
+  createHttpServer,
+  type HttpServer,
+  type ServiceContext,
+} from '@sm2ca/platform';
 import { connectPool } from '@sm2ca/store';
 import { CacheSync } from './cache-sync.ts';
-import { ControlConnection } from './control-connection.ts';
 import { IssuerRegistry } from './issuer-registry.ts';
 import { OcspAnswers } from './ocsp-answers.ts';
 import { OcspCache } from './ocsp-cache.ts';
@@ -60,8 +65,9 @@ export async function buildOcspApp(
   });
   const control = new ControlConnection({
     url: db.url,
+    applicationName: 'sm2ca-ocsp-control',
+    lock: 'sm2ca:ocsp-presign',
     channels: [statusChannel, responseChannel],
-    lockName: 'sm2ca:ocsp-presign',
     retryMs: options.retryMs ?? 2_000,
     log,
     onConnected: () => void sync.catchUp(),
@@ -75,7 +81,8 @@ export async function buildOcspApp(
       void sync.statusChanged(event, event.id);
       void leader.enqueue([event]);
     },
-    onLeadership: (leading) => (leading ? void leader.start() : leader.stop()),
+    onElected: () => void leader.start(),
+    onDeposed: () => leader.stop(),
   });
 
   const sweep = async () => {
