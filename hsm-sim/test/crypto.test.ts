@@ -1,12 +1,12 @@
 // Mechanisms end to end through pkcs11js, with interop against sm-crypto,
 // node:crypto and the OpenSSL CLI.
-import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash, getCiphers, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openssl, opensslVerifiesSm2Signature } from '../../test/support/openssl-cli.ts';
 import {
   attr,
   buildModule,
@@ -106,22 +106,7 @@ describe('SM2 with SM3', () => {
     writeFileSync(join(work, 'pub.pem'), spkiPem(key.point));
     writeFileSync(join(work, 'sig.der'), sig);
     writeFileSync(join(work, 'msg'), msg);
-    const out = execFileSync(
-      'openssl',
-      [
-        'dgst',
-        '-sm3',
-        '-sigopt',
-        'distid:1234567812345678',
-        '-verify',
-        'pub.pem',
-        '-signature',
-        'sig.der',
-        'msg',
-      ],
-      { cwd: work, encoding: 'utf8' },
-    );
-    expect(out).toContain('Verified OK');
+    expect(opensslVerifiesSm2Signature(work, 'pub.pem', 'sig.der', 'msg')).toBe(true);
   });
 
   it('verifies an sm-crypto signature with an imported public key', () => {
@@ -216,7 +201,7 @@ describe('SM4', () => {
     }
     const args = ['enc', `-sm4-${mode}`, '-nopad', '-K', keyBytes.toString('hex')];
     if (iv) args.push('-iv', iv.toString('hex'));
-    return execFileSync('openssl', args, { input: data });
+    return openssl(args, undefined, data);
   }
 
   beforeAll(() => {

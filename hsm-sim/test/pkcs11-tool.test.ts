@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslVerifiesSm2Signature } from '../../test/support/openssl-cli.ts';
 import {
   buildModule,
   CKK_SM2,
@@ -127,22 +128,7 @@ describe.skipIf(!existsSync(TOOL))('pkcs11-tool', () => {
       }),
     ).toBe(true);
     writeFileSync(join(work, 'pub.pem'), spkiPem(point));
-    const out = execFileSync(
-      'openssl',
-      [
-        'dgst',
-        '-sm3',
-        '-sigopt',
-        'distid:1234567812345678',
-        '-verify',
-        'pub.pem',
-        '-signature',
-        'sig.der',
-        'msg',
-      ],
-      { cwd: work, encoding: 'utf8' },
-    );
-    expect(out).toContain('Verified OK');
+    expect(opensslVerifiesSm2Signature(work, 'pub.pem', 'sig.der', 'msg')).toBe(true);
 
     // and the module agrees, using the public key object pkcs11-tool saw
     const q = openModule(dir);

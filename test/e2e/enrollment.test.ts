@@ -87,12 +87,15 @@ describe('enrollment end to end', () => {
     // OpenSSL 3.0 applies -vfyopt distid to the target certificate only (openssl#23471), so every
     // link of the chain is verified on its own, each under the GM default signer ID.
     expect(
-      openssl(['verify', '-vfyopt', gmDistId, '-partial_chain', '-CAfile', 'sub.pem', 'leaf.pem'], dir),
+      openssl(
+        ['verify', '-vfyopt', gmDistId, '-partial_chain', '-CAfile', 'sub.pem', 'leaf.pem'],
+        dir,
+      ).toString(),
     ).toContain('leaf.pem: OK');
-    expect(openssl(['verify', '-vfyopt', gmDistId, '-CAfile', 'root.pem', 'sub.pem'], dir)).toContain(
-      'sub.pem: OK',
-    );
-    const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir);
+    expect(
+      openssl(['verify', '-vfyopt', gmDistId, '-CAfile', 'root.pem', 'sub.pem'], dir).toString(),
+    ).toContain('sub.pem: OK');
+    const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir).toString();
     expect(text).toContain('Digital Signature, Non Repudiation');
     expect(text).toContain(`URI:${stack.url.crl}/crl/sub.crl`);
 

@@ -78,7 +78,7 @@ describe('certificate status end to end', () => {
     return parseOcspResponse(der);
   };
   const ocspCli = (args: string[]) =>
-    openssl(['ocsp', '-issuer', 'sub.pem', ...args, '-url', ocspUrl(), '-noverify'], dir);
+    openssl(['ocsp', '-issuer', 'sub.pem', ...args, '-url', ocspUrl(), '-noverify'], dir).toString();
 
   it('answers good for an issued certificate, to OpenSSL and with a signature our verifier accepts', async () => {
     // OpenSSL 3.0 cannot check SM2 OCSP signatures under the GM default ID, hence -noverify and our own check.
@@ -130,7 +130,7 @@ describe('certificate status end to end', () => {
     const der = (await onCrl())!;
     writeFileSync(join(dir, 'full.crl'), der);
     expect(await verifyCrlSignature(parseCrl(der), parseCertificate(issuerDer).spki, sm2Verifier)).toBe(true);
-    const text = openssl(['crl', '-inform', 'DER', '-in', 'full.crl', '-noout', '-text'], dir);
+    const text = openssl(['crl', '-inform', 'DER', '-in', 'full.crl', '-noout', '-text'], dir).toString();
     expect(text).toContain(leaf.serial.toUpperCase());
     expect(text).toContain('Key Compromise');
 
@@ -141,7 +141,7 @@ describe('certificate status end to end', () => {
   });
 
   it('serves the CA certificate the certificates point to', async () => {
-    const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir);
+    const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir).toString();
     const caIssuers = /CA Issuers - URI:(\S+)/.exec(text)![1]!;
     const fetched = Buffer.from(await (await fetch(caIssuers)).arrayBuffer());
     expect(fetched.equals(issuerDer)).toBe(true);

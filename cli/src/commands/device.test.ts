@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import type { DeviceConfig } from '@sm2ca/device';
 import { Command } from 'commander';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { hsmSim, softhsm } from '../../../packages/device/src/test-tokens.ts';
+import { opensslVerifiesSm2Signature } from '../../../test/support/openssl-cli.ts';
 import { registerDeviceCommands } from './device.ts';
 
 async function run(config: DeviceConfig, ...args: string[]): Promise<string> {
@@ -84,22 +84,7 @@ describe.skipIf(!hsmSim.available)('sm2ca device on hsm-sim', () => {
     writeFileSync(join(dir, 'pub.pem'), await run(config, 'device', 'keygen', '--label', 'ca'));
     writeFileSync(join(dir, 'msg'), 'tbsCertificate stand-in');
     await run(config, 'device', 'sign', '--label', 'ca', '--in', join(dir, 'msg'), '--out', join(dir, 'sig'));
-    const out = execFileSync(
-      'openssl',
-      [
-        'dgst',
-        '-sm3',
-        '-sigopt',
-        'distid:1234567812345678',
-        '-verify',
-        'pub.pem',
-        '-signature',
-        'sig',
-        'msg',
-      ],
-      { cwd: dir, encoding: 'utf8' },
-    );
-    expect(out).toContain('Verified OK');
+    expect(opensslVerifiesSm2Signature(dir, 'pub.pem', 'sig', 'msg')).toBe(true);
     expect(await run(config, 'device', 'info')).toContain('hsm-sim:sign');
   });
 });

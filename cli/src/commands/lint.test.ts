@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { derToPem } from '@sm2ca/pki';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { tempDir } from '../../../packages/gm/src/test-support/openssl.ts';
 import { testHierarchy } from '../../../packages/pki/src/test-support/test-hierarchy.ts';
+import { tempDir } from '../../../test/support/openssl-cli.ts';
 import { registerLintCommand } from './lint.ts';
 
 async function run(...args: string[]): Promise<{ out: string; exitCode: number | undefined }> {

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { createDecipheriv, createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSm2Ciphertext, encodeSm2Ciphertext } from '@sm2ca/gm';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslVerifiesSm2Signature, tempDir } from '../../../test/support/openssl-cli.ts';
 import { type Device, openDevice } from './device.ts';
 import { decodeSpki, encodeSpki } from './spki.ts';
 import { hsmSim } from './test-tokens.ts';
@@ -46,26 +45,11 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
   });
 
   it('makes signatures OpenSSL verifies under the default signer ID', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'device-openssl-'));
+    const dir = tempDir('device-openssl-');
     writeFileSync(join(dir, 'pub.pem'), pem(spki));
     writeFileSync(join(dir, 'msg'), message);
     writeFileSync(join(dir, 'sig'), await device.sign('ca', message));
-    const out = execFileSync(
-      'openssl',
-      [
-        'dgst',
-        '-sm3',
-        '-sigopt',
-        'distid:1234567812345678',
-        '-verify',
-        'pub.pem',
-        '-signature',
-        'sig',
-        'msg',
-      ],
-      { cwd: dir, encoding: 'utf8' },
-    );
-    expect(out).toContain('Verified OK');
+    expect(opensslVerifiesSm2Signature(dir, 'pub.pem', 'sig', 'msg')).toBe(true);
   });
 
   it('makes signatures sm-crypto verifies, with the default and with a given signer ID', async () => {

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { describe, expect, it } from 'vitest';
+import { openssl, opensslSm2Key, tempDir } from '../../../test/support/openssl-cli.ts';
 import { bigintToBytes, concatBytes, fromHex, toHex } from './bytes.ts';
 import { GmError } from './gm-error.ts';
 import { decodeSm2Ciphertext, encodeSm2Ciphertext } from './sm2-ciphertext.ts';
 import { SM2_CURVE } from './sm2-curve.ts';
-import { openssl, opensslSm2Key, tempDir } from './test-support/openssl.ts';
 
 // GB/T 32918.5 annex A key with k = 59276E27…BC21, plaintext "encryption standard" (as in emmansun/gmsm).
 const PRIVATE = '3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8';

@@ -1,10 +1,10 @@
 import { AsnSerializer } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
+import { openssl, opensslSm2Key, tempDir } from '../../../test/support/openssl-cli.ts';
 import { fromHex, toHex } from './bytes.ts';
 import { GM_OIDS } from './oids.ts';
 import { decodeSm2Spki, encodeSm2Spki } from './sm2-spki.ts';
-import { openssl, opensslSm2Key, tempDir } from './test-support/openssl.ts';
 
 const P256_SPKI = fromHex(
   '3059301306072a8648ce3d020106082a8648ce3d030107034200046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a1' +
@@ -26,7 +26,7 @@ describe('SM2 SubjectPublicKeyInfo', () => {
     expect(toHex(encodeSm2Spki(key.publicKey))).toBe(toHex(key.spki));
     expect(decodeSm2Spki(key.spki)).toEqual(key.publicKey);
     const text = new TextDecoder().decode(
-      openssl(['pkey', '-pubin', '-inform', 'DER', '-text', '-noout'], key.spki),
+      openssl(['pkey', '-pubin', '-inform', 'DER', '-text', '-noout'], undefined, key.spki),
     );
     expect(text).toContain('ASN1 OID: SM2');
   });

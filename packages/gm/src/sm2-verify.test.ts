@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { describe, expect, it } from 'vitest';
+import { gmDistId, openssl, opensslSm2Key, tempDir } from '../../../test/support/openssl-cli.ts';
 import { fromHex, toHex } from './bytes.ts';
 import { GmError } from './gm-error.ts';
 import { encodeSm2Spki } from './sm2-spki.ts';
 import { verifySm2 } from './sm2-verify.ts';
-import { openssl, opensslSm2Key, tempDir } from './test-support/openssl.ts';
 
 const PUBLIC = fromHex(
   '0409f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020' +
@@ -46,15 +46,7 @@ describe('verifySm2', () => {
     const dir = tempDir();
     const key = opensslSm2Key(dir);
     writeFileSync(join(dir, 'data'), 'signed by openssl');
-    const sig = openssl([
-      'dgst',
-      '-sm3',
-      '-sign',
-      key.keyPath,
-      '-sigopt',
-      'distid:1234567812345678',
-      join(dir, 'data'),
-    ]);
+    const sig = openssl(['dgst', '-sm3', '-sign', key.keyPath, '-sigopt', gmDistId, join(dir, 'data')]);
     expect(verifySm2(key.spki, new TextEncoder().encode('signed by openssl'), sig)).toBe(true);
     expect(toHex(key.publicKey)).toHaveLength(130);
   });

@@ -1,15 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openssl, opensslSm2Key, readBytes, tempDir } from '../../gm/src/test-support/openssl.ts';
+import { gmDistId, openssl, opensslSm2Key, readBytes, tempDir } from '../../../test/support/openssl-cli.ts';
+import { SmCryptoSigner } from '../../../test/support/sm-crypto-signer.ts';
 import { buildCsr, parseCsr, verifyCsr } from './csr.ts';
 import { decodeKeyUsage, keyUsageExtension } from './extensions.ts';
 import { OIDS } from './oids.ts';
 import { derToPem, pemOrDerToDer } from './pem.ts';
-import { SmCryptoSigner } from './test-support/sm-crypto-signer.ts';
 import { testKey } from './test-support/test-hierarchy.ts';
-
-const DIST_ID = 'distid:1234567812345678';
 
 function opensslCsr(dir: string, keyPath: string, extra: string[] = []): Uint8Array {
   const out = join(dir, 'req.der');
@@ -38,7 +36,7 @@ describe('CSR', () => {
     const der = opensslCsr(dir, key.keyPath, [
       '-sm3',
       '-sigopt',
-      DIST_ID,
+      gmDistId,
       '-addext',
       'keyUsage=critical,digitalSignature',
     ]);
@@ -81,7 +79,7 @@ describe('CSR', () => {
       join(dir, 'ours.pem'),
       '-verify',
       '-vfyopt',
-      DIST_ID,
+      gmDistId,
       '-noout',
       '-text',
     ]);

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
 import { TBSCertificate, Time } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
-import { openssl, readBytes, tempDir } from '../../gm/src/test-support/openssl.ts';
+import { openssl, readBytes, tempDir } from '../../../test/support/openssl-cli.ts';
+import { SmCryptoSigner } from '../../../test/support/sm-crypto-signer.ts';
 import type { CertificateExtension } from './certificate.ts';
 import { assembleCertificate, signCertificate } from './certificate-issuer.ts';
 import { basicConstraintsExtension, type KeyUsageName, keyUsageExtension } from './extensions.ts';
@@ -11,7 +12,6 @@ import { encodeName } from './name.ts';
 import { OIDS } from './oids.ts';
 import { PkiError } from './pki-error.ts';
 import { assembleTbsCertificate, type TbsFields } from './tbs-builder.ts';
-import { SmCryptoSigner } from './test-support/sm-crypto-signer.ts';
 import { issue, subject, type TestCertificate, testHierarchy } from './test-support/test-hierarchy.ts';
 
 const codes = (findings: LintFinding[]) => findings.filter((f) => f.severity === 'error').map((f) => f.code);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestCa, type TestCa } from '../../../test/support/openssl-ca.ts';
+import { openssl } from '../../../test/support/openssl-cli.ts';
 import {
   buildOcspCertId,
   type OcspHashAlgorithm,
@@ -12,7 +14,6 @@ import {
 import { parseOcspGetRequest, parseOcspRequest } from './ocsp-request.ts';
 import { PkiError } from './pki-error.ts';
 import { fuzzParser } from './test-support/fuzz.ts';
-import { createTestCa, openssl, type TestCa } from './test-support/openssl-ca.ts';
 
 let ca: TestCa;
 let issuer: OcspIssuer;

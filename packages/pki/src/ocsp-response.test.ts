@@ -1,6 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestCa, type TestCa } from '../../../test/support/openssl-ca.ts';
+import { openssl, opensslOutput } from '../../../test/support/openssl-cli.ts';
+import { smCryptoVerifier } from '../../../test/support/sm-crypto-signer.ts';
 import { CrlReason } from './crl-reason.ts';
 import { buildOcspCertId, type OcspIssuer, ocspCacheKey, publicKeyOfSpki } from './ocsp-cert-id.ts';
 import { parseOcspRequest } from './ocsp-request.ts';
@@ -19,8 +22,6 @@ import {
 import { PkiError } from './pki-error.ts';
 import { sm2Verifier } from './sm2-verifier.ts';
 import { fuzzParser } from './test-support/fuzz.ts';
-import { createTestCa, openssl, opensslOutput, type TestCa } from './test-support/openssl-ca.ts';
-import { smCryptoVerifier } from './test-support/sm-crypto-signer.ts';
 
 let ca: TestCa;
 let issuer: OcspIssuer;

@@ -1,7 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openssl, tempDir } from '../../gm/src/test-support/openssl.ts';
+import {
+  gmDistId,
+  openssl,
+  opensslVerifiesSm2Signature,
+  tempDir,
+} from '../../../test/support/openssl-cli.ts';
 import { findExtension } from './certificate.ts';
 import { decodeBasicConstraints, decodeKeyUsage } from './extensions.ts';
 import { decodeIdentityExtensions } from './identity-extensions.ts';
@@ -11,8 +16,6 @@ import { derToPem } from './pem.ts';
 import { PROFILES, type ProfileId } from './profiles.ts';
 import { buildTbsCertificate, type TbsInput } from './tbs-builder.ts';
 import { issue, NOT_BEFORE, subject, testHierarchy, testKey } from './test-support/test-hierarchy.ts';
-
-const DIST_ID = 'distid:1234567812345678';
 
 describe('certificates built from profiles', async () => {
   const { root, sub, leaf } = await testHierarchy();
@@ -28,25 +31,14 @@ describe('certificates built from profiles', async () => {
     }
     const at = ['-attime', String(NOT_BEFORE.getTime() / 1000 + 86_400)];
     const verify = (...args: string[]) =>
-      new TextDecoder().decode(openssl(['verify', '-vfyopt', DIST_ID, ...at, ...args]));
+      new TextDecoder().decode(openssl(['verify', '-vfyopt', gmDistId, ...at, ...args]));
     expect(verify('-CAfile', path('root.pem'), path('sub.pem'))).toContain('sub.pem: OK');
     expect(verify('-partial_chain', '-CAfile', path('sub.pem'), path('leaf.pem'))).toContain('leaf.pem: OK');
 
     writeFileSync(path('root.tbs'), root.parsed.tbs);
     writeFileSync(path('root.sig'), root.parsed.signature);
     openssl(['x509', '-in', path('root.pem'), '-pubkey', '-noout', '-out', path('root.pub')]);
-    const dgst = [
-      'dgst',
-      '-sm3',
-      '-verify',
-      path('root.pub'),
-      '-signature',
-      path('root.sig'),
-      path('root.tbs'),
-    ];
-    expect(
-      new TextDecoder().decode(openssl([...dgst.slice(0, 4), '-sigopt', DIST_ID, ...dgst.slice(4)])),
-    ).toContain('Verified OK');
+    expect(opensslVerifiesSm2Signature(dir, 'root.pub', 'root.sig', 'root.tbs')).toBe(true);
 
     const text = new TextDecoder().decode(openssl(['x509', '-text', '-noout', '-in', path('leaf.pem')]));
     expect(text).toContain('Signature Algorithm: SM2-with-SM3');

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lintCertificate, parseCertificate, validateChain } from '@sm2ca/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gmDistId, openssl, tempDir } from '../../../test/support/openssl-cli.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 const subject = [
@@ -59,16 +58,15 @@ describe('CA issuance', () => {
 
   it('passes OpenSSL: the end entity under the issuing CA with the GM default ID', async () => {
     const body = (await issue()).json();
-    const dir = mkdtempSync(join(tmpdir(), 'ca-openssl-'));
+    const dir = tempDir('ca-openssl-');
     const pem = (b64: string) =>
       `-----BEGIN CERTIFICATE-----\n${b64.replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
     writeFileSync(join(dir, 'ee.pem'), pem(body.certificate));
     writeFileSync(join(dir, 'sub.pem'), pem(body.chain[0]));
     // OpenSSL 3.0 applies -vfyopt distid to the target certificate only, so each link is checked on its own.
-    const out = execFileSync(
-      'openssl',
-      ['verify', '-vfyopt', 'distid:1234567812345678', '-partial_chain', '-CAfile', 'sub.pem', 'ee.pem'],
-      { cwd: dir },
+    const out = openssl(
+      ['verify', '-vfyopt', gmDistId, '-partial_chain', '-CAfile', 'sub.pem', 'ee.pem'],
+      dir,
     ).toString();
     expect(out).toContain('ee.pem: OK');
   });

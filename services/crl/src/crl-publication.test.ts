@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CrlReason,
@@ -13,6 +11,7 @@ import {
 import { createLogger, type HttpServer, loadConfig } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openssl, tempDir } from '../../../test/support/openssl-cli.ts';
 import { publishStatus } from '../../ca/src/certificate-events.ts';
 import { type CaTestBed, createCaTestBed } from '../../ca/src/test-support/ca-test-bed.ts';
 import { buildCrlApp } from './app.ts';
@@ -25,7 +24,7 @@ const MINUTE_MS = 60_000;
 describe('CRL publisher', () => {
   let bed: CaTestBed;
   let app: HttpServer;
-  const dir = mkdtempSync(join(tmpdir(), 'crl-test-'));
+  const dir = tempDir('crl-test-');
 
   beforeAll(async () => {
     bed = await createCaTestBed();
@@ -209,20 +208,12 @@ describe('CRL publisher', () => {
         // OpenSSL 3.0 parses these but cannot check them: `openssl crl` has no way to set the GM signer ID.
         const file = join(dir, `${issuerId}-${row.crl_number}.crl`);
         writeFileSync(file, row.der);
-        const text = execFileSync('openssl', [
-          'crl',
-          '-inform',
-          'DER',
-          '-in',
-          file,
-          '-text',
-          '-noout',
-        ]).toString();
+        const text = openssl(['crl', '-inform', 'DER', '-in', file, '-text', '-noout']).toString();
         expect(text).toContain(`X509v3 CRL Number: \n                ${row.crl_number}`);
         if (row.kind === 'delta') expect(text).toContain('X509v3 Delta CRL Indicator: critical');
       }
     }
-    const text = execFileSync('openssl', [
+    const text = openssl([
       'crl',
       '-inform',
       'DER',

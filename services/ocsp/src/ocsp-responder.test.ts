@@ -12,7 +12,7 @@ import {
 import type { HttpServer } from '@sm2ca/platform';
 import { connectPool } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestCa } from '../../../packages/pki/src/test-support/openssl-ca.ts';
+import { createTestCa } from '../../../test/support/openssl-ca.ts';
 import {
   basicOf,
   createOcspTestBed,

@@ -8,7 +8,7 @@ import {
   publicKeyOfSpki,
 } from '@sm2ca/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestCa, type TestCa } from '../../../packages/pki/src/test-support/openssl-ca.ts';
+import { createTestCa, type TestCa } from '../../../test/support/openssl-ca.ts';
 import { encodeOcspResponse, encodeResponseData } from './response-encoder.ts';
 
 describe('response encoder', () => {

@@ -1,10 +1,10 @@
 import smCrypto from 'sm-crypto';
+import { SmCryptoSigner } from '../../../../test/support/sm-crypto-signer.ts';
 import { type ParsedCertificate, parseCertificate } from '../certificate.ts';
 import { issueCertificate } from '../certificate-issuer.ts';
 import type { DnAttribute } from '../name.ts';
 import type { ProfileId } from '../profiles.ts';
 import type { TbsInput } from '../tbs-builder.ts';
-import { SmCryptoSigner } from './sm-crypto-signer.ts';
 
 export interface TestKey {
   publicKey: Uint8Array;

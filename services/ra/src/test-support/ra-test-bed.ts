@@ -7,9 +7,9 @@ import type { Pool } from '@sm2ca/store';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { hsmSim } from '../../../../packages/device/src/test-tokens.ts';
+import { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
 import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildRaApp } from '../app.ts';
-import { OpensslHierarchy } from './openssl-hierarchy.ts';
 import { StandInCa } from './stand-in-ca.ts';
 
 /** Two operators of the roles that take turns, so role separation can be shown both ways. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Device } from '@sm2ca/device';
 import { AppError, instructionSignatureHeader, verifyInstruction } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
-import type { OpensslHierarchy } from './openssl-hierarchy.ts';
+import type { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
 
 export type Instruction = Awaited<ReturnType<typeof verifyInstruction>>;
 

@@ -1,7 +1,7 @@
 import { AsnParser } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import type { Signer, Verifier } from '@sm2ca/pki';
 import smCrypto from 'sm-crypto';
-import type { Signer, Verifier } from '../signer.ts';
 
 /**
  * Test-only SM2-with-SM3 signer/verifier under the GM/T 0009 default ID (sm-crypto's default).
