@@ -21,3 +21,20 @@ export async function publishStatus(
     JSON.stringify({ id: String(rows[0].id), ...event }),
   ]);
 }
+
+/**
+ * publishStatus as CTEs for a single-statement status change: one outbox row and
+ * one NOTIFY per row of `source` (which has issuer_id and serial). The statement
+ * must select from `notified`, or PostgreSQL skips the NOTIFY.
+ */
+export function statusEventSql(source: string, status: string): string {
+  return `event AS (
+      INSERT INTO certificate_events (issuer_id, serial, status)
+      SELECT issuer_id, serial, ${status} FROM ${source}
+      RETURNING id, issuer_id, serial, status
+    ), notified AS (
+      SELECT pg_notify('${statusChannel}',
+        json_build_object('id', id::text, 'issuerId', issuer_id, 'serial', serial, 'status', status)::text)
+      FROM event
+    )`;
+}

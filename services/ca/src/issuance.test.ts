@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lintCertificate, parseCertificate, validateChain } from '@sm2ca/pki';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmDistId, openssl, tempDir } from '../../../test/support/openssl-cli.ts';
+import { statusChannel } from './certificate-events.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 const subject = [
@@ -69,6 +71,47 @@ describe('CA issuance', () => {
       dir,
     ).toString();
     expect(out).toContain('ee.pem: OK');
+  });
+
+  it('stores the certificate with its ledger answer, outbox row, notice and audit record at once', async () => {
+    const listener = new pg.Client({ connectionString: bed.db.url });
+    await listener.connect();
+    const notices: Array<Record<string, string>> = [];
+    listener.on('notification', (n) => notices.push(JSON.parse(n.payload ?? '{}')));
+    await listener.query(`LISTEN ${statusChannel}`);
+    try {
+      const body = (await issue({ requestId: 'stored-request-01' })).json();
+      const key = [body.issuerId, body.serial];
+      const ledger = await bed.db.pool.query(
+        "SELECT response FROM ca_requests WHERE request_id = 'stored-request-01'",
+      );
+      expect(ledger.rows[0].response).toEqual(body);
+      const events = await bed.db.pool.query(
+        'SELECT id, status FROM certificate_events WHERE issuer_id = $1 AND serial = $2',
+        key,
+      );
+      expect(events.rows).toMatchObject([{ status: 'good' }]);
+      const audit = await bed.db.pool.query(
+        "SELECT actor, actor_role, after FROM audit_log WHERE action = 'certificate.issue' AND subject_id = $1",
+        [key.join('/')],
+      );
+      expect(audit.rows).toEqual([
+        {
+          actor: 'ra',
+          actor_role: 'ra_instruction',
+          after: { profile: 'person-sign', requestId: 'stored-request-01' },
+        },
+      ]);
+      await expect.poll(() => notices.length).toBe(1);
+      expect(notices[0]).toEqual({
+        id: String(events.rows[0].id),
+        issuerId: body.issuerId,
+        serial: body.serial,
+        status: 'good',
+      });
+    } finally {
+      await listener.end();
+    }
   });
 
   it('returns the same certificate for the same request id, never a second one', async () => {

@@ -11,17 +11,12 @@ import {
   parseTbsCertificate,
   verifyCsr,
 } from '@sm2ca/pki';
-import { AppError, recordAudit } from '@sm2ca/platform';
-import { type Pool, withTransaction } from '@sm2ca/store';
-import { publishStatus } from './certificate-events.ts';
+import { AppError } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
+import { statusEventSql } from './certificate-events.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
 import { chainOf, type Issuer } from './issuers.ts';
-import {
-  completeInstruction,
-  findInstruction,
-  instructionDigest,
-  recordInstruction,
-} from './request-ledger.ts';
+import { findInstruction, instructionDigest } from './request-ledger.ts';
 
 export interface IssueResult {
   issuerId: string;
@@ -147,37 +142,32 @@ export async function issueCertificate(
     issuerId = context.issuingCa.id;
     serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
     tbs = plan.tbs;
-    const recorded = await withTransaction(context.pool, async (client) => {
-      if (
-        !(await recordInstruction(client, {
-          requestId: instruction.requestId,
-          operation: 'issue',
-          digest,
-          issuerId,
-          serial,
-        }))
-      ) {
-        return false;
-      }
-      await client.query(
-        `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
-         VALUES ($1, $2, 'planned', $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          issuerId,
-          serial,
-          instruction.profile,
-          instruction.subject.map((a) => `${a.type}=${a.value}`).join(', '),
-          tbs,
-          plan.parsed.notBefore,
-          plan.parsed.notAfter,
-          instruction.requestId,
-          instruction.holderKey ?? null,
-        ],
-      );
-      return true;
+    // One statement is one transaction: the ledger row and the planned certificate
+    // commit together, or neither does when a concurrent twin recorded the id first.
+    const recorded = await context.pool.query({
+      name: 'ca-plan-certificate',
+      text: `WITH ledger AS (
+               INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)
+               VALUES ($8, 'issue', $10, $1, $2) ON CONFLICT (request_id) DO NOTHING RETURNING request_id
+             )
+             INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
+             SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $7::timestamptz, request_id, $9::text
+               FROM ledger`,
+      values: [
+        issuerId,
+        serial,
+        instruction.profile,
+        instruction.subject.map((a) => `${a.type}=${a.value}`).join(', '),
+        tbs,
+        plan.parsed.notBefore,
+        plan.parsed.notAfter,
+        instruction.requestId,
+        instruction.holderKey ?? null,
+        digest,
+      ],
     });
     // A concurrent twin of this request planned first; its certificate is the answer.
-    if (!recorded) return issueCertificate(context, instruction);
+    if (recorded.rowCount === 0) return issueCertificate(context, instruction);
   }
 
   const signature = await context.device.sign(context.issuers.get(issuerId)!.keyLabel, tbs);
@@ -188,28 +178,35 @@ export async function issueCertificate(
     certificate: Buffer.from(certificate).toString('base64'),
     chain: chainOf(context.issuers, issuerId).map((der) => Buffer.from(der).toString('base64')),
   };
-  return withTransaction(context.pool, async (client) => {
-    const stored = await client.query(
-      `UPDATE certificates SET status = 'good', der = $3, issued_at = now()
-        WHERE issuer_id = $1 AND serial = $2 AND status = 'planned'`,
-      [issuerId, serial, certificate],
-    );
-    if (stored.rowCount === 0) {
-      const done = await findInstruction(client, instruction.requestId, digest);
-      return done!.response as IssueResult;
-    }
-    await completeInstruction(client, instruction.requestId, result);
-    await publishStatus(client, { issuerId, serial, status: 'good' });
-    await recordAudit(
-      client,
-      { name: 'ra', role: 'ra_instruction' },
-      {
-        action: 'certificate.issue',
-        subjectType: 'certificate',
-        subjectId: `${issuerId}/${serial}`,
-        after: { profile: instruction.profile, requestId: instruction.requestId },
-      },
-    );
-    return result;
+  // The whole store step is one statement, hence one transaction: every part
+  // after the UPDATE hangs off its RETURNING, so a certificate that is no longer
+  // planned (a twin stored it first) changes nothing and writes no audit record.
+  const stored = await context.pool.query({
+    name: 'ca-store-certificate',
+    text: `WITH stored AS (
+             UPDATE certificates SET status = 'good', der = $3, issued_at = now()
+              WHERE issuer_id = $1 AND serial = $2 AND status = 'planned'
+              RETURNING issuer_id, serial
+           ), ledger AS (
+             UPDATE ca_requests SET response = $4 WHERE request_id = $5 AND EXISTS (SELECT FROM stored)
+           ), ${statusEventSql('stored', "'good'")}, audit AS (
+             INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
+             SELECT 'ra', 'ra_instruction', 'certificate.issue', 'certificate', issuer_id || '/' || serial, $6::jsonb
+               FROM stored
+           )
+           SELECT FROM notified`,
+    values: [
+      issuerId,
+      serial,
+      certificate,
+      JSON.stringify(result),
+      instruction.requestId,
+      JSON.stringify({ profile: instruction.profile, requestId: instruction.requestId }),
+    ],
   });
+  if (stored.rowCount === 0) {
+    const done = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
+    return done!.response as IssueResult;
+  }
+  return result;
 }
