@@ -7,9 +7,9 @@ import { findExtension, OIDS, parseCertificate } from '@sm2ca/pki';
 import {
   gmDistId,
   openssl,
+  opensslEcKeyFile,
   opensslHolderCsr,
   opensslSm2Key,
-  opensslSm2KeyFile,
   tempDir,
 } from './openssl-cli.ts';
 import { SmCryptoSigner } from './sm-crypto-signer.ts';
@@ -125,7 +125,7 @@ export class OpensslHierarchy {
 
   constructor() {
     const root: Issuer = { cert: 'root.pem', key: 'root.key' };
-    opensslSm2KeyFile(this.dir, root.key);
+    opensslEcKeyFile(this.dir, root.key);
     writeFileSync(
       join(this.dir, 'ext.cnf'),
       '[ca]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n',
@@ -149,10 +149,7 @@ export class OpensslHierarchy {
 
   /** A P-256 key's request, signed ECDSA-with-SHA256. */
   p256Csr(): Buffer {
-    openssl(
-      ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'p256.key'],
-      this.dir,
-    );
+    opensslEcKeyFile(this.dir, 'p256.key', 'P-256');
     return openssl(
       ['req', '-new', '-key', 'p256.key', '-sha256', '-subj', '/CN=holder', '-outform', 'DER'],
       this.dir,

@@ -38,15 +38,15 @@ export interface OpensslSm2Key {
   spki: Uint8Array;
 }
 
-/** Writes a fresh SM2 private key to `dir/file` (PEM); answers its path. */
-export function opensslSm2KeyFile(dir: string, file: string): string {
-  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2', '-out', file], dir);
+/** Writes a fresh EC private key to `dir/file` (PEM); answers its path. */
+export function opensslEcKeyFile(dir: string, file: string, curve: 'SM2' | 'P-256' = 'SM2'): string {
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', file], dir);
   return join(dir, file);
 }
 
 /** A fresh SM2 key made by OpenSSL, with the scalar and point it printed for it. */
 export function opensslSm2Key(dir: string, file = 'key.pem'): OpensslSm2Key {
-  const keyPath = opensslSm2KeyFile(dir, file);
+  const keyPath = opensslEcKeyFile(dir, file);
   const text = openssl(['pkey', '-in', keyPath, '-text', '-noout']).toString();
   const field = (label: string) => {
     const match = new RegExp(`${label}:\\n((?:\\s+[0-9a-f:]+\\n)+)`).exec(text);
@@ -79,7 +79,7 @@ export function opensslVerifiesSm2Signature(
 
 /** A holder's own SM2 key and its PKCS#10 request under the GM default ID, made entirely by OpenSSL; PEM. */
 export function opensslHolderCsr(cwd: string, name: string, subject: string): string {
-  opensslSm2KeyFile(cwd, `${name}.key`);
+  opensslEcKeyFile(cwd, `${name}.key`);
   const sign = ['-sm3', '-sigopt', gmDistId];
   openssl(['req', '-new', '-key', `${name}.key`, ...sign, '-subj', subject, '-out', `${name}.csr`], cwd);
   return openssl(['req', '-in', `${name}.csr`, '-outform', 'PEM'], cwd).toString();

@@ -1,7 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gmDistId, openssl, opensslSm2Key, readBytes, tempDir } from '../../../test/support/openssl-cli.ts';
+import {
+  gmDistId,
+  openssl,
+  opensslEcKeyFile,
+  opensslSm2Key,
+  readBytes,
+  tempDir,
+} from '../../../test/support/openssl-cli.ts';
 import { SmCryptoSigner } from '../../../test/support/sm-crypto-signer.ts';
 import { buildCsr, parseCsr, verifyCsr } from './csr.ts';
 import { decodeKeyUsage, keyUsageExtension } from './extensions.ts';
@@ -90,15 +97,7 @@ describe('CSR', () => {
   });
 
   it('rejects ECDSA requests, non-SM2 keys and garbage with their codes', async () => {
-    openssl([
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      join(dir, 'p256.pem'),
-    ]);
+    opensslEcKeyFile(dir, 'p256.pem', 'P-256');
     const ecdsa = opensslCsr(dir, join(dir, 'p256.pem'), ['-sha256']);
     expect(() => parseCsr(ecdsa)).toThrow(expect.objectContaining({ code: 'CSR_WRONG_ALGORITHM' }));
 

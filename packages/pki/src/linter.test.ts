@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
 import { TBSCertificate, Time } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
-import { openssl, readBytes, tempDir } from '../../../test/support/openssl-cli.ts';
+import { openssl, opensslEcKeyFile, readBytes, tempDir } from '../../../test/support/openssl-cli.ts';
 import { SmCryptoSigner } from '../../../test/support/sm-crypto-signer.ts';
 import type { CertificateExtension } from './certificate.ts';
 import { assembleCertificate, signCertificate } from './certificate-issuer.ts';
@@ -105,15 +105,7 @@ describe('linter', async () => {
 
   it('rejects an ECDSA-signed certificate', async () => {
     const dir = tempDir();
-    openssl([
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      join(dir, 'k.pem'),
-    ]);
+    opensslEcKeyFile(dir, 'k.pem', 'P-256');
     openssl(
       [
         'req',

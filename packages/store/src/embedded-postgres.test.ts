@@ -41,15 +41,20 @@ async function query(url: string, sql: string) {
 
 const moduleUrl = new URL('./embedded-postgres.ts', import.meta.url).href;
 
-/** A separate process owning the server: prints once it is up, stops it when its stdin closes. */
-function ownerScript(dir: string, port: number): string {
-  return `
+/** A separate process owning the server, once the server is up; it stops the server when its stdin closes. */
+async function startOwner(dir: string, port: number) {
+  const script = `
     const { startEmbeddedPostgres } = await import(${JSON.stringify(moduleUrl)});
     const server = await startEmbeddedPostgres({ dir: ${JSON.stringify(dir)}, port: ${port} });
     process.stdout.write('up\\n');
     process.stdin.resume();
     process.stdin.on('end', async () => { await server.stop(); process.exit(0); });
   `;
+  const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve) => owner.stdout.once('data', resolve));
+  return owner;
 }
 
 describe('embedded PostgreSQL', () => {
@@ -57,10 +62,14 @@ describe('embedded PostgreSQL', () => {
   afterAll(async () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
-
-  it('starts, accepts a connection, stops, and leaves no process behind', async () => {
+  const newDir = async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
     dirs.push(dir);
+    return dir;
+  };
+
+  it('starts, accepts a connection, stops, and leaves no process behind', async () => {
+    const dir = await newDir();
     const port = await freePort();
     const server = await startEmbeddedPostgres({ dir, port });
     expect(server.pid).toBeGreaterThan(0);
@@ -74,8 +83,7 @@ describe('embedded PostgreSQL', () => {
   });
 
   it('keeps its data and password across restarts', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
-    dirs.push(dir);
+    const dir = await newDir();
     const port = await freePort();
     const first = await startEmbeddedPostgres({ dir, port });
     await query(first.url, 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)');
@@ -87,15 +95,9 @@ describe('embedded PostgreSQL', () => {
   });
 
   it('adopts a server whose owner died without stopping it, and stops it when done', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
-    dirs.push(dir);
+    const dir = await newDir();
     const port = await freePort();
-    const owner = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', ownerScript(dir, port)],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    await new Promise((resolve) => owner.stdout.once('data', resolve));
+    const owner = await startOwner(dir, port);
     owner.kill('SIGKILL');
     await new Promise((resolve) => owner.once('exit', resolve));
     const adopted = await startEmbeddedPostgres({ dir, port });
@@ -106,15 +108,9 @@ describe('embedded PostgreSQL', () => {
   });
 
   it('shares a server whose owner is alive and leaves it running for that owner', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
-    dirs.push(dir);
+    const dir = await newDir();
     const port = await freePort();
-    const owner = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', ownerScript(dir, port)],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    await new Promise((resolve) => owner.stdout.once('data', resolve));
+    const owner = await startOwner(dir, port);
     const guest = await startEmbeddedPostgres({ dir, port });
     expect(guest.owner).toBe(false);
     await guest.stop();
@@ -126,12 +122,10 @@ describe('embedded PostgreSQL', () => {
   });
 
   it('fails with a clear error when the port is taken', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
-    dirs.push(dir);
+    const dir = await newDir();
     const port = await freePort();
     const holder = await startEmbeddedPostgres({ dir, port });
-    const otherDir = await mkdtemp(join(tmpdir(), 'sm2ca-pg-'));
-    dirs.push(otherDir);
+    const otherDir = await newDir();
     await expect(startEmbeddedPostgres({ dir: otherDir, port })).rejects.toMatchObject({
       code: 'EMBEDDED_PG_PORT',
     });
