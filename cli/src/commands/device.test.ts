@@ -3,31 +3,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceConfig } from '@sm2ca/device';
-import { Command } from 'commander';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hsmSim, softhsm } from '../../../packages/device/src/test-tokens.ts';
+import { runCommand } from '../../../test/support/cli-command.ts';
 import { opensslVerifiesSm2Signature } from '../../../test/support/openssl-cli.ts';
 import { registerDeviceCommands } from './device.ts';
 
-async function run(config: DeviceConfig, ...args: string[]): Promise<string> {
-  const program = new Command('sm2ca').exitOverride();
-  registerDeviceCommands(program, async () => config);
-  let out = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((text: string) => {
-    out += `${text}\n`;
-  });
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString();
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-  }
-  return out;
-}
+const run = (config: DeviceConfig, ...args: string[]) =>
+  runCommand((program) => registerDeviceCommands(program, async () => config), args);
 
 describe.skipIf(!softhsm.available)('sm2ca device', () => {
   const config: DeviceConfig = {

@@ -1,25 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { derToPem } from '@sm2ca/pki';
-import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { testHierarchy } from '../../../packages/pki/src/test-support/test-hierarchy.ts';
+import { runCommand } from '../../../test/support/cli-command.ts';
 import { tempDir } from '../../../test/support/openssl-cli.ts';
 import { registerLintCommand } from './lint.ts';
 
 async function run(...args: string[]): Promise<{ out: string; exitCode: number | undefined }> {
-  const program = new Command('sm2ca').exitOverride();
-  registerLintCommand(program);
-  let out = '';
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString();
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    write.mockRestore();
-  }
+  const out = await runCommand(registerLintCommand, args);
   return { out, exitCode: process.exitCode as number | undefined };
 }
 
