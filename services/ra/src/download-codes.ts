@@ -33,33 +33,42 @@ function newCode(): string {
 }
 
 /**
- * A fresh reference + authorisation code for an issued application, inside the
- * caller's transaction. Only the code's SM3 digest is stored: with 80 random bits
- * and the lockout, the digest alone is useless to a reader of the table.
+ * A fresh reference + authorisation code and the digest to store. Only the
+ * code's SM3 digest is stored: with 80 random bits and the lockout, the digest
+ * alone is useless to a reader of the table.
  */
+export function newDownloadCode(days: number): DownloadCode & { digest: Buffer } {
+  const code = newCode();
+  return {
+    reference: String(randomInt(1e11, 1e12)),
+    code,
+    digest: credentialDigest(canonicalCode(code)),
+    expiresAt: new Date(Date.now() + days * 24 * 3600 * 1000).toISOString(),
+  };
+}
+
+/** A fresh download code for an issued application, inside the caller's transaction. */
 export async function createDownloadCode(
   client: PoolClient,
   actor: Actor,
   applicationId: string,
   days: number,
 ): Promise<DownloadCode> {
-  const code = newCode();
-  const expiresAt = new Date(Date.now() + days * 24 * 3600 * 1000);
   for (;;) {
-    const reference = String(randomInt(1e11, 1e12));
+    const { digest, ...download } = newDownloadCode(days);
     const inserted = await client.query(
       `INSERT INTO download_codes (reference, application_id, code_digest, expires_at)
        VALUES ($1, $2, $3, $4) ON CONFLICT (reference) DO NOTHING`,
-      [reference, applicationId, credentialDigest(canonicalCode(code)), expiresAt],
+      [download.reference, applicationId, digest, download.expiresAt],
     );
     if (inserted.rowCount === 0) continue;
     await recordAudit(client, actor, {
       action: 'download_code.create',
       subjectType: 'application',
       subjectId: applicationId,
-      after: { reference, expiresAt: expiresAt.toISOString() },
+      after: { reference: download.reference, expiresAt: download.expiresAt },
     });
-    return { reference, code, expiresAt: expiresAt.toISOString() };
+    return download;
   }
 }
 

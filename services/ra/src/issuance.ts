@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
-import { AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { type Static, Type } from '@sinclair/typebox';
+import { type Actor, AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
-import { lockApplication } from './application-view.ts';
-import { createDownloadCode, DownloadCode } from './download-codes.ts';
+import { type ApplicationRow, lockApplication } from './application-view.ts';
+import type { IssueAnswer } from './ca-client.ts';
+import { createDownloadCode, DownloadCode, newDownloadCode } from './download-codes.ts';
 import { vetHolder } from './holder-identity.ts';
 import { actorOf, IdParams, type RaContext } from './ra-context.ts';
 
@@ -16,6 +17,117 @@ const Issued = Type.Object({
 
 function alreadyIssued(id: string): AppError {
   return new AppError('APPLICATION_ALREADY_ISSUED', `application ${id} is issued already`, 409);
+}
+
+type Claimable = Pick<ApplicationRow, 'status' | 'holder_type' | 'holder' | 'profile' | 'holder_key' | 'csr'>;
+
+/**
+ * The approved application with the CA request id to issue it under. The
+ * first claim sets the id and its audit record in one statement (one
+ * transaction, one round trip); the UPDATE's row lock keeps two makers from
+ * claiming at once, and the loser reads the winner's id.
+ */
+async function claimForIssue(
+  ctx: RaContext,
+  actor: Actor,
+  id: string,
+): Promise<{ row: Claimable; caRequestId: string }> {
+  for (;;) {
+    const caRequestId = randomUUID();
+    const claimed = await ctx.pool.query({
+      name: 'ra-claim-issue',
+      text: `WITH claimed AS (
+               UPDATE applications SET ca_request_id = $2
+                WHERE id = $1 AND status = 'approved' AND ca_request_id IS NULL
+                RETURNING id, status, holder_type, holder, profile, holder_key, csr
+             ), audit AS (
+               INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
+               SELECT $3, $4, 'application.issue_request', 'application', id::text, $5::jsonb FROM claimed
+             )
+             SELECT status, holder_type, holder, profile, holder_key, csr FROM claimed`,
+      values: [id, caRequestId, actor.name, actor.role, JSON.stringify({ caRequestId })],
+    });
+    if (claimed.rows[0]) return { row: claimed.rows[0], caRequestId };
+    const { rows } = await ctx.pool.query({
+      name: 'ra-read-claim',
+      text: `SELECT status, holder_type, holder, profile, holder_key, csr, ca_request_id
+               FROM applications WHERE id = $1`,
+      values: [id],
+    });
+    const row = rows[0] as (Claimable & { ca_request_id: string | null }) | undefined;
+    if (!row) throw new AppError('APPLICATION_NOT_FOUND', `no application ${id}`, 404);
+    if (row.status === 'issued') throw alreadyIssued(id);
+    if (row.status !== 'approved') {
+      throw new AppError(
+        'APPLICATION_NOT_APPROVED',
+        `application ${id} is ${row.status}, not approved`,
+        409,
+        {
+          status: row.status,
+        },
+      );
+    }
+    if (row.ca_request_id) return { row, caRequestId: row.ca_request_id };
+  }
+}
+
+/**
+ * Marks the application issued and hands out its download code: one statement,
+ * so the status, the code and both audit records commit together. A reference
+ * number that is taken aborts the whole statement, which then runs again with
+ * a new one.
+ */
+async function recordIssued(
+  ctx: RaContext,
+  actor: Actor & { id: string },
+  id: string,
+  answer: IssueAnswer,
+): Promise<Static<typeof Issued>> {
+  for (;;) {
+    const { digest, ...download } = newDownloadCode(ctx.downloadCodeDays);
+    try {
+      const issued = await ctx.pool.query({
+        name: 'ra-record-issued',
+        text: `WITH issued AS (
+                 UPDATE applications SET status = 'issued', issued_by = $2, issued_at = now(), issuer_id = $3, serial = $4
+                  WHERE id = $1 AND status = 'approved'
+                  RETURNING id
+               ), code AS (
+                 INSERT INTO download_codes (reference, application_id, code_digest, expires_at)
+                 SELECT $5, id, $6, $7 FROM issued
+               ), audit AS (
+                 INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, before, after)
+                 SELECT $8, $9, 'application.issue', 'application', id::text, '{"status":"approved"}'::jsonb, $10::jsonb
+                   FROM issued
+                 UNION ALL
+                 SELECT $8, $9, 'download_code.create', 'application', id::text, NULL::jsonb, $11::jsonb FROM issued
+               )
+               SELECT FROM issued`,
+        values: [
+          id,
+          actor.id,
+          answer.issuerId,
+          answer.serial,
+          download.reference,
+          digest,
+          download.expiresAt,
+          actor.name,
+          actor.role,
+          JSON.stringify({ status: 'issued', issuerId: answer.issuerId, serial: answer.serial }),
+          JSON.stringify({ reference: download.reference, expiresAt: download.expiresAt }),
+        ],
+      });
+      if (issued.rowCount === 1) {
+        return { applicationId: id, issuerId: answer.issuerId, serial: answer.serial, download };
+      }
+    } catch (err) {
+      const { code, constraint } = err as { code?: string; constraint?: string };
+      if (code === '23505' && constraint === 'download_codes_pkey') continue;
+      throw err;
+    }
+    // Only a twin issuing the same application moves it on from approved.
+    throw alreadyIssued(id);
+  }
 }
 
 export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
@@ -36,30 +148,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
       const { id } = request.params;
       // The request id is committed before the CA is called, so a retry after a
       // crash or timeout asks the CA for the same certificate, not a second one.
-      const { row: approved, caRequestId } = await withTransaction(ctx.pool, async (client) => {
-        const row = await lockApplication(client, id);
-        if (row.status === 'issued') throw alreadyIssued(id);
-        if (row.status !== 'approved') {
-          throw new AppError(
-            'APPLICATION_NOT_APPROVED',
-            `application ${id} is ${row.status}, not approved`,
-            409,
-            {
-              status: row.status,
-            },
-          );
-        }
-        if (row.ca_request_id) return { row, caRequestId: row.ca_request_id };
-        const caRequestId = randomUUID();
-        await client.query('UPDATE applications SET ca_request_id = $2 WHERE id = $1', [id, caRequestId]);
-        await recordAudit(client, actor, {
-          action: 'application.issue_request',
-          subjectType: 'application',
-          subjectId: id,
-          after: { caRequestId },
-        });
-        return { row, caRequestId };
-      });
+      const { row: approved, caRequestId } = await claimForIssue(ctx, actor, id);
       const { instruction } = vetHolder(approved.holder_type, approved.profile, approved.holder);
       const answer = await ctx.ca.issue({
         requestId: caRequestId,
@@ -68,24 +157,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
         csr: approved.csr.toString('base64'),
         ...instruction,
       });
-      const result = await withTransaction(ctx.pool, async (client) => {
-        const row = await lockApplication(client, id);
-        if (row.status === 'issued') throw alreadyIssued(id);
-        await client.query(
-          `UPDATE applications SET status = 'issued', issued_by = $2, issued_at = now(), issuer_id = $3, serial = $4
-            WHERE id = $1`,
-          [id, actor.id, answer.issuerId, answer.serial],
-        );
-        await recordAudit(client, actor, {
-          action: 'application.issue',
-          subjectType: 'application',
-          subjectId: id,
-          before: { status: row.status },
-          after: { status: 'issued', issuerId: answer.issuerId, serial: answer.serial },
-        });
-        const download = await createDownloadCode(client, actor, id, ctx.downloadCodeDays);
-        return { applicationId: id, issuerId: answer.issuerId, serial: answer.serial, download };
-      });
+      const result = await recordIssued(ctx, actor, id, answer);
       return reply.status(201).send(result);
     },
   );
