@@ -5,20 +5,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.ts';
+import { sm2caCli } from '../../test/support/sm2ca-stack.ts';
 
 const bin = new URL('../bin/sm2ca.js', import.meta.url).pathname;
 
-async function sm2ca(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const sm2ca = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  sm2caCli(args, { PATH: process.env.PATH, HOME: process.env.HOME, ...env });
 
 describe('sm2ca CLI', () => {
   it('lists its subcommands', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmDistId, openssl, opensslHolderCsr } from '../support/openssl-cli.ts';
+import { type RaOperators, raOperators } from '../support/ra-client.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
@@ -14,40 +15,19 @@ import { createTestDatabase } from '../support/test-database.ts';
 describe('enrollment end to end', () => {
   let stack: Stack;
   let drop: () => Promise<void>;
-  const token: Record<string, string> = {};
+  let ra: RaOperators['ra'];
   const dir = mkdtempSync(join(tmpdir(), 'e2e-enrollment-'));
 
   beforeAll(async () => {
     const db = await createTestDatabase();
     drop = db.drop;
     stack = await startStack(db.url, {}, ['ca', 'ra']);
-    for (const [name, role] of [
-      ['clerk', 'entry-clerk'],
-      ['reviewer', 'reviewer'],
-      ['maker', 'certificate-maker'],
-    ] as const) {
-      const added = await stack.cli(['operator', 'add', '--name', name, '--role', role]);
-      expect(added.code, added.stderr).toBe(0);
-      token[name] = added.stdout.trim();
-    }
+    ({ ra } = await raOperators(stack));
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
     await drop?.();
   });
-
-  const ra = async (method: string, path: string, as: string | undefined, body?: unknown) => {
-    const res = await fetch(`${stack.url.ra}${path}`, {
-      method,
-      headers: {
-        ...(body ? { 'content-type': 'application/json' } : {}),
-        ...(as ? { authorization: `Bearer ${token[as]}` } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: () => JSON.parse(text) };
-  };
 
   it('enters, reviews, issues and hands over a certificate that OpenSSL and the linter accept', async () => {
     const csr = opensslHolderCsr(dir, 'holder', '/C=CN/CN=Zhang San');

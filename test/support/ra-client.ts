@@ -74,3 +74,5 @@ export async function raOperators(stack: Stack) {
     },
   };
 }
+
+export type RaOperators = Awaited<ReturnType<typeof raOperators>>;

@@ -17,6 +17,20 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Runs the `sm2ca` binary with exactly `env`: its exit code and output, whatever the code. */
+export async function sm2caCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
 /**
  * The product as an operator runs it: `sm2ca start` (init on first use, each
  * service its own process) against the given database, on free ports.
@@ -83,15 +97,7 @@ export async function startStack(
   return {
     env,
     url: { ra: local(port.ra), ca: local(port.ca), ocsp: local(port.ocsp), crl: local(port.crl) },
-    async cli(args) {
-      try {
-        const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env });
-        return { code: 0, stdout, stderr };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-      }
-    },
+    cli: (args) => sm2caCli(args, env),
     output: () => output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
