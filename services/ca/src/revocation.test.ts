@@ -20,18 +20,7 @@ describe('CA revocation and suspension', () => {
     await bed.close();
   });
 
-  const issued = async () => {
-    const res = await bed.instruct('/v1/instructions/issue', {
-      operation: 'issue',
-      profile: 'person-sign',
-      csr: await bed.holderCsr(),
-      subject: [
-        { type: 'C', value: 'CN' },
-        { type: 'CN', value: '李四' },
-      ],
-    });
-    return res.json() as { issuerId: string; serial: string };
-  };
+  const issued = () => bed.issue('李四');
   const revoke = (issuerId: string, serial: string, reason: string, requestId?: string) =>
     bed.instruct('/v1/instructions/revoke', {
       operation: 'revoke',

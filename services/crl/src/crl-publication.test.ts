@@ -53,19 +53,7 @@ describe('CRL publisher', () => {
   };
   const entryOf = (crl: ParsedCrl | undefined, serial: string): ParsedCrlEntry | undefined =>
     crl && [...crl.entries()].find((e) => e.serial === BigInt(`0x${serial}`));
-  const issue = async () => {
-    const res = await bed.instruct('/v1/instructions/issue', {
-      operation: 'issue',
-      profile: 'person-sign',
-      csr: await bed.holderCsr(),
-      subject: [
-        { type: 'C', value: 'CN' },
-        { type: 'CN', value: '王五' },
-      ],
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    return (res.json() as { serial: string }).serial;
-  };
+  const issue = async () => (await bed.issue('王五')).serial;
   const revoke = async (serial: string, reason: string, extra: Record<string, unknown> = {}) => {
     const res = await bed.instruct('/v1/instructions/revoke', {
       operation: 'revoke',

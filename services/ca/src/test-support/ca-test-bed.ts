@@ -37,37 +37,54 @@ export async function createCaTestBed() {
   const raSigner = device.signer('ra');
   let holders = 0;
 
+  /** POSTs a signed instruction as the RA would, or with another signer or timestamp to test refusals. */
+  const instruct = async (
+    path: string,
+    body: Record<string, unknown>,
+    options: { signer?: Signer; raw?: (b: Buffer) => Buffer } = {},
+  ) => {
+    const { payload, headers } = await signInstruction(body, options.signer ?? raSigner);
+    return app.inject({
+      method: 'POST',
+      url: path,
+      payload: options.raw ? options.raw(payload) : payload,
+      headers,
+    });
+  };
+  /** A holder key made in the device (as a holder's own token would) and its CSR, base64 DER. */
+  const holderCsr = async (
+    subject: DnAttribute[] = [
+      { type: 'C', value: 'CN' },
+      { type: 'CN', value: '张三' },
+    ],
+  ) => {
+    const label = `holder-${++holders}`;
+    const publicKey = decodeSm2Spki(await device.generateKeyPair({ label, token: false }));
+    const csr = await buildCsr({ subject, publicKey }, device.signer(label));
+    return Buffer.from(csr).toString('base64');
+  };
+
   return {
     db,
     device,
     config,
     app,
     raSigner,
-    /** POSTs a signed instruction as the RA would, or with another signer or timestamp to test refusals. */
-    async instruct(
-      path: string,
-      body: Record<string, unknown>,
-      options: { signer?: Signer; raw?: (b: Buffer) => Buffer } = {},
-    ) {
-      const { payload, headers } = await signInstruction(body, options.signer ?? raSigner);
-      return app.inject({
-        method: 'POST',
-        url: path,
-        payload: options.raw ? options.raw(payload) : payload,
-        headers,
+    instruct,
+    holderCsr,
+    /** A person-sign certificate for `commonName` on a fresh holder key; throws unless the CA issued it. */
+    async issue(commonName: string) {
+      const res = await instruct('/v1/instructions/issue', {
+        operation: 'issue',
+        profile: 'person-sign',
+        csr: await holderCsr(),
+        subject: [
+          { type: 'C', value: 'CN' },
+          { type: 'CN', value: commonName },
+        ],
       });
-    },
-    /** A holder key made in the device (as a holder's own token would) and its CSR, base64 DER. */
-    async holderCsr(
-      subject: DnAttribute[] = [
-        { type: 'C', value: 'CN' },
-        { type: 'CN', value: '张三' },
-      ],
-    ) {
-      const label = `holder-${++holders}`;
-      const publicKey = decodeSm2Spki(await device.generateKeyPair({ label, token: false }));
-      const csr = await buildCsr({ subject, publicKey }, device.signer(label));
-      return Buffer.from(csr).toString('base64');
+      if (res.statusCode !== 200) throw new Error(`issue failed: ${res.body}`);
+      return res.json() as { issuerId: string; serial: string; certificate: string };
     },
     async close() {
       await app.close();

@@ -77,22 +77,8 @@ export async function createOcspTestBed() {
       await app.close();
     },
     async issue(): Promise<IssuedCertificate> {
-      const res = await ca.instruct('/v1/instructions/issue', {
-        operation: 'issue',
-        profile: 'person-sign',
-        csr: await ca.holderCsr(),
-        subject: [
-          { type: 'C', value: 'CN' },
-          { type: 'CN', value: '王五' },
-        ],
-      });
-      if (res.statusCode !== 200) throw new Error(`issue failed: ${res.body}`);
-      const body = res.json();
-      return {
-        issuerId: body.issuerId,
-        serial: body.serial,
-        certificate: Buffer.from(body.certificate, 'base64'),
-      };
+      const { issuerId, serial, certificate } = await ca.issue('王五');
+      return { issuerId, serial, certificate: Buffer.from(certificate, 'base64') };
     },
     async revoke(cert: IssuedCertificate, reason: string) {
       const res = await ca.instruct('/v1/instructions/revoke', {
