@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceConfig } from '@sm2ca/device';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hsmSim, softhsm } from '../../../packages/device/src/test-tokens.ts';
+import { hsmSim, softhsm, tokenConfig } from '../../../packages/device/src/test-tokens.ts';
 import { runCommand } from '../../../test/support/cli-command.ts';
 import { opensslVerifiesSm2Signature } from '../../../test/support/openssl-cli.ts';
 import { registerDeviceCommands } from './device.ts';
@@ -13,12 +13,7 @@ const run = (config: DeviceConfig, ...args: string[]) =>
   runCommand((program) => registerDeviceCommands(program, async () => config), args);
 
 describe.skipIf(!softhsm.available)('sm2ca device', () => {
-  const config: DeviceConfig = {
-    module: softhsm.module,
-    vendor: 'softhsm',
-    tokenLabel: 'cli',
-    pin: '12345678',
-  };
+  const config = tokenConfig(softhsm, 'cli', '12345678');
   beforeAll(async () => {
     await softhsm.createTokens(['cli'], '87654321', '12345678');
   });
@@ -52,12 +47,7 @@ describe.skipIf(!softhsm.available)('sm2ca device', () => {
 });
 
 describe.skipIf(!hsmSim.available)('sm2ca device on hsm-sim', () => {
-  const config: DeviceConfig = {
-    module: hsmSim.module,
-    vendor: 'hsm-sim',
-    tokenLabel: 'cli',
-    pin: '12345678',
-  };
+  const config = tokenConfig(hsmSim, 'cli', '12345678');
   beforeAll(async () => {
     await hsmSim.createTokens(['cli'], '87654321', '12345678');
   });

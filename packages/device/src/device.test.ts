@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Device, openDevice } from './device.ts';
 import type { DeviceConfig } from './device-config.ts';
 import { DeviceError } from './device-error.ts';
-import { hsmSim, softhsm, type TestBackend } from './test-tokens.ts';
+import { hsmSim, softhsm, type TestBackend, tokenConfig } from './test-tokens.ts';
 import { vendorTable } from './vendor-table.ts';
 
 const soPin = '87654321';
@@ -49,7 +49,7 @@ function backendSuite(backend: TestBackend): void {
 
     beforeAll(async () => {
       env = await backend.createTokens(['main', 'wrong-pin'], soPin, pin);
-      config = { module: backend.module, vendor: backend.vendor, tokenLabel: 'main', pin, sessions: 3 };
+      config = { ...tokenConfig(backend, 'main', pin), sessions: 3 };
       device = await openDevice(config);
     });
     afterAll(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslVerifiesSm2Signature, tempDir } from '../../../test/support/openssl-cli.ts';
 import { type Device, openDevice } from './device.ts';
 import { decodeSpki, encodeSpki } from './spki.ts';
-import { hsmSim } from './test-tokens.ts';
+import { hsmSim, tokenConfig } from './test-tokens.ts';
 
 const { sm2 } = smCrypto;
 const sm2Curve = '1.2.156.10197.1.301';
@@ -31,12 +31,7 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
 
   beforeAll(async () => {
     await hsmSim.createTokens(['interop'], '87654321', '12345678');
-    device = await openDevice({
-      module: hsmSim.module,
-      vendor: 'hsm-sim',
-      tokenLabel: 'interop',
-      pin: '12345678',
-    });
+    device = await openDevice(tokenConfig(hsmSim, 'interop', '12345678'));
     spki = await device.generateKeyPair({ label: 'ca', token: false });
     publicHex = hex(decodeSpki(spki, sm2Curve));
   });
@@ -68,10 +63,7 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
 
   it('computes e on the host for devices that only sign raw digests', async () => {
     const hostSide = await openDevice({
-      module: hsmSim.module,
-      vendor: 'hsm-sim',
-      tokenLabel: 'interop',
-      pin: '12345678',
+      ...tokenConfig(hsmSim, 'interop', '12345678'),
       quirks: { signMode: 'host' },
     });
     try {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DeviceConfig } from './device-config.ts';
 import { ensureHsmSimToken } from './hsm-sim-token.ts';
 import type { VendorName } from './vendor-table.ts';
 
@@ -13,6 +14,11 @@ export interface TestBackend {
   available: boolean;
   /** Creates the tokens and returns the environment a child process needs to see them. */
   createTokens(labels: string[], soPin: string, pin: string): Promise<Record<string, string>>;
+}
+
+/** How to open one of a backend's tokens with its user PIN. */
+export function tokenConfig(backend: TestBackend, tokenLabel: string, pin: string): DeviceConfig {
+  return { module: backend.module, vendor: backend.vendor, tokenLabel, pin };
 }
 
 export const softhsm: TestBackend = {

@@ -6,7 +6,7 @@ import { type Device, openDevice } from '@sm2ca/device';
 import { decodeSm2Spki } from '@sm2ca/gm';
 import { buildCsr, type DnAttribute, type Signer } from '@sm2ca/pki';
 import { createLogger, type HttpServer, loadConfig, signInstruction } from '@sm2ca/platform';
-import { hsmSim } from '../../../../packages/device/src/test-tokens.ts';
+import { hsmSim, tokenConfig } from '../../../../packages/device/src/test-tokens.ts';
 import { createTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildCaApp } from '../app.ts';
 import { runKeyCeremony } from '../key-ceremony.ts';
@@ -19,12 +19,7 @@ export async function createCaTestBed() {
   const db = await createTestDatabase();
   const pin = randomBytes(8).toString('hex');
   await hsmSim.createTokens(['ca-test'], `${pin}so`, pin);
-  const device: Device = await openDevice({
-    module: hsmSim.module,
-    vendor: 'hsm-sim',
-    tokenLabel: 'ca-test',
-    pin,
-  });
+  const device: Device = await openDevice(tokenConfig(hsmSim, 'ca-test', pin));
   const config = loadConfig({ SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')) });
   await runKeyCeremony(db.pool, device, config);
   const app: HttpServer = await buildCaApp({

@@ -6,7 +6,7 @@ import { addOperator, createLogger, type HttpServer, loadConfig, type Role } fro
 import type { Pool } from '@sm2ca/store';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { hsmSim } from '../../../../packages/device/src/test-tokens.ts';
+import { hsmSim, tokenConfig } from '../../../../packages/device/src/test-tokens.ts';
 import { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
 import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildRaApp } from '../app.ts';
@@ -54,12 +54,7 @@ export function useRaTestBed(): RaTestBed {
 
   beforeAll(async () => {
     await hsmSim.createTokens(['ra'], '87654321', '12345678');
-    device = await openDevice({
-      module: hsmSim.module,
-      vendor: 'hsm-sim',
-      tokenLabel: 'ra',
-      pin: '12345678',
-    });
+    device = await openDevice(tokenConfig(hsmSim, 'ra', '12345678'));
     const raSpki = await device.generateKeyPair({ label: 'ra-signing', token: false });
     const hierarchy = new OpensslHierarchy();
     // The RA row's certificate column holds the RA public key: the stand-in CA only needs the key.
