@@ -1,8 +1,7 @@
 import type { Device } from '@sm2ca/device';
-import type { OcspCertId } from '@sm2ca/pki';
+import { buildOcspResponse, type OcspCertId } from '@sm2ca/pki';
 import type { CertState } from './certificate-state.ts';
 import type { ResponderIssuer } from './issuer-registry.ts';
-import { encodeOcspResponse, encodeResponseData } from './response-encoder.ts';
 
 export interface SingleAnswer {
   issuer: ResponderIssuer;
@@ -45,17 +44,18 @@ export class ResponseSigner {
   /** One response for several CertIDs, all of one issuer (one responder signs a response). */
   async sign(answers: readonly SingleAnswer[], now = new Date(), nonce?: Buffer): Promise<Buffer> {
     const { signer } = answers[0]!.issuer;
-    const responseData = encodeResponseData({
-      responder: signer.responder,
-      producedAt: now,
-      responses: answers.map((answer) => ({
-        certId: answer.certId,
-        certStatus: answer.state.status,
-        ...this.window(answer, now),
-      })),
-      ...(nonce ? { nonce } : {}),
-    });
-    const signature = await this.device.sign(signer.keyLabel, responseData);
-    return encodeOcspResponse(responseData, signature, signer.responder);
+    return buildOcspResponse(
+      {
+        responder: signer.responder,
+        producedAt: now,
+        responses: answers.map((answer) => ({
+          certId: answer.certId,
+          certStatus: answer.state.status,
+          ...this.window(answer, now),
+        })),
+        ...(nonce ? { nonce } : {}),
+      },
+      { sign: (data) => this.device.sign(signer.keyLabel, data) },
+    );
   }
 }
