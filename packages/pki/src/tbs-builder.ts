@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { AsnSerializer, OctetString } from '@peculiar/asn1-schema';
-import { Extension, Extensions, Validity } from '@peculiar/asn1-x509';
 import { decodeSm2Spki, encodeSm2Spki, GmError } from '@sm2ca/gm';
 import { type CertificateExtension, findExtension, type ParsedCertificate } from './certificate.ts';
-import { derInteger, derTlv, TAG_SEQUENCE } from './crl-der-writer.ts';
+import { derInteger, derTimeLength, derTlv, TAG_SEQUENCE, writeDerTime } from './crl-der-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from './crl-ocsp-algorithms.ts';
 import {
   authorityInfoAccessExtension,
@@ -89,7 +87,7 @@ export function buildTbsCertificate(input: TbsInput): Uint8Array {
         : `${profile.id} needs an issuer certificate`,
     );
   }
-  const publicKey = toPublicKey(input.publicKey);
+  const { publicKey, spki } = toPublicKey(input.publicKey);
   checkValidity(profile, input);
   checkSubject(profile, input.subject);
 
@@ -123,16 +121,15 @@ export function buildTbsCertificate(input: TbsInput): Uint8Array {
     subject,
     notBefore: input.notBefore,
     notAfter: input.notAfter,
-    spki: encodeSm2Spki(publicKey),
+    spki,
     extensions,
   });
 }
 
 /** DER TBSCertificate from its parts, exactly as given; no profile rules applied. */
 export function assembleTbsCertificate(fields: TbsFields): Uint8Array {
-  const validity = new Validity();
-  validity.notBefore = toAsnTime(fields.notBefore);
-  validity.notAfter = toAsnTime(fields.notAfter);
+  // Written directly rather than through the ASN.1 schema library: the CA assembles one per
+  // issuance, and the library's object model cost more than the rest of the builder.
   const parts: Uint8Array[] = [];
   // The version is written out because DER omits a DEFAULT value, and v1 is the default.
   if (fields.version !== 1) parts.push(derTlv(0xa0, derInteger(BigInt(fields.version - 1))));
@@ -140,19 +137,57 @@ export function assembleTbsCertificate(fields: TbsFields): Uint8Array {
     derInteger(fields.serialNumber),
     fields.signatureAlgorithm ?? SM2_WITH_SM3_ALGORITHM,
     fields.issuer,
-    new Uint8Array(AsnSerializer.serialize(validity)),
+    derTlv(TAG_SEQUENCE, derTime(fields.notBefore), derTime(fields.notAfter)),
     fields.subject,
     fields.spki,
   );
   if (fields.version === 3 && fields.extensions.length > 0) {
-    const extensions = new Extensions(
-      fields.extensions.map(
-        (e) => new Extension({ extnID: e.oid, critical: e.critical, extnValue: new OctetString(e.value) }),
-      ),
-    );
-    parts.push(derTlv(0xa3, new Uint8Array(AsnSerializer.serialize(extensions))));
+    parts.push(derTlv(0xa3, derTlv(TAG_SEQUENCE, ...fields.extensions.map(derExtension))));
   }
   return new Uint8Array(derTlv(TAG_SEQUENCE, ...parts));
+}
+
+/** RFC 5280 Time to the whole second (fractions dropped, never rounded up). */
+function derTime(date: Date): Uint8Array {
+  const seconds = toAsnTime(date);
+  const at = seconds.utcTime ?? seconds.generalTime!;
+  const out = new Uint8Array(derTimeLength(at));
+  writeDerTime(out, 0, at);
+  return out;
+}
+
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+function derExtension(extension: CertificateExtension): Uint8Array {
+  return derTlv(
+    TAG_SEQUENCE,
+    derOid(extension.oid),
+    ...(extension.critical ? [DER_TRUE] : []),
+    derTlv(TAG_OCTET_STRING, extension.value),
+  );
+}
+
+const TAG_OCTET_STRING = 0x04;
+const DER_TRUE = Uint8Array.of(0x01, 0x01, 0xff);
+const oidCache = new Map<string, Uint8Array>();
+
+/** DER OBJECT IDENTIFIER; a profile uses a handful of OIDs, so each is encoded once. */
+function derOid(oid: string): Uint8Array {
+  let der = oidCache.get(oid);
+  if (!der) {
+    const arcs = oid.split('.').map((arc) => BigInt(arc));
+    if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) {
+      throw new PkiError('OID_INVALID', `not an object identifier: ${oid}`);
+    }
+    const content: number[] = [];
+    for (const arc of [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)]) {
+      const base128 = [Number(arc & 0x7fn)];
+      for (let rest = arc >> 7n; rest > 0n; rest >>= 7n) base128.unshift(Number(rest & 0x7fn) | 0x80);
+      content.push(...base128);
+    }
+    der = derTlv(0x06, Uint8Array.from(content));
+    oidCache.set(oid, der);
+  }
+  return der;
 }
 
 function profileExtensions(
@@ -185,9 +220,15 @@ function profileExtensions(
   return out;
 }
 
-function toPublicKey(key: Uint8Array): Uint8Array {
+/** The key's 04‖X‖Y and its GM/T 0015 SPKI, whichever form it came in. */
+function toPublicKey(key: Uint8Array): { publicKey: Uint8Array; spki: Uint8Array } {
   try {
-    return key.length === 65 && key[0] === 0x04 ? decodeSm2Spki(encodeSm2Spki(key)) : decodeSm2Spki(key);
+    if (key.length === 65 && key[0] === 0x04) {
+      const spki = encodeSm2Spki(key);
+      return { publicKey: decodeSm2Spki(spki), spki };
+    }
+    const publicKey = decodeSm2Spki(key);
+    return { publicKey, spki: encodeSm2Spki(publicKey) };
   } catch (err) {
     if (err instanceof GmError) throw new PkiError('PUBLIC_KEY_INVALID', err.message, { cause: err });
     throw err;
@@ -220,8 +261,15 @@ function checkSubject(profile: CertificateProfile, subject: readonly DnAttribute
   }
 }
 
+// Every certificate an issuer signs carries the same AKI: decode it once per parsed issuer.
+const issuerKeyIds = new WeakMap<ParsedCertificate, Uint8Array>();
+
 function issuerKeyId(issuer: ParsedCertificate): Uint8Array {
-  const ski = findExtension(issuer, OIDS.subjectKeyIdentifier);
-  if (ski) return decodeSubjectKeyIdentifier(ski.value);
-  return keyIdentifier(toPublicKey(issuer.spki));
+  let id = issuerKeyIds.get(issuer);
+  if (!id) {
+    const ski = findExtension(issuer, OIDS.subjectKeyIdentifier);
+    id = ski ? decodeSubjectKeyIdentifier(ski.value) : keyIdentifier(toPublicKey(issuer.spki).publicKey);
+    issuerKeyIds.set(issuer, id);
+  }
+  return id;
 }
