@@ -5,6 +5,7 @@ import { decodeSm2Ciphertext, encodeSm2Ciphertext } from '@sm2ca/gm';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslVerifiesSm2Signature, tempDir } from '../../../test/support/openssl-cli.ts';
+import { smCryptoSign, smCryptoVerifies } from '../../../test/support/sm-crypto-signer.ts';
 import { type Device, openDevice } from './device.ts';
 import { decodeSpki, encodeSpki } from './spki.ts';
 import { hsmSim, tokenConfig } from './test-tokens.ts';
@@ -48,17 +49,12 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
   });
 
   it('makes signatures sm-crypto verifies, with the default and with a given signer ID', async () => {
-    const msg = Array.from(message);
-    const byDefault = hex(await device.sign('ca', message));
-    expect(sm2.doVerifySignature(msg, byDefault, publicHex, { hash: true, der: true })).toBe(true);
-    const byAlice = hex(await device.sign('ca', message, { signerId: 'alice@example.cn' }));
-    expect(
-      sm2.doVerifySignature(msg, byAlice, publicHex, { hash: true, der: true, userId: 'alice@example.cn' }),
-    ).toBe(true);
-    expect(sm2.doVerifySignature(msg, byAlice, publicHex, { hash: true, der: true })).toBe(false);
-    expect(
-      sm2.doVerifySignature(msg, hex(device.signSync('ca', message)), publicHex, { hash: true, der: true }),
-    ).toBe(true);
+    const byDefault = await device.sign('ca', message);
+    expect(smCryptoVerifies(message, byDefault, publicHex)).toBe(true);
+    const byAlice = await device.sign('ca', message, { signerId: 'alice@example.cn' });
+    expect(smCryptoVerifies(message, byAlice, publicHex, 'alice@example.cn')).toBe(true);
+    expect(smCryptoVerifies(message, byAlice, publicHex)).toBe(false);
+    expect(smCryptoVerifies(message, device.signSync('ca', message), publicHex)).toBe(true);
   });
 
   it('computes e on the host for devices that only sign raw digests', async () => {
@@ -69,14 +65,11 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
     try {
       const hostSpki = await hostSide.generateKeyPair({ label: 'raw-signer' });
       const hostHex = hex(decodeSpki(hostSpki, sm2Curve));
-      const msg = Array.from(message);
-      const byDefault = hex(await hostSide.sign('raw-signer', message));
-      expect(sm2.doVerifySignature(msg, byDefault, hostHex, { hash: true, der: true })).toBe(true);
-      const byBob = hex(hostSide.signSync('raw-signer', message, { signerId: 'bob' }));
-      expect(sm2.doVerifySignature(msg, byBob, hostHex, { hash: true, der: true, userId: 'bob' })).toBe(true);
-      expect(await device.verify(hostSpki, message, Buffer.from(byBob, 'hex'), { signerId: 'bob' })).toBe(
-        true,
-      );
+      const byDefault = await hostSide.sign('raw-signer', message);
+      expect(smCryptoVerifies(message, byDefault, hostHex)).toBe(true);
+      const byBob = hostSide.signSync('raw-signer', message, { signerId: 'bob' });
+      expect(smCryptoVerifies(message, byBob, hostHex, 'bob')).toBe(true);
+      expect(await device.verify(hostSpki, message, byBob, { signerId: 'bob' })).toBe(true);
     } finally {
       await hostSide.close();
     }
@@ -85,9 +78,9 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
   it('verifies signatures made by sm-crypto', async () => {
     const keys = sm2.generateKeyPairHex();
     const theirs = encodeSpki(sm2Curve, Buffer.from(keys.publicKey, 'hex'));
-    const signature = sm2.doSignature(Array.from(message), keys.privateKey, { hash: true, der: true });
-    expect(await device.verify(theirs, message, Buffer.from(signature, 'hex'))).toBe(true);
-    expect(await device.verify(theirs, Buffer.from('other'), Buffer.from(signature, 'hex'))).toBe(false);
+    const signature = smCryptoSign(message, keys.privateKey);
+    expect(await device.verify(theirs, message, signature)).toBe(true);
+    expect(await device.verify(theirs, Buffer.from('other'), signature)).toBe(false);
   });
 
   it('encrypts for sm-crypto and decrypts what sm-crypto encrypted', async () => {
@@ -128,8 +121,8 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
       Buffer.concat([cbcDecipher.update(cbc), cbcDecipher.final()]).equals(message.subarray(0, 16)),
     ).toBe(true);
     // The recovered scalar is the issued private key exactly when its signatures verify under the issued SPKI.
-    const signature = sm2.doSignature(Array.from(message), scalar.toString('hex'), { hash: true, der: true });
-    expect(await device.verify(issued, message, Buffer.from(signature, 'hex'))).toBe(true);
+    const signature = smCryptoSign(message, scalar.toString('hex'));
+    expect(await device.verify(issued, message, signature)).toBe(true);
   });
 
   it('unwraps an SM4 key with an SM2 private key and an SM2 private key with that SM4 key', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { describe, expect, it } from 'vitest';
 import { gmDistId, openssl, opensslSm2Key, tempDir } from '../../../test/support/openssl-cli.ts';
+import { smCryptoSign } from '../../../test/support/sm-crypto-signer.ts';
 import { fromHex, toHex } from './bytes.ts';
 import { GmError } from './gm-error.ts';
 import { encodeSm2Spki } from './sm2-spki.ts';
@@ -32,14 +33,12 @@ describe('verifySm2', () => {
 
   it('verifies sm-crypto signatures, and only under the ID they were made with', () => {
     const { privateKey, publicKey } = smCrypto.sm2.generateKeyPairHex();
-    const data = [0, 1, 2, 250];
-    const sig = fromHex(smCrypto.sm2.doSignature(data, privateKey, { hash: true, der: true }));
-    expect(verifySm2(fromHex(publicKey), new Uint8Array(data), sig)).toBe(true);
-    const emptyId = fromHex(
-      smCrypto.sm2.doSignature(data, privateKey, { hash: true, der: true, userId: '' }),
-    );
-    expect(verifySm2(fromHex(publicKey), new Uint8Array(data), emptyId)).toBe(false);
-    expect(verifySm2(fromHex(publicKey), new Uint8Array(data), emptyId, new Uint8Array())).toBe(true);
+    const data = new Uint8Array([0, 1, 2, 250]);
+    const sig = smCryptoSign(data, privateKey);
+    expect(verifySm2(fromHex(publicKey), data, sig)).toBe(true);
+    const emptyId = smCryptoSign(data, privateKey, { userId: '' });
+    expect(verifySm2(fromHex(publicKey), data, emptyId)).toBe(false);
+    expect(verifySm2(fromHex(publicKey), data, emptyId, new Uint8Array())).toBe(true);
   });
 
   it('verifies OpenSSL signatures made with distid:1234567812345678', () => {
