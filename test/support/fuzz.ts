@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { expect } from 'vitest';
 
 /**
  * Inputs for parser fuzzing: random bytes, and valid encodings that are truncated, bit-flipped,
@@ -45,3 +46,21 @@ export function malformedDer(valid: Uint8Array[]): fc.Arbitrary<Uint8Array> {
 }
 
 export const FUZZ_RUNS = 10_000;
+
+/** Fuzzes `parse` with malformed variants of `valid`: it may return, or throw an `errorType`, nothing else. */
+export function throwsOnly(
+  errorType: abstract new (...args: never[]) => Error,
+  parse: (der: Uint8Array) => unknown,
+  valid: Uint8Array[],
+): void {
+  fc.assert(
+    fc.property(malformedDer(valid), (input) => {
+      try {
+        parse(input);
+      } catch (err) {
+        expect(err).toBeInstanceOf(errorType);
+      }
+    }),
+    { numRuns: FUZZ_RUNS },
+  );
+}
