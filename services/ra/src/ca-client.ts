@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Signer } from '@sm2ca/pki';
@@ -59,16 +61,44 @@ export interface CaClientOptions {
 export function createCaClient(options: CaClientOptions): CaClient {
   const timeoutMs = options.timeoutMs ?? 30_000;
 
+  // fetch() cost the RA more CPU per instruction than everything else in the call: a plain
+  // keep-alive request does the same job, and keeps connections to the CA open between calls.
+  const base = new URL(options.baseUrl);
+  const transport = base.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true });
+
+  function send(path: string, payload: Buffer, headers: Record<string, string>) {
+    return new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = transport.request(
+        new URL(path, base),
+        {
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'content-length': String(payload.length) },
+          signal: AbortSignal.timeout(timeoutMs),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          response.on('error', reject);
+          response.on('close', () => {
+            if (!response.complete) reject(new Error('the CA connection closed mid-answer'));
+          });
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
+
   async function post<S extends TSchema>(path: string, body: object, answer: S): Promise<Static<S>> {
     const { payload, headers } = await signInstruction(body, options.signer);
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(new URL(path, options.baseUrl), {
-        method: 'POST',
-        headers,
-        body: payload,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      response = await send(path, payload, headers);
     } catch (err) {
       throw new AppError(
         'CA_UNAVAILABLE',
@@ -80,14 +110,14 @@ export function createCaClient(options: CaClientOptions): CaClient {
         },
       );
     }
-    const text = await response.text();
+    const { text } = response;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
       parsed = undefined;
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       const caCode = typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`;
       const caMessage = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
