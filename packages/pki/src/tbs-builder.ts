@@ -223,10 +223,9 @@ function profileExtensions(
 /** The key's 04‖X‖Y and its GM/T 0015 SPKI, whichever form it came in. */
 function toPublicKey(key: Uint8Array): { publicKey: Uint8Array; spki: Uint8Array } {
   try {
-    if (key.length === 65 && key[0] === 0x04) {
-      const spki = encodeSm2Spki(key);
-      return { publicKey: decodeSm2Spki(spki), spki };
-    }
+    // encodeSm2Spki refuses a point off the curve, so its own output needs no decoding back.
+    if (key.length === 65 && key[0] === 0x04)
+      return { publicKey: new Uint8Array(key), spki: encodeSm2Spki(key) };
     const publicKey = decodeSm2Spki(key);
     return { publicKey, spki: encodeSm2Spki(publicKey) };
   } catch (err) {
