@@ -123,53 +123,79 @@ export async function issueCertificate(
   instruction: IssueInstruction,
 ): Promise<IssueResult> {
   const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
-  // No lock needed to look: a concurrent twin is caught when the plan is recorded.
-  const known = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
-  if (known?.response) return known.response as IssueResult;
-
-  let issuerId: string;
-  let serial: string;
-  let tbs: Uint8Array;
-  if (known?.serial && known.issuerId) {
-    ({ issuerId, serial } = known as { issuerId: string; serial: string });
-    const { rows } = await context.pool.query(
-      'SELECT tbs FROM certificates WHERE issuer_id = $1 AND serial = $2',
-      [issuerId, serial],
-    );
-    tbs = new Uint8Array(rows[0].tbs);
-  } else {
-    const plan = await planCertificate(context, instruction);
-    issuerId = context.issuingCa.id;
-    serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
-    tbs = plan.tbs;
-    // One statement is one transaction: the ledger row and the planned certificate
-    // commit together, or neither does when a concurrent twin recorded the id first.
-    const recorded = await context.pool.query({
-      name: 'ca-plan-certificate',
-      text: `WITH ledger AS (
-               INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)
-               VALUES ($8, 'issue', $10, $1, $2) ON CONFLICT (request_id) DO NOTHING RETURNING request_id
-             )
-             INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
-             SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $7::timestamptz, request_id, $9::text
-               FROM ledger`,
-      values: [
-        issuerId,
-        serial,
-        instruction.profile,
-        instruction.subject.map((a) => `${a.type}=${a.value}`).join(', '),
-        tbs,
-        plan.parsed.notBefore,
-        plan.parsed.notAfter,
-        instruction.requestId,
-        instruction.holderKey ?? null,
-        digest,
-      ],
-    });
-    // A concurrent twin of this request planned first; its certificate is the answer.
-    if (recorded.rowCount === 0) return issueCertificate(context, instruction);
+  // Nearly every instruction is new, so the plan is recorded without reading the ledger first:
+  // its primary key catches a retry or a concurrent twin, and only then is the ledger read.
+  let plan: Awaited<ReturnType<typeof planCertificate>>;
+  try {
+    plan = await planCertificate(context, instruction);
+  } catch (err) {
+    return finishKnown(context, instruction, digest, err);
   }
+  const issuerId = context.issuingCa.id;
+  const serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
+  // One statement is one transaction: the ledger row and the planned certificate
+  // commit together, or neither does when the request id is already there.
+  const recorded = await context.pool.query({
+    name: 'ca-plan-certificate',
+    text: `WITH ledger AS (
+             INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)
+             VALUES ($8, 'issue', $10, $1, $2) ON CONFLICT (request_id) DO NOTHING RETURNING request_id
+           )
+           INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
+           SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $7::timestamptz, request_id, $9::text
+             FROM ledger`,
+    values: [
+      issuerId,
+      serial,
+      instruction.profile,
+      instruction.subject.map((a) => `${a.type}=${a.value}`).join(', '),
+      plan.tbs,
+      plan.parsed.notBefore,
+      plan.parsed.notAfter,
+      instruction.requestId,
+      instruction.holderKey ?? null,
+      digest,
+    ],
+  });
+  if (recorded.rowCount === 0) return finishKnown(context, instruction, digest);
+  return signAndStore(context, instruction, digest, issuerId, serial, plan.tbs);
+}
 
+/**
+ * A request id the ledger already holds: its stored answer, or its planned certificate
+ * signed now. A retry gets that certificate even when planning anew fails (`planError`),
+ * say because the issuing CA is now too near its end for the requested validity.
+ */
+async function finishKnown(
+  context: IssuanceContext,
+  instruction: IssueInstruction,
+  digest: Buffer,
+  planError?: unknown,
+): Promise<IssueResult> {
+  const known = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
+  if (!known) {
+    if (planError) throw planError;
+    // The twin that held the id rolled back after all: plan again.
+    return issueCertificate(context, instruction);
+  }
+  if (known.response) return known.response as IssueResult;
+  const { issuerId, serial } = known as { issuerId: string; serial: string };
+  const { rows } = await context.pool.query(
+    'SELECT tbs FROM certificates WHERE issuer_id = $1 AND serial = $2',
+    [issuerId, serial],
+  );
+  return signAndStore(context, instruction, digest, issuerId, serial, new Uint8Array(rows[0].tbs));
+}
+
+/** Signs a planned certificate and stores it, unless a twin stored it first. */
+async function signAndStore(
+  context: IssuanceContext,
+  instruction: IssueInstruction,
+  digest: Buffer,
+  issuerId: string,
+  serial: string,
+  tbs: Uint8Array,
+): Promise<IssueResult> {
   const signature = await context.device.sign(context.issuers.get(issuerId)!.keyLabel, tbs);
   const certificate = assembleCertificate(tbs, signature);
   const result: IssueResult = {
