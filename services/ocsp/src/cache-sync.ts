@@ -66,7 +66,7 @@ export class CacheSync {
 
   #install(response: StoredResponse): void {
     this.cache.install(certKeyString(response.issuerId, response.serial), response.state, {
-      [response.algorithm]: cachedResponse(response.der, response.thisUpdate, response.nextUpdate),
+      [response.algorithm]: cachedResponse(response.der, response.thisUpdate, response.nextUpdate, 'stored'),
     });
   }
 

@@ -109,7 +109,7 @@ export class OcspAnswers {
     // The CertID as we would build it, so every client gets the same bytes whatever encoding the first one used.
     const certId = buildOcspCertId(target.issuer.certIdSource, target.certId.serial, algorithm);
     const signed = await this.#track(this.deps.signer.signOne({ issuer: target.issuer, certId, state }));
-    const response = cachedResponse(signed.der, signed.thisUpdate, signed.nextUpdate);
+    const response = cachedResponse(signed.der, signed.thisUpdate, signed.nextUpdate, 'live');
     this.deps.cache.install(target.key, state, { [algorithm]: response });
     return response;
   }
@@ -140,7 +140,9 @@ export class OcspAnswers {
     return this.deps.cache.install(
       target.key,
       found?.state ?? UNKNOWN,
-      stored ? { [algorithm]: cachedResponse(stored.der, stored.thisUpdate, stored.nextUpdate) } : {},
+      stored
+        ? { [algorithm]: cachedResponse(stored.der, stored.thisUpdate, stored.nextUpdate, 'stored') }
+        : {},
     );
   }
 

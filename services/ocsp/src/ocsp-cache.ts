@@ -10,6 +10,12 @@ export interface CachedResponse {
   etag: string;
   lastModified: string;
   expires: string;
+  /**
+   * Signed by the pre-signing leader and stored in PostgreSQL, as opposed to signed here while
+   * the leader's was not yet in: every replica holds the same stored bytes, so one ETag is valid
+   * across all of them.
+   */
+  stored: boolean;
 }
 
 export interface CacheEntry {
@@ -19,9 +25,15 @@ export interface CacheEntry {
   touchedMs: number;
 }
 
-export function cachedResponse(der: Buffer, thisUpdate: Date, nextUpdate: Date): CachedResponse {
+export function cachedResponse(
+  der: Buffer,
+  thisUpdate: Date,
+  nextUpdate: Date,
+  origin: 'stored' | 'live',
+): CachedResponse {
   return {
     der,
+    stored: origin === 'stored',
     thisUpdateMs: thisUpdate.getTime(),
     nextUpdateMs: nextUpdate.getTime(),
     etag: `"${createHash('sm3').update(der).digest('hex')}"`,
@@ -42,6 +54,13 @@ function sameStatus(a: CertState, b: CertState): boolean {
     a.status.revocationTime.getTime() === b.status.revocationTime.getTime() &&
     a.status.reason === b.status.reason
   );
+}
+
+/** For one state: the leader's stored response wins over an interim live one; otherwise the newer does. */
+function replaces(candidate: CachedResponse, held: CachedResponse | undefined): boolean {
+  if (!held) return true;
+  if (candidate.stored !== held.stored) return candidate.stored;
+  return held.thisUpdateMs <= candidate.thisUpdateMs;
 }
 
 /**
@@ -75,8 +94,7 @@ export class OcspCache {
     }
     entry.touchedMs = nowMs;
     for (const [algorithm, response] of Object.entries(responses) as [OcspHashAlgorithm, CachedResponse][]) {
-      const held = entry.responses[algorithm];
-      if (!held || held.thisUpdateMs <= response.thisUpdateMs) entry.responses[algorithm] = response;
+      if (replaces(response, entry.responses[algorithm])) entry.responses[algorithm] = response;
     }
     return entry;
   }

@@ -236,7 +236,9 @@ describe('OCSP responder', () => {
       .poll(async () => (await bed.storedResponses(cert.serial)).map((r) => r.status))
       .toEqual(['revoked', 'revoked']);
     const stored = (await bed.storedResponses(cert.serial)).find((r) => r.hash_algorithm === 'sha1')!;
-    await expect.poll(async () => (await get(app, request)).rawPayload.equals(stored.der)).toBe(true);
+    await expect
+      .poll(async () => (await get(app, request)).rawPayload.equals(stored.der), { timeout: 10_000 })
+      .toBe(true);
   });
 
   it('answers tryLater when the database is unreachable and memory lacks the answer', async () => {

@@ -142,7 +142,7 @@ export class PresignLeader {
     await storeResponses(this.deps.pool, responses);
     for (const r of responses) {
       this.deps.cache.install(certKeyString(r.issuerId, r.serial), r.state, {
-        [r.algorithm]: cachedResponse(r.der, r.thisUpdate, r.nextUpdate),
+        [r.algorithm]: cachedResponse(r.der, r.thisUpdate, r.nextUpdate, 'stored'),
       });
     }
     return responses.length;
