@@ -108,13 +108,37 @@ static CK_RV sign_finish(session_t *s, CK_BYTE_PTR sig, CK_ULONG_PTR siglen) {
   return rv;
 }
 
-CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
+static op_t *sign_slot(session_t *s) { return &s->sign; }
+static op_t *verify_slot(session_t *s) { return &s->verify; }
+
+/* Sign and verify start and take data alike; only the session's operation slot differs. */
+static CK_RV init_in(CK_SESSION_HANDLE hSession, op_t *(*slot)(session_t *), CK_MECHANISM_PTR pMechanism,
+                     CK_OBJECT_HANDLE hKey, int signing) {
   session_t *s;
   CK_RV rv = sess_acquire(hSession, &s);
   if (rv != CKR_OK) return rv;
-  rv = op_init(s, &s->sign, pMechanism, hKey, 1);
+  rv = op_init(s, slot(s), pMechanism, hKey, signing);
   sess_release(s);
   return rv;
+}
+
+static CK_RV update_in(CK_SESSION_HANDLE hSession, op_t *(*slot)(session_t *), CK_BYTE_PTR pPart,
+                       CK_ULONG ulPartLen) {
+  session_t *s;
+  CK_RV rv = sess_acquire(hSession, &s);
+  if (rv != CKR_OK) return rv;
+  op_t *op = slot(s);
+  if (!op->active) rv = CKR_OPERATION_NOT_INITIALIZED;
+  else if (!pPart && ulPartLen) rv = CKR_ARGUMENTS_BAD;
+  else rv = op_update(op, pPart, ulPartLen);
+  if (rv == CKR_OK) op->updated = 1;
+  else if (rv != CKR_OPERATION_NOT_INITIALIZED) op_reset(op);
+  sess_release(s);
+  return rv;
+}
+
+CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
+  return init_in(hSession, sign_slot, pMechanism, hKey, 1);
 }
 
 CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pSignature,
@@ -137,17 +161,7 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, 
 }
 
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen) {
-  session_t *s;
-  CK_RV rv = sess_acquire(hSession, &s);
-  if (rv != CKR_OK) return rv;
-  op_t *op = &s->sign;
-  if (!op->active) rv = CKR_OPERATION_NOT_INITIALIZED;
-  else if (!pPart && ulPartLen) rv = CKR_ARGUMENTS_BAD;
-  else rv = op_update(op, pPart, ulPartLen);
-  if (rv == CKR_OK) op->updated = 1;
-  else if (rv != CKR_OPERATION_NOT_INITIALIZED) op_reset(op);
-  sess_release(s);
-  return rv;
+  return update_in(hSession, sign_slot, pPart, ulPartLen);
 }
 
 CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen) {
@@ -165,12 +179,7 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_P
 }
 
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
-  session_t *s;
-  CK_RV rv = sess_acquire(hSession, &s);
-  if (rv != CKR_OK) return rv;
-  rv = op_init(s, &s->verify, pMechanism, hKey, 0);
-  sess_release(s);
-  return rv;
+  return init_in(hSession, verify_slot, pMechanism, hKey, 0);
 }
 
 static CK_RV verify_finish(op_t *op, const unsigned char *sig, size_t siglen) {
@@ -198,17 +207,7 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 }
 
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen) {
-  session_t *s;
-  CK_RV rv = sess_acquire(hSession, &s);
-  if (rv != CKR_OK) return rv;
-  op_t *op = &s->verify;
-  if (!op->active) rv = CKR_OPERATION_NOT_INITIALIZED;
-  else if (!pPart && ulPartLen) rv = CKR_ARGUMENTS_BAD;
-  else rv = op_update(op, pPart, ulPartLen);
-  if (rv == CKR_OK) op->updated = 1;
-  else if (rv != CKR_OPERATION_NOT_INITIALIZED) op_reset(op);
-  sess_release(s);
-  return rv;
+  return update_in(hSession, verify_slot, pPart, ulPartLen);
 }
 
 CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen) {
