@@ -149,13 +149,18 @@ static CK_RV do_final(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR out, CK_ULONG_PT
   return rv;
 }
 
-CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
+/* Encrypt and decrypt start alike; only the session's operation slot differs. */
+static CK_RV init_in(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey, int encrypting) {
   session_t *s;
   CK_RV rv = sess_acquire(hSession, &s);
   if (rv != CKR_OK) return rv;
-  rv = crypt_init(s, &s->enc, pMechanism, hKey, 1);
+  rv = crypt_init(s, encrypting ? &s->enc : &s->dec, pMechanism, hKey, encrypting);
   sess_release(s);
   return rv;
+}
+
+CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
+  return init_in(hSession, pMechanism, hKey, 1);
 }
 
 CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pEncryptedData,
@@ -173,12 +178,7 @@ CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 }
 
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
-  session_t *s;
-  CK_RV rv = sess_acquire(hSession, &s);
-  if (rv != CKR_OK) return rv;
-  rv = crypt_init(s, &s->dec, pMechanism, hKey, 0);
-  sess_release(s);
-  return rv;
+  return init_in(hSession, pMechanism, hKey, 0);
 }
 
 CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData,
