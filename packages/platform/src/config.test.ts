@@ -1,9 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './app-error.ts';
 import { loadConfig } from './config.ts';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+async function tempDir(prefix = 'sm2ca-config-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
 
 function failure(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -52,8 +62,50 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('"12"');
   });
 
+  it('keeps digit-only strings as strings, from the environment and from the file', async () => {
+    expect(loadConfig({ SM2CA_DEVICE_PIN: '12345678', SM2CA_TOKEN_LABEL: '0042' }).device).toMatchObject({
+      pin: '12345678',
+      tokenLabel: '0042',
+    });
+    const dir = await tempDir();
+    const file = join(dir, 'config.json');
+    await writeFile(
+      file,
+      JSON.stringify({ device: { pin: '12345678', soPin: '87654321' }, ca: { name: '2026' } }),
+    );
+    const config = loadConfig({ SM2CA_CONFIG: file });
+    expect(config.device.pin).toBe('12345678');
+    expect(config.device.soPin).toBe('87654321');
+    expect(config.ca.name).toBe('2026');
+  });
+
+  it('lists the allowed values of a bad enum setting', () => {
+    expect(failure({ LOG_LEVEL: 'loud' }).message).toMatch(
+      /^LOG_LEVEL: .*one of fatal, error, warn, info, debug, trace, silent \(got "loud"\)$/,
+    );
+    expect(failure({ SM2CA_DEVICE_VENDOR: 'acme' }).message).toMatch(
+      /^SM2CA_DEVICE_VENDOR: .*one of hsm-sim, sansec, tass, softhsm/,
+    );
+  });
+
+  it('resolves the default home from the installation and a given one from the working directory', async () => {
+    const installation = fileURLToPath(new URL('../../../', import.meta.url));
+    const elsewhere = await tempDir('sm2ca-cwd-');
+    const cwd = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      expect(loadConfig({}).home).toBe(join(installation, 'var'));
+      expect(loadConfig({ SM2CA_HOME: 'mine' }).home).toBe(join(elsewhere, 'mine'));
+      const dir = await tempDir();
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ home: 'data' }));
+      expect(loadConfig({ SM2CA_CONFIG: join(dir, 'config.json') }).home).toBe(join(dir, 'data'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('reads a JSON config file, with the environment taking precedence', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-config-'));
+    const dir = await tempDir();
     const file = join(dir, 'config.json');
     await writeFile(
       file,
@@ -67,7 +119,7 @@ describe('loadConfig', () => {
   });
 
   it('names the file setting when a bad value comes from the file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-config-'));
+    const dir = await tempDir();
     const file = join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ services: { crl: { port: 'x' } } }));
     expect(failure({ SM2CA_CONFIG: file }).message).toMatch(
@@ -79,7 +131,7 @@ describe('loadConfig', () => {
     expect(failure({ SM2CA_CONFIG: '/nonexistent/sm2ca.json' }).message).toMatch(
       /^SM2CA_CONFIG: cannot read/,
     );
-    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-config-'));
+    const dir = await tempDir();
     const file = join(dir, 'config.json');
     await writeFile(file, '{ not json');
     expect(failure({ SM2CA_CONFIG: file }).message).toMatch(/^SM2CA_CONFIG: .* is not a JSON object/);

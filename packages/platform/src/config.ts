@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from './app-error.ts';
 import { type Config, ConfigSchema } from './config-schema.ts';
@@ -41,9 +43,30 @@ function readConfigFile(file: string): Tree {
   }
 }
 
-/** Settings given as strings (env) that the schema wants as integers. */
-function coerce(raw: unknown): unknown {
-  return typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+/**
+ * The installation (repository root). The default home `./var` belongs to it, so `npx sm2ca` finds the
+ * same CA from any directory; SM2CA_HOME is relative to where the operator typed it, a config file's
+ * `home` to that file.
+ */
+const installation = fileURLToPath(new URL('../../../', import.meta.url));
+
+function schemaAt(path: string): TSchema | undefined {
+  return path
+    .split('.')
+    .reduce<TSchema | undefined>((node, key) => node?.properties?.[key] as TSchema | undefined, ConfigSchema);
+}
+
+/** Environment values are strings; only settings the schema wants as integers become numbers. */
+function coerce(path: string, raw: unknown): unknown {
+  const wantsNumber = schemaAt(path)?.type === 'integer';
+  return wantsNumber && typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+}
+
+/** An enum setting's error lists what it allows, so the operator need not look it up. */
+function expected(schema: TSchema, message: string): string {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((s) => s.const);
+  if (!choices?.length || choices.some((c) => typeof c !== 'string')) return message;
+  return `expected one of ${choices.join(', ')}`;
 }
 
 function describe(path: string, fromEnv: Set<string>): string {
@@ -59,6 +82,11 @@ function describe(path: string, fromEnv: Set<string>): string {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tree: Tree = env.SM2CA_CONFIG ? readConfigFile(env.SM2CA_CONFIG) : {};
+  const homeBase = env.SM2CA_HOME
+    ? process.cwd()
+    : tree.home !== undefined && env.SM2CA_CONFIG
+      ? dirname(resolve(env.SM2CA_CONFIG))
+      : installation;
   const fromEnv = new Set<string>();
   for (const source of settingSources) {
     const value = env[source.env];
@@ -71,16 +99,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   for (const source of settingSources) {
     const value = getPath(tree, source.path);
-    if (value !== undefined) setPath(tree, source.path, coerce(value));
+    if (value !== undefined) setPath(tree, source.path, coerce(source.path, value));
   }
   const first = Value.Errors(ConfigSchema, tree).First();
   if (first) {
     const path = first.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
     const shown = JSON.stringify(getPath(tree, path) ?? null);
     const secret = /pin|password|databaseUrl/i.test(path);
-    throw new ConfigError(describe(path, fromEnv), `${first.message}${secret ? '' : ` (got ${shown})`}`);
+    const message = expected(first.schema, first.message);
+    throw new ConfigError(describe(path, fromEnv), `${message}${secret ? '' : ` (got ${shown})`}`);
   }
   const config = Value.Clean(ConfigSchema, tree) as Config;
-  config.home = resolve(config.home);
+  config.home = resolve(homeBase, config.home);
   return config;
 }
