@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp } from 'node:fs/promises';
+import { chown, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +64,28 @@ describe('sm2ca CLI', () => {
       },
     );
     expect(stdout).toMatch(/applied \d+ migration/);
+  });
+
+  it('prints its version', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    const result = await sm2ca(['--version']);
+    expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it('reports a missing option, an unknown profile and a file that is no certificate in one stderr line', async () => {
+    const readme = new URL('../../README.md', import.meta.url).pathname;
+    for (const args of [
+      ['device', 'keygen'],
+      ['lint', readme, '--profile', 'no-such-profile'],
+      ['lint', readme],
+    ]) {
+      const result = await sm2ca(args);
+      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.stdout, args.join(' ')).toBe('');
+      expect(result.stderr.trimEnd().split('\n'), args.join(' ')).toEqual([
+        expect.stringMatching(/^sm2ca: /),
+      ]);
+    }
   });
 
   it('refuses an unknown subcommand', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerDeviceCommands } from './commands/device.ts';
@@ -9,10 +10,15 @@ import { registerStartCommand } from './commands/start.ts';
 import { cliContext } from './context.ts';
 import { describeFailure } from './output.ts';
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+// Errors are one line on stderr, as for every other failure; `--help` is there for the usage.
 const program = new Command('sm2ca')
   .description('Operator CLI of the SM2 certificate authority')
-  .showHelpAfterError()
-  .configureOutput({ outputError: (text, write) => write(text) });
+  .version(version)
+  .configureOutput({ outputError: (text, write) => write(`sm2ca: ${text.replace(/^error: /, '')}`) });
 
 registerStartCommand(program);
 registerInitCommand(program);

@@ -1,9 +1,28 @@
 import { readFile } from 'node:fs/promises';
-import { type LintFinding, lintCertificate, PROFILES, type ProfileId, pemOrDerToDer } from '@sm2ca/pki';
+import {
+  type LintFinding,
+  lintCertificate,
+  PROFILES,
+  type ProfileId,
+  parseCertificate,
+  pemOrDerToDer,
+} from '@sm2ca/pki';
+import { AppError } from '@sm2ca/platform';
 import type { Command } from 'commander';
 
+/** A file that is not a certificate at all is a usage error, not a lint finding. */
 async function readCertificate(path: string): Promise<Uint8Array> {
-  return pemOrDerToDer(new Uint8Array(await readFile(path)), 'CERTIFICATE');
+  const bytes = new Uint8Array(await readFile(path));
+  try {
+    const der = pemOrDerToDer(bytes, 'CERTIFICATE');
+    parseCertificate(der);
+    return der;
+  } catch (err) {
+    throw new AppError(
+      'CERTIFICATE_UNREADABLE',
+      `${path} is not a certificate in PEM or DER (${(err as Error).message})`,
+    );
+  }
 }
 
 function format(findings: LintFinding[]): string {
