@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const db = await openDatabase(config, log);
   try {
     // The CA as `sm2ca init` makes it, and certificates issued through its own route.
-    const device = await openConfiguredDevice(config);
+    const device = await openConfiguredDevice(config, { createToken: true });
     await runKeyCeremony(db.pool, device, config);
     const ca = await buildCaApp({ config, log, db, device });
     const serials: string[] = [];

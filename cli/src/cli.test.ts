@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.ts';
 import { sm2caCli } from '../../test/support/sm2ca-stack.ts';
+import { createTestDatabase } from '../../test/support/test-database.ts';
 
 const bin = new URL('../bin/sm2ca.js', import.meta.url).pathname;
 
@@ -92,5 +94,78 @@ describe('sm2ca CLI', () => {
     const result = await sm2ca(['frobnicate']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('unknown command');
+  });
+});
+
+describe('sm2ca device against the CA that init made', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    env = { DATABASE_URL: db.url, SM2CA_HOME: await mkdtemp(join(tmpdir(), 'sm2ca-device-')) };
+    const init = await sm2ca(['init'], env);
+    expect(init.stderr).not.toMatch(/^sm2ca: /m);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.drop();
+    if (env?.SM2CA_HOME) await rm(env.SM2CA_HOME, { recursive: true, force: true });
+  });
+
+  it('refuses a token label init did not create, and creates none', async () => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const result = await sm2ca(['device', 'info'], { ...env, SM2CA_TOKEN_LABEL: 'typo' });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(
+          /^sm2ca: SM2CA_TOKEN_LABEL: no token labelled "typo"; only `sm2ca init` creates a token/,
+        ),
+      ]);
+    }
+    expect((await sm2ca(['device', 'info'], env)).stdout).toContain('token:        sm2ca');
+  });
+
+  it('refuses a fresh home instead of creating a token in it', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'sm2ca-fresh-'));
+    try {
+      const result = await sm2ca(['device', 'info'], { SM2CA_HOME: home });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(/^sm2ca: SM2CA_HOME: no hsm-sim token under .*; `sm2ca init` creates it/),
+      ]);
+      expect(await readdir(home)).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('never signs with a key of the ceremony nor makes one the ceremony would adopt, and audits each refusal', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sm2ca-sign-'));
+    try {
+      await writeFile(join(dir, 'instruction.json'), '{"operation":"revoke"}');
+      for (const label of ['root-ca', 'sub-ca', 'ra', 'ocsp-root-1', 'ocsp-sub-1']) {
+        const out = join(dir, `${label}.sig`);
+        const result = await sm2ca(
+          ['device', 'sign', '--label', label, '--in', join(dir, 'instruction.json'), '--out', out],
+          env,
+        );
+        expect(result.code, label).toBe(1);
+        expect(result.stderr, label).toMatch(
+          /^sm2ca: .*service keys sign only in their own service \[DEVICE_KEY_RESERVED\]$/m,
+        );
+        expect(existsSync(out), label).toBe(false);
+      }
+      const keygen = await sm2ca(['device', 'keygen', '--label', 'ocsp-sub-2', '--extractable'], env);
+      expect(keygen.code).toBe(1);
+      expect(keygen.stdout).toBe('');
+      const { rows } = await db.pool.query(
+        `SELECT action, count(*)::int AS n FROM audit_log WHERE subject_type = 'device_key' GROUP BY action ORDER BY action`,
+      );
+      expect(rows).toEqual([
+        { action: 'device.keygen.refused', n: 1 },
+        { action: 'device.sign.refused', n: 5 },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

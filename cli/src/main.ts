@@ -9,6 +9,7 @@ import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { cliContext } from './context.ts';
 import { describeFailure } from './output.ts';
+import { openCommandDatabase } from './with-database.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -23,7 +24,13 @@ const program = new Command('sm2ca')
 registerStartCommand(program);
 registerInitCommand(program);
 registerLintCommand(program);
-registerDeviceCommands(program, () => openConfiguredDevice(cliContext().config));
+registerDeviceCommands(program, {
+  device: () => openConfiguredDevice(cliContext().config),
+  database: () => {
+    const { config, log } = cliContext();
+    return openCommandDatabase(config, log);
+  },
+});
 registerMigrateCommand(program);
 registerOperatorCommands(program);
 

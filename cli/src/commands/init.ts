@@ -8,7 +8,7 @@ import { withDatabase } from '../with-database.ts';
 /** The key ceremony against an open database; `start` runs it too on first use. */
 export async function initialise(config: Config, db: Database): Promise<string[]> {
   progress('opening the crypto device');
-  const device = await openConfiguredDevice(config);
+  const device = await openConfiguredDevice(config, { createToken: true });
   try {
     const { created } = await runKeyCeremony(db.pool, device, config, progress);
     return created;

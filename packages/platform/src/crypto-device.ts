@@ -17,17 +17,22 @@ interface Pins {
 /**
  * The embedded default keeps its own token's PINs in a file only the owner can
  * read, beside the token; an operator who sets SM2CA_DEVICE_PIN uses theirs.
+ * Only the ceremony writes that file: a missing one means there is no token yet.
  */
-async function embeddedPins(dir: string, config: Config): Promise<Pins> {
+async function embeddedPins(dir: string, config: Config, create: boolean): Promise<Pins> {
   const file = join(dir, 'pins.json');
   if (existsSync(file)) {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Pins;
     return { pin: config.device.pin ?? stored.pin, soPin: config.device.soPin ?? stored.soPin };
   }
+  if (!create) {
+    throw new ConfigError('SM2CA_HOME', `no hsm-sim token under ${dir}; \`sm2ca init\` creates it`);
+  }
   const pins = {
     pin: config.device.pin ?? randomBytes(12).toString('base64url'),
     soPin: config.device.soPin ?? randomBytes(12).toString('base64url'),
   };
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(file, `${JSON.stringify(pins)}\n`, { mode: 0o600 });
   return pins;
 }
@@ -46,10 +51,14 @@ function deviceSetting(err: DeviceError): string {
 
 /**
  * The configured crypto device, logged in. Without SM2CA_DEVICE_MODULE this is
- * the embedded default: an hsm-sim token under the data directory, created on
- * first use.
+ * the embedded default: an hsm-sim token under the data directory. Only the key
+ * ceremony passes `createToken`: anything else opening a token that is not there
+ * (a typo in SM2CA_TOKEN_LABEL, a fresh home) is an error, never a new empty token.
  */
-export async function openConfiguredDevice(config: Config): Promise<Device> {
+export async function openConfiguredDevice(
+  config: Config,
+  options: { createToken?: boolean } = {},
+): Promise<Device> {
   let pin = config.device.pin;
   const module = config.device.module ?? hsmSimModule;
   try {
@@ -61,10 +70,14 @@ export async function openConfiguredDevice(config: Config): Promise<Device> {
         );
       }
       const dir = join(config.home, 'hsm');
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const pins = await embeddedPins(dir, config);
+      const pins = await embeddedPins(dir, config, options.createToken ?? false);
       pin = pins.pin;
-      await ensureHsmSimToken({ dir, label: config.device.tokenLabel, module, ...pins });
+      if (options.createToken) {
+        await ensureHsmSimToken({ dir, label: config.device.tokenLabel, module, ...pins });
+      } else {
+        // hsm-sim reads its token directory from here when the module is first loaded.
+        process.env.HSMSIM_DIR = dir;
+      }
     }
     if (!pin)
       throw new ConfigError(
@@ -79,7 +92,10 @@ export async function openConfiguredDevice(config: Config): Promise<Device> {
       sessions: config.device.sessions,
     });
   } catch (err) {
-    if (err instanceof DeviceError) throw new ConfigError(deviceSetting(err), err.message, { cause: err });
+    if (err instanceof DeviceError) {
+      const hint = err.code === 'DEVICE_TOKEN_NOT_FOUND' ? '; only `sm2ca init` creates a token' : '';
+      throw new ConfigError(deviceSetting(err), `${err.message}${hint}`, { cause: err });
+    }
     throw err;
   }
 }
