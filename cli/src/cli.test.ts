@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.ts';
-import { sm2caCli } from '../../test/support/sm2ca-stack.ts';
+import { type Stack, sm2caCli, startStack } from '../../test/support/sm2ca-stack.ts';
 import { createTestDatabase } from '../../test/support/test-database.ts';
 
 const bin = new URL('../bin/sm2ca.js', import.meta.url).pathname;
 
-const sm2ca = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  sm2caCli(args, { PATH: process.env.PATH, HOME: process.env.HOME, ...env });
+const sm2ca = (args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 0) =>
+  sm2caCli(args, { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeoutMs);
 
 describe('sm2ca CLI', () => {
   it('lists its subcommands', async () => {
@@ -166,6 +166,49 @@ describe('sm2ca device against the CA that init made', () => {
       ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a second sm2ca start', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let first: Stack;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    first = await startStack(db.url, {}, ['crl']);
+  }, 120_000);
+  afterAll(async () => {
+    await first?.stop();
+    if (first?.env.SM2CA_HOME) await rm(first.env.SM2CA_HOME, { recursive: true, force: true });
+    await db?.drop();
+  });
+
+  const oneLine = (result: { stderr: string }) =>
+    result.stderr
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !line.startsWith('• '));
+
+  it('on the same home exits at once with one line naming the running one', async () => {
+    const second = await sm2ca(['start', '--only', 'crl'], first.env, 60_000);
+    expect(second.code).toBe(1);
+    expect(oneLine(second)).toEqual([
+      expect.stringMatching(/^sm2ca: sm2ca start is already running for .* \(pid \d+\); stop it first/),
+    ]);
+    expect(second.stderr).not.toContain('all services are up');
+  });
+
+  it('on another home but the same ports exits with one line naming the port setting', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'sm2ca-second-'));
+    try {
+      const second = await sm2ca(['start', '--only', 'crl'], { ...first.env, SM2CA_HOME: home }, 60_000);
+      expect(second.code).toBe(1);
+      expect(oneLine(second)).toEqual([
+        expect.stringMatching(/^sm2ca: SM2CA_CRL_PORT: 127\.0\.0\.1:\d+ already in use/),
+      ]);
+      expect(second.stderr).not.toContain('all services are up');
+    } finally {
+      await rm(home, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Config, ServiceName } from '@sm2ca/platform';
+import { type Config, cannotListenExitCode, type ServiceName } from '@sm2ca/platform';
 import { progress } from './output.ts';
 
 const servicesRoot = new URL('../../services/', import.meta.url).pathname;
@@ -12,8 +12,30 @@ export function installedServices(): ServiceName[] {
   return startOrder.filter((name) => existsSync(`${servicesRoot}${name}/src/main.ts`));
 }
 
+/** Resolves when the child says it listens: only then can a probe of its address reach it and not another process. */
+function listening(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`not listening after ${timeoutMs / 1000} s`)), timeoutMs);
+    const onMessage = (message: unknown) => {
+      if (message === 'listening') done();
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      done(new Error(`exited with ${signal ?? `code ${code}`} during start`));
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  await listening(child, timeoutMs);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} during start`);
     const ok = await fetch(url).then(
@@ -28,12 +50,17 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
 
 /**
  * Runs each service as its own process, as in production, and keeps them up:
- * a service that dies is started again with growing back-off. stop() ends
- * them all with SIGTERM (SIGKILL after 10 s).
+ * a service that dies is started again with growing back-off, unless it cannot
+ * listen on its address (a restart would fail the same way): then `failed`
+ * resolves with the reason. stop() ends them all with SIGTERM (SIGKILL after 10 s).
  */
 export class Supervisor {
   readonly #children = new Map<ServiceName, ChildProcess>();
   #stopping = false;
+  #fail: (err: Error) => void = () => {};
+  readonly failed = new Promise<Error>((resolve) => {
+    this.#fail = resolve;
+  });
 
   constructor(
     private readonly config: Config,
@@ -58,13 +85,17 @@ export class Supervisor {
       ['--import', import.meta.resolve('tsx'), `${servicesRoot}${name}/src/main.ts`],
       {
         env: this.env,
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       },
     );
     this.#children.set(name, child);
     const startedAt = Date.now();
     child.once('exit', (code, signal) => {
       if (this.#stopping) return;
+      if (code === cannotListenExitCode) {
+        this.#fail(new Error(`service ${name} cannot listen on its address; not restarting it`));
+        return;
+      }
       // A service that stayed up a minute has recovered; count its next crash from zero.
       const attempt = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));

@@ -17,13 +17,21 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Runs the `sm2ca` binary with exactly `env`: its exit code and output, whatever the code. */
+/**
+ * Runs the `sm2ca` binary with exactly `env`: its exit code and output, whatever the code.
+ * With `timeoutMs` a command still running then is killed (its code is then null).
+ */
 export async function sm2caCli(
   args: string[],
   env: NodeJS.ProcessEnv,
+  timeoutMs = 0,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      env,
+      timeout: timeoutMs,
+      killSignal: 'SIGINT',
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

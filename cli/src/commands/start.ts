@@ -1,6 +1,8 @@
 import { AppError, openDatabase, type ServiceName } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
+import { checkPortsFree } from '../free-ports.ts';
+import { lockHome } from '../instance-lock.ts';
 import { progress } from '../output.ts';
 import { installedServices, Supervisor } from '../supervisor.ts';
 import { initialise } from './init.ts';
@@ -23,6 +25,8 @@ export function registerStartCommand(program: Command): void {
         );
       }
       const { config, log } = cliContext();
+      const lock = await lockHome(config.home);
+      await checkPortsFree(config, wanted);
       progress(
         config.databaseUrl ? 'connecting to DATABASE_URL' : `starting embedded PostgreSQL in ${config.home}`,
       );
@@ -32,6 +36,7 @@ export function registerStartCommand(program: Command): void {
         progress('stopping');
         await supervisor.stop();
         await db.close();
+        await lock.release();
       };
       try {
         const created = await initialise(config, db);
@@ -42,10 +47,14 @@ export function registerStartCommand(program: Command): void {
         throw err;
       }
       progress('all services are up; Ctrl-C stops them');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      const failure = await Promise.race([
+        new Promise<undefined>((resolve) => {
+          process.once('SIGINT', () => resolve(undefined));
+          process.once('SIGTERM', () => resolve(undefined));
+        }),
+        supervisor.failed,
+      ]);
       await stop();
+      if (failure) throw failure;
     });
 }

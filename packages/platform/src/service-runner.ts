@@ -8,6 +8,24 @@ import { createLogger, type Logger } from './logger.ts';
 
 export type ServiceName = keyof Config['services'];
 
+/**
+ * Exit status of a service that cannot listen on its address (EX_CONFIG): restarting it would
+ * fail the same way, so the supervisor stops instead of looping.
+ */
+export const cannotListenExitCode = 78;
+
+const listenErrors: Record<string, { setting: 'HOST' | 'PORT'; why: string }> = {
+  EADDRINUSE: { setting: 'PORT', why: 'address already in use' },
+  EACCES: { setting: 'PORT', why: 'permission denied' },
+  EADDRNOTAVAIL: { setting: 'HOST', why: 'no such local address' },
+};
+
+function listenFailure(name: ServiceName, host: string, port: number, err: unknown): string | undefined {
+  const known = listenErrors[(err as NodeJS.ErrnoException).code ?? ''];
+  if (!known) return undefined;
+  return `cannot listen on ${host}:${port} (SM2CA_${name.toUpperCase()}_${known.setting}): ${known.why}`;
+}
+
 export interface ServiceContext {
   config: Config;
   log: Logger;
@@ -61,8 +79,18 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
       },
     );
     const { host, port } = config.services[definition.name];
-    await app.listen({ host, port });
+    try {
+      await app.listen({ host, port });
+    } catch (err) {
+      const line = listenFailure(definition.name, host, port, err);
+      if (!line) throw err;
+      process.stderr.write(`${definition.name}: ${line}\n`);
+      await stop().catch(() => {});
+      process.exit(cannotListenExitCode);
+    }
     log.info({ host, port }, `${definition.name} listening`);
+    // A supervisor probes readiness only after this, so it never mistakes another process on the port for us.
+    process.send?.('listening');
   } catch (err) {
     const line = err instanceof AppError ? `${err.message} [${err.code}]` : (err as Error).message;
     process.stderr.write(`${definition.name}: ${line}\n`);

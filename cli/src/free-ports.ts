@@ -1,0 +1,25 @@
+import { createServer } from 'node:net';
+import { type Config, ConfigError, type ServiceName } from '@sm2ca/platform';
+
+function canListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/**
+ * Every service's address is free before anything starts: another instance (another home, the
+ * same ports) would otherwise answer our readiness probes while our services fail to bind.
+ */
+export async function checkPortsFree(config: Config, names: ServiceName[]): Promise<void> {
+  for (const name of names) {
+    const { host, port } = config.services[name];
+    const err = await canListen(host, port);
+    if (err) {
+      const why = err.code === 'EADDRINUSE' ? 'already in use (another sm2ca start?)' : err.message;
+      throw new ConfigError(`SM2CA_${name.toUpperCase()}_PORT`, `${host}:${port} ${why}`);
+    }
+  }
+}
