@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { AppError } from '@sm2ca/platform';
 
@@ -32,7 +33,9 @@ function runningPid(path: string): Promise<string> {
  * reused pid cannot pose as a running instance.
  */
 export async function lockHome(home: string): Promise<{ release(): Promise<void> }> {
-  const path = `\0sm2ca-start-${createHash('sha256').update(home).digest('hex').slice(0, 32)}`;
+  // The same home reached through a symbolic link is the same home.
+  const canonical = existsSync(home) ? realpathSync(home) : home;
+  const path = `\0sm2ca-start-${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}`;
   const server = createServer((socket) => socket.end(`${process.pid}\n`));
   try {
     await listen(server, path);

@@ -93,7 +93,9 @@ export async function openConfiguredDevice(
     });
   } catch (err) {
     if (err instanceof DeviceError) {
-      const hint = err.code === 'DEVICE_TOKEN_NOT_FOUND' ? '; only `sm2ca init` creates a token' : '';
+      const embedded = !config.device.module;
+      const hint =
+        embedded && err.code === 'DEVICE_TOKEN_NOT_FOUND' ? '; only `sm2ca init` creates a token' : '';
       throw new ConfigError(deviceSetting(err), `${err.message}${hint}`, { cause: err });
     }
     throw err;
