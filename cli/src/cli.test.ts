@@ -150,7 +150,7 @@ describe('sm2ca device against the CA that init made', () => {
         );
         expect(result.code, label).toBe(1);
         expect(result.stderr, label).toMatch(
-          /^sm2ca: .*service keys sign only in their own service \[DEVICE_KEY_RESERVED\]$/m,
+          /^sm2ca: .*service keys are made by the ceremony and sign only in their own service \[DEVICE_KEY_RESERVED\]$/m,
         );
         expect(existsSync(out), label).toBe(false);
       }

@@ -11,7 +11,7 @@ import type { Pool } from '@sm2ca/store';
 const reservedFamilies = ['root', 'sub', 'ca', 'ra', 'ocsp', 'km', 'audit'];
 const reservedPattern = new RegExp(`^(${reservedFamilies.join('|')})([-_.\\d]|$)|[-_.]ca$`);
 
-export const reservedLabelFamilies = reservedFamilies.map((family) => `${family}*`).join(', ');
+const reservedLabelFamilies = reservedFamilies.map((family) => `${family}*`).join(', ');
 
 /** RFC 5280 key identifier of an SM2 public key, as the issuers table records it; none for other key types. */
 export function sm2KeyId(spki: Uint8Array): Uint8Array | undefined {
@@ -23,7 +23,7 @@ export function sm2KeyId(spki: Uint8Array): Uint8Array | undefined {
   }
 }
 
-export function isReservedLabel(label: string): boolean {
+function isReservedLabel(label: string): boolean {
   return reservedPattern.test(label.trim().toLowerCase());
 }
 

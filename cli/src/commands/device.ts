@@ -57,7 +57,11 @@ const keyEntry = (action: string, label: string, after: Record<string, unknown>)
 /** A refusal is on record before the operator sees it. */
 async function refuse(pool: Pool, action: string, label: string, reason: string): Promise<never> {
   await withTransaction(pool, (client) => recordAudit(client, actor(), keyEntry(action, label, { reason })));
-  throw new AppError('DEVICE_KEY_RESERVED', `${reason}; service keys sign only in their own service`, 403);
+  throw new AppError(
+    'DEVICE_KEY_RESERVED',
+    `${reason}; service keys are made by the ceremony and sign only in their own service`,
+    403,
+  );
 }
 
 /**
