@@ -42,8 +42,12 @@ describe('validateChain', async () => {
 
   it.each([
     ['a missing intermediate', { intermediates: [] }, 'CHAIN_NO_ISSUER'],
-    ['a time after the leaf expired', { at: new Date(Date.UTC(2030, 0, 1)) }, 'CHAIN_EXPIRED'],
-    ['a time before issuance', { at: new Date(Date.UTC(2025, 0, 1)) }, 'CHAIN_EXPIRED'],
+    [
+      'a time after the leaf expired',
+      { at: new Date(NOT_BEFORE.getTime() + 2 * 365 * 86_400_000) },
+      'CHAIN_EXPIRED',
+    ],
+    ['a time before issuance', { at: new Date(NOT_BEFORE.getTime() - 86_400_000) }, 'CHAIN_EXPIRED'],
   ])('rejects %s', async (_name, change, code) => {
     await expect(
       validateChain(leaf.der, { trustAnchors: [root.der], intermediates: [sub.der], at, ...change }),

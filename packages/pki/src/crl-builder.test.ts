@@ -19,8 +19,17 @@ beforeAll(() => {
 });
 afterAll(() => ca.dispose());
 
-const thisUpdate = new Date('2026-11-21T08:00:00Z');
-const nextUpdate = new Date('2026-11-22T08:00:00Z');
+const HOUR = 3_600_000;
+// Relative to now, so no CRL of the suite is ever stale whatever the clock says.
+const thisUpdate = new Date(Math.floor(Date.now() / HOUR) * HOUR);
+const nextUpdate = new Date(thisUpdate.getTime() + 24 * HOUR);
+const hoursBefore = (hours: number) => new Date(thisUpdate.getTime() - hours * HOUR);
+
+/** A time as `openssl crl -text` prints it: "Nov  2 08:00:00 2026 GMT". */
+function opensslTime(date: Date): string {
+  const [, day, month, year, time] = date.toUTCString().match(/^\w+, (\d+) (\w+) (\d+) (\S+)/)!;
+  return `${month} ${String(Number(day)).padStart(2, ' ')} ${time} ${year} GMT`;
+}
 
 function options(extra: Partial<CrlOptions> = {}): CrlOptions {
   return {
@@ -34,15 +43,15 @@ function options(extra: Partial<CrlOptions> = {}): CrlOptions {
 }
 
 const fullEntries: CrlEntry[] = [
-  { serial: 0x1234n, revocationDate: new Date('2026-11-20T10:00:00Z'), reason: CrlReason.keyCompromise },
+  { serial: 0x1234n, revocationDate: hoursBefore(22), reason: CrlReason.keyCompromise },
   {
     serial: Buffer.from('00ff00112233445566778899', 'hex'),
-    revocationDate: new Date('2026-11-20T11:00:00Z'),
+    revocationDate: hoursBefore(21),
     reason: CrlReason.certificateHold,
-    invalidityDate: new Date('2026-11-19T00:00:00Z'),
+    invalidityDate: hoursBefore(56),
   },
   { serial: (1n << 159n) - 1n, revocationDate: new Date('2051-03-04T05:06:07Z') },
-  { serial: 7n, revocationDate: new Date('2026-11-20T12:00:00Z'), reason: CrlReason.unspecified },
+  { serial: 7n, revocationDate: hoursBefore(20), reason: CrlReason.unspecified },
 ];
 
 function writeTemp(name: string, data: Uint8Array): string {
@@ -99,7 +108,7 @@ describe('buildCrl', () => {
     expect(text).toContain('Certificate Hold');
     expect(text).toContain('Invalidity Date');
     expect(text).toContain('Revocation Date: Mar  4 05:06:07 2051 GMT');
-    expect(text).toContain('Next Update: Nov 22 08:00:00 2026 GMT');
+    expect(text).toContain(`Next Update: ${opensslTime(nextUpdate)}`);
   });
 
   it('signs under the GM default ID: OpenSSL accepts it with distid, and its CRL check needs the empty ID', async () => {
@@ -129,12 +138,12 @@ describe('buildCrl', () => {
       [
         {
           serial: 0x1234n,
-          revocationDate: new Date('2026-11-20T10:00:00Z'),
+          revocationDate: hoursBefore(22),
           reason: CrlReason.removeFromCRL,
         },
         {
           serial: 0x99n,
-          revocationDate: new Date('2026-11-21T07:00:00Z'),
+          revocationDate: hoursBefore(1),
           reason: CrlReason.certificateHold,
         },
       ],
@@ -211,7 +220,7 @@ describe('buildCrl', () => {
   });
 
   it('rejects invalid input with PkiError', async () => {
-    const date = new Date('2026-11-20T10:00:00Z');
+    const date = hoursBefore(22);
     const cases: [Partial<CrlOptions>, CrlEntry[], string][] = [
       [{}, [{ serial: 1n, revocationDate: date, reason: CrlReason.removeFromCRL }], 'CRL_INVALID_ENTRY'],
       [{}, [{ serial: 1n << 160n, revocationDate: date }], 'CRL_INVALID_ENTRY'],

@@ -8,6 +8,9 @@ import { fuzzParser } from './test-support/fuzz.ts';
 const dummySigner = { sign: async () => Buffer.from('3006020101020101', 'hex') };
 const issuerName = Buffer.from('30203111300f06035504030c0842656e6368204341310b300906035504061302434e', 'hex');
 
+const DAY = 86_400_000;
+const today = Math.floor(Date.now() / DAY) * DAY;
+
 async function sampleCrl(): Promise<Buffer> {
   return buildCrl(
     {
@@ -15,16 +18,16 @@ async function sampleCrl(): Promise<Buffer> {
       authorityKeyIdentifier: Buffer.alloc(20, 1),
       crlNumber: 9n,
       baseCrlNumber: 8n,
-      thisUpdate: new Date('2026-11-21T00:00:00Z'),
-      nextUpdate: new Date('2026-11-22T00:00:00Z'),
+      thisUpdate: new Date(today),
+      nextUpdate: new Date(today + DAY),
       issuingDistributionPoint: { uris: ['http://crl.example.cn/1.crl'], onlyContainsUserCerts: true },
     },
     [
-      { serial: 5n, revocationDate: new Date('2026-11-20T00:00:00Z'), reason: CrlReason.removeFromCRL },
+      { serial: 5n, revocationDate: new Date(today - DAY), reason: CrlReason.removeFromCRL },
       {
         serial: 6n,
-        revocationDate: new Date('2026-11-20T00:00:00Z'),
-        invalidityDate: new Date('2026-11-19T00:00:00Z'),
+        revocationDate: new Date(today - DAY),
+        invalidityDate: new Date(today - 2 * DAY),
       },
     ],
     dummySigner,

@@ -38,10 +38,13 @@ beforeAll(() => {
 });
 afterAll(() => ca.dispose());
 
-const producedAt = new Date('2026-11-21T08:00:00.750Z');
-const thisUpdate = new Date('2026-11-21T07:00:00Z');
-const nextUpdate = new Date('2026-11-22T07:00:00Z');
-const revocationTime = new Date('2026-11-20T10:00:00Z');
+// Relative to now: `openssl ocsp` checks thisUpdate/nextUpdate against the clock.
+const HOUR = 3_600_000;
+const nowSecond = Math.floor(Date.now() / 1000) * 1000;
+const producedAt = new Date(nowSecond + 750);
+const thisUpdate = new Date(nowSecond - HOUR);
+const nextUpdate = new Date(nowSecond + 23 * HOUR);
+const revocationTime = new Date(nowSecond - 22 * HOUR);
 
 function write(name: string, data: Uint8Array): string {
   writeFileSync(join(ca.dir, name), data);
@@ -101,7 +104,7 @@ describe('buildOcspResponse', () => {
     const basic = basicOf(der);
     expect(basic.signatureAlgorithm).toBe('1.2.156.10197.1.501');
     expect(basic.responderKeyHash).toEqual(ca.subjectKeyIdentifier);
-    expect(basic.producedAt).toEqual(new Date('2026-11-21T08:00:00Z'));
+    expect(basic.producedAt).toEqual(new Date(nowSecond));
     expect(basic.nonce).toEqual(request.nonce);
     expect(basic.certs).toEqual([ca.certDer]);
     expect(basic.responses).toEqual([

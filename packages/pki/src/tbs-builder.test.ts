@@ -72,7 +72,11 @@ describe('certificates built from profiles', async () => {
   });
 
   it('switch to GeneralizedTime from 2050', async () => {
-    const longRoot = await issue('root-ca', undefined, {}, 30);
+    // Fixed dates on purpose: this checks the encoding boundary, not the clock.
+    const longRoot = await issue('root-ca', undefined, {
+      notBefore: new Date(Date.UTC(2040, 0, 1)),
+      notAfter: new Date(Date.UTC(2060, 0, 1)),
+    });
     const late = await issue('sub-ca', longRoot, {
       notBefore: new Date(Date.UTC(2045, 0, 1)),
       notAfter: new Date(Date.UTC(2051, 0, 1)),
@@ -112,7 +116,7 @@ describe('certificates built from profiles', async () => {
       publicKey: testKey().publicKey,
       issuer: sub.parsed,
       notBefore: NOT_BEFORE,
-      notAfter: new Date(Date.UTC(2027, 0, 1)),
+      notAfter: new Date(NOT_BEFORE.getTime() + 365 * 86_400_000),
       crlDistributionPoints: ['http://crl'],
     };
     const code = (fn: () => unknown) => {
@@ -126,7 +130,11 @@ describe('certificates built from profiles', async () => {
     expect(code(() => buildTbsCertificate({ ...base, profile: 'root-ca' }))).toBe('PROFILE_ISSUER');
     expect(
       code(() =>
-        buildTbsCertificate({ ...base, profile: 'person-sign', notAfter: new Date(Date.UTC(2034, 0, 1)) }),
+        buildTbsCertificate({
+          ...base,
+          profile: 'person-sign',
+          notAfter: new Date(NOT_BEFORE.getTime() + 8 * 365 * 86_400_000),
+        }),
       ),
     ).toBe('VALIDITY_TOO_LONG');
     expect(

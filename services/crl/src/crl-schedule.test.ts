@@ -5,7 +5,8 @@ import { Debouncer } from './debouncer.ts';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const settings = { intervalMinutes: 60, deltaIntervalMinutes: 10, debounceSeconds: 2 };
-const at = (ms: number) => new Date(Date.UTC(2026, 10, 21) + ms);
+const start = Math.floor(Date.now() / HOUR) * HOUR;
+const at = (ms: number) => new Date(start + ms);
 
 describe('CRL schedule', () => {
   it('adds a margin to nextUpdate but never goes past 24 hours', () => {

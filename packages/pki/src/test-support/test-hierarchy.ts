@@ -28,7 +28,9 @@ export interface TestCertificate {
 }
 
 const YEAR_MS = 365 * 86_400_000;
-export const NOT_BEFORE = new Date(Date.UTC(2026, 0, 1));
+const DAY_MS = 86_400_000;
+/** Midnight UTC of today: fixtures move with the clock so OpenSSL's time checks pass at any date. */
+export const NOT_BEFORE = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS);
 export const URLS = {
   crlDistributionPoints: ['http://crl.example.gov.cn/sub.crl'],
   ocspUrls: ['http://ocsp.example.gov.cn'],
