@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../../test/support/child-env.ts';
 import { freePort } from '../../test/support/free-port.ts';
 import { type Stack, sm2caCli, startStack } from '../../test/support/sm2ca-stack.ts';
 import { createTestDatabase } from '../../test/support/test-database.ts';
@@ -12,7 +13,7 @@ import { createTestDatabase } from '../../test/support/test-database.ts';
 const bin = new URL('../bin/sm2ca.js', import.meta.url).pathname;
 
 const sm2ca = (args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 0) =>
-  sm2caCli(args, { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeoutMs);
+  sm2caCli(args, childEnv(env), timeoutMs);
 
 describe('sm2ca CLI', () => {
   it('lists its subcommands', async () => {
@@ -57,12 +58,11 @@ describe('sm2ca CLI', () => {
       'setpriv',
       ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'migrate'],
       {
-        env: {
-          PATH: process.env.PATH,
+        env: childEnv({
           HOME: home,
           SM2CA_HOME: join(home, 'var'),
           SM2CA_PG_PORT: String(await freePort()),
-        },
+        }),
       },
     );
     expect(stdout).toMatch(/applied \d+ migration/);

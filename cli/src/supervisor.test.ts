@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../../test/support/child-env.ts';
 import { freePort } from '../../test/support/free-port.ts';
 import { sm2caCli } from '../../test/support/sm2ca-stack.ts';
 import { useTestDatabase } from '../../test/support/test-database.ts';
@@ -20,15 +21,13 @@ describe('Supervisor', () => {
     // Another process on the service's port that answers every probe, as a running instance does.
     squatter = createServer((_req, res) => res.end('{"ok":true}'));
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+    env = childEnv({
       DATABASE_URL: db.url,
       SM2CA_HOME: home,
       SM2CA_CRL_HOST: '127.0.0.1',
       SM2CA_CRL_PORT: String(port),
       LOG_LEVEL: 'silent',
-    };
+    });
     expect((await sm2caCli(['init'], env)).code).toBe(0);
   });
   afterAll(async () => {

@@ -9,6 +9,7 @@ import { decodeSm2Spki } from '@sm2ca/gm';
 import { buildCsr, parseCertificate, sm2Verifier } from '@sm2ca/pki';
 import { loadConfig, openConfiguredDevice, signInstruction } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../support/child-env.ts';
 import { freePort } from '../support/free-port.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
@@ -30,14 +31,12 @@ describe('CA crash safety', () => {
     db = await createTestDatabase();
     const port = await freePort();
     caUrl = `http://127.0.0.1:${port}`;
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+    env = childEnv({
       DATABASE_URL: db.url,
       SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-crash-')),
       SM2CA_CA_PORT: String(port),
       LOG_LEVEL: 'silent',
-    };
+    });
     await promisify(execFile)(process.execPath, [`${root}cli/bin/sm2ca.js`, 'init'], { env });
     device = await openConfiguredDevice(loadConfig(env));
   }, 120_000);

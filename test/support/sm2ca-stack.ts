@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { childEnv } from './child-env.ts';
 import { freePort } from './free-port.ts';
 
 const bin = new URL('../../cli/bin/sm2ca.js', import.meta.url).pathname;
@@ -55,9 +56,7 @@ export async function startStack(
     ocsp: await freePort(),
     crl: await freePort(),
   };
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  const env: NodeJS.ProcessEnv = childEnv({
     DATABASE_URL: databaseUrl,
     SM2CA_HOME: mkdtempSync(join(tmpdir(), 'sm2ca-stack-')),
     SM2CA_RA_PORT: String(port.ra),
@@ -72,7 +71,7 @@ export async function startStack(
     SM2CA_CRL_URL: `http://127.0.0.1:${port.crl}`,
     LOG_LEVEL: 'warn',
     ...extraEnv,
-  };
+  });
   const args = ['start', ...(only ? ['--only', only.join(',')] : [])];
   const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
     env,

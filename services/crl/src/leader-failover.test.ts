@@ -9,6 +9,7 @@ import { buildCsr, parseCertificate, parseCrl, sm2Verifier, verifyCrlSignature }
 import { createLogger, type HttpServer, loadConfig, signInstruction } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hsmSim } from '../../../packages/device/src/test-tokens.ts';
+import { childEnv } from '../../../test/support/child-env.ts';
 import { freePort } from '../../../test/support/free-port.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.ts';
 import { buildCaApp } from '../../ca/src/app.ts';
@@ -39,9 +40,7 @@ describe('CRL publisher failover', () => {
     const pin = randomBytes(8).toString('hex');
     const label = 'crl-failover';
     const tokenEnv = await hsmSim.createTokens([label], `${pin}so`, pin);
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+    env = childEnv({
       ...tokenEnv,
       DATABASE_URL: db.url,
       SM2CA_HOME: mkdtempSync(join(tmpdir(), 'crl-failover-')),
@@ -52,7 +51,7 @@ describe('CRL publisher failover', () => {
       SM2CA_CRL_INTERVAL_MINUTES: '1',
       SM2CA_CRL_DEBOUNCE_SECONDS: '0',
       LOG_LEVEL: 'info',
-    };
+    });
     device = await openDevice({ module: hsmSim.module, vendor: 'hsm-sim', tokenLabel: label, pin });
     const config = loadConfig(env);
     await runKeyCeremony(db.pool, device, config);
