@@ -95,6 +95,16 @@ describe('CA crash safety', () => {
     return { status: res.status, body: (await res.json()) as { serial?: string; certificate?: string } };
   };
 
+  const plannedCount = async () =>
+    (await db.pool.query("SELECT count(*)::int AS n FROM certificates WHERE status = 'planned'")).rows[0]
+      .n as number;
+  const untilPlannedAbove = async (before: number, limitMs: number) => {
+    const until = Date.now() + limitMs;
+    while (Date.now() < until && (await plannedCount()) <= before) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+
   it('never duplicates a serial and finishes every request after repeated SIGKILLs', async () => {
     const sent: Record<string, unknown>[] = [];
     let plannedAtKill = 0;
@@ -103,15 +113,16 @@ describe('CA crash safety', () => {
       const exited = new Promise((r) => ca.once('exit', r));
       const bodies = await Promise.all(Array.from({ length: 24 }, instruction));
       sent.push(...bodies);
+      const before = await plannedCount();
       const inFlight = bodies.map((b) => send(b).catch(() => undefined));
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 120));
+      // Kill inside the window this test is about (a serial planned, its certificate not yet
+      // signed) rather than after a fixed delay, which a loaded machine can overshoot or undershoot.
+      await untilPlannedAbove(before, 2_000);
+      await new Promise((r) => setTimeout(r, Math.random() * 30));
       ca.kill('SIGKILL');
       await Promise.all(inFlight);
       await exited;
-      const planned = await db.pool.query(
-        "SELECT count(*)::int AS n FROM certificates WHERE status = 'planned'",
-      );
-      plannedAtKill = Math.max(plannedAtKill, planned.rows[0].n);
+      plannedAtKill = Math.max(plannedAtKill, await plannedCount());
     }
     // The kills must have hit the window this test is about.
     expect(plannedAtKill).toBeGreaterThan(0);
