@@ -12,9 +12,6 @@ import { type CachedResponse, type CacheEntry, cachedResponse, type OcspCache } 
 import type { ResponseSigner } from './response-signer.ts';
 import { readForRequest } from './response-table.ts';
 
-/** RFC 5019 clients ask for one certificate; a request naming more than this is not a real client. */
-export const MAX_CERT_IDS = 20;
-
 export type Answer =
   /** One certificate, no nonce: the same bytes for everyone until nextUpdate. */
   | { kind: 'cacheable'; response: CachedResponse }
@@ -55,7 +52,6 @@ export class OcspAnswers {
   constructor(private readonly deps: OcspAnswersDeps) {}
 
   answer(request: ParsedOcspRequest): Answer | Promise<Answer> {
-    if (request.certIds.length > MAX_CERT_IDS) return errors.malformedRequest;
     const registry = this.deps.registry();
     const targets: CertTarget[] = [];
     for (const certId of request.certIds) {

@@ -3,10 +3,7 @@ import type { HttpServer } from '@sm2ca/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cacheableHeaders, etagMatches, uncacheableHeaders } from './http-caching.ts';
 import { type Answer, malformedRequest, type OcspAnswers } from './ocsp-answers.ts';
-import { RequestMemo } from './request-memo.ts';
-
-/** Larger than any OCSP request a relying party sends (the parser refuses more anyway). */
-const MAX_BODY = 64 * 1024;
+import { MAX_REQUEST_BYTES, RequestMemo } from './request-memo.ts';
 
 function send(request: FastifyRequest, reply: FastifyReply, answer: Answer, cacheable: boolean): void {
   if (answer.kind === 'fresh') {
@@ -54,7 +51,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
 
   app.addContentTypeParser(
     'application/ocsp-request',
-    { parseAs: 'buffer', bodyLimit: MAX_BODY },
+    { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BYTES },
     (_request, body, done) => done(null, body),
   );
 
