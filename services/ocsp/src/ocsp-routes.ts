@@ -67,7 +67,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const body = request.body;
       const parsed = Buffer.isBuffer(body) ? parse(() => memo.parseBody(body)) : undefined;
       // A POST answer is never cacheable (RFC 5019 5): caches key on URLs, not bodies.
-      return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, false);
+      return respond(request, reply, parsed ? answers.answer(parsed, request.ip) : malformedRequest, false);
     },
   );
 
@@ -84,7 +84,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const query = url.indexOf('?', prefixLength);
       const text = url.slice(prefixLength, query < 0 ? undefined : query);
       const parsed = parse(() => memo.parsePath(text));
-      return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, true);
+      return respond(request, reply, parsed ? answers.answer(parsed, request.ip) : malformedRequest, true);
     },
   );
 }
