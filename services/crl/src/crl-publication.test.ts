@@ -11,7 +11,9 @@ import {
 import { createLogger, type HttpServer, loadConfig } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
 import { openssl, tempDir } from '../../../test/support/openssl-cli.ts';
+import { rawRequest } from '../../../test/support/raw-http.ts';
 import { publishStatus } from '../../ca/src/certificate-events.ts';
 import { type CaTestBed, createCaTestBed } from '../../ca/src/test-support/ca-test-bed.ts';
 import { buildCrlApp } from './app.ts';
@@ -255,6 +257,23 @@ describe('CRL publisher', () => {
     expect(archived.statusCode).toBe(304);
     expect(archived.headers['cache-control']).toContain('immutable');
     expect((await get('/ca/sub.cer')).headers.etag).toMatch(/^"[0-9a-f]{64}"$/);
+  });
+
+  it('spells Content-Length and Content-Type in canonical case on CRL and certificate downloads, as GmSSL crlget looks for them', async () => {
+    const port = await freePort();
+    await app.listen({ host: '127.0.0.1', port });
+    for (const [path, type] of [
+      ['/crl/sub.crl', 'application/pkix-crl'],
+      ['/crl/sub-delta.crl', 'application/pkix-crl'],
+      ['/ca/sub.cer', 'application/pkix-cert'],
+    ]) {
+      const res = await rawRequest(`http://127.0.0.1:${port}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headerNames, path).toEqual(expect.arrayContaining(['Content-Length', 'Content-Type']));
+      expect(res.headerNames, path).not.toEqual(expect.arrayContaining(['content-length']));
+      expect(res.headers['content-length'], path).toBe(String(res.body.length));
+      expect(res.headers['content-type'], path).toBe(type);
+    }
   });
 
   it('answers unknown issuers and numbers with 404 and a stable code', async () => {
