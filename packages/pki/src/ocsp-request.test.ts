@@ -12,6 +12,7 @@ import {
   publicKeyOfSpki,
 } from './ocsp-cert-id.ts';
 import { parseOcspGetRequest, parseOcspRequest } from './ocsp-request.ts';
+import { buildOcspRequest, ocspGetPath } from './ocsp-request-builder.ts';
 import { PkiError } from './pki-error.ts';
 import { fuzzParser } from './test-support/fuzz.ts';
 
@@ -95,6 +96,15 @@ describe('parseOcspRequest', () => {
     expectMalformed(() => parseOcspGetRequest('%E0%A4%A'));
     expectMalformed(() => parseOcspGetRequest('not*base64'));
     expectMalformed(() => parseOcspGetRequest(''));
+  });
+
+  it('refuses more CertIDs than the limit allows, on POST and GET alike', () => {
+    const ids = (count: number) =>
+      Array.from({ length: count }, (_, i) => buildOcspCertId(issuer, BigInt(i + 1)).der);
+    expect(parseOcspRequest(buildOcspRequest(ids(20)), { maxCertIds: 20 }).certIds).toHaveLength(20);
+    expect(parseOcspRequest(buildOcspRequest(ids(21))).certIds).toHaveLength(21);
+    expectMalformed(() => parseOcspRequest(buildOcspRequest(ids(21)), { maxCertIds: 20 }));
+    expectMalformed(() => parseOcspGetRequest(ocspGetPath(buildOcspRequest(ids(2))), { maxCertIds: 1 }));
   });
 
   it('throws nothing but PkiError on 10,000 random and mutated inputs', () => {

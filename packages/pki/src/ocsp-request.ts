@@ -20,10 +20,15 @@ const MAX_NONCE_OCTETS = 32;
 // requests larger than this are not OCSP requests a relying party would send.
 const MAX_REQUEST_BYTES = 64 * 1024;
 
+export interface OcspRequestLimits {
+  /** More Requests than this are refused before any CertID is decoded: decoding is the costly part. */
+  maxCertIds?: number;
+}
+
 /** Parses a DER OCSPRequest (an HTTP POST body). */
-export function parseOcspRequest(der: Uint8Array): ParsedOcspRequest {
+export function parseOcspRequest(der: Uint8Array, limits: OcspRequestLimits = {}): ParsedOcspRequest {
   return malformed(OCSP_MALFORMED_REQUEST, 'OCSP request', () =>
-    parse(Buffer.from(der.buffer, der.byteOffset, der.byteLength)),
+    parse(Buffer.from(der.buffer, der.byteOffset, der.byteLength), limits),
   );
 }
 
@@ -31,7 +36,7 @@ export function parseOcspRequest(der: Uint8Array): ParsedOcspRequest {
  * Parses the request from a GET URL path segment (RFC 6960 A.1): URL-encoded base64 of the DER.
  * Some clients and proxies turn '+' into spaces or use base64url; both are undone here.
  */
-export function parseOcspGetRequest(pathSegment: string): ParsedOcspRequest {
+export function parseOcspGetRequest(pathSegment: string, limits: OcspRequestLimits = {}): ParsedOcspRequest {
   let text: string;
   try {
     text = decodeURIComponent(pathSegment.replace(/^\/+/, ''));
@@ -42,10 +47,10 @@ export function parseOcspGetRequest(pathSegment: string): ParsedOcspRequest {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length > (MAX_REQUEST_BYTES * 4) / 3 + 4) {
     throw new PkiError(OCSP_MALFORMED_REQUEST, 'OCSP GET path is not base64');
   }
-  return parseOcspRequest(Buffer.from(text, 'base64'));
+  return parseOcspRequest(Buffer.from(text, 'base64'), limits);
 }
 
-function parse(der: Buffer): ParsedOcspRequest {
+function parse(der: Buffer, limits: OcspRequestLimits): ParsedOcspRequest {
   if (der.length > MAX_REQUEST_BYTES) throw new Error('request too large');
   const outer = expectTag(readTlv(der, 0, der.length), 0x30, 'OCSPRequest');
   if (outer.end !== der.length) throw new Error('trailing bytes after the request');
@@ -62,6 +67,9 @@ function parse(der: Buffer): ParsedOcspRequest {
   if (!list) throw new Error('missing requestList');
   const requests = childrenOf(der, expectTag(list, 0x30, 'requestList'));
   if (requests.length === 0) throw new Error('empty requestList');
+  if (limits.maxCertIds !== undefined && requests.length > limits.maxCertIds) {
+    throw new Error(`more than ${limits.maxCertIds} CertIDs`);
+  }
   const certIds = requests.map((request) => {
     const [certId, extensions, ...more] = childrenOf(der, expectTag(request, 0x30, 'Request'));
     if (!certId || more.length > 0 || (extensions && extensions.tag !== 0xa0)) throw new Error('bad Request');

@@ -42,6 +42,10 @@ export const ConfigSchema = Type.Object({
   ocsp: Type.Object({
     /** nextUpdate − thisUpdate of every response; pre-signed ones are refreshed at half of it. */
     validityHours: Type.Integer({ minimum: 1, maximum: 168 }),
+    /** Responses signed on demand (nonce, several CertIDs, a serial not in memory) per client address. */
+    liveSigningPerSecond: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    /** How many such responses a client may get at once before the rate applies. */
+    liveSigningBurst: Type.Integer({ minimum: 1, maximum: 100_000 }),
   }),
   crl: Type.Object({
     /** Full CRL cycle; the regulations allow at most 24 hours. */

@@ -29,6 +29,8 @@ export const settingSources: SettingSource[] = [
   { path: 'ca.organization', env: 'SM2CA_ORGANIZATION', fallback: 'SM2CA' },
   { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },
   { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
+  { path: 'ocsp.liveSigningPerSecond', env: 'SM2CA_OCSP_LIVE_SIGNING_RATE', fallback: 10 },
+  { path: 'ocsp.liveSigningBurst', env: 'SM2CA_OCSP_LIVE_SIGNING_BURST', fallback: 50 },
   { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },

@@ -8,6 +8,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { CanonicalHeaderResponse } from './canonical-header-response.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
 
@@ -28,10 +29,12 @@ export interface HttpServerOptions {
 
 /**
  * Fastify with what every service shares: TypeBox schemas, OpenAPI at /docs,
- * one error body shape `{ error: { code, message } }`, and health routes.
+ * one error body shape `{ error: { code, message } }`, health routes, and Content-Length and
+ * Content-Type spelled in canonical case.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = Fastify({
+    http: { ServerResponse: CanonicalHeaderResponse },
     loggerInstance: options.log,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },

@@ -11,7 +11,9 @@ import {
 import { createLogger, type HttpServer, loadConfig } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
 import { openssl, tempDir } from '../../../test/support/openssl-cli.ts';
+import { rawRequest } from '../../../test/support/raw-http.ts';
 import { publishStatus } from '../../ca/src/certificate-events.ts';
 import { type CaTestBed, createCaTestBed } from '../../ca/src/test-support/ca-test-bed.ts';
 import { buildCrlApp } from './app.ts';
@@ -51,6 +53,9 @@ describe('CRL publisher', () => {
     const res = await get(url);
     return res.statusCode === 200 ? parseCrl(res.rawPayload) : undefined;
   };
+  /** The delta published just before `full`, in the same run: the one that first carried a change. */
+  const deltaBefore = async (full: ParsedCrl): Promise<ParsedCrl> =>
+    parseCrl((await get(`/crl/sub/${full.crlNumber! - 1n}.crl`)).rawPayload);
   const entryOf = (crl: ParsedCrl | undefined, serial: string): ParsedCrlEntry | undefined =>
     crl && [...crl.entries()].find((e) => e.serial === BigInt(`0x${serial}`));
   const issue = async () => (await bed.issue('王五')).serial;
@@ -80,6 +85,13 @@ describe('CRL publisher', () => {
       expect(full.extensions.map((e) => e.oid)).toContain('2.5.29.46');
       expect(await verifyCrlSignature(full, await caSpki(issuerId), bed.device)).toBe(true);
       expect(full.nextUpdate!.getTime() - full.thisUpdate.getTime()).toBe(90 * MINUTE_MS);
+      // The delta its Freshest CRL pointer names exists from the same commit, based on it.
+      const delta = (await crlAt(`/crl/${issuerId}-delta.crl`))!;
+      expect(delta).toBeDefined();
+      expect(delta.baseCrlNumber).toBe(full.crlNumber);
+      expect(delta.crlNumber).toBe(full.crlNumber! + 1n);
+      expect([...delta.entries()]).toEqual([]);
+      expect(await verifyCrlSignature(delta, await caSpki(issuerId), bed.device)).toBe(true);
     }
   });
 
@@ -95,10 +107,13 @@ describe('CRL publisher', () => {
 
     await expect.poll(async () => entryOf(await crlAt('/crl/sub.crl'), suspended), ACCEPTANCE).toBeDefined();
     const full = (await crlAt('/crl/sub.crl'))!;
-    const delta = (await crlAt('/crl/sub-delta.crl'))!;
+    const delta = await deltaBefore(full);
     expect(full.crlNumber! > before.crlNumber!).toBe(true);
     expect(delta.baseCrlNumber).toBe(before.crlNumber);
-    expect(delta.crlNumber! > before.crlNumber! && delta.crlNumber! < full.crlNumber!).toBe(true);
+    expect(delta.crlNumber! > before.crlNumber!).toBe(true);
+    const current = (await crlAt('/crl/sub-delta.crl'))!;
+    expect(current.baseCrlNumber).toBe(full.crlNumber);
+    expect([...current.entries()]).toEqual([]);
     expect(delta.nextUpdate!.getTime() - delta.thisUpdate.getTime()).toBe(15 * MINUTE_MS);
     for (const crl of [full, delta]) {
       expect(entryOf(crl, keyCompromised)).toMatchObject({
@@ -116,7 +131,7 @@ describe('CRL publisher', () => {
     await expect
       .poll(async () => entryOf(await crlAt('/crl/sub.crl'), suspended)?.reason, ACCEPTANCE)
       .toBe(CrlReason.superseded);
-    const delta = (await crlAt('/crl/sub-delta.crl'))!;
+    const delta = await deltaBefore((await crlAt('/crl/sub.crl'))!);
     expect(delta.baseCrlNumber).toBe(before.crlNumber);
     expect(entryOf(delta, suspended)?.reason).toBe(CrlReason.superseded);
     expect(entryOf(delta, keyCompromised)).toBeUndefined();
@@ -139,8 +154,9 @@ describe('CRL publisher', () => {
     await expect
       .poll(async () => (await crlAt('/crl/sub.crl'))!.crlNumber! > base.crlNumber!, ACCEPTANCE)
       .toBe(true);
-    expect(entryOf(await crlAt('/crl/sub.crl'), released)).toBeUndefined();
-    const delta = (await crlAt('/crl/sub-delta.crl'))!;
+    const full = (await crlAt('/crl/sub.crl'))!;
+    expect(entryOf(full, released)).toBeUndefined();
+    const delta = await deltaBefore(full);
     expect(delta.baseCrlNumber).toBe(base.crlNumber);
     expect([...delta.entries()]).toEqual([expect.objectContaining({ reason: CrlReason.removeFromCRL })]);
     expect(entryOf(delta, released)).toBeDefined();
@@ -243,6 +259,23 @@ describe('CRL publisher', () => {
     expect((await get('/ca/sub.cer')).headers.etag).toMatch(/^"[0-9a-f]{64}"$/);
   });
 
+  it('spells Content-Length and Content-Type in canonical case on CRL and certificate downloads, as GmSSL crlget looks for them', async () => {
+    const port = await freePort();
+    await app.listen({ host: '127.0.0.1', port });
+    for (const [path, type] of [
+      ['/crl/sub.crl', 'application/pkix-crl'],
+      ['/crl/sub-delta.crl', 'application/pkix-crl'],
+      ['/ca/sub.cer', 'application/pkix-cert'],
+    ]) {
+      const res = await rawRequest(`http://127.0.0.1:${port}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headerNames, path).toEqual(expect.arrayContaining(['Content-Length', 'Content-Type']));
+      expect(res.headerNames, path).not.toEqual(expect.arrayContaining(['content-length']));
+      expect(res.headers['content-length'], path).toBe(String(res.body.length));
+      expect(res.headers['content-type'], path).toBe(type);
+    }
+  });
+
   it('answers unknown issuers and numbers with 404 and a stable code', async () => {
     const cases: [string, string][] = [
       ['/crl/nobody.crl', 'ISSUER_UNKNOWN'],
@@ -273,7 +306,10 @@ describe('CRL publisher', () => {
     const published = await Promise.all(
       ['a', 'b', 'c', 'd'].map((id, i) => publishCrl(deps(id), sub, i % 2 ? 'delta' : 'full')),
     );
-    const numbers = published.map((p) => p.number).sort((x, y) => (x < y ? -1 : 1));
+    const numbers = published
+      .flat()
+      .map((p) => p.number)
+      .sort((x, y) => (x < y ? -1 : 1));
     for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBe(numbers[i - 1]! + 1n);
   });
 });

@@ -176,7 +176,7 @@ export class CrlPublishing {
       const issuer = this.#issuers.get(issuerId);
       // Status changes of certificates issued by the RA or OCSP signer keys have no CRL here.
       if (!issuer) return true;
-      const crl = await publishCrl(
+      const published = await publishCrl(
         {
           pool,
           config: this.#options.config,
@@ -186,10 +186,12 @@ export class CrlPublishing {
         issuer,
         kind,
       );
-      log.info(
-        { issuerId, crlNumber: String(crl.number), kind: crl.kind, entries: crl.entryCount },
-        'CRL published',
-      );
+      for (const crl of published) {
+        log.info(
+          { issuerId, crlNumber: String(crl.number), kind: crl.kind, entries: crl.entryCount },
+          'CRL published',
+        );
+      }
       return true;
     } catch (err) {
       log.error({ err, issuerId, kind }, 'CRL publication failed; trying again shortly');

@@ -14,6 +14,7 @@ import { registerOcspRoutes } from './ocsp-routes.ts';
 import { PresignLeader } from './presign-leader.ts';
 import { ResponseSigner } from './response-signer.ts';
 import { responseChannel } from './response-table.ts';
+import { SigningRateLimit } from './signing-rate-limit.ts';
 import { parseStatusEvent, statusChannel } from './status-event.ts';
 
 export interface OcspAppOptions {
@@ -21,6 +22,8 @@ export interface OcspAppOptions {
   retryMs?: number;
   /** Between refresh sweeps, issuer reloads and memory pruning. */
   sweepMs?: number;
+  /** The clock the live-signing rate limit refills by. */
+  now?: () => number;
 }
 
 /**
@@ -52,6 +55,10 @@ export async function buildOcspApp(
     cache,
     signer,
     readPool: replica ?? db.pool,
+    limit: new SigningRateLimit(
+      { perSecond: config.ocsp.liveSigningPerSecond, burst: config.ocsp.liveSigningBurst },
+      options.now,
+    ),
     log,
   });
   const sync = new CacheSync(db.pool, cache, log);

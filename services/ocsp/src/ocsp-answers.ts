@@ -11,9 +11,7 @@ import type { CertTarget, IssuerRegistry } from './issuer-registry.ts';
 import { type CachedResponse, type CacheEntry, cachedResponse, type OcspCache } from './ocsp-cache.ts';
 import type { ResponseSigner } from './response-signer.ts';
 import { readForRequest } from './response-table.ts';
-
-/** RFC 5019 clients ask for one certificate; a request naming more than this is not a real client. */
-export const MAX_CERT_IDS = 20;
+import type { SigningRateLimit } from './signing-rate-limit.ts';
 
 export type Answer =
   /** One certificate, no nonce: the same bytes for everyone until nextUpdate. */
@@ -33,12 +31,21 @@ export const malformedRequest = errors.malformedRequest;
 /** A failure to read the database; answered with tryLater. */
 class DatabaseUnavailable extends Error {}
 
+/**
+ * The client has had its share of live signatures; answered with tryLater (RFC 6960 2.3:
+ * "try the query later") in a 200 like every OCSP error, since clients read the status from
+ * the body, and many would take a 429 for a responder that is down.
+ */
+class SigningLimited extends Error {}
+
 export interface OcspAnswersDeps {
   registry: () => IssuerRegistry;
   cache: OcspCache;
   signer: ResponseSigner;
   /** Where certificates the cache does not hold are looked up: the read replica when there is one. */
   readPool: Pool;
+  /** Per client: responses signed on demand. Pre-signed and remembered answers are never limited. */
+  limit: SigningRateLimit;
   log: Logger;
 }
 
@@ -54,8 +61,8 @@ export class OcspAnswers {
 
   constructor(private readonly deps: OcspAnswersDeps) {}
 
-  answer(request: ParsedOcspRequest): Answer | Promise<Answer> {
-    if (request.certIds.length > MAX_CERT_IDS) return errors.malformedRequest;
+  /** `client` is the address the rate of live signatures is counted against. */
+  answer(request: ParsedOcspRequest, client: string): Answer | Promise<Answer> {
     const registry = this.deps.registry();
     const targets: CertTarget[] = [];
     for (const certId of request.certIds) {
@@ -65,11 +72,13 @@ export class OcspAnswers {
       if (targets.length > 0 && targets[0]!.issuer !== target.issuer) return errors.unauthorized;
       targets.push(target);
     }
-    if (request.nonce || targets.length > 1) return this.#live(targets, request.nonce);
+    if (request.nonce || targets.length > 1) {
+      return this.deps.limit.take(client) ? this.#live(targets, request.nonce) : errors.tryLater;
+    }
     const target = targets[0]!;
     const held = this.deps.cache.get(target.key)?.responses[target.certId.hashAlgorithm];
     if (held && held.nextUpdateMs > Date.now()) return { kind: 'cacheable', response: held };
-    return this.#signedOnce(target).then(
+    return this.#signedOnce(target, client).then(
       (response): Answer => ({ kind: 'cacheable', response }),
       (err) => this.#failure(err),
     );
@@ -86,18 +95,21 @@ export class OcspAnswers {
     return signing;
   }
 
-  /** Concurrent requests for the same missing response share one lookup and one signature. */
-  #signedOnce(target: CertTarget): Promise<CachedResponse> {
+  /**
+   * Concurrent requests for the same missing response share one lookup and one signature,
+   * counted against the client that started it (and its refusal shared too).
+   */
+  #signedOnce(target: CertTarget, client: string): Promise<CachedResponse> {
     const flight = `${target.key}|${target.certId.hashAlgorithm}`;
     let pending = this.#inFlight.get(flight);
     if (!pending) {
-      pending = this.#fetchOrSign(target).finally(() => this.#inFlight.delete(flight));
+      pending = this.#fetchOrSign(target, client).finally(() => this.#inFlight.delete(flight));
       this.#inFlight.set(flight, pending);
     }
     return pending;
   }
 
-  async #fetchOrSign(target: CertTarget): Promise<CachedResponse> {
+  async #fetchOrSign(target: CertTarget, client: string): Promise<CachedResponse> {
     const algorithm = target.certId.hashAlgorithm;
     let entry = this.#trusted(target);
     if (!entry) {
@@ -105,6 +117,8 @@ export class OcspAnswers {
       const held = entry.responses[algorithm];
       if (held && held.nextUpdateMs > Date.now()) return held;
     }
+    // Only here, after the stored response was looked for: serving a pre-signed one costs no signature.
+    if (!this.deps.limit.take(client)) throw new SigningLimited();
     const { state } = entry;
     // The CertID as we would build it, so every client gets the same bytes whatever encoding the first one used.
     const certId = buildOcspCertId(target.issuer.certIdSource, target.certId.serial, algorithm);
@@ -162,6 +176,7 @@ export class OcspAnswers {
   }
 
   #failure(err: unknown): Answer {
+    if (err instanceof SigningLimited) return errors.tryLater;
     if (err instanceof DatabaseUnavailable) {
       this.deps.log.warn(
         { err: (err.cause as Error)?.message },

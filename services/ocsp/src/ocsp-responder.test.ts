@@ -241,6 +241,45 @@ describe('OCSP responder', () => {
       .toBe(true);
   });
 
+  it('answers tryLater to a client past its share of live signatures, never to pre-signed or remembered answers', async () => {
+    const { config } = bed.ca;
+    let nowMs = Date.now();
+    const limited = await bed.responder({
+      config: { ...config, ocsp: { ...config.ocsp, liveSigningPerSecond: 1, liveSigningBurst: 2 } },
+      now: () => nowMs,
+    });
+    const withNonce = (remoteAddress = '127.0.0.1') =>
+      limited.inject({
+        method: 'POST',
+        url: '/ocsp',
+        payload: buildOcspRequest([bed.certId(good.serial)], randomBytes(16)),
+        headers: { 'content-type': 'application/ocsp-request' },
+        remoteAddress,
+      });
+    const unknown = (serial: string) => get(limited, buildOcspRequest([bed.certId(serial)]));
+    expect(statusOf((await withNonce()).rawPayload)).toBe('good');
+    expect(statusOf((await unknown('4242')).rawPayload)).toBe('unknown');
+
+    const refused = await withNonce();
+    expect(refused.statusCode).toBe(200);
+    expect(statusOf(refused.rawPayload)).toBe('tryLater');
+    expect(refused.headers['cache-control']).toBe('no-store');
+    expect(statusOf((await unknown('4343')).rawPayload)).toBe('tryLater');
+    const several = buildOcspRequest([bed.certId(good.serial), bed.certId(revoked.serial)]);
+    expect(statusOf((await post(limited, several)).rawPayload)).toBe('tryLater');
+
+    for (const cert of [good, revoked, held]) {
+      const res = await get(limited, buildOcspRequest([bed.certId(cert.serial)]));
+      expect(statusOf(res.rawPayload)).not.toBe('tryLater');
+    }
+    expect(statusOf((await unknown('4242')).rawPayload)).toBe('unknown');
+    expect(statusOf((await withNonce('192.0.2.7')).rawPayload)).toBe('good');
+    nowMs += 1000;
+    expect(statusOf((await withNonce()).rawPayload)).toBe('good');
+    expect(statusOf((await withNonce()).rawPayload)).toBe('tryLater');
+    await bed.stop(limited);
+  });
+
   it('answers tryLater when the database is unreachable and memory lacks the answer', async () => {
     const pool = await connectPool(bed.ca.db.url);
     const replica = await bed.responder({ pool });

@@ -3,10 +3,7 @@ import type { HttpServer } from '@sm2ca/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cacheableHeaders, etagMatches, uncacheableHeaders } from './http-caching.ts';
 import { type Answer, malformedRequest, type OcspAnswers } from './ocsp-answers.ts';
-import { RequestMemo } from './request-memo.ts';
-
-/** Larger than any OCSP request a relying party sends (the parser refuses more anyway). */
-const MAX_BODY = 64 * 1024;
+import { MAX_REQUEST_BYTES, RequestMemo } from './request-memo.ts';
 
 function send(request: FastifyRequest, reply: FastifyReply, answer: Answer, cacheable: boolean): void {
   if (answer.kind === 'fresh') {
@@ -54,7 +51,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
 
   app.addContentTypeParser(
     'application/ocsp-request',
-    { parseAs: 'buffer', bodyLimit: MAX_BODY },
+    { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BYTES },
     (_request, body, done) => done(null, body),
   );
 
@@ -70,7 +67,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const body = request.body;
       const parsed = Buffer.isBuffer(body) ? parse(() => memo.parseBody(body)) : undefined;
       // A POST answer is never cacheable (RFC 5019 5): caches key on URLs, not bodies.
-      return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, false);
+      return respond(request, reply, parsed ? answers.answer(parsed, request.ip) : malformedRequest, false);
     },
   );
 
@@ -87,7 +84,7 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const query = url.indexOf('?', prefixLength);
       const text = url.slice(prefixLength, query < 0 ? undefined : query);
       const parsed = parse(() => memo.parsePath(text));
-      return respond(request, reply, parsed ? answers.answer(parsed) : malformedRequest, true);
+      return respond(request, reply, parsed ? answers.answer(parsed, request.ip) : malformedRequest, true);
     },
   );
 }

@@ -3,10 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { derToPem, parseCertificate, sm2Verifier, verifyOcspResponse } from '@sm2ca/pki';
+import {
+  buildOcspRequest,
+  derToPem,
+  ocspGetPath,
+  parseCertificate,
+  sm2Verifier,
+  verifyOcspResponse,
+} from '@sm2ca/pki';
 import type { HttpServer } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
+import { rawRequest } from '../../../test/support/raw-http.ts';
 import {
   basicOf,
   createOcspTestBed,
@@ -85,5 +93,24 @@ describe('OpenSSL CLI against the responder over HTTP', () => {
     const stored = (await bed.storedResponses(good.serial)).find((r) => r.hash_algorithm === 'sha1')!;
     expect(answer.der.equals(stored.der)).toBe(true);
     expect(await verified(answer.der)).toBe(true);
+  });
+
+  it('spells Content-Length and Content-Type in canonical case, as GmSSL ocspget looks for them', async () => {
+    const request = buildOcspRequest([bed.certId(good.serial)]);
+    for (const res of [
+      await rawRequest(`${url}/${ocspGetPath(request)}`),
+      await rawRequest(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/ocsp-request' },
+        body: request,
+      }),
+    ]) {
+      expect(res.status).toBe(200);
+      expect(res.headerNames).toEqual(expect.arrayContaining(['Content-Length', 'Content-Type']));
+      expect(res.headerNames).not.toEqual(expect.arrayContaining(['content-length']));
+      expect(res.headers['content-length']).toBe(String(res.body.length));
+      expect(res.headers['content-type']).toBe('application/ocsp-response');
+      expect(basicOf(res.body).responses[0]!.certStatus.status).toBe('good');
+    }
   });
 });

@@ -9,7 +9,7 @@ import {
   parseOcspResponse,
   publicKeyOfSpki,
 } from '@sm2ca/pki';
-import { createLogger, type HttpServer } from '@sm2ca/platform';
+import { type Config, createLogger, type HttpServer } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { type CaTestBed, createCaTestBed } from '../../../ca/src/test-support/ca-test-bed.ts';
 import { buildOcspApp, type OcspAppOptions } from '../app.ts';
@@ -57,15 +57,19 @@ export async function createOcspTestBed() {
     subDer,
     subIssuer,
     /** A responder replica; `pool` stands in for its own database pool (default: the bed's). */
-    async responder(options: OcspAppOptions & { pool?: Pool; device?: Device } = {}) {
+    async responder(options: OcspAppOptions & { pool?: Pool; device?: Device; config?: Config } = {}) {
       const app = await buildOcspApp(
         {
-          config: ca.config,
+          config: options.config ?? ca.config,
           log: createLogger('ocsp', { level: 'silent' }),
           db: { pool: options.pool ?? ca.db.pool, url: ca.db.url, close: async () => {} },
           device: options.device ?? ca.device,
         },
-        { retryMs: options.retryMs ?? 200, ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}) },
+        {
+          retryMs: options.retryMs ?? 200,
+          ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
+          ...(options.now ? { now: options.now } : {}),
+        },
       );
       await app.ready();
       apps.push(app);
