@@ -31,6 +31,11 @@ export async function loadIssuers(pool: Pool): Promise<Map<string, Issuer>> {
   );
 }
 
+/** A certificate's serial as `certificates.serial` holds it: the INTEGER content octets, sign octet included. */
+export function storedSerial(certificate: ParsedCertificate): string {
+  return Buffer.from(certificate.serialNumber).toString('hex');
+}
+
 /** The issuer's certificate followed by its ancestors' up to the root. */
 export function chainOf(issuers: Map<string, Issuer>, issuerId: string): Uint8Array[] {
   const chain: Uint8Array[] = [];
@@ -67,15 +72,15 @@ export async function requireUsableIssuer(
     name: 'ca-issuer-chain-status',
     text: `SELECT issuer_id, serial, status FROM certificates
             WHERE (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    values: [chain.map((i) => i.parentId ?? i.id), chain.map((i) => i.certificate.serialHex)],
+    values: [chain.map((i) => i.parentId ?? i.id), chain.map((i) => storedSerial(i.certificate))],
   });
   for (const issuer of chain) {
     const row = rows.find(
-      (r) => r.issuer_id === (issuer.parentId ?? issuer.id) && r.serial === issuer.certificate.serialHex,
+      (r) => r.issuer_id === (issuer.parentId ?? issuer.id) && r.serial === storedSerial(issuer.certificate),
     );
-    if (row && row.status !== 'good') {
-      refuse(issuerId, issuer, row.status === 'hold' ? 'suspended' : 'revoked');
-    }
+    // The ceremony records each certificate it makes: one not on record is not vouched for.
+    if (!row) refuse(issuerId, issuer, 'not on record');
+    if (row.status !== 'good') refuse(issuerId, issuer, row.status === 'hold' ? 'suspended' : 'revoked');
   }
 }
 

@@ -2,6 +2,7 @@ import { decodeSm2Spki } from '@sm2ca/gm';
 import { issueCertificate, keyIdentifier, parseCertificate } from '@sm2ca/pki';
 import { issuerUrls } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storedSerial } from './issuers.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 const DAY_MS = 86_400_000;
@@ -49,7 +50,7 @@ describe('CA: which RA certificates it takes instructions under', () => {
                                  request_id, issued_at)
        VALUES ('sub', $1, 'good', 'device-sign', $2, $3, $4, $5, $6, $7, now())`,
       [
-        certificate.serialHex,
+        storedSerial(certificate),
         `CN=RA ${label}`,
         certificate.tbs,
         der,
@@ -58,7 +59,7 @@ describe('CA: which RA certificates it takes instructions under', () => {
         `ceremony:${label}`,
       ],
     );
-    return certificate.serialHex;
+    return storedSerial(certificate);
   }
 
   const revokeInDb = (serial: string) =>

@@ -1,11 +1,13 @@
 import { type ParsedCertificate, parseCertificate, type Verifier } from '@sm2ca/pki';
 import { AppError, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
+import { storedSerial } from './issuers.ts';
 
 interface RaCertificate {
   id: string;
   /** The issuer its row in `certificates` is filed under. */
   issuerId: string;
+  serial: string;
   certificate: ParsedCertificate;
 }
 
@@ -30,12 +32,7 @@ export class RaCertificates {
     );
     const known = new Map(this.#known.map((ra) => [ra.id, ra]));
     this.#known = rows.map(
-      (row) =>
-        known.get(row.id) ?? {
-          id: row.id,
-          issuerId: row.parent_id,
-          certificate: parseCertificate(new Uint8Array(row.certificate)),
-        },
+      (row) => known.get(row.id) ?? certificateOf(row.id, row.parent_id, row.certificate),
     );
   }
 
@@ -84,7 +81,7 @@ export class RaCertificates {
     const { rows } = await this.pool.query({
       name: 'ca-ra-certificate-status',
       text: 'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2',
-      values: [ra.issuerId, ra.certificate.serialHex],
+      values: [ra.issuerId, ra.serial],
     });
     return (rows[0]?.status as string | undefined) ?? 'unknown';
   }
@@ -99,17 +96,22 @@ export class RaCertificates {
           action: 'instruction.refuse',
           subjectType: 'issuer',
           subjectId: ra.id,
-          after: { code: 'RA_CERTIFICATE_REVOKED', serial: ra.certificate.serialHex, status },
+          after: { code: 'RA_CERTIFICATE_REVOKED', serial: ra.serial, status },
         },
       ),
     );
     throw new AppError(
       'RA_CERTIFICATE_REVOKED',
-      `the RA certificate ${ra.certificate.serialHex} that signed the instruction is ${status === 'hold' ? 'suspended' : status}`,
+      `the RA certificate ${ra.serial} that signed the instruction is ${status === 'hold' ? 'suspended' : status}`,
       403,
-      { serial: ra.certificate.serialHex, status },
+      { serial: ra.serial, status },
     );
   }
+}
+
+function certificateOf(id: string, issuerId: string, der: Buffer): RaCertificate {
+  const certificate = parseCertificate(new Uint8Array(der));
+  return { id, issuerId, serial: storedSerial(certificate), certificate };
 }
 
 function withinDates(certificate: ParsedCertificate, now: Date): boolean {
