@@ -15,6 +15,9 @@ import {
   statusOf,
 } from './test-support/ocsp-test-bed.ts';
 
+/** A bound for a loaded machine, not a latency goal. */
+const settle = { timeout: 20_000 };
+
 describe('OCSP: a revoked signer signs nothing more', () => {
   let bed: OcspTestBed;
   let app: HttpServer;
@@ -24,7 +27,7 @@ describe('OCSP: a revoked signer signs nothing more', () => {
     bed = await createOcspTestBed();
     cert = await bed.issue();
     app = await bed.responder({ sweepMs: 200 });
-    await vi.waitFor(async () => expect(await bed.storedResponses(cert.serial)).toHaveLength(2));
+    await vi.waitFor(async () => expect(await bed.storedResponses(cert.serial)).toHaveLength(2), settle);
   });
   afterAll(() => bed?.close());
 
@@ -53,13 +56,16 @@ describe('OCSP: a revoked signer signs nothing more', () => {
 
     await revokeSigner('ocsp-sub-1');
     // No other signer of the issuing CA is usable: its certificates are not answered for meanwhile.
-    await vi.waitFor(async () => expect(statusOf((await get(app, request)).rawPayload)).toBe('unauthorized'));
+    await vi.waitFor(
+      async () => expect(statusOf((await get(app, request)).rawPayload)).toBe('unauthorized'),
+      settle,
+    );
     expect(statusOf((await post(app, withNonce())).rawPayload)).toBe('unauthorized');
 
     expect(await runKeyCeremony(bed.ca.db.pool, bed.ca.device, bed.ca.config)).toEqual({
       created: ['ocsp-sub-2'],
     });
-    await vi.waitFor(async () => expect(statusOf((await get(app, request)).rawPayload)).toBe('good'));
+    await vi.waitFor(async () => expect(statusOf((await get(app, request)).rawPayload)).toBe('good'), settle);
     for (const res of [await get(app, request), await post(app, request), await post(app, withNonce())]) {
       expect(await signerOf(res.rawPayload)).toBe('ocsp-sub-2');
     }
@@ -69,7 +75,7 @@ describe('OCSP: a revoked signer signs nothing more', () => {
         [cert.serial],
       );
       expect(rows).toEqual([{ signer_id: 'ocsp-sub-2' }]);
-    });
+    }, settle);
   });
 
   it('falls back on an older signer still usable, and no replica serves what the revoked one signed', async () => {
@@ -82,7 +88,7 @@ describe('OCSP: a revoked signer signs nothing more', () => {
       await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status: 'good' });
     });
     const other = await bed.issue();
-    await vi.waitFor(async () => expect(await bed.storedResponses(other.serial)).toHaveLength(2));
+    await vi.waitFor(async () => expect(await bed.storedResponses(other.serial)).toHaveLength(2), settle);
     const replica = await bed.responder({ sweepMs: 200 });
     const requests = (['sha1', 'sm3'] as const).map((algorithm) =>
       buildOcspRequest([bed.certId(other.serial, algorithm)]),
@@ -96,8 +102,9 @@ describe('OCSP: a revoked signer signs nothing more', () => {
     await revokeSigner('ocsp-sub-2');
     for (const request of requests) {
       for (const responder of [app, replica]) {
-        await vi.waitFor(async () =>
-          expect(await signerOf((await get(responder, request)).rawPayload)).toBe('ocsp-sub-1'),
+        await vi.waitFor(
+          async () => expect(await signerOf((await get(responder, request)).rawPayload)).toBe('ocsp-sub-1'),
+          settle,
         );
         expect(statusOf((await get(responder, request)).rawPayload)).toBe('good');
       }
@@ -107,7 +114,7 @@ describe('OCSP: a revoked signer signs nothing more', () => {
         "SELECT DISTINCT signer_id FROM ocsp_responses WHERE issuer_id = 'sub' AND signer_id = 'ocsp-sub-2'",
       );
       expect(rows).toEqual([]);
-    });
+    }, settle);
     await bed.stop(replica);
   });
 });
