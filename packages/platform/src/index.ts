@@ -9,6 +9,7 @@ export * from './control-connection.ts';
 export * from './crypto-device.ts';
 export * from './database.ts';
 export * from './error-response.ts';
+export * from './hierarchy-certificate.ts';
 export * from './http-server.ts';
 export * from './instruction.ts';
 export * from './logger.ts';

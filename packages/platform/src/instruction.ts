@@ -52,18 +52,8 @@ export async function signInstruction<T extends object>(
   };
 }
 
-/**
- * The instruction, once its signature verifies under the RA key and its
- * timestamp is inside the window. Replay of a request id is the caller's check
- * (it needs the database).
- */
-export async function verifyInstruction(
-  raw: Buffer,
-  signatureHeader: string | string[] | undefined,
-  raPublicKey: Uint8Array,
-  verifier: Verifier,
-  now = Date.now(),
-): Promise<InstructionEnvelope & Record<string, unknown>> {
+/** The signature an instruction's header carries, decoded. */
+export function instructionSignature(signatureHeader: string | string[] | undefined): Buffer {
   if (typeof signatureHeader !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(signatureHeader)) {
     throw new AppError(
       'RA_SIGNATURE_MISSING',
@@ -71,10 +61,17 @@ export async function verifyInstruction(
       401,
     );
   }
-  const valid = await verifier
-    .verify(raPublicKey, raw, Buffer.from(signatureHeader, 'base64'))
-    .catch(() => false);
-  if (!valid) throw new AppError('RA_SIGNATURE_INVALID', 'the instruction is not signed by the RA key', 401);
+  return Buffer.from(signatureHeader, 'base64');
+}
+
+/**
+ * The body of an instruction whose signature has been verified, once its envelope is
+ * well formed and its timestamp inside the window.
+ */
+export function readInstruction(
+  raw: Buffer,
+  now = Date.now(),
+): InstructionEnvelope & Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -96,4 +93,22 @@ export async function verifyInstruction(
     );
   }
   return body as InstructionEnvelope & Record<string, unknown>;
+}
+
+/**
+ * The instruction, once its signature verifies under the RA key and its
+ * timestamp is inside the window. Replay of a request id is the caller's check
+ * (it needs the database).
+ */
+export async function verifyInstruction(
+  raw: Buffer,
+  signatureHeader: string | string[] | undefined,
+  raPublicKey: Uint8Array,
+  verifier: Verifier,
+  now = Date.now(),
+): Promise<InstructionEnvelope & Record<string, unknown>> {
+  const signature = instructionSignature(signatureHeader);
+  const valid = await verifier.verify(raPublicKey, raw, signature).catch(() => false);
+  if (!valid) throw new AppError('RA_SIGNATURE_INVALID', 'the instruction is not signed by the RA key', 401);
+  return readInstruction(raw, now);
 }

@@ -5,15 +5,17 @@ import {
   AppError,
   createHttpServer,
   type HttpServer,
+  instructionSignature,
   instructionSignatureHeader,
   issuerUrls,
+  readInstruction,
   type ServiceContext,
-  verifyInstruction,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
 import { issueCertificate } from './issuance.ts';
 import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
+import { RaCertificates } from './ra-certificates.ts';
 import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 
 function validator<T extends TSchema>(schema: T) {
@@ -27,15 +29,15 @@ function validator<T extends TSchema>(schema: T) {
 
 /**
  * The CA takes instructions only from the RA: every request body is verified
- * (inside the device) against the RA certificate's key before anything else
- * looks at it. There are no operator routes here.
+ * (inside the device) against the key of a current RA certificate before
+ * anything else looks at it. There are no operator routes here.
  */
 export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
   const device = context.device as Device;
   const issuers = await loadIssuers(context.db.pool);
-  const ra = [...issuers.values()].find((i) => i.kind === 'ra');
+  const hasRa = [...issuers.values()].some((i) => i.kind === 'ra');
   const issuingCa = [...issuers.values()].reverse().find((i) => i.kind === 'subordinate');
-  if (!ra || !issuingCa) {
+  if (!hasRa || !issuingCa) {
     throw new AppError(
       'CA_NOT_INITIALISED',
       'the CA hierarchy does not exist yet; run `npx sm2ca init`',
@@ -51,6 +53,8 @@ export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
   };
   const checkIssue = validator(IssueInstructionSchema);
   const checkRevoke = validator(RevokeInstructionSchema);
+  const raCertificates = new RaCertificates(context.db.pool, device);
+  await raCertificates.load();
 
   const app = await createHttpServer({
     log: context.log,
@@ -64,15 +68,9 @@ export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
   const verified = async (request: FastifyRequest) => {
     if (!Buffer.isBuffer(request.body))
       throw new AppError('INSTRUCTION_MALFORMED', 'a JSON body is required', 400);
-    if (ra.certificate.notAfter.getTime() < Date.now()) {
-      throw new AppError('RA_CERTIFICATE_EXPIRED', 'the RA certificate has expired; renew it', 401);
-    }
-    return verifyInstruction(
-      request.body,
-      request.headers[instructionSignatureHeader],
-      ra.certificate.spki,
-      device,
-    );
+    const signature = instructionSignature(request.headers[instructionSignatureHeader]);
+    await raCertificates.signerOf(request.body, signature);
+    return readInstruction(request.body);
   };
 
   app.post(

@@ -15,7 +15,7 @@ import { AppError } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { statusEventSql } from './certificate-events.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
-import { chainOf, type Issuer } from './issuers.ts';
+import { chainOf, type Issuer, requireUsableIssuer } from './issuers.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
 
 export interface IssueResult {
@@ -187,7 +187,10 @@ async function finishKnown(
   return signAndStore(context, instruction, digest, issuerId, serial, new Uint8Array(rows[0].tbs));
 }
 
-/** Signs a planned certificate and stores it, unless a twin stored it first. */
+/**
+ * Signs a planned certificate and stores it, unless a twin stored it first. The issuer is
+ * checked here, right before its key signs, so a retry cannot sign under a CA revoked since.
+ */
 async function signAndStore(
   context: IssuanceContext,
   instruction: IssueInstruction,
@@ -196,6 +199,7 @@ async function signAndStore(
   serial: string,
   tbs: Uint8Array,
 ): Promise<IssueResult> {
+  await requireUsableIssuer(context.pool, context.issuers, issuerId);
   const signature = await context.device.sign(context.issuers.get(issuerId)!.keyLabel, tbs);
   const certificate = assembleCertificate(tbs, signature);
   const result: IssueResult = {

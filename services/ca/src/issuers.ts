@@ -1,4 +1,5 @@
 import { type ParsedCertificate, parseCertificate } from '@sm2ca/pki';
+import { AppError } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 
 export type IssuerKind = 'root' | 'subordinate' | 'ra' | 'ocsp';
@@ -30,6 +31,11 @@ export async function loadIssuers(pool: Pool): Promise<Map<string, Issuer>> {
   );
 }
 
+/** A certificate's serial as `certificates.serial` holds it: the INTEGER content octets, sign octet included. */
+export function storedSerial(certificate: ParsedCertificate): string {
+  return Buffer.from(certificate.serialNumber).toString('hex');
+}
+
 /** The issuer's certificate followed by its ancestors' up to the root. */
 export function chainOf(issuers: Map<string, Issuer>, issuerId: string): Uint8Array[] {
   const chain: Uint8Array[] = [];
@@ -39,4 +45,50 @@ export function chainOf(issuers: Map<string, Issuer>, issuerId: string): Uint8Ar
     chain.push(issuer.certificate.der);
   }
   return chain;
+}
+
+/**
+ * Refuses to sign under `issuerId` while its certificate, or one above it, is outside its
+ * dates, revoked or suspended: what it signed would not chain to anything a relying party
+ * accepts. The statuses are read for every signature, so a revocation takes effect at once.
+ */
+export async function requireUsableIssuer(
+  pool: Pool,
+  issuers: Map<string, Issuer>,
+  issuerId: string,
+  now = new Date(),
+): Promise<void> {
+  const chain: Issuer[] = [];
+  for (let id: string | null = issuerId; id; id = issuers.get(id)?.parentId ?? null) {
+    const issuer = issuers.get(id);
+    if (!issuer) break;
+    chain.push(issuer);
+  }
+  for (const issuer of chain) {
+    const { notBefore, notAfter } = issuer.certificate;
+    if (now < notBefore || now > notAfter) refuse(issuerId, issuer, 'outside its validity period');
+  }
+  const { rows } = await pool.query({
+    name: 'ca-issuer-chain-status',
+    text: `SELECT issuer_id, serial, status FROM certificates
+            WHERE (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    values: [chain.map((i) => i.parentId ?? i.id), chain.map((i) => storedSerial(i.certificate))],
+  });
+  for (const issuer of chain) {
+    const row = rows.find(
+      (r) => r.issuer_id === (issuer.parentId ?? issuer.id) && r.serial === storedSerial(issuer.certificate),
+    );
+    // The ceremony records each certificate it makes: one not on record is not vouched for.
+    if (!row) refuse(issuerId, issuer, 'not on record');
+    if (row.status !== 'good') refuse(issuerId, issuer, row.status === 'hold' ? 'suspended' : 'revoked');
+  }
+}
+
+function refuse(issuerId: string, issuer: Issuer, why: string): never {
+  const whose = issuer.id === issuerId ? 'its certificate' : `the certificate of ${issuer.id} above it`;
+  throw new AppError('ISSUER_NOT_USABLE', `issuer ${issuerId} cannot sign: ${whose} is ${why}`, 409, {
+    issuerId,
+    certificateOf: issuer.id,
+    why,
+  });
 }

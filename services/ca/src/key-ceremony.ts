@@ -11,7 +11,7 @@ import {
 import { type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
-import { type Issuer, type IssuerKind, loadIssuers } from './issuers.ts';
+import { type Issuer, type IssuerKind, loadIssuers, storedSerial } from './issuers.ts';
 
 interface CeremonyStep {
   id: string;
@@ -107,20 +107,43 @@ export async function runKeyCeremony(
     await create({ ...step, notAfter: (notBefore) => new Date(notBefore.getTime() + step.years * YEAR_MS) });
   }
   const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
+  const retired = await retiredSigners(pool, [...issuers.values()]);
   for (const ca of cas) {
-    const spec = ocspSignerDue(ca, [...issuers.values()], config);
+    const spec = ocspSignerDue(ca, [...issuers.values()], retired, config);
     if (spec) await create(spec);
   }
   return { created };
 }
 
+/** OCSP signers whose certificate is revoked or suspended: the responder no longer signs with them. */
+async function retiredSigners(pool: Pool, issuers: Issuer[]): Promise<Set<string>> {
+  const signers = issuers.filter((i) => i.kind === 'ocsp');
+  const { rows } = await pool.query(
+    `SELECT issuer_id, serial FROM certificates
+      WHERE status <> 'good' AND (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [signers.map((s) => s.parentId), signers.map((s) => storedSerial(s.certificate))],
+  );
+  return new Set(
+    signers
+      .filter((s) => rows.some((r) => r.issuer_id === s.parentId && r.serial === storedSerial(s.certificate)))
+      .map((s) => s.id),
+  );
+}
+
 /**
- * The next delegated OCSP signer of `ca`, or nothing while its newest one has more
- * than a month left. Old signers stay on record: their responses remain valid until they lapse.
+ * The next delegated OCSP signer of `ca`, or nothing while its newest usable one has more
+ * than a month left; a revoked or suspended signer counts for nothing, so its replacement
+ * comes at once. Old signers stay on record: their responses remain valid until they lapse.
  */
-function ocspSignerDue(ca: Issuer, all: Issuer[], config: Config): IssuerToCreate | undefined {
+function ocspSignerDue(
+  ca: Issuer,
+  all: Issuer[],
+  retired: Set<string>,
+  config: Config,
+): IssuerToCreate | undefined {
   const signers = all.filter((i) => i.kind === 'ocsp' && i.parentId === ca.id);
-  const newest = Math.max(0, ...signers.map((s) => s.certificate.notAfter.getTime()));
+  const usable = signers.filter((s) => !retired.has(s.id));
+  const newest = Math.max(0, ...usable.map((s) => s.certificate.notAfter.getTime()));
   if (newest - Date.now() > OCSP_SIGNER_RENEW_DAYS * DAY_MS) return undefined;
   let n = signers.length + 1;
   while (all.some((i) => i.id === `ocsp-${ca.id}-${n}`)) n++;

@@ -83,4 +83,26 @@ describe('CA revocation and suspension', () => {
     expect(badReason.statusCode).toBe(400);
     expect(badReason.json().error.code).toBe('INSTRUCTION_INVALID');
   });
+
+  it('refuses to revoke the hierarchy’s own certificates on an RA instruction', async () => {
+    const { rows } = await bed.db.pool.query(
+      "SELECT issuer_id, serial, profile FROM certificates WHERE request_id LIKE 'ceremony:%' ORDER BY request_id",
+    );
+    expect(rows.map((r) => r.profile).sort()).toEqual([
+      'device-sign',
+      'ocsp-signer',
+      'ocsp-signer',
+      'root-ca',
+      'sub-ca',
+    ]);
+    for (const row of rows) {
+      const res = await revoke(row.issuer_id, row.serial, 'keyCompromise');
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().error.code).toBe('NOT_END_ENTITY');
+    }
+    const untouched = await bed.db.pool.query(
+      "SELECT DISTINCT status FROM certificates WHERE request_id LIKE 'ceremony:%'",
+    );
+    expect(untouched.rows).toEqual([{ status: 'good' }]);
+  });
 });

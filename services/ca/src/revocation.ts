@@ -1,5 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { AppError, type RevocationReason, recordAudit, revocationReasons } from '@sm2ca/platform';
+import {
+  AppError,
+  type RevocationReason,
+  recordAudit,
+  requireEndEntity,
+  revocationReasons,
+} from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
 import {
@@ -59,6 +65,8 @@ export async function revokeCertificate(pool: Pool, instruction: RevokeInstructi
         404,
       );
     }
+    // The RA's own checks already refuse these; its key alone must not be enough to revoke the hierarchy.
+    await requireEndEntity(client, instruction.issuerId, serial);
     if (current.status === 'planned') {
       throw new AppError('CERTIFICATE_NOT_ISSUED', `certificate ${serial} was never issued`, 409);
     }

@@ -7,6 +7,7 @@ import {
 } from '@sm2ca/platform';
 import { connectPool } from '@sm2ca/store';
 import { CacheSync } from './cache-sync.ts';
+import { CoalescedTask } from './coalesced-task.ts';
 import { IssuerRegistry } from './issuer-registry.ts';
 import { OcspAnswers } from './ocsp-answers.ts';
 import { OcspCache } from './ocsp-cache.ts';
@@ -87,14 +88,17 @@ export async function buildOcspApp(
       if (!event) return log.warn({ payload }, 'OCSP: ignoring a malformed status notification');
       void sync.statusChanged(event, event.id);
       void leader.enqueue([event]);
+      if (registry.isSignerCertificate(event)) void reloading.run();
     },
     onElected: () => void leader.start(),
     onDeposed: () => leader.stop(),
   });
 
-  const sweep = async () => {
+  const reload = async () => {
     const reloaded = await IssuerRegistry.load(db.pool);
-    if (!reloaded.sameAs(registry)) {
+    const retired = registry.retiresSignersIn(reloaded);
+    const changed = !reloaded.sameAs(registry);
+    if (changed) {
       log.info('OCSP: signers changed; responses move to the new ones as they refresh');
       if (reloaded.unsigned.length > 0) {
         log.warn(
@@ -104,7 +108,16 @@ export async function buildOcspApp(
       }
     }
     registry = reloaded;
-    cache.prune();
+    // A revoked signer's responses are not served another time.
+    if (retired) cache.prune(Date.now(), (id) => reloaded.usable(id));
+    if (retired || changed) await leader.signersChanged();
+  };
+  const reloading = new CoalescedTask(reload, (err) =>
+    log.warn({ err: (err as Error).message }, 'OCSP: reloading the signers failed'),
+  );
+  const sweep = async () => {
+    await reloading.run();
+    cache.prune(Date.now(), (id) => registry.usable(id));
     await leader.refresh();
   };
   const timer = setInterval(() => {
@@ -120,6 +133,7 @@ export async function buildOcspApp(
   app.addHook('onClose', async () => {
     clearInterval(timer);
     await control.stop();
+    await reloading.idle();
     await leader.idle();
     await sync.idle();
     await answers.settled();

@@ -66,7 +66,13 @@ export class CacheSync {
 
   #install(response: StoredResponse): void {
     this.cache.install(certKeyString(response.issuerId, response.serial), response.state, {
-      [response.algorithm]: cachedResponse(response.der, response.thisUpdate, response.nextUpdate, 'stored'),
+      [response.algorithm]: cachedResponse(
+        response.der,
+        response.thisUpdate,
+        response.nextUpdate,
+        'stored',
+        response.signerId,
+      ),
     });
   }
 

@@ -5,11 +5,12 @@ import {
   type OcspResponder,
   ocspIssuerHashes,
   ocspResponderFromCertificate,
+  type ParsedCertificate,
   parseCertificate,
   publicKeyOfSpki,
 } from '@sm2ca/pki';
 import type { Pool } from '@sm2ca/store';
-import { certKeyString, serialHex } from './certificate-state.ts';
+import { type CertKey, certKeyString, serialHex } from './certificate-state.ts';
 
 export const CERT_ID_ALGORITHMS: readonly OcspHashAlgorithm[] = ['sha1', 'sha256', 'sm3'];
 
@@ -38,25 +39,43 @@ export interface CertTarget {
   key: string;
 }
 
+/** A certificate's serial as `certificates.serial` holds it: the INTEGER content octets, sign octet included. */
+function storedSerial(certificate: ParsedCertificate): string {
+  return Buffer.from(certificate.serialNumber).toString('hex');
+}
+
 function hashKey(algorithm: OcspHashAlgorithm, nameHash: Buffer, keyHash: Buffer): string {
   return `${algorithm}:${nameHash.toString('latin1')}${keyHash.toString('latin1')}`;
 }
 
 /**
- * The CAs of the hierarchy and, for each, its newest valid OCSP signer (key label in the
- * device, certificate sent in every response). A CA without a signer is not answered for.
+ * The CAs of the hierarchy and, for each, its newest usable OCSP signer (key label in the
+ * device, certificate sent in every response): within its dates and neither revoked nor
+ * suspended. A CA without one is not answered for until the key ceremony gives it a fresh
+ * signer, as it does before the newest one expires.
  */
 export class IssuerRegistry {
   readonly #byId: Map<string, ResponderIssuer>;
   readonly #byHashes = new Map<string, ResponderIssuer>();
   /** Remembered parses of a request carry the same CertID objects, so each is resolved once. */
   readonly #targets = new WeakMap<OcspCertId, CertTarget | null>();
+  /** Signers whose responses may still be served: usable now, the current ones and any older. */
+  readonly #usable: Set<string>;
+  /** Every signer certificate on record, by certificate key: a status change to one reloads the registry. */
+  readonly #signerCertificates: Set<string>;
   /** CA ids without a valid signer, for the operator's log. */
   readonly unsigned: string[];
 
-  private constructor(issuers: ResponderIssuer[], unsigned: string[]) {
+  private constructor(
+    issuers: ResponderIssuer[],
+    unsigned: string[],
+    usable: Set<string>,
+    signerCertificates: Set<string>,
+  ) {
     this.#byId = new Map(issuers.map((i) => [i.id, i]));
     this.unsigned = unsigned;
+    this.#usable = usable;
+    this.#signerCertificates = signerCertificates;
     for (const issuer of issuers) {
       for (const algorithm of CERT_ID_ALGORITHMS) {
         const hashes = ocspIssuerHashes(issuer.certIdSource, algorithm);
@@ -69,14 +88,30 @@ export class IssuerRegistry {
     const { rows } = await pool.query(
       "SELECT id, kind, parent_id, key_label, certificate FROM issuers WHERE kind IN ('root', 'subordinate', 'ocsp')",
     );
+    const signers = rows
+      .filter((r) => r.kind === 'ocsp')
+      .map((row) => {
+        const certificate = parseCertificate(row.certificate);
+        return { row, certificate, key: certKeyString(row.parent_id, storedSerial(certificate)) };
+      });
+    const statuses = await pool.query(
+      `SELECT issuer_id, serial, status FROM certificates
+        WHERE (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [signers.map((s) => s.row.parent_id), signers.map((s) => storedSerial(s.certificate))],
+    );
+    const good = new Set(
+      statuses.rows.filter((r) => r.status === 'good').map((r) => certKeyString(r.issuer_id, r.serial)),
+    );
+    // The key ceremony records each signer certificate: one not on record, revoked or suspended signs nothing.
+    const usable = signers.filter(
+      (s) => good.has(s.key) && s.certificate.notBefore <= now && now < s.certificate.notAfter,
+    );
     const issuers: ResponderIssuer[] = [];
     const unsigned: string[] = [];
     for (const ca of rows.filter((r) => r.kind !== 'ocsp')) {
       const certificate = parseCertificate(ca.certificate);
-      const signer = rows
-        .filter((r) => r.kind === 'ocsp' && r.parent_id === ca.id)
-        .map((r) => ({ row: r, certificate: parseCertificate(r.certificate) }))
-        .filter((s) => s.certificate.notBefore <= now && now < s.certificate.notAfter)
+      const signer = usable
+        .filter((s) => s.row.parent_id === ca.id)
         .sort((a, b) => b.certificate.notAfter.getTime() - a.certificate.notAfter.getTime())[0];
       if (!signer) {
         unsigned.push(ca.id);
@@ -93,7 +128,12 @@ export class IssuerRegistry {
         },
       });
     }
-    return new IssuerRegistry(issuers, unsigned);
+    return new IssuerRegistry(
+      issuers,
+      unsigned,
+      new Set(usable.map((s) => s.row.id as string)),
+      new Set(signers.map((s) => s.key)),
+    );
   }
 
   get size(): number {
@@ -121,6 +161,21 @@ export class IssuerRegistry {
     return target ?? undefined;
   }
 
+  /** The signers whose responses may still be served. */
+  get usableSigners(): string[] {
+    return [...this.#usable];
+  }
+
+  /** Whether a response `signerId` signed may still be served. */
+  usable(signerId: string): boolean {
+    return this.#usable.has(signerId);
+  }
+
+  /** Whether the certificate is one of our OCSP signers'. */
+  isSignerCertificate(key: CertKey): boolean {
+    return this.#signerCertificates.has(certKeyString(key.issuerId, key.serial));
+  }
+
   /** Same CAs with the same signers: nothing a holder of this registry needs to redo. */
   sameAs(other: IssuerRegistry): boolean {
     if (other.#byId.size !== this.#byId.size) return false;
@@ -128,5 +183,10 @@ export class IssuerRegistry {
       if (other.#byId.get(id)?.signer.id !== issuer.signer.id) return false;
     }
     return true;
+  }
+
+  /** Whether a signer usable here no longer is in `next`: its stored responses must be signed again. */
+  retiresSignersIn(next: IssuerRegistry): boolean {
+    return [...this.#usable].some((id) => !next.#usable.has(id));
   }
 }

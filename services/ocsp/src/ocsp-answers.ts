@@ -77,7 +77,9 @@ export class OcspAnswers {
     }
     const target = targets[0]!;
     const held = this.deps.cache.get(target.key)?.responses[target.certId.hashAlgorithm];
-    if (held && held.nextUpdateMs > Date.now()) return { kind: 'cacheable', response: held };
+    if (held && held.nextUpdateMs > Date.now() && registry.usable(held.signerId)) {
+      return { kind: 'cacheable', response: held };
+    }
     return this.#signedOnce(target, client).then(
       (response): Answer => ({ kind: 'cacheable', response }),
       (err) => this.#failure(err),
@@ -111,19 +113,28 @@ export class OcspAnswers {
 
   async #fetchOrSign(target: CertTarget, client: string): Promise<CachedResponse> {
     const algorithm = target.certId.hashAlgorithm;
+    const usable = (signerId: string) => this.deps.registry().usable(signerId);
     let entry = this.#trusted(target);
     if (!entry) {
       entry = await this.#lookup(target);
       const held = entry.responses[algorithm];
-      if (held && held.nextUpdateMs > Date.now()) return held;
+      if (held && held.nextUpdateMs > Date.now() && usable(held.signerId)) return held;
     }
     // Only here, after the stored response was looked for: serving a pre-signed one costs no signature.
     if (!this.deps.limit.take(client)) throw new SigningLimited();
+    // A stored response would otherwise win over the live one: not when its signer is revoked.
+    this.deps.cache.dropUnusable(target.key, usable);
     const { state } = entry;
     // The CertID as we would build it, so every client gets the same bytes whatever encoding the first one used.
     const certId = buildOcspCertId(target.issuer.certIdSource, target.certId.serial, algorithm);
     const signed = await this.#track(this.deps.signer.signOne({ issuer: target.issuer, certId, state }));
-    const response = cachedResponse(signed.der, signed.thisUpdate, signed.nextUpdate, 'live');
+    const response = cachedResponse(
+      signed.der,
+      signed.thisUpdate,
+      signed.nextUpdate,
+      'live',
+      target.issuer.signer.id,
+    );
     this.deps.cache.install(target.key, state, { [algorithm]: response });
     return response;
   }
@@ -155,7 +166,15 @@ export class OcspAnswers {
       target.key,
       found?.state ?? UNKNOWN,
       stored
-        ? { [algorithm]: cachedResponse(stored.der, stored.thisUpdate, stored.nextUpdate, 'stored') }
+        ? {
+            [algorithm]: cachedResponse(
+              stored.der,
+              stored.thisUpdate,
+              stored.nextUpdate,
+              'stored',
+              stored.signerId,
+            ),
+          }
         : {},
     );
   }

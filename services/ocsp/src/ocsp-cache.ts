@@ -16,6 +16,8 @@ export interface CachedResponse {
    * across all of them.
    */
   stored: boolean;
+  /** The OCSP signer (issuers id) whose key signed it: served only while that signer is usable. */
+  signerId: string;
 }
 
 export interface CacheEntry {
@@ -30,10 +32,12 @@ export function cachedResponse(
   thisUpdate: Date,
   nextUpdate: Date,
   origin: 'stored' | 'live',
+  signerId: string,
 ): CachedResponse {
   return {
     der,
     stored: origin === 'stored',
+    signerId,
     thisUpdateMs: thisUpdate.getTime(),
     nextUpdateMs: nextUpdate.getTime(),
     etag: `"${createHash('sm3').update(der).digest('hex')}"`,
@@ -61,6 +65,15 @@ function replaces(candidate: CachedResponse, held: CachedResponse | undefined): 
   if (!held) return true;
   if (candidate.stored !== held.stored) return candidate.stored;
   return held.thisUpdateMs <= candidate.thisUpdateMs;
+}
+
+function dropResponses(entry: CacheEntry, drop: (response: CachedResponse) => boolean): void {
+  for (const [algorithm, response] of Object.entries(entry.responses) as [
+    OcspHashAlgorithm,
+    CachedResponse,
+  ][]) {
+    if (drop(response)) delete entry.responses[algorithm];
+  }
 }
 
 /**
@@ -111,21 +124,25 @@ export class OcspCache {
     }
   }
 
-  /** Drops responses past their nextUpdate, and states left without any for a while. */
-  prune(nowMs = Date.now()): void {
+  /**
+   * Drops responses past their nextUpdate or signed by a signer no longer `usable` (revoked,
+   * suspended), and states left without any for a while.
+   */
+  prune(nowMs = Date.now(), usable: (signerId: string) => boolean = () => true): void {
     for (const map of [this.#known, this.#unknown]) {
       for (const [key, entry] of map) {
-        for (const [algorithm, response] of Object.entries(entry.responses) as [
-          OcspHashAlgorithm,
-          CachedResponse,
-        ][]) {
-          if (response.nextUpdateMs <= nowMs) delete entry.responses[algorithm];
-        }
+        dropResponses(entry, (response) => response.nextUpdateMs <= nowMs || !usable(response.signerId));
         if (Object.keys(entry.responses).length === 0 && nowMs - entry.touchedMs > IDLE_STATE_MS) {
           map.delete(key);
         }
       }
     }
+  }
+
+  /** Drops the certificate's responses signed by a signer no longer `usable`, so fresh ones take their place. */
+  dropUnusable(key: string, usable: (signerId: string) => boolean): void {
+    const entry = this.get(key);
+    if (entry) dropResponses(entry, (response) => !usable(response.signerId));
   }
 
   get size(): number {

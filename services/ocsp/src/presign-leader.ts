@@ -67,6 +67,16 @@ export class PresignLeader {
     return this.#drain.run();
   }
 
+  /**
+   * A signer was revoked or suspended, or a CA got a new one: whatever lacks a response of a
+   * usable signer is signed (again), as at a take-over.
+   */
+  signersChanged(): Promise<void> {
+    if (!this.#active) return Promise.resolve();
+    this.#sweepReconciles = true;
+    return this.#sweep.run();
+  }
+
   /** Periodic: what failed to be stored, responses nearing nextUpdate, and (after a takeover) anything missing. */
   async refresh(): Promise<void> {
     if (!this.#active) return;
@@ -79,8 +89,14 @@ export class PresignLeader {
 
   async #sweepOnce(): Promise<void> {
     if (this.#sweepReconciles) {
-      await this.#reconcile();
+      // Cleared first: a signer retired while this pass runs asks for one more.
       this.#sweepReconciles = false;
+      try {
+        await this.#reconcile();
+      } catch (err) {
+        this.#sweepReconciles = true;
+        throw err;
+      }
     }
     // Refreshed at half the validity, so a leader that dies leaves replicas half a period to take over.
     const started = new Date();
@@ -94,7 +110,8 @@ export class PresignLeader {
   async #reconcile(): Promise<void> {
     let after: CertKey = { issuerId: '', serial: '' };
     while (this.#active) {
-      const missing = await readMissing(this.deps.pool, PRESIGNED_ALGORITHMS, after, BATCH);
+      const signers = this.deps.registry().usableSigners;
+      const missing = await readMissing(this.deps.pool, PRESIGNED_ALGORITHMS, signers, after, BATCH);
       if (missing.length === 0) return;
       await this.#sign(missing);
       after = missing.at(-1)!;
@@ -142,7 +159,7 @@ export class PresignLeader {
     await storeResponses(this.deps.pool, responses);
     for (const r of responses) {
       this.deps.cache.install(certKeyString(r.issuerId, r.serial), r.state, {
-        [r.algorithm]: cachedResponse(r.der, r.thisUpdate, r.nextUpdate, 'stored'),
+        [r.algorithm]: cachedResponse(r.der, r.thisUpdate, r.nextUpdate, 'stored', r.signerId),
       });
     }
     return responses.length;

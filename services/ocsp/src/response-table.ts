@@ -152,11 +152,13 @@ export async function readDueForRefresh(
 
 /**
  * Issued, unexpired certificates after `after` (key order) lacking a response for one of
- * `algorithms` that states their current status: what the leader signs when it takes over.
+ * `algorithms` that states their current status and was signed by one of `signerIds`: what
+ * the leader signs when it takes over, and when a signer is revoked.
  */
 export async function readMissing(
   pool: Pool,
   algorithms: readonly OcspHashAlgorithm[],
+  signerIds: readonly string[],
   after: CertKey,
   limit: number,
 ): Promise<CertKey[]> {
@@ -170,12 +172,12 @@ export async function readMissing(
            WHERE NOT EXISTS (
              SELECT 1 FROM ocsp_responses r
               WHERE r.issuer_id = c.issuer_id AND r.serial = c.serial AND r.hash_algorithm = a.algorithm
-                AND r.next_update > now()
+                AND r.next_update > now() AND r.signer_id = ANY($5::text[])
                 AND r.event_id = coalesce((SELECT max(e.id) FROM certificate_events e
                                             WHERE e.issuer_id = c.issuer_id AND e.serial = c.serial), 0)))
       ORDER BY c.issuer_id, c.serial
       LIMIT $4`,
-    [algorithms, after.issuerId, after.serial, limit],
+    [algorithms, after.issuerId, after.serial, limit, signerIds],
   );
   return rows.map((r) => ({ issuerId: r.issuer_id, serial: r.serial }));
 }

@@ -150,6 +150,72 @@ describe('RA revocations and certificate queries', () => {
     expect((await request('abcdef')).json().error.code).toBe('CERTIFICATE_NOT_FOUND');
   });
 
+  it('refuses the hierarchy’s own certificates at entry, at approval and on retry', async () => {
+    // As the key ceremony records them: the RA's own certificate has an end-entity profile,
+    // only the issuers table tells it apart from a holder's device certificate.
+    const { rows: issuers } = await bed.pool.query('SELECT id, parent_id, certificate FROM issuers');
+    const der = (id: string) => issuers.find((i) => i.id === id)!.certificate as Buffer;
+    const hierarchy = [
+      { serial: 'a1', issuer: 'test-root', profile: 'root-ca', der: der('test-root') },
+      { serial: 'a2', issuer: 'test-root', profile: 'sub-ca', der: der(issuingCaId) },
+      { serial: 'a3', issuer: 'test-root', profile: 'device-sign', der: der('test-ra') },
+      { serial: 'a4', issuer: issuingCaId, profile: 'ocsp-signer', der: Buffer.from('ocsp signer') },
+    ];
+    for (const c of hierarchy) {
+      await bed.pool.query(
+        `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, der, not_before, not_after,
+                                   request_id, issued_at)
+         VALUES ($1, $2, 'good', $3, 'CN=x', $4, $4, now(), now() + interval '30 days', $5, now())`,
+        [c.issuer, c.serial, c.profile, c.der, `ceremony:${c.serial}`],
+      );
+      const res = await bed.call('clerk', 'POST', '/v1/revocations', {
+        issuerId: c.issuer,
+        serial: c.serial,
+        reason: 'keyCompromise',
+        requestedBy: 'someone',
+      });
+      expect(res.statusCode, `${c.profile}: ${res.body}`).toBe(422);
+      expect(res.json().error.code).toBe('NOT_END_ENTITY');
+    }
+
+    const sent = bed.ca.received.length;
+    const entered = async (status: 'submitted' | 'approved') => {
+      const { rows } = await bed.pool.query(
+        `INSERT INTO revocation_requests (status, issuer_id, serial, reason, requested_by, entered_by,
+                                          reviewed_by, ca_request_id)
+         VALUES ($1, 'test-root', 'a3', 'keyCompromise', 'someone', $2, $3, $4) RETURNING id`,
+        status === 'approved'
+          ? [status, bed.ids.clerk, bed.ids.reviewer, 'f0d1a2b3-0000-4000-8000-000000000001']
+          : [status, bed.ids.clerk, null, null],
+      );
+      return String(rows[0].id);
+    };
+    const submitted = await entered('submitted');
+    const approve = await bed.call('reviewer', 'POST', `/v1/revocations/${submitted}/review`, {
+      decision: 'approve',
+    });
+    expect(approve.statusCode).toBe(422);
+    expect(approve.json().error.code).toBe('NOT_END_ENTITY');
+    expect((await bed.call('auditor', 'GET', `/v1/revocations/${submitted}`)).json().status).toBe(
+      'submitted',
+    );
+    const rejected = await bed.call('reviewer', 'POST', `/v1/revocations/${submitted}/review`, {
+      decision: 'reject',
+      reason: 'the RA certificate is the administrators’ business',
+    });
+    expect(rejected.json().status).toBe('rejected');
+
+    const approved = await entered('approved');
+    const retry = await bed.call('maker', 'POST', `/v1/revocations/${approved}/retry`);
+    expect(retry.statusCode).toBe(422);
+    expect(retry.json().error.code).toBe('NOT_END_ENTITY');
+    expect(bed.ca.received.length).toBe(sent);
+    const { rows } = await bed.pool.query(
+      "SELECT DISTINCT status FROM certificates WHERE request_id LIKE 'ceremony:%'",
+    );
+    expect(rows).toEqual([{ status: 'good' }]);
+  });
+
   it('describes every route in the OpenAPI document', async () => {
     const docs = (await bed.call(undefined, 'GET', '/docs/json')).json();
     expect(Object.keys(docs.paths)).toEqual(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { type Actor, AppError, type HttpServer, recordAudit, requireEndEntity } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { revocationReasons } from './ca-client.ts';
 import {
@@ -170,6 +170,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
             },
           );
         }
+        await requireEndEntity(client, issuerId, serial);
         const open = await client.query(
           `SELECT id FROM revocation_requests
             WHERE issuer_id = $1 AND serial = $2 AND status IN ('submitted', 'approved')`,
@@ -235,6 +236,11 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
             },
           );
         }
+        // Checked again on the way to the CA: a request entered before this check existed is
+        // refused here and stays submitted for a reviewer to reject.
+        if (decision === 'approve') {
+          await requireEndEntity(client, row.issuer_id as string, row.serial as string);
+        }
         const status = decision === 'approve' ? 'approved' : 'rejected';
         const caRequestId = decision === 'approve' ? randomUUID() : null;
         const { rows } = await client.query(
@@ -284,6 +290,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
           },
         );
       }
+      await requireEndEntity(ctx.pool, row.issuer_id as string, row.serial as string);
       return instructCa(ctx, actor, id, row);
     },
   );
