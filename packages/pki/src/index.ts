@@ -9,6 +9,7 @@ export * from './csr.ts';
 export * from './extensions.ts';
 export * from './identity-extensions.ts';
 export * from './key-identifier.ts';
+export * from './key-purpose.ts';
 export * from './linter.ts';
 export * from './name.ts';
 export * from './ocsp-cert-id.ts';

@@ -55,6 +55,8 @@ export const ConfigSchema = Type.Object({
     /** Quiet time after a revocation before the CRL that carries it is published. */
     debounceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
+  /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
+  issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   /** How long a holder's certificate download code stays valid. */
   downloadCodeDays: Type.Integer({ minimum: 1, maximum: 90 }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */

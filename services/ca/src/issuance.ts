@@ -11,7 +11,7 @@ import {
   parseTbsCertificate,
   verifyCsr,
 } from '@sm2ca/pki';
-import { AppError } from '@sm2ca/platform';
+import { AppError, type KeyBinding, keyBindingOf, refuseKeyReuse } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { statusEventSql } from './certificate-events.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
@@ -108,7 +108,13 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
       },
     );
   }
-  return { tbs, parsed };
+  const holder = instruction.holderKey ?? `subject:${subjectText(instruction)}`;
+  return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holder, profile.id) };
+}
+
+/** The subject as the certificates table keeps it. */
+function subjectText(instruction: IssueInstruction): string {
+  return instruction.subject.map((a) => `${a.type}=${a.value}`).join(', ');
 }
 
 /**
@@ -133,48 +139,74 @@ export async function issueCertificate(
   }
   const issuerId = context.issuingCa.id;
   const serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
-  // One statement is one transaction: the ledger row and the planned certificate
-  // commit together, or neither does when the request id is already there.
-  const recorded = await context.pool.query({
-    name: 'ca-plan-certificate',
-    text: `WITH ledger AS (
-             INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)
-             VALUES ($8, 'issue', $10, $1, $2) ON CONFLICT (request_id) DO NOTHING RETURNING request_id
-           )
-           INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
-           SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $7::timestamptz, request_id, $9::text
-             FROM ledger`,
-    values: [
-      issuerId,
-      serial,
-      instruction.profile,
-      instruction.subject.map((a) => `${a.type}=${a.value}`).join(', '),
-      plan.tbs,
-      plan.parsed.notBefore,
-      plan.parsed.notAfter,
-      instruction.requestId,
-      instruction.holderKey ?? null,
-      digest,
-    ],
-  });
-  if (recorded.rowCount === 0) return finishKnown(context, instruction, digest);
+  // One statement is one transaction: the key's binding, the ledger row and the planned
+  // certificate commit together. The binding comes first and the rest hangs off it: a key
+  // bound to another holder or purpose (the conflict's row lock makes a concurrent claim wait
+  // for the first to commit) or a request id already in the ledger writes nothing at all.
+  let recorded: { rowCount: number | null };
+  try {
+    recorded = await context.pool.query({
+      name: 'ca-plan-certificate',
+      text: `WITH binding AS (
+               INSERT INTO certified_keys (spki_sha256, holder, purpose, first_issuer_id, first_serial)
+               SELECT $11, $12, $13, $1, $2
+                WHERE NOT EXISTS (SELECT FROM ca_requests WHERE request_id = $8)
+               ON CONFLICT (spki_sha256) DO UPDATE SET holder = EXCLUDED.holder
+                WHERE certified_keys.holder = EXCLUDED.holder AND certified_keys.purpose = EXCLUDED.purpose
+               RETURNING spki_sha256
+             ), ledger AS (
+               INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)
+               SELECT $8, 'issue', $10, $1, $2 FROM binding ON CONFLICT (request_id) DO NOTHING RETURNING request_id
+             )
+             INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
+             SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $7::timestamptz, request_id, $9::text
+               FROM ledger`,
+      values: [
+        issuerId,
+        serial,
+        instruction.profile,
+        subjectText(instruction),
+        plan.tbs,
+        plan.parsed.notBefore,
+        plan.parsed.notAfter,
+        instruction.requestId,
+        instruction.holderKey ?? null,
+        digest,
+        plan.binding.spkiSha256,
+        plan.binding.holder,
+        plan.binding.purpose,
+      ],
+    });
+  } catch (err) {
+    // A new key bound under a request id a twin took meanwhile for another instruction: the
+    // binding's certificate never comes, and the ledger names the reuse.
+    const { code, constraint } = err as { code?: string; constraint?: string };
+    if (code === '23503' && constraint === 'certified_keys_first_issuer_id_first_serial_fkey') {
+      return finishKnown(context, instruction, digest, undefined, plan.binding);
+    }
+    throw err;
+  }
+  if (recorded.rowCount === 0) return finishKnown(context, instruction, digest, undefined, plan.binding);
   return signAndStore(context, instruction, digest, issuerId, serial, plan.tbs);
 }
 
 /**
  * A request id the ledger already holds: its stored answer, or its planned certificate
  * signed now. A retry gets that certificate even when planning anew fails (`planError`),
- * say because the issuing CA is now too near its end for the requested validity.
+ * say because the issuing CA is now too near its end for the requested validity. A new
+ * request whose key was bound elsewhere (`binding`) is refused.
  */
 async function finishKnown(
   context: IssuanceContext,
   instruction: IssueInstruction,
   digest: Buffer,
   planError?: unknown,
+  binding?: KeyBinding,
 ): Promise<IssueResult> {
   const known = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
   if (!known) {
     if (planError) throw planError;
+    if (binding) await refuseKeyReuse(context.pool, binding);
     // The twin that held the id rolled back after all: plan again.
     return issueCertificate(context, instruction);
   }

@@ -9,6 +9,7 @@ import { registerApplicationRoutes } from './applications.ts';
 import { createCaClient } from './ca-client.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
+import { IssueRetrier } from './issue-retrier.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
@@ -51,5 +52,8 @@ export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
+  const retrier = new IssueRetrier(ctx, context.log, config.issueRetrySeconds * 1000);
+  app.addHook('onReady', async () => retrier.start());
+  app.addHook('onClose', () => retrier.stop());
   return app;
 }

@@ -2,9 +2,20 @@ import { type Static, Type } from '@sinclair/typebox';
 import { AppError } from '@sm2ca/platform';
 import type { PoolClient } from '@sm2ca/store';
 import { HolderSchema, holderTypes } from './holder-identity.ts';
+import { maxAutomaticAttempts } from './issue-failure.ts';
 import { iso, literals, Nullable, Time } from './ra-context.ts';
 
-export const applicationStatuses = ['submitted', 'approved', 'rejected', 'issued'] as const;
+export const applicationStatuses = ['submitted', 'approved', 'rejected', 'issued', 'failed'] as const;
+
+const IssueError = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    at: Time,
+  },
+  { description: 'why the last CA call for this application failed' },
+);
 
 export const ApplicationView = Type.Object({
   id: Type.String(),
@@ -28,6 +39,14 @@ export const ApplicationView = Type.Object({
   issuedAt: Nullable(Time),
   issuerId: Nullable(Type.String()),
   serial: Nullable(Type.String()),
+  issueAttempts: Type.Integer({ description: 'CA calls for this application that failed' }),
+  issueError: Nullable(IssueError),
+  nextIssueAttemptAt: Nullable(
+    Type.String({
+      format: 'date-time',
+      description: 'when the RA sends the instruction to the CA again by itself',
+    }),
+  ),
 });
 export type ApplicationView = Static<typeof ApplicationView>;
 
@@ -63,6 +82,13 @@ export function toApplicationView(row: Row): ApplicationView {
     issuedAt: iso(row.issued_at),
     issuerId: (row.issuer_id as string | null) ?? null,
     serial: (row.serial as string | null) ?? null,
+    issueAttempts: row.issue_attempts as number,
+    issueError: (row.issue_error as ApplicationView['issueError']) ?? null,
+    // An attempt is due only while the retrier still tries: approved, claimed, under the limit.
+    nextIssueAttemptAt:
+      row.status === 'approved' && row.ca_request_id && (row.issue_attempts as number) < maxAutomaticAttempts
+        ? iso(row.next_issue_attempt_at)
+        : null,
   };
 }
 

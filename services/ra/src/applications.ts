@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { type HttpServer, recordAudit, workingDayDeadline } from '@sm2ca/platform';
+import { type HttpServer, recordAudit, refuseKeyReuse, workingDayDeadline } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { ApplicationView, readApplication } from './application-view.ts';
-import { verifiedCsr } from './holder-csr.ts';
+import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { HolderSchema, holderTypes, vetHolder } from './holder-identity.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
 
@@ -41,6 +41,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const body = request.body;
       const vetted = vetHolder(body.holderType, body.profile, body.holder);
       const csr = await verifiedCsr(body.csr);
+      // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
+      await refuseKeyReuse(ctx.pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
       const receivedAt = new Date();
       const deadline = workingDayDeadline(receivedAt, decisionWorkingDays);
       const view = await withTransaction(ctx.pool, async (client) => {

@@ -118,9 +118,15 @@ export function createCaClient(options: CaClientOptions): CaClient {
       parsed = undefined;
     }
     if (response.status < 200 || response.status > 299) {
-      const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+      const error = (
+        parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
+      )?.error;
       const caCode = typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`;
       const caMessage = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
+      // A refusal the operator acts on keeps the CA's code: the holder needs a new key pair.
+      if (caCode === 'KEY_REUSED') {
+        throw new AppError(caCode, caMessage, 409, error?.details as Record<string, unknown> | undefined);
+      }
       throw new AppError('CA_REFUSED', `the CA refused: ${caMessage}`, 502, {
         caCode,
         caStatus: response.status,

@@ -1,5 +1,5 @@
-import { PkiError, pemOrDerToDer, verifyCsr } from '@sm2ca/pki';
-import { AppError } from '@sm2ca/platform';
+import { PkiError, type ProfileId, parseCsr, pemOrDerToDer, verifyCsr } from '@sm2ca/pki';
+import { AppError, type KeyBinding, keyBindingOf } from '@sm2ca/platform';
 
 function malformed(cause?: unknown): AppError {
   return new AppError(
@@ -35,4 +35,9 @@ export async function verifiedCsr(input: string): Promise<Uint8Array> {
   }
   await verifyCsr(der);
   return der;
+}
+
+/** The binding certifying this verified request's key for `holderKey` under `profile` would make. */
+export function csrKeyBinding(csr: Uint8Array, holderKey: string, profile: string): KeyBinding {
+  return keyBindingOf(parseCsr(csr).publicKey, holderKey, profile as ProfileId);
 }

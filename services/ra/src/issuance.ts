@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { type Actor, AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
-import { type ApplicationRow, lockApplication } from './application-view.ts';
+import { lockApplication } from './application-view.ts';
 import type { IssueAnswer } from './ca-client.ts';
 import { createDownloadCode, DownloadCode, newDownloadCode } from './download-codes.ts';
-import { vetHolder } from './holder-identity.ts';
+import { recordIssueFailure } from './issue-failure.ts';
+import { type IssuableRow, issueInstructionOf } from './issue-instruction.ts';
+import { leaseSeconds } from './issue-retrier.ts';
 import { actorOf, IdParams, type RaContext } from './ra-context.ts';
 
 const Issued = Type.Object({
@@ -19,13 +21,15 @@ function alreadyIssued(id: string): AppError {
   return new AppError('APPLICATION_ALREADY_ISSUED', `application ${id} is issued already`, 409);
 }
 
-type Claimable = Pick<ApplicationRow, 'status' | 'holder_type' | 'holder' | 'profile' | 'holder_key' | 'csr'>;
+type Claimable = IssuableRow & { status: string };
 
 /**
  * The approved application with the CA request id to issue it under. The
  * first claim sets the id and its audit record in one statement (one
  * transaction, one round trip); the UPDATE's row lock keeps two makers from
- * claiming at once, and the loser reads the winner's id.
+ * claiming at once, and the loser reads the winner's id. The claim leases the
+ * application as the retrier does, so the retrier takes it over only if this
+ * call never records an outcome (the RA stopped mid-call).
  */
 async function claimForIssue(
   ctx: RaContext,
@@ -37,7 +41,7 @@ async function claimForIssue(
     const claimed = await ctx.pool.query({
       name: 'ra-claim-issue',
       text: `WITH claimed AS (
-               UPDATE applications SET ca_request_id = $2
+               UPDATE applications SET ca_request_id = $2, next_issue_attempt_at = now() + make_interval(secs => $6)
                 WHERE id = $1 AND status = 'approved' AND ca_request_id IS NULL
                 RETURNING id, status, holder_type, holder, profile, holder_key, csr
              ), audit AS (
@@ -45,7 +49,7 @@ async function claimForIssue(
                SELECT $3, $4, 'application.issue_request', 'application', id::text, $5::jsonb FROM claimed
              )
              SELECT status, holder_type, holder, profile, holder_key, csr FROM claimed`,
-      values: [id, caRequestId, actor.name, actor.role, JSON.stringify({ caRequestId })],
+      values: [id, caRequestId, actor.name, actor.role, JSON.stringify({ caRequestId }), leaseSeconds],
     });
     if (claimed.rows[0]) return { row: claimed.rows[0], caRequestId };
     const { rows } = await ctx.pool.query({
@@ -149,14 +153,16 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
       // The request id is committed before the CA is called, so a retry after a
       // crash or timeout asks the CA for the same certificate, not a second one.
       const { row: approved, caRequestId } = await claimForIssue(ctx, actor, id);
-      const { instruction } = vetHolder(approved.holder_type, approved.profile, approved.holder);
-      const answer = await ctx.ca.issue({
-        requestId: caRequestId,
-        profile: approved.profile,
-        holderKey: approved.holder_key,
-        csr: approved.csr.toString('base64'),
-        ...instruction,
-      });
+      let answer: IssueAnswer;
+      try {
+        answer = await ctx.ca.issue(issueInstructionOf(approved, caRequestId));
+      } catch (err) {
+        // Kept on the application, so the retrier and the operators see why it is still approved or failed.
+        await recordIssueFailure(ctx.pool, actor, id, err).catch((recordError: unknown) =>
+          request.log.error({ err: recordError }, 'the failed CA call could not be recorded'),
+        );
+        throw err;
+      }
       const result = await recordIssued(ctx, actor, id, answer);
       return reply.status(201).send(result);
     },

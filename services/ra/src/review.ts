@@ -1,6 +1,7 @@
-import { AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { AppError, type HttpServer, recordAudit, refuseKeyReuse } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { ApplicationView, lockApplication, readApplication } from './application-view.ts';
+import { csrKeyBinding } from './holder-csr.ts';
 import { actorOf, IdParams, type RaContext, ReviewBody, requireReason } from './ra-context.ts';
 
 export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
@@ -39,6 +40,10 @@ export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
               status: row.status,
             },
           );
+        }
+        // The key may have been certified elsewhere since entry; the CA would refuse it anyway.
+        if (decision === 'approve') {
+          await refuseKeyReuse(client, csrKeyBinding(row.csr, row.holder_key, row.profile));
         }
         const status = decision === 'approve' ? 'approved' : 'rejected';
         await client.query(

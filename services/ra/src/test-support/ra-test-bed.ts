@@ -10,6 +10,8 @@ import { hsmSim, tokenConfig } from '../../../../packages/device/src/test-tokens
 import { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
 import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildRaApp } from '../app.ts';
+import { createCaClient } from '../ca-client.ts';
+import { IssueRetrier } from '../issue-retrier.ts';
 import { StandInCa } from './stand-in-ca.ts';
 
 /** Two operators of the roles that take turns, so role separation can be shown both ways. */
@@ -30,7 +32,11 @@ export interface RaTestBed {
   app: HttpServer;
   pool: Pool;
   ca: StandInCa;
+  /** The stand-in CA's port, to bring it back on after closing it. */
+  caPort: number;
   hierarchy: OpensslHierarchy;
+  /** An issuance retrier as another RA replica runs it, driven by its runOnce() alone. */
+  retrier(): IssueRetrier;
   /** Operator ids by staff member. */
   ids: Record<StaffMember, string>;
   /** Injects a request as `who`, or as nobody. */
@@ -76,10 +82,17 @@ export function useRaTestBed(): RaTestBed {
       credentials[who] = added.credential;
     }
     home = mkdtempSync(join(tmpdir(), 'ra-test-home-'));
-    const config = loadConfig({ SM2CA_HOME: home, SM2CA_CA_PORT: String(caPort), LOG_LEVEL: 'silent' });
+    // The app's own retrier waits an hour between runs: tests drive retriers by hand.
+    const config = loadConfig({
+      SM2CA_HOME: home,
+      SM2CA_CA_PORT: String(caPort),
+      SM2CA_ISSUE_RETRY_SECONDS: '3600',
+      LOG_LEVEL: 'silent',
+    });
+    const log = createLogger('ra', { level: 'silent' });
     const app = await buildRaApp({
       config,
-      log: createLogger('ra', { level: 'silent' }),
+      log,
       db: { pool: db.pool, url: db.url, close: async () => {} },
       device,
     });
@@ -88,7 +101,15 @@ export function useRaTestBed(): RaTestBed {
       app,
       pool: db.pool,
       ca,
+      caPort,
       hierarchy,
+      retrier: () => {
+        const client = createCaClient({
+          baseUrl: `http://127.0.0.1:${caPort}`,
+          signer: device!.signer('ra-signing'),
+        });
+        return new IssueRetrier({ pool: db.pool, ca: client, downloadCodeDays: 7 }, log, 3_600_000);
+      },
       ids,
       call: (who, method, url, body) =>
         app.inject({

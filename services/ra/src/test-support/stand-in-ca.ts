@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Device } from '@sm2ca/device';
-import { AppError, instructionSignatureHeader, verifyInstruction } from '@sm2ca/platform';
+import { type ProfileId, parseCsr } from '@sm2ca/pki';
+import { AppError, instructionSignatureHeader, keyBindingOf, verifyInstruction } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
 
@@ -47,13 +48,17 @@ export class StandInCa {
     });
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+  /** Listens on `port` (a free one when 0), again after close() when told its old port. */
+  async listen(port = 0): Promise<number> {
+    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
     return (this.#server.address() as AddressInfo).port;
   }
 
+  /** Stops listening and drops the RA's kept-alive connections: the CA is down. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    return closed;
   }
 
   async #handle(req: IncomingMessage): Promise<Answer | 'drop'> {
@@ -82,7 +87,8 @@ export class StandInCa {
   }
 
   async #issue(body: Instruction): Promise<Answer> {
-    const { der, serial } = this.hierarchy.issue(Buffer.from(body.csr as string, 'base64'), 30);
+    const csr = Buffer.from(body.csr as string, 'base64');
+    const { der, serial } = this.hierarchy.issue(csr, 30);
     const subject = (body.subject as Array<{ type: string; value: string }>).map(
       (a) => `${a.type}=${a.value}`,
     );
@@ -91,6 +97,17 @@ export class StandInCa {
                                  request_id, issued_at)
        VALUES ($1, $2, 'good', $3, $4, $5, $5, now(), now() + interval '30 days', $6, now())`,
       [this.issuerId, serial, body.profile, subject.join(', '), der, body.requestId],
+    );
+    // The RA refuses reused keys from what the CA bound; refusing them here is the real CA's job.
+    const binding = keyBindingOf(
+      parseCsr(csr).publicKey,
+      body.holderKey as string,
+      body.profile as ProfileId,
+    );
+    await this.pool.query(
+      `INSERT INTO certified_keys (spki_sha256, holder, purpose, first_issuer_id, first_serial)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (spki_sha256) DO NOTHING`,
+      [binding.spkiSha256, binding.holder, binding.purpose, this.issuerId, serial],
     );
     return {
       status: 200,

@@ -1,0 +1,52 @@
+import { type KeyPurpose, keyPurposeOf, type ProfileId, spkiSha256 } from '@sm2ca/pki';
+import type { Pool, PoolClient } from '@sm2ca/store';
+import { AppError } from './app-error.ts';
+
+/** A public key tied to one holder and one purpose (the certified_keys table). */
+export interface KeyBinding {
+  spkiSha256: Buffer;
+  /** The RA's holder key; the subject name when an instruction carries none. */
+  holder: string;
+  purpose: KeyPurpose;
+}
+
+export function keyBindingOf(publicKey: Uint8Array, holder: string, profile: ProfileId): KeyBinding {
+  return { spkiSha256: spkiSha256(publicKey), holder, purpose: keyPurposeOf(profile) };
+}
+
+/**
+ * The refusal of a key already certified to another holder or for the other purpose, as CAs
+ * refuse key reuse. Another holder's identity stays out of the answer: it is theirs, not the
+ * applicant's.
+ */
+export function keyReused(binding: KeyBinding, certified: { holder: string; purpose: string }): AppError {
+  const otherHolder = certified.holder !== binding.holder;
+  return new AppError(
+    'KEY_REUSED',
+    otherHolder
+      ? 'this public key is already certified to another holder; the holder needs a new key pair'
+      : `this public key is already certified for ${certified.purpose}; a ${binding.purpose} certificate needs its own key pair`,
+    409,
+    {
+      reason: otherHolder ? 'another-holder' : 'another-purpose',
+      certifiedPurpose: certified.purpose,
+      requestedPurpose: binding.purpose,
+    },
+  );
+}
+
+/**
+ * Throws KEY_REUSED when the key is certified to someone or something else. The same holder
+ * certifying the same key for the same purpose again is a renewal and passes.
+ */
+export async function refuseKeyReuse(db: Pool | PoolClient, binding: KeyBinding): Promise<void> {
+  const { rows } = await db.query({
+    name: 'certified-key',
+    text: 'SELECT holder, purpose FROM certified_keys WHERE spki_sha256 = $1',
+    values: [binding.spkiSha256],
+  });
+  const certified = rows[0] as { holder: string; purpose: string } | undefined;
+  if (certified && (certified.holder !== binding.holder || certified.purpose !== binding.purpose)) {
+    throw keyReused(binding, certified);
+  }
+}
