@@ -5,6 +5,7 @@ import { openConfiguredDevice } from './crypto-device.ts';
 import { type Database, openDatabase } from './database.ts';
 import type { HttpServer } from './http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { registerReadiness } from './readiness.ts';
 
 export type ServiceName = keyof Config['services'];
 
@@ -66,18 +67,7 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     db = await openDatabase(config, log);
     if (definition.needsDevice) device = await openConfiguredDevice(config);
     app = await definition.build({ config, log, db, ...(device ? { device } : {}) });
-    const database = db;
-    app.get(
-      '/health/ready',
-      { schema: { hide: true }, config: { access: 'public' } },
-      async (_req, reply) => {
-        const ok = await database.pool.query('SELECT 1').then(
-          () => true,
-          () => false,
-        );
-        return reply.status(ok ? 200 : 503).send({ ok });
-      },
-    );
+    registerReadiness(app, db.pool);
     const { host, port } = config.services[definition.name];
     try {
       await app.listen({ host, port });
