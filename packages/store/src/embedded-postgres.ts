@@ -153,6 +153,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 async function launch(options: EmbeddedOptions, port: number, password: string): Promise<void> {
   const dataDir = join(options.dir, 'data');
   const log = options.onLog ?? (() => {});
+  // The library rejects a failed start with no reason; PostgreSQL's last words give it.
+  let lastLine = '';
+  const onLog = (message: string) => {
+    lastLine = message.split('\n').filter(Boolean).at(-1) ?? lastLine;
+    log(message);
+  };
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -164,8 +170,8 @@ async function launch(options: EmbeddedOptions, port: number, password: string):
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (m) => log(String(m).trimEnd()),
-    onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
+    onLog: (m) => onLog(String(m).trimEnd()),
+    onError: (m) => onLog(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   try {
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
@@ -173,10 +179,11 @@ async function launch(options: EmbeddedOptions, port: number, password: string):
   } catch (err) {
     // The library's stop() waits for an exit that already happened when the server died at start.
     await stopPostmaster(dataDir).catch(() => {});
+    const reason = (err instanceof Error && err.message) || lastLine;
     throw new StoreError(
       'EMBEDDED_PG_START',
       `embedded PostgreSQL did not start in ${dataDir} on port ${port}` +
-        `${err instanceof Error ? `: ${err.message.replace(/\s+/g, ' ').trim()}` : ''}`,
+        `${reason ? `: ${reason.replace(/\s+/g, ' ').trim()}` : ''}`,
       { cause: err },
     );
   }
