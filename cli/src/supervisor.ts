@@ -1,9 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type Config, cannotListenExitCode, type ServiceName } from '@sm2ca/platform';
+import type { EmbeddedPostgresHandle } from '@sm2ca/store';
 import { progress } from './output.ts';
 
 const servicesRoot = new URL('../../services/', import.meta.url).pathname;
+
+/** More deaths of the embedded PostgreSQL than this within the window, and `sm2ca start` gives up. */
+const databaseRestartLimit = 5;
+const databaseRestartWindowMs = 10 * 60_000;
 
 /** Start order: the CA before the RA that instructs it. */
 const startOrder: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl'];
@@ -53,10 +58,13 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
  * a service that dies is started again with growing back-off, unless it cannot
  * listen on its address (a restart would fail the same way): then `failed`
  * resolves with the reason. stop() ends them all with SIGTERM (SIGKILL after 10 s).
+ * It also keeps the embedded PostgreSQL up (see watchDatabase).
  */
 export class Supervisor {
   readonly #children = new Map<ServiceName, ChildProcess>();
   #stopping = false;
+  #databaseTimer: NodeJS.Timeout | undefined;
+  #databaseRestart: Promise<void> | undefined;
   #fail: (err: Error) => void = () => {};
   readonly failed = new Promise<Error>((resolve) => {
     this.#fail = resolve;
@@ -107,8 +115,56 @@ export class Supervisor {
     return child;
   }
 
+  /**
+   * Starts the embedded PostgreSQL again, with growing back-off, whenever its postmaster dies;
+   * the services keep running, waiting for it and reconnecting by themselves. More than
+   * `databaseRestartLimit` deaths within the window resolve `failed` instead.
+   */
+  watchDatabase(embedded: EmbeddedPostgresHandle): void {
+    const restarts: number[] = [];
+    const check = async () => {
+      if (this.#stopping || embedded.alive()) return;
+      const pid = embedded.pid;
+      const now = Date.now();
+      while (restarts.length > 0 && restarts[0]! < now - databaseRestartWindowMs) restarts.shift();
+      if (restarts.length >= databaseRestartLimit) {
+        this.#fail(
+          new Error(
+            `embedded PostgreSQL stopped ${databaseRestartLimit + 1} times within ` +
+              `${databaseRestartWindowMs / 60_000} min; not restarting it`,
+          ),
+        );
+        return;
+      }
+      restarts.push(now);
+      const attempt = `restart ${restarts.length} of at most ${databaseRestartLimit} in ${databaseRestartWindowMs / 60_000} min`;
+      // Until the backends orphaned by a killed postmaster have gone, PostgreSQL refuses to start.
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** (restarts.length - 1)).unref());
+      if (this.#stopping) return;
+      try {
+        this.#databaseRestart = embedded.restart();
+        await this.#databaseRestart;
+        progress(
+          `embedded PostgreSQL (pid ${pid}) had stopped; started it again (pid ${embedded.pid}), ${attempt}`,
+        );
+      } catch (err) {
+        progress(
+          `embedded PostgreSQL (pid ${pid}) had stopped; ${attempt} failed: ${(err as Error).message}`,
+        );
+      }
+    };
+    const schedule = () => {
+      if (this.#stopping) return;
+      this.#databaseTimer = setTimeout(() => void check().finally(schedule), 1000);
+    };
+    schedule();
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#databaseTimer);
+    // A restart under way finishes first, so the database it starts is the one stopped after the services.
+    await this.#databaseRestart?.catch(() => {});
     const exits = [...this.#children.values()].map(
       (child) =>
         new Promise<void>((resolve) => {

@@ -42,10 +42,11 @@ export async function sm2caCli(
 
 /**
  * The product as an operator runs it: `sm2ca start` (init on first use, each
- * service its own process) against the given database, on free ports.
+ * service its own process) against the given database, on free ports. Without
+ * a database URL it starts its embedded PostgreSQL (give it SM2CA_PG_PORT).
  */
 export async function startStack(
-  databaseUrl: string,
+  databaseUrl: string | undefined,
   extraEnv: NodeJS.ProcessEnv = {},
   only?: string[],
 ): Promise<Stack> {

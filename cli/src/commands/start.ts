@@ -32,6 +32,7 @@ export function registerStartCommand(program: Command): void {
       );
       const db = await openDatabase(config, log);
       const supervisor = new Supervisor(config, { ...process.env, DATABASE_URL: db.url });
+      if (db.embedded) supervisor.watchDatabase(db.embedded);
       const stop = async () => {
         progress('stopping');
         await supervisor.stop();

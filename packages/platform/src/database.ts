@@ -8,7 +8,7 @@ import {
   StoreError,
   startEmbeddedPostgres,
 } from '@sm2ca/store';
-import { ConfigError } from './app-error.ts';
+import { AppError, ConfigError } from './app-error.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -23,7 +23,7 @@ export interface Database {
 /**
  * The configured database, reachable and migrated: DATABASE_URL when set,
  * otherwise the embedded PostgreSQL under the data directory. Failures name the
- * setting to fix.
+ * setting to fix; a server out of reach fails with DATABASE_UNAVAILABLE instead.
  */
 export async function openDatabase(
   config: Config,
@@ -54,6 +54,10 @@ export async function openDatabase(
     pool = await connectPool(url, { max: config.databasePoolSize });
   } catch (err) {
     await embedded?.stop();
+    // A server that is down may come back; a URL it refuses (password, database name) will not.
+    if (err instanceof StoreError && err.code === 'DATABASE_UNAVAILABLE') {
+      throw new AppError(err.code, `DATABASE_URL: ${err.message}`, 503, undefined, { cause: err });
+    }
     if (err instanceof StoreError) throw new ConfigError('DATABASE_URL', err.message, { cause: err });
     throw err;
   }

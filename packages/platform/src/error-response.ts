@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@sm2ca/store';
 import { AppError } from './app-error.ts';
 
 export interface ErrorBody {
@@ -16,7 +17,11 @@ const statusByErrorName: Record<string, number> = {
 
 const statusByStoreCode: Record<string, number> = {
   DB_CONFLICT: 409,
-  DB_UNREACHABLE: 503,
+};
+
+/** An outage is the client's to retry, under one code whatever the driver said. */
+const databaseUnavailable: ErrorBody = {
+  error: { code: 'DATABASE_UNAVAILABLE', message: 'the database cannot be reached; try again shortly' },
 };
 
 /** Status and body for any error a request handler let through; unknown errors reveal nothing. */
@@ -48,6 +53,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
       expected: status < 500,
     };
   }
+  if (isDatabaseUnavailable(err)) return { status: 503, body: databaseUnavailable, expected: false };
   if (e?.name === 'StoreError' && typeof e.code === 'string' && statusByStoreCode[e.code]) {
     return {
       status: statusByStoreCode[e.code]!,

@@ -15,5 +15,6 @@ export * from './http-server.ts';
 export * from './instruction.ts';
 export * from './logger.ts';
 export * from './public-urls.ts';
+export * from './readiness.ts';
 export * from './service-runner.ts';
 export * from './working-days.ts';

@@ -1,10 +1,14 @@
+import type { Server } from 'node:http';
 import type { Device } from '@sm2ca/device';
 import { AppError } from './app-error.ts';
 import { type Config, loadConfig } from './config.ts';
 import { openConfiguredDevice } from './crypto-device.ts';
-import { type Database, openDatabase } from './database.ts';
+import type { Database } from './database.ts';
+import { openDatabaseWhenUp } from './database-wait.ts';
 import type { HttpServer } from './http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { registerReadiness } from './readiness.ts';
+import { closeWaitingServer, listenWhileWaiting } from './waiting-server.ts';
 
 export type ServiceName = keyof Config['services'];
 
@@ -43,7 +47,8 @@ export interface ServiceDefinition {
 /**
  * Starts one service as its own process: configuration, database, device,
  * HTTP on its configured address, a readiness route, and a clean stop on
- * SIGTERM/SIGINT. Start-up failures print one line and exit 1.
+ * SIGTERM/SIGINT. A database out of reach is waited for, the address answering
+ * "alive, not ready" meanwhile; other start-up failures print one line and exit 1.
  */
 export async function runService(definition: ServiceDefinition): Promise<void> {
   let config: Config;
@@ -54,33 +59,20 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(definition.name, { level: config.logLevel });
+  const { host, port } = config.services[definition.name];
+  let waiting: Server | undefined;
   let db: Database | undefined;
   let device: Device | undefined;
   let app: HttpServer | undefined;
   const stop = async () => {
+    if (waiting) await closeWaitingServer(waiting);
     await app?.close();
     await device?.close();
     await db?.close();
   };
-  try {
-    db = await openDatabase(config, log);
-    if (definition.needsDevice) device = await openConfiguredDevice(config);
-    app = await definition.build({ config, log, db, ...(device ? { device } : {}) });
-    const database = db;
-    app.get(
-      '/health/ready',
-      { schema: { hide: true }, config: { access: 'public' } },
-      async (_req, reply) => {
-        const ok = await database.pool.query('SELECT 1').then(
-          () => true,
-          () => false,
-        );
-        return reply.status(ok ? 200 : 503).send({ ok });
-      },
-    );
-    const { host, port } = config.services[definition.name];
+  const listenOrExit = async <T>(listen: () => Promise<T>): Promise<T> => {
     try {
-      await app.listen({ host, port });
+      return await listen();
     } catch (err) {
       const line = listenFailure(definition.name, host, port, err);
       if (!line) throw err;
@@ -88,9 +80,24 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
       await stop().catch(() => {});
       process.exit(cannotListenExitCode);
     }
+  };
+  // A supervisor probes readiness only after this, so it never mistakes another process on the port for us.
+  const announceListening = () => process.send?.('listening');
+  try {
+    db = await openDatabaseWhenUp(config, log, async () => {
+      waiting = await listenOrExit(() => listenWhileWaiting(host, port));
+      announceListening();
+    });
+    if (definition.needsDevice) device = await openConfiguredDevice(config);
+    app = await definition.build({ config, log, db, ...(device ? { device } : {}) });
+    registerReadiness(app, db.pool);
+    const built = app;
+    const waited = waiting !== undefined;
+    if (waiting) await closeWaitingServer(waiting);
+    waiting = undefined;
+    await listenOrExit(() => built.listen({ host, port }));
     log.info({ host, port }, `${definition.name} listening`);
-    // A supervisor probes readiness only after this, so it never mistakes another process on the port for us.
-    process.send?.('listening');
+    if (!waited) announceListening();
   } catch (err) {
     const line = err instanceof AppError ? `${err.message} [${err.code}]` : (err as Error).message;
     process.stderr.write(`${definition.name}: ${line}\n`);

@@ -94,6 +94,32 @@ describe('embedded PostgreSQL', () => {
     await second.stop();
   });
 
+  it('starts again, data kept, after its postmaster was killed, and then stops cleanly', async () => {
+    const dir = await newDir();
+    const port = await freePort();
+    const server = await startEmbeddedPostgres({ dir, port });
+    await query(server.url, 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)');
+    const killed = server.pid!;
+    process.kill(killed, 'SIGKILL');
+    while (server.alive()) await new Promise((r) => setTimeout(r, 50));
+    // Until the orphaned backends have noticed and gone, PostgreSQL refuses to start: as the supervisor does, try again.
+    for (let attempt = 1; ; attempt++) {
+      const failed = await server.restart().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (!failed) break;
+      if (attempt === 20) throw failed;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(server.alive()).toBe(true);
+    expect(server.pid).not.toBe(killed);
+    expect((await query(server.url, 'SELECT x FROM kept')).rows).toEqual([{ x: 42 }]);
+    await server.stop();
+    expect(isAlive(server.pid!)).toBe(false);
+    expect(await portAccepts(port)).toBe(false);
+  });
+
   it('adopts a server whose owner died without stopping it, and stops it when done', async () => {
     const dir = await newDir();
     const port = await freePort();

@@ -22,8 +22,16 @@ export interface EmbeddedPostgresHandle {
    * leaves it running for its owner.
    */
   owner: boolean;
-  /** The postmaster's pid, for checks that nothing is left running. */
-  pid: number | undefined;
+  /** The postmaster's pid, for checks that nothing is left running; a restart changes it. */
+  readonly pid: number | undefined;
+  /** Whether the postmaster is still running. */
+  alive(): boolean;
+  /**
+   * Starts the server again, on the same port with the same data, after its postmaster
+   * died; a postmaster found running in the data directory is adopted instead. The caller
+   * owns the server from then on.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -125,31 +133,45 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (asRoot) await letPostgresUserReach(options.dir);
   const dataDir = join(options.dir, 'data');
   const password = await readOrCreatePassword(options.dir);
-  const log = options.onLog ?? (() => {});
   const database = options.database ?? 'sm2ca';
   const running = await runningPostmaster(dataDir);
   if (running) {
     // Shared with a live owner, or adopted from a dead one (its postmaster outlived it).
     const owner = (await liveOwner(options.dir)) === undefined;
     if (owner) await writeFile(ownerFile(options.dir), `${process.pid}\n`);
-    return handle(dataDir, running.port, password, database, owner, () => stopPostmaster(dataDir));
+    return handle(options, running.port, password, database, owner);
   }
   if (await portInUse(options.port)) {
     throw new StoreError('EMBEDDED_PG_PORT', `port ${options.port} on 127.0.0.1 is already in use`);
   }
+  await launch(options, options.port, password);
+  await writeFile(ownerFile(options.dir), `${process.pid}\n`);
+  return handle(options, options.port, password, database, true);
+}
+
+/** Starts the postmaster of `options.dir` (creating the cluster the first time) and waits until it accepts connections. */
+async function launch(options: EmbeddedOptions, port: number, password: string): Promise<void> {
+  const dataDir = join(options.dir, 'data');
+  const log = options.onLog ?? (() => {});
+  // The library rejects a failed start with no reason; PostgreSQL's last words give it.
+  let lastLine = '';
+  const onLog = (message: string) => {
+    lastLine = message.split('\n').filter(Boolean).at(-1) ?? lastLine;
+    log(message);
+  };
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
-    port: options.port,
+    port,
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: asRoot,
+    createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (m) => log(String(m).trimEnd()),
-    onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
+    onLog: (m) => onLog(String(m).trimEnd()),
+    onError: (m) => onLog(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   try {
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
@@ -157,25 +179,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   } catch (err) {
     // The library's stop() waits for an exit that already happened when the server died at start.
     await stopPostmaster(dataDir).catch(() => {});
+    const reason = (err instanceof Error && err.message) || lastLine;
     throw new StoreError(
       'EMBEDDED_PG_START',
-      `embedded PostgreSQL did not start in ${dataDir} on port ${options.port}` +
-        `${err instanceof Error ? `: ${err.message.replace(/\s+/g, ' ').trim()}` : ''}`,
+      `embedded PostgreSQL did not start in ${dataDir} on port ${port}` +
+        `${reason ? `: ${reason.replace(/\s+/g, ' ').trim()}` : ''}`,
       { cause: err },
     );
   }
-  await writeFile(ownerFile(options.dir), `${process.pid}\n`);
-  return handle(dataDir, options.port, password, database, true, () => server.stop());
 }
 
 async function handle(
-  dataDir: string,
+  options: EmbeddedOptions,
   port: number,
   password: string,
   database: string,
   owner: boolean,
-  stopServer: () => Promise<void>,
 ): Promise<EmbeddedPostgresHandle> {
+  const dataDir = join(options.dir, 'data');
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password });
   await admin.connect();
   try {
@@ -184,7 +205,7 @@ async function handle(
   } finally {
     await admin.end();
   }
-  const pid = (await runningPostmaster(dataDir))?.pid;
+  let pid = (await runningPostmaster(dataDir))?.pid;
   // Should the owner die without stopping the server, still ask for PostgreSQL's fast shutdown.
   const exitGuard = () => {
     if (pid && isAlive(pid)) process.kill(pid, 'SIGINT');
@@ -192,12 +213,26 @@ async function handle(
   if (owner) process.on('exit', exitGuard);
   return {
     url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    owner,
-    pid,
+    get owner() {
+      return owner;
+    },
+    get pid() {
+      return pid;
+    },
+    alive: () => pid !== undefined && isAlive(pid),
+    restart: async () => {
+      if (!(await runningPostmaster(dataDir))) await launch(options, port, password);
+      pid = (await runningPostmaster(dataDir))?.pid;
+      await writeFile(ownerFile(options.dir), `${process.pid}\n`);
+      if (!owner) process.on('exit', exitGuard);
+      owner = true;
+    },
     stop: async () => {
       if (!owner) return;
       process.removeListener('exit', exitGuard);
-      await stopServer();
+      // By the data directory's pid, not the library's stop(): that one waits forever for the
+      // exit of its own child once that child died or another postmaster replaced it.
+      await stopPostmaster(dataDir);
     },
   };
 }

@@ -1,3 +1,4 @@
+export * from './database-unavailable.ts';
 export * from './embedded-postgres.ts';
 export * from './migrations.ts';
 export * from './pool.ts';

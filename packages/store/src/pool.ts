@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 import { StoreError } from './store-error.ts';
 
 export type Pool = pg.Pool;
@@ -17,7 +18,8 @@ export function redactUrl(url: string): string {
 
 /**
  * A pool that has proven it can reach the database: a bad URL fails here, at
- * start-up, rather than on the first request.
+ * start-up, rather than on the first request. A server out of reach fails with
+ * DATABASE_UNAVAILABLE (worth waiting for), anything else with DB_CONNECT_FAILED.
  */
 export async function connectPool(url: string, options: { max?: number; connectTimeoutMs?: number } = {}) {
   const pool = new pg.Pool({
@@ -27,13 +29,17 @@ export async function connectPool(url: string, options: { max?: number; connectT
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // pg-pool listens for errors only on idle clients: one checked out when the server goes away
+  // would otherwise crash the process. Its query in flight fails; released, the pool drops it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     const client = await pool.connect();
     client.release();
   } catch (err) {
     await pool.end().catch(() => {});
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new StoreError('DB_UNREACHABLE', `cannot connect to ${redactUrl(url)} (${reason})`, { cause: err });
+    const code = isDatabaseUnavailable(err) ? 'DATABASE_UNAVAILABLE' : 'DB_CONNECT_FAILED';
+    throw new StoreError(code, `cannot connect to ${redactUrl(url)} (${reason})`, { cause: err });
   }
   return pool;
 }

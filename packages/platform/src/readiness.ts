@@ -1,0 +1,16 @@
+import type { Pool } from '@sm2ca/store';
+import type { HttpServer } from './http-server.ts';
+
+/**
+ * GET /health/ready: 200 while the database answers, 503 while it does not. Asked afresh
+ * each time, so it follows an outage and the recovery without anyone restarting anything.
+ */
+export function registerReadiness(app: HttpServer, pool: Pool): void {
+  app.get('/health/ready', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) => {
+    const ok = await pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    return reply.status(ok ? 200 : 503).send({ ok });
+  });
+}
