@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../../../test/support/child-env.ts';
 import { freePort } from '../../../test/support/free-port.ts';
 
 const platform = new URL('./index.ts', import.meta.url).href;
@@ -65,15 +66,13 @@ describe('a service started while its database is down', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     service = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', serviceScript], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+      env: childEnv({
         DATABASE_URL: url,
         SM2CA_HOME: join(dir, 'home'),
         SM2CA_RA_HOST: '127.0.0.1',
         SM2CA_RA_PORT: String(port),
         LOG_LEVEL: 'warn',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     service.stdout!.on('data', (d) => {
