@@ -28,6 +28,8 @@ export const settingSources: SettingSource[] = [
   { path: 'device.sessions', env: 'SM2CA_DEVICE_SESSIONS', fallback: 8 },
   { path: 'ca.organization', env: 'SM2CA_ORGANIZATION', fallback: 'SM2CA' },
   { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },
+  { path: 'ca.rootDays', env: 'SM2CA_ROOT_CA_DAYS', fallback: 3650 },
+  { path: 'ca.issuingDays', env: 'SM2CA_ISSUING_CA_DAYS', fallback: 1826 },
   { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
   { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },

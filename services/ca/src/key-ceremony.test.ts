@@ -5,6 +5,56 @@ import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 const DAY_MS = 86_400_000;
 
+async function hierarchy(bed: CaTestBed) {
+  const { rows } = await bed.db.pool.query('SELECT id, certificate FROM issuers');
+  return new Map(
+    rows.map((r: { id: string; certificate: Buffer }) => [r.id, parseCertificate(r.certificate)]),
+  );
+}
+
+const days = (cert: { notBefore: Date; notAfter: Date }) =>
+  (cert.notAfter.getTime() - cert.notBefore.getTime()) / DAY_MS;
+
+describe('key ceremony: lifetimes', () => {
+  let bed: CaTestBed;
+  afterEach(async () => {
+    vi.useRealTimers();
+    await bed?.close();
+  });
+
+  it('gives the root at most the 3653 days relying parties accept and keeps the issuing CA inside it', async () => {
+    bed = await createCaTestBed();
+    const certs = await hierarchy(bed);
+    const [root, sub, ra] = [certs.get('root')!, certs.get('sub')!, certs.get('ra')!];
+    expect(days(root)).toBe(3650);
+    expect(days(root)).toBeLessThanOrEqual(3653);
+    expect(days(sub)).toBe(1826);
+    expect(sub.notAfter.getTime()).toBeLessThan(root.notAfter.getTime());
+    expect(sub.notBefore.getTime()).toBeGreaterThanOrEqual(root.notBefore.getTime());
+    expect(ra.notAfter.getTime()).toBeLessThanOrEqual(sub.notAfter.getTime());
+  });
+
+  it("caps every certificate at its issuer's notAfter", async () => {
+    bed = await createCaTestBed({ SM2CA_ROOT_CA_DAYS: '300', SM2CA_ISSUING_CA_DAYS: '200' });
+    const certs = await hierarchy(bed);
+    const [root, sub] = [certs.get('root')!, certs.get('sub')!];
+    expect(days(root)).toBe(300);
+    expect(days(sub)).toBe(200);
+    // two years asked for the RA, a year for each OCSP signer: each ends with its issuer
+    for (const [id, issuer] of [
+      ['ra', sub],
+      ['ocsp-sub-1', sub],
+      ['ocsp-root-1', root],
+    ] as const) {
+      expect(certs.get(id)!.notAfter.getTime(), id).toBe(issuer.notAfter.getTime());
+    }
+    // near the CA's end a new signer could last no longer than the one it has
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(sub.notAfter.getTime() - 10 * DAY_MS);
+    expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({ created: [] });
+  });
+});
+
 describe('key ceremony: delegated OCSP signers', () => {
   let bed: CaTestBed;
   beforeAll(async () => {

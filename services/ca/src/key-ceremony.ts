@@ -20,11 +20,12 @@ interface CeremonyStep {
   profile: ProfileId;
   keyLabel: string;
   commonName: string;
-  years: number;
+  days: number;
 }
 
 const DAY_MS = 86_400_000;
-const YEAR_MS = 365.25 * DAY_MS;
+/** Two years for the RA's own certificate (capped, like every other, at its issuer's notAfter). */
+const RA_DAYS = 730;
 /** A year, within the ocsp-signer profile's 398 days; renewed a month ahead so relying parties never see a gap. */
 const OCSP_SIGNER_DAYS = 365;
 const OCSP_SIGNER_RENEW_DAYS = 30;
@@ -40,7 +41,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'root-ca',
       keyLabel: 'root-ca',
       commonName: `${name} Root CA`,
-      years: 20,
+      days: config.ca.rootDays,
     },
     {
       id: 'sub',
@@ -49,7 +50,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'sub-ca',
       keyLabel: 'sub-ca',
       commonName: `${name} Issuing CA`,
-      years: 10,
+      days: config.ca.issuingDays,
     },
     {
       id: 'ra',
@@ -58,7 +59,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'device-sign',
       keyLabel: 'ra',
       commonName: `${name} RA`,
-      years: 2,
+      days: RA_DAYS,
     },
   ];
 }
@@ -80,7 +81,7 @@ interface IssuerToCreate {
   profile: ProfileId;
   keyLabel: string;
   commonName: string;
-  notAfter: (notBefore: Date) => Date;
+  days: number;
 }
 
 /**
@@ -104,7 +105,7 @@ export async function runKeyCeremony(
   };
   for (const step of ceremonySteps(config)) {
     if (issuers.has(step.id)) continue;
-    await create({ ...step, notAfter: (notBefore) => new Date(notBefore.getTime() + step.years * YEAR_MS) });
+    await create(step);
   }
   const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
   for (const ca of cas) {
@@ -122,6 +123,8 @@ function ocspSignerDue(ca: Issuer, all: Issuer[], config: Config): IssuerToCreat
   const signers = all.filter((i) => i.kind === 'ocsp' && i.parentId === ca.id);
   const newest = Math.max(0, ...signers.map((s) => s.certificate.notAfter.getTime()));
   if (newest - Date.now() > OCSP_SIGNER_RENEW_DAYS * DAY_MS) return undefined;
+  // A new signer could not outlive its CA either: one per run would pile up until the CA expires.
+  if (newest >= ca.certificate.notAfter.getTime()) return undefined;
   let n = signers.length + 1;
   while (all.some((i) => i.id === `ocsp-${ca.id}-${n}`)) n++;
   const caName = ca.kind === 'root' ? 'Root CA' : 'Issuing CA';
@@ -132,9 +135,7 @@ function ocspSignerDue(ca: Issuer, all: Issuer[], config: Config): IssuerToCreat
     profile: 'ocsp-signer',
     keyLabel: `ocsp-${ca.id}-${n}`,
     commonName: `${config.ca.name} ${caName} OCSP Signer ${n}`,
-    // The linter refuses a validity beyond the issuer's.
-    notAfter: (notBefore) =>
-      new Date(Math.min(notBefore.getTime() + OCSP_SIGNER_DAYS * DAY_MS, ca.certificate.notAfter.getTime())),
+    days: OCSP_SIGNER_DAYS,
   };
 }
 
@@ -163,7 +164,7 @@ async function createIssuer(
       publicKey,
       ...(issuerCertificate ? { issuer: issuerCertificate } : {}),
       notBefore,
-      notAfter: step.notAfter(notBefore),
+      notAfter: notAfterWithin(notBefore, step.days, issuerCertificate),
       ...distributionUrls(config, step),
     },
     device.signer(parent?.keyLabel ?? step.keyLabel),
@@ -223,6 +224,15 @@ async function createIssuer(
     keyLabel: step.keyLabel,
     certificate,
   };
+}
+
+/**
+ * `days` from `notBefore`, but never past the issuer's own notAfter: relying parties (and our linter)
+ * refuse a certificate that outlives the one that vouches for it.
+ */
+function notAfterWithin(notBefore: Date, days: number, issuer: ParsedCertificate | undefined): Date {
+  const wanted = notBefore.getTime() + days * DAY_MS;
+  return new Date(issuer ? Math.min(wanted, issuer.notAfter.getTime()) : wanted);
 }
 
 /**
