@@ -5,6 +5,7 @@ import type { DeviceConfig } from './device-config.ts';
 import { ckrName, DeviceError, toDeviceError } from './device-error.ts';
 import { derToRaw, rawToDer } from './ec-signature.ts';
 import { defaultSignerId, hostDigest, hostSignInput } from './host-digest.ts';
+import { type KeyPairInspection, privateKeyAttributes, privateKeyAttributeTypes } from './key-inspection.ts';
 import {
   type KeyOptions,
   privateKeyTemplate,
@@ -206,6 +207,24 @@ export class Device implements Verifier {
     return this.#run('read public key', async ({ session }) =>
       encodeSpki(this.vendor.curveOid, this.#publicPoint(session, label)),
     );
+  }
+
+  /** What the token holds under `label`, for a caller deciding whether a key found there is fit to use. */
+  async inspectKeyPair(label: string): Promise<KeyPairInspection> {
+    return this.#run('inspect key pair', async ({ session }) => {
+      const [privateKeys, publicKeys] = [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY].map((cls) =>
+        this.#findAll(session, [
+          { type: pkcs11.CKA_CLASS, value: cls },
+          { type: pkcs11.CKA_LABEL, value: label },
+        ]),
+      ) as [Buffer[], Buffer[]];
+      const counts = { privateKeys: privateKeys.length, publicKeys: publicKeys.length };
+      const [first] = privateKeys;
+      if (!first) return counts;
+      const template = Object.values(privateKeyAttributeTypes).map((type) => ({ type }));
+      const values = this.#lib.C_GetAttributeValue(session.handle, first, template);
+      return { ...counts, privateKey: privateKeyAttributes(values) };
+    });
   }
 
   /** SM2-with-SM3 (or ECDSA-SHA256 on SoftHSM) signature as DER SEQUENCE { r, s }, on a libuv thread. */

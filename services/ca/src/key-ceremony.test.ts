@@ -1,4 +1,5 @@
 import { lintCertificate, OIDS, parseCertificate } from '@sm2ca/pki';
+import { AppError } from '@sm2ca/platform';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runKeyCeremony } from './key-ceremony.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
@@ -98,6 +99,26 @@ describe('key ceremony: delegated OCSP signers', () => {
     await expect(bed.device.publicKey('ocsp-sub-1')).resolves.toBeInstanceOf(Uint8Array);
   });
 
+  it('generates every key of the hierarchy sign-only, sensitive and never extractable', async () => {
+    for (const label of ['root-ca', 'sub-ca', 'ra', 'ocsp-root-1', 'ocsp-sub-1']) {
+      expect(await bed.device.inspectKeyPair(label), label).toEqual({
+        privateKeys: 1,
+        publicKeys: 1,
+        privateKey: {
+          private: true,
+          sensitive: true,
+          alwaysSensitive: true,
+          extractable: false,
+          neverExtractable: true,
+          local: true,
+          sign: true,
+          decrypt: false,
+          unwrap: false,
+        },
+      });
+    }
+  });
+
   it('changes nothing on a second run', async () => {
     expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({ created: [] });
   });
@@ -113,5 +134,36 @@ describe('key ceremony: delegated OCSP signers', () => {
     expect(rows.map((r) => r.id)).toEqual(['ocsp-root-1', 'ocsp-sub-1', 'ocsp-root-2', 'ocsp-sub-2']);
     const [first, renewed] = [rows[1]!, rows[3]!].map((r) => parseCertificate(r.certificate));
     expect(renewed!.notAfter.getTime()).toBeGreaterThan(first!.notAfter.getTime());
+  });
+
+  it("refuses a key planted under the next signer's label unless it is what the ceremony would make", async () => {
+    const refusal = async () =>
+      (await runKeyCeremony(bed.db.pool, bed.device, bed.config).catch((e: unknown) => e)) as AppError;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 680 * DAY_MS);
+    await bed.device.generateKeyPair({ label: 'ocsp-root-3', decrypt: true });
+    let error = await refusal();
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('CEREMONY_KEY_REFUSED');
+    expect(error.message).toMatch(/labelled "ocsp-root-3" .*CKA_DECRYPT; CKA_UNWRAP/);
+
+    await bed.device.deleteKey('ocsp-root-3');
+    const adopted = await bed.device.generateKeyPair({ label: 'ocsp-root-3' });
+    await bed.device.generateKeyPair({ label: 'ocsp-sub-3', extractable: true });
+    error = await refusal();
+    expect(error.code).toBe('CEREMONY_KEY_REFUSED');
+    expect(error.message).toMatch(/labelled "ocsp-sub-3" .*CKA_EXTRACTABLE, now or once/);
+
+    const rows = await signers();
+    expect(rows.map((r) => r.id)).not.toContain('ocsp-sub-3');
+    const root3 = rows.find((r) => r.id === 'ocsp-root-3');
+    expect(Buffer.from(parseCertificate(root3!.certificate).spki).equals(Buffer.from(adopted))).toBe(true);
+    const audit = await bed.db.pool.query(
+      "SELECT subject_id, after FROM audit_log WHERE action = 'issuer.key.refused' ORDER BY id",
+    );
+    expect(audit.rows.map((r) => [r.subject_id, r.after.keyLabel])).toEqual([
+      ['ocsp-root-3', 'ocsp-root-3'],
+      ['ocsp-sub-3', 'ocsp-sub-3'],
+    ]);
   });
 });

@@ -8,10 +8,11 @@ import {
   type ProfileId,
   parseCertificate,
 } from '@sm2ca/pki';
-import { type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
+import { AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
 import { type Issuer, type IssuerKind, loadIssuers } from './issuers.ts';
+import { adoptionRefusal } from './key-adoption.ts';
 
 interface CeremonyStep {
   id: string;
@@ -24,6 +25,7 @@ interface CeremonyStep {
 }
 
 const DAY_MS = 86_400_000;
+const ceremonyActor = { name: 'cli', role: 'key_ceremony' };
 /** Two years for the RA's own certificate (capped, like every other, at its issuer's notAfter). */
 const RA_DAYS = 730;
 /** A year, within the ocsp-signer profile's 398 days; renewed a month ahead so relying parties never see a gap. */
@@ -64,14 +66,35 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
   ];
 }
 
-/** A key left by an interrupted ceremony is used, not replaced: its label is already reserved for it. */
-async function keyFor(device: Device, label: string): Promise<Uint8Array> {
+/**
+ * A key left by an interrupted ceremony is used, not replaced: its label is already reserved for it. It is
+ * used only when it is what the ceremony would have made; any other is refused, on record.
+ */
+async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise<Uint8Array> {
+  const label = step.keyLabel;
+  let existing: Uint8Array;
   try {
-    return await device.publicKey(label);
+    existing = await device.publicKey(label);
   } catch (err) {
     if ((err as { code?: string }).code !== 'DEVICE_KEY_NOT_FOUND') throw err;
-    return device.generateKeyPair({ label, token: true, extractable: false });
+    return device.generateKeyPair({ label, token: true, extractable: false, decrypt: false });
   }
+  const reasons = await adoptionRefusal(device, label, existing);
+  if (reasons.length === 0) return existing;
+  await withTransaction(pool, (client) =>
+    recordAudit(client, ceremonyActor, {
+      action: 'issuer.key.refused',
+      subjectType: 'issuer',
+      subjectId: step.id,
+      after: { keyLabel: label, reasons },
+    }),
+  );
+  throw new AppError(
+    'CEREMONY_KEY_REFUSED',
+    `the device already holds a key labelled "${label}" that the ceremony will not adopt for the ${step.commonName}: ${reasons.join('; ')}. A service key is generated in the device, sensitive, never extractable and sign-only; find out how this one got there, then remove it with the device's own tools`,
+    409,
+    { keyLabel: label, reasons },
+  );
 }
 
 interface IssuerToCreate {
@@ -86,7 +109,7 @@ interface IssuerToCreate {
 
 /**
  * Creates whatever part of the CA hierarchy is missing — keys inside the
- * device (non-extractable), certificates signed there and checked under the GM
+ * device (non-extractable, sign-only), certificates signed there and checked under the GM
  * default ID, all recorded in the database — and a delegated OCSP signer per CA
  * whose newest one is missing or expires within a month. A second run changes nothing.
  */
@@ -148,7 +171,7 @@ async function createIssuer(
   progress: (message: string) => void,
 ): Promise<Issuer> {
   progress(`generating the ${step.commonName} key in the device (label "${step.keyLabel}")`);
-  const publicKey = await keyFor(device, step.keyLabel);
+  const publicKey = await keyFor(pool, device, step);
   const parent = step.parentId ? issuers.get(step.parentId) : undefined;
   const issuerCertificate: ParsedCertificate | undefined = parent?.certificate;
   const notBefore = new Date();
@@ -205,16 +228,12 @@ async function createIssuer(
       ],
     );
     await publishStatus(client, { issuerId, serial, status: 'good' });
-    await recordAudit(
-      client,
-      { name: 'cli', role: 'key_ceremony' },
-      {
-        action: 'issuer.create',
-        subjectType: 'issuer',
-        subjectId: step.id,
-        after: { serial, keyLabel: step.keyLabel },
-      },
-    );
+    await recordAudit(client, ceremonyActor, {
+      action: 'issuer.create',
+      subjectType: 'issuer',
+      subjectId: step.id,
+      after: { serial, keyLabel: step.keyLabel },
+    });
   });
   progress(`${step.commonName}: certificate ${serial}`);
   return {
