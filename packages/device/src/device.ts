@@ -15,6 +15,7 @@ import {
 import { acquireModule, reinitializeModule, releaseModule } from './module-registry.ts';
 import { type Lease, SessionPool } from './session-pool.ts';
 import { decodeSpki, ecParams, ecPointFromPoint, encodeSpki, pointFromEcPoint } from './spki.ts';
+import { slotWithLabel } from './token-slots.ts';
 import { type VendorTable, vendorTable } from './vendor-table.ts';
 
 export interface SignOptions {
@@ -73,12 +74,9 @@ function signerIdBytes(signerId: SignOptions['signerId']): Buffer {
 }
 
 function findSlot(module: graphene.Module, tokenLabel: string): graphene.Slot {
-  const slots = module.getSlots(true);
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots.items(i);
-    if (slot.getToken().label === tokenLabel) return slot;
-  }
-  throw new DeviceError('DEVICE_TOKEN_NOT_FOUND', `no token labelled "${tokenLabel}"`);
+  const slot = slotWithLabel(module, tokenLabel);
+  if (!slot) throw new DeviceError('DEVICE_TOKEN_NOT_FOUND', `no token labelled "${tokenLabel}"`);
+  return slot;
 }
 
 interface SignRequest {
