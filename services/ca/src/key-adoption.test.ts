@@ -36,7 +36,8 @@ describe.skipIf(!hsmSim.available)('adopting a key found under a service label',
   let tokenDir: string;
   let planter: Device;
   let ceremony: Device;
-  const refusal = async (label: string) => adoptionRefusal(ceremony, label, await ceremony.publicKey(label));
+  const refusal = async (label: string) =>
+    adoptionRefusal(ceremony, label, await ceremony.inspectKeyPair(label));
 
   beforeAll(async () => {
     ({ HSMSIM_DIR: tokenDir } = (await hsmSim.createTokens(['adoption'], `${pin}so`, pin)) as {
@@ -55,6 +56,7 @@ describe.skipIf(!hsmSim.available)('adopting a key found under a service label',
     await planter.unwrapPrivateKey('kek', wrapped, { label: 'imported' });
     await planter.generateKeyPair({ label: 'twice' });
     await planter.unwrapPrivateKey('kek', wrapped, { label: 'twice' });
+    await planter.unwrapPrivateKey('kek', wrapped, { label: 'unwrapped-alone' });
     const raw = rawSession('adoption');
     try {
       raw.set(pkcs11.CKO_PRIVATE_KEY, 'once-extractable', { type: pkcs11.CKA_EXTRACTABLE, value: false });
@@ -88,6 +90,10 @@ describe.skipIf(!hsmSim.available)('adopting a key found under a service label',
 
   it('refuses a key imported rather than generated in the device', async () => {
     expect(await refusal('imported')).toContain('imported rather than generated in the device');
+  });
+
+  it('refuses a private key left without its public key', async () => {
+    expect(await refusal('unwrapped-alone')).toContain('0 public keys carry the label');
   });
 
   it('refuses a label two private keys share', async () => {

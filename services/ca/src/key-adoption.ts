@@ -18,20 +18,21 @@ function shortcomings(found: KeyPairInspection): string[] {
 }
 
 /**
- * Why the key pair already under `label` must not become a service key, or nothing when it may: it is
- * what the ceremony itself would have generated, and its private half signs what `publicKey` verifies.
- * Without this anyone able to create keys on the token could plant, say, the next OCSP signer's key.
+ * Why the key pair `found` under `label` must not become a service key, or nothing when it may: it is
+ * what the ceremony itself would have generated, and its private half signs what its public half
+ * verifies. Without this anyone able to create keys on the token could plant, say, the next OCSP
+ * signer's key.
  */
 export async function adoptionRefusal(
   device: Device,
   label: string,
-  publicKey: Uint8Array,
+  found: KeyPairInspection,
 ): Promise<string[]> {
-  const reasons = shortcomings(await device.inspectKeyPair(label));
+  const reasons = shortcomings(found);
   if (reasons.length > 0) return reasons;
   const challenge = await device.random(32);
   const signature = await device.sign(label, challenge);
-  return (await device.verify(publicKey, challenge, signature))
+  return (await device.verify(await device.publicKey(label), challenge, signature))
     ? []
     : ['its private key does not match its public key'];
 }

@@ -72,15 +72,12 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
  */
 async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise<Uint8Array> {
   const label = step.keyLabel;
-  let existing: Uint8Array;
-  try {
-    existing = await device.publicKey(label);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'DEVICE_KEY_NOT_FOUND') throw err;
+  const found = await device.inspectKeyPair(label);
+  if (found.privateKeys === 0 && found.publicKeys === 0) {
     return device.generateKeyPair({ label, token: true, extractable: false, decrypt: false });
   }
-  const reasons = await adoptionRefusal(device, label, existing);
-  if (reasons.length === 0) return existing;
+  const reasons = await adoptionRefusal(device, label, found);
+  if (reasons.length === 0) return device.publicKey(label);
   await withTransaction(pool, (client) =>
     recordAudit(client, ceremonyActor, {
       action: 'issuer.key.refused',
