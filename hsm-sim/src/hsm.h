@@ -101,6 +101,9 @@ typedef struct slot {
   CK_SLOT_ID id;
   char *dir;
   int initialized;
+  /* token.meta is corrupt or unreadable, or gone while objects remain: the token is
+   * present but not recognised, and nothing may change it (not even C_InitToken) */
+  int unreadable;
   unsigned char token_id[16];
   char label[32];
   unsigned iter;

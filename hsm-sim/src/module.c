@@ -185,8 +185,8 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo) {
   LOCK();
   slot_t *s = g_ready ? slot_get(slotID) : NULL;
   CK_RV rv = !g_ready ? CKR_CRYPTOKI_NOT_INITIALIZED : !s ? CKR_SLOT_ID_INVALID : !pInfo ? CKR_ARGUMENTS_BAD : CKR_OK;
+  if (rv == CKR_OK) rv = store_sync(s);
   if (rv == CKR_OK) {
-    store_sync(s);
     memset(pInfo, 0, sizeof *pInfo);
     memcpy(pInfo->label, s->initialized ? s->label : "                                ", 32);
     pad_copy(pInfo->manufacturerID, 32, "sm2ca hsm-sim");

@@ -117,7 +117,7 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
   else if (!sl) rv = CKR_SLOT_ID_INVALID;
   else if (!phSession) rv = CKR_ARGUMENTS_BAD;
   else if (!(flags & CKF_SERIAL_SESSION)) rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
-  if (rv == CKR_OK) store_sync(sl);
+  if (rv == CKR_OK) rv = store_sync(sl);
   if (rv == CKR_OK && !(flags & CKF_RW_SESSION) && sl->login == CKU_SO) rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
   session_t *s = NULL;
   if (rv == CKR_OK && !(s = calloc(1, sizeof *s))) rv = CKR_HOST_MEMORY;
@@ -202,8 +202,9 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
   unsigned char tkey[TOKEN_KEY_LEN];
   LOCK();
   slot_t *sl = sess_slot(s);
-  store_sync(sl);
-  if (userType != CKU_SO && userType != CKU_USER && userType != CKU_CONTEXT_SPECIFIC) rv = CKR_USER_TYPE_INVALID;
+  CK_RV synced = store_sync(sl);
+  if (synced != CKR_OK) rv = synced;
+  else if (userType != CKU_SO && userType != CKU_USER && userType != CKU_CONTEXT_SPECIFIC) rv = CKR_USER_TYPE_INVALID;
   else if (!pPin) rv = CKR_ARGUMENTS_BAD;
   else if (userType == CKU_CONTEXT_SPECIFIC) {
     if (sl->login != CKU_USER) rv = CKR_USER_NOT_LOGGED_IN;

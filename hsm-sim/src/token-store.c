@@ -177,16 +177,54 @@ static void forget_login(slot_t *s) {
   s->login = CK_UNAVAILABLE_INFORMATION;
 }
 
+static int is_obj_name(const char *n) {
+  if (strlen(n) != 36 || strcmp(n + 32, ".obj")) return 0;
+  for (int i = 0; i < 32; i++)
+    if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) return 0;
+  return 1;
+}
+
+/* Whether objects/ may hold token objects; a directory we cannot list might. */
+static int may_hold_objects(slot_t *s) {
+  char p[4096];
+  path_of(s, "objects", p, sizeof p);
+  DIR *d = opendir(p);
+  if (!d) return errno != ENOENT;
+  struct dirent *e;
+  int found = 0;
+  while (!found && (e = readdir(d))) found = is_obj_name(e->d_name);
+  closedir(d);
+  return found;
+}
+
+/* A token whose state cannot be read is not a blank one: treating it as blank
+ * would let C_InitToken erase its objects without the SO PIN that guards them.
+ * Like a card a reader cannot parse, it stays present but unrecognised until
+ * token.meta is restored; only this process's view of it (login, loaded
+ * objects) is dropped, never a file. */
+static CK_RV mark_unreadable(slot_t *s) {
+  s->initialized = 0;
+  s->user_set = 0;
+  s->unreadable = 1;
+  forget_login(s);
+  drop_token_objects(s);
+  return CKR_TOKEN_NOT_RECOGNIZED;
+}
+
 static CK_RV load_meta(slot_t *s) {
   char p[4096];
   size_t n;
+  struct stat st;
   path_of(s, "token.meta", p, sizeof p);
   unsigned char *b = read_file(p, &n, NULL);
   unsigned char old_id[16];
   int was_init = s->initialized;
   memcpy(old_id, s->token_id, 16);
   if (!b) {
+    int absent = stat(p, &st) != 0 && errno == ENOENT;
+    if (!absent || may_hold_objects(s)) return mark_unreadable(s);
     s->initialized = 0;
+    s->unreadable = 0;
     s->user_set = 0;
     if (was_init) {
       forget_login(s);
@@ -221,9 +259,11 @@ static CK_RV load_meta(slot_t *s) {
       ok_us = hex_decode(v, s->user_wrap, sizeof s->user_wrap, &l) && l == sizeof s->user_wrap;
   }
   free(b);
-  s->initialized = ok_id && ok_so && ok_ssalt;
-  s->user_set = s->initialized && ok_us && ok_usalt;
-  if (was_init && (!s->initialized || memcmp(old_id, s->token_id, 16) != 0)) {
+  if (!(ok_id && ok_so && ok_ssalt)) return mark_unreadable(s);
+  s->initialized = 1;
+  s->unreadable = 0;
+  s->user_set = ok_us && ok_usalt;
+  if (was_init && memcmp(old_id, s->token_id, 16) != 0) {
     /* re-initialised by another process: our key and objects are gone */
     forget_login(s);
     drop_token_objects(s);
@@ -263,6 +303,7 @@ static CK_RV wrap_for(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, siz
 
 CK_RV store_check_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_t pinlen,
                       unsigned char tkey[TOKEN_KEY_LEN]) {
+  if (s->unreadable) return CKR_TOKEN_NOT_RECOGNIZED;
   if (!s->initialized) return who == CKU_SO ? CKR_TOKEN_NOT_RECOGNIZED : CKR_USER_PIN_NOT_INITIALIZED;
   if (who == CKU_USER && !s->user_set) return CKR_USER_PIN_NOT_INITIALIZED;
   unsigned char k[TOKEN_KEY_LEN], aad[20];
@@ -497,13 +538,6 @@ done:
   return rv;
 }
 
-static int is_obj_name(const char *n) {
-  if (strlen(n) != 36 || strcmp(n + 32, ".obj")) return 0;
-  for (int i = 0; i < 32; i++)
-    if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) return 0;
-  return 1;
-}
-
 static void rescan(slot_t *s) {
   char p[4096];
   path_of(s, "objects", p, sizeof p);
@@ -552,14 +586,16 @@ static void rescan(slot_t *s) {
   }
 }
 
+/* CKR_TOKEN_NOT_RECOGNIZED while token.meta cannot be read; it is read again
+ * on every call until it can, so a restored file is picked up. */
 CK_RV store_sync(slot_t *s) {
   unsigned long long g = read_gen(s);
-  if (s->gen_known && g == s->gen) return CKR_OK;
-  load_meta(s);
+  if (s->gen_known && g == s->gen && !s->unreadable) return CKR_OK;
+  CK_RV rv = load_meta(s);
   if (s->initialized) rescan(s);
   s->gen = g;
   s->gen_known = 1;
-  return CKR_OK;
+  return rv;
 }
 
 void store_unseal_all(slot_t *s) {

@@ -147,6 +147,38 @@ function backendSuite(backend: TestBackend): void {
       }
     });
 
+    it('makes a sign-only key pair unless asked for an encryption key, and reads its attributes back', async () => {
+      const spki = await device.generateKeyPair({ label: 'sign-only', token: false });
+      expect(await device.inspectKeyPair('sign-only')).toEqual({
+        privateKeys: 1,
+        publicKeys: 1,
+        privateKey: {
+          private: true,
+          sensitive: true,
+          alwaysSensitive: true,
+          extractable: false,
+          neverExtractable: true,
+          local: true,
+          sign: true,
+          decrypt: false,
+          unwrap: false,
+        },
+      });
+      await device.generateKeyPair({ label: 'enc', token: false, extractable: true, decrypt: true });
+      expect((await device.inspectKeyPair('enc')).privateKey).toMatchObject({
+        extractable: true,
+        neverExtractable: false,
+        decrypt: vendor.mechanisms.encrypt !== null,
+        unwrap: vendor.mechanisms.wrapSecret !== null,
+      });
+      expect(await device.inspectKeyPair('nothing-here')).toEqual({ privateKeys: 0, publicKeys: 0 });
+      if (vendor.mechanisms.encrypt !== null) {
+        const ciphertext = await device.encrypt(spki, Buffer.from('for a key that only signs'));
+        const error = await device.decrypt('sign-only', ciphertext).catch((e: unknown) => e);
+        expect((error as DeviceError).ckr).toBe('CKR_KEY_FUNCTION_NOT_PERMITTED');
+      }
+    });
+
     it('shares a small session pool among many concurrent operations', async () => {
       const spki = await device.generateKeyPair({ label: 'busy', token: false });
       const messages = Array.from({ length: 24 }, (_, i) => Buffer.from(`message ${i}`));

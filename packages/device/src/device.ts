@@ -5,6 +5,7 @@ import type { DeviceConfig } from './device-config.ts';
 import { ckrName, DeviceError, toDeviceError } from './device-error.ts';
 import { derToRaw, rawToDer } from './ec-signature.ts';
 import { defaultSignerId, hostDigest, hostSignInput } from './host-digest.ts';
+import { type KeyPairInspection, privateKeyAttributes, privateKeyAttributeTypes } from './key-inspection.ts';
 import {
   type KeyOptions,
   privateKeyTemplate,
@@ -14,6 +15,7 @@ import {
 import { acquireModule, reinitializeModule, releaseModule } from './module-registry.ts';
 import { type Lease, SessionPool } from './session-pool.ts';
 import { decodeSpki, ecParams, ecPointFromPoint, encodeSpki, pointFromEcPoint } from './spki.ts';
+import { slotWithLabel } from './token-slots.ts';
 import { type VendorTable, vendorTable } from './vendor-table.ts';
 
 export interface SignOptions {
@@ -72,12 +74,9 @@ function signerIdBytes(signerId: SignOptions['signerId']): Buffer {
 }
 
 function findSlot(module: graphene.Module, tokenLabel: string): graphene.Slot {
-  const slots = module.getSlots(true);
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots.items(i);
-    if (slot.getToken().label === tokenLabel) return slot;
-  }
-  throw new DeviceError('DEVICE_TOKEN_NOT_FOUND', `no token labelled "${tokenLabel}"`);
+  const slot = slotWithLabel(module, tokenLabel);
+  if (!slot) throw new DeviceError('DEVICE_TOKEN_NOT_FOUND', `no token labelled "${tokenLabel}"`);
+  return slot;
 }
 
 interface SignRequest {
@@ -206,6 +205,24 @@ export class Device implements Verifier {
     return this.#run('read public key', async ({ session }) =>
       encodeSpki(this.vendor.curveOid, this.#publicPoint(session, label)),
     );
+  }
+
+  /** What the token holds under `label`, for a caller deciding whether a key found there is fit to use. */
+  async inspectKeyPair(label: string): Promise<KeyPairInspection> {
+    return this.#run('inspect key pair', async ({ session }) => {
+      const [privateKeys, publicKeys] = [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY].map((cls) =>
+        this.#findAll(session, [
+          { type: pkcs11.CKA_CLASS, value: cls },
+          { type: pkcs11.CKA_LABEL, value: label },
+        ]),
+      ) as [Buffer[], Buffer[]];
+      const counts = { privateKeys: privateKeys.length, publicKeys: publicKeys.length };
+      const [first] = privateKeys;
+      if (!first) return counts;
+      const template = Object.values(privateKeyAttributeTypes).map((type) => ({ type }));
+      const values = this.#lib.C_GetAttributeValue(session.handle, first, template);
+      return { ...counts, privateKey: privateKeyAttributes(values) };
+    });
   }
 
   /** SM2-with-SM3 (or ECDSA-SHA256 on SoftHSM) signature as DER SEQUENCE { r, s }, on a libuv thread. */

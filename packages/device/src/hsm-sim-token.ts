@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import graphene from 'graphene-pk11';
-import pkcs11 from 'pkcs11js';
 import { DeviceError, toDeviceError } from './device-error.ts';
 import { acquireModule, releaseModule } from './module-registry.ts';
+import { freeSlot, slotWithLabel } from './token-slots.ts';
 
 export interface HsmSimTokenOptions {
   /** Token directory; hsm-sim reads it from HSMSIM_DIR when the module is initialised. */
@@ -14,27 +14,10 @@ export interface HsmSimTokenOptions {
   module: string;
 }
 
-function slotWithLabel(module: graphene.Module, label: string): graphene.Slot | undefined {
-  const slots = module.getSlots(true);
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots.items(i);
-    if (slot.getToken().label === label) return slot;
-  }
-  return undefined;
-}
-
-function freeSlot(module: graphene.Module): graphene.Slot | undefined {
-  const slots = module.getSlots(true);
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots.items(i);
-    if (!(slot.getToken().flags & pkcs11.CKF_TOKEN_INITIALIZED)) return slot;
-  }
-  return undefined;
-}
-
 /**
  * Creates the token `label` in `dir` unless it exists: C_InitToken on a free slot, then C_InitPIN as the
- * SO. Resolves to whether it created one. The module must not already be initialised in this process
+ * SO. Resolves to whether it created one. While any token in `dir` is unreadable it creates none: that
+ * token may be the one asked for. The module must not already be initialised in this process
  * with another HSMSIM_DIR.
  */
 export async function ensureHsmSimToken(options: HsmSimTokenOptions): Promise<boolean> {

@@ -9,6 +9,12 @@ export interface KeyOptions {
   token?: boolean;
   /** Whether the key may leave the device wrapped. Default false. */
   extractable?: boolean;
+  /**
+   * Whether the pair may also encrypt and wrap (public) and decrypt and unwrap (private): an encryption or
+   * key-transport key. Default false, a signing key that does nothing else — and said so explicitly, since
+   * a token may default CKA_DECRYPT and CKA_UNWRAP to true.
+   */
+  decrypt?: boolean;
 }
 
 function common(cls: number, keyType: number, options: KeyOptions): pkcs11.Template {
@@ -32,8 +38,11 @@ export function publicKeyTemplate(
     { type: pkcs11.CKA_PRIVATE, value: false },
     { type: pkcs11.CKA_VERIFY, value: true },
   ];
-  if (vendor.mechanisms.encrypt !== null) template.push({ type: pkcs11.CKA_ENCRYPT, value: true });
-  if (vendor.mechanisms.wrapSecret !== null) template.push({ type: pkcs11.CKA_WRAP, value: true });
+  const decrypt = options.decrypt ?? false;
+  template.push(
+    { type: pkcs11.CKA_ENCRYPT, value: decrypt && vendor.mechanisms.encrypt !== null },
+    { type: pkcs11.CKA_WRAP, value: decrypt && vendor.mechanisms.wrapSecret !== null },
+  );
   if (!forKeyGen || vendor.quirks.ecParamsInKeyGen) {
     template.push({ type: pkcs11.CKA_EC_PARAMS, value: ecParams(vendor.curveOid) });
   }
@@ -48,8 +57,11 @@ export function privateKeyTemplate(vendor: VendorTable, options: KeyOptions): pk
     { type: pkcs11.CKA_EXTRACTABLE, value: options.extractable ?? false },
     { type: pkcs11.CKA_SIGN, value: true },
   ];
-  if (vendor.mechanisms.encrypt !== null) template.push({ type: pkcs11.CKA_DECRYPT, value: true });
-  if (vendor.mechanisms.wrapSecret !== null) template.push({ type: pkcs11.CKA_UNWRAP, value: true });
+  const decrypt = options.decrypt ?? false;
+  template.push(
+    { type: pkcs11.CKA_DECRYPT, value: decrypt && vendor.mechanisms.encrypt !== null },
+    { type: pkcs11.CKA_UNWRAP, value: decrypt && vendor.mechanisms.wrapSecret !== null },
+  );
   return template;
 }
 

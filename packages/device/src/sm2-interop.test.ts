@@ -33,7 +33,7 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
   beforeAll(async () => {
     await hsmSim.createTokens(['interop'], '87654321', '12345678');
     device = await openDevice(tokenConfig(hsmSim, 'interop', '12345678'));
-    spki = await device.generateKeyPair({ label: 'ca', token: false });
+    spki = await device.generateKeyPair({ label: 'ca', token: false, decrypt: true });
     publicHex = hex(decodeSpki(spki, sm2Curve));
   });
   afterAll(async () => {
@@ -126,13 +126,22 @@ describe.skipIf(!hsmSim.available)('SM2/SM3/SM4 interoperability through hsm-sim
   });
 
   it('unwraps an SM4 key with an SM2 private key and an SM2 private key with that SM4 key', async () => {
-    const recipient = await device.generateKeyPair({ label: 'km', token: false });
-    const issued = await device.generateKeyPair({ label: 'user-enc', token: false, extractable: true });
+    const recipient = await device.generateKeyPair({ label: 'km', token: false, decrypt: true });
+    const issued = await device.generateKeyPair({
+      label: 'user-enc',
+      token: false,
+      extractable: true,
+      decrypt: true,
+    });
     await device.generateSecretKey({ label: 'transport', token: false, extractable: true });
     const wrappedKey = await device.wrapPrivateKey('transport', 'user-enc');
     const wrappedSm4 = await device.wrapSecretKey(recipient, 'transport');
     await device.unwrapSecretKey('km', wrappedSm4, { label: 'transport-copy', token: false });
-    await device.unwrapPrivateKey('transport-copy', wrappedKey, { label: 'user-enc-copy', token: false });
+    await device.unwrapPrivateKey('transport-copy', wrappedKey, {
+      label: 'user-enc-copy',
+      token: false,
+      decrypt: true,
+    });
     const plaintext = Buffer.from('decrypted by the restored key');
     const ciphertext = await device.encrypt(issued, plaintext);
     expect(Buffer.from(await device.decrypt('user-enc-copy', ciphertext)).equals(plaintext)).toBe(true);

@@ -38,6 +38,10 @@ export const ConfigSchema = Type.Object({
   ca: Type.Object({
     organization: Type.String({ minLength: 1, maxLength: 64 }),
     name: Type.String({ minLength: 1, maxLength: 48 }),
+    /** GmSSL and several GM relying parties refuse a certificate valid longer than 3653 days. */
+    rootDays: Type.Integer({ minimum: 1, maximum: 3653 }),
+    /** Shorter than the root's, so the issuing CA is renewed while the root still stands. */
+    issuingDays: Type.Integer({ minimum: 1, maximum: 3653 }),
   }),
   ocsp: Type.Object({
     /** nextUpdate − thisUpdate of every response; pre-signed ones are refreshed at half of it. */

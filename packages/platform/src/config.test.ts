@@ -104,6 +104,38 @@ describe('loadConfig', () => {
     }
   });
 
+  it('gives the root CA 3650 days and the issuing CA 1826 by default, within the 3653 relying parties accept', () => {
+    expect(loadConfig({}).ca).toMatchObject({ rootDays: 3650, issuingDays: 1826 });
+    expect(loadConfig({ SM2CA_ROOT_CA_DAYS: '3653', SM2CA_ISSUING_CA_DAYS: '1' }).ca).toMatchObject({
+      rootDays: 3653,
+      issuingDays: 1,
+    });
+    expect(failure({ SM2CA_ROOT_CA_DAYS: '3654' }).message).toMatch(
+      /^SM2CA_ROOT_CA_DAYS: .*3653.*\(got 3654\)$/,
+    );
+    expect(failure({ SM2CA_ROOT_CA_DAYS: '0' }).message).toMatch(/^SM2CA_ROOT_CA_DAYS: /);
+    expect(failure({ SM2CA_ISSUING_CA_DAYS: '0' }).message).toMatch(/^SM2CA_ISSUING_CA_DAYS: /);
+  });
+
+  it('refuses an issuing CA that would live as long as the root or longer', async () => {
+    for (const env of [
+      { SM2CA_ISSUING_CA_DAYS: '3650' },
+      { SM2CA_ROOT_CA_DAYS: '1000', SM2CA_ISSUING_CA_DAYS: '1001' },
+    ]) {
+      const error = failure(env);
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toMatch(
+        /^SM2CA_ISSUING_CA_DAYS: must be fewer than the root CA's \d+ days \(SM2CA_ROOT_CA_DAYS\)/,
+      );
+    }
+    const dir = await tempDir();
+    const file = join(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ ca: { rootDays: 365, issuingDays: 400 } }));
+    expect(failure({ SM2CA_CONFIG: file }).message).toMatch(
+      /^ca\.issuingDays \(config file; env SM2CA_ISSUING_CA_DAYS\): must be fewer than the root CA's 365 days .*\(got 400\)$/,
+    );
+  });
+
   it('reads a JSON config file, with the environment taking precedence', async () => {
     const dir = await tempDir();
     const file = join(dir, 'config.json');

@@ -110,6 +110,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(describe(path, fromEnv), `${message}${secret ? '' : ` (got ${shown})`}`);
   }
   const config = Value.Clean(ConfigSchema, tree) as Config;
+  if (config.ca.issuingDays >= config.ca.rootDays) {
+    throw new ConfigError(
+      describe('ca.issuingDays', fromEnv),
+      `must be fewer than the root CA's ${config.ca.rootDays} days (SM2CA_ROOT_CA_DAYS): the issuing CA ends inside the root (got ${config.ca.issuingDays})`,
+    );
+  }
   config.home = resolve(homeBase, config.home);
   return config;
 }

@@ -43,6 +43,7 @@ function deviceSetting(err: DeviceError): string {
     case 'DEVICE_PIN_LOCKED':
       return 'SM2CA_DEVICE_PIN';
     case 'DEVICE_TOKEN_NOT_FOUND':
+    case 'DEVICE_TOKEN_UNREADABLE':
       return 'SM2CA_TOKEN_LABEL';
     default:
       return 'SM2CA_DEVICE_MODULE';

@@ -58,6 +58,18 @@ describe('CA issuance', () => {
     expect(Buffer.compare(row.rows[0].der, der)).toBe(0);
   });
 
+  it("ends a certificate without a requested validity by the issuing CA's notAfter, and refuses one asked beyond it", async () => {
+    const res = await issue();
+    expect(res.statusCode, res.body).toBe(200);
+    const [cert, sub] = [res.json().certificate, res.json().chain[0]].map((b64: string) =>
+      parseCertificate(Buffer.from(b64, 'base64')),
+    );
+    expect(cert!.notAfter.getTime()).toBe(sub!.notAfter.getTime());
+    const beyond = await issue({ validityDays: 1826 });
+    expect(beyond.statusCode).toBe(400);
+    expect(beyond.json().error.code).toBe('VALIDITY_BEYOND_ISSUER');
+  });
+
   it('passes OpenSSL: the end entity under the issuing CA with the GM default ID', async () => {
     const body = (await issue()).json();
     const dir = tempDir('ca-openssl-');

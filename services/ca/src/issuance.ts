@@ -79,7 +79,13 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
   const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
   await verifyCsr(csr, context.device);
   const notBefore = new Date();
-  const days = Math.min(instruction.validityDays ?? profile.maxValidityDays, profile.maxValidityDays);
+  const issuingCaEnd = context.issuingCa.certificate.notAfter.getTime();
+  // A validity the RA asked for is kept or refused; the default, the profile's longest, ends with the
+  // issuing CA when that comes first (SM2CA_ISSUING_CA_DAYS is often no longer than the profile allows).
+  const notAfter =
+    instruction.validityDays === undefined
+      ? new Date(Math.min(notBefore.getTime() + profile.maxValidityDays * DAY_MS, issuingCaEnd))
+      : new Date(notBefore.getTime() + Math.min(instruction.validityDays, profile.maxValidityDays) * DAY_MS);
   const identity = identityInfo(instruction.identity);
   const tbs = buildTbsCertificate({
     profile,
@@ -87,7 +93,7 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     publicKey: csr.publicKey,
     issuer: context.issuingCa.certificate,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + days * DAY_MS),
+    notAfter,
     crlDistributionPoints: [context.urls.crl],
     ocspUrls: [context.urls.ocsp],
     caIssuersUrls: [context.urls.caCertificate],

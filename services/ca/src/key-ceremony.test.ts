@@ -1,9 +1,60 @@
 import { lintCertificate, OIDS, parseCertificate } from '@sm2ca/pki';
+import { AppError } from '@sm2ca/platform';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runKeyCeremony } from './key-ceremony.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 const DAY_MS = 86_400_000;
+
+async function hierarchy(bed: CaTestBed) {
+  const { rows } = await bed.db.pool.query('SELECT id, certificate FROM issuers');
+  return new Map(
+    rows.map((r: { id: string; certificate: Buffer }) => [r.id, parseCertificate(r.certificate)]),
+  );
+}
+
+const days = (cert: { notBefore: Date; notAfter: Date }) =>
+  (cert.notAfter.getTime() - cert.notBefore.getTime()) / DAY_MS;
+
+describe('key ceremony: lifetimes', () => {
+  let bed: CaTestBed;
+  afterEach(async () => {
+    vi.useRealTimers();
+    await bed?.close();
+  });
+
+  it('gives the root at most the 3653 days relying parties accept and keeps the issuing CA inside it', async () => {
+    bed = await createCaTestBed();
+    const certs = await hierarchy(bed);
+    const [root, sub, ra] = [certs.get('root')!, certs.get('sub')!, certs.get('ra')!];
+    expect(days(root)).toBe(3650);
+    expect(days(root)).toBeLessThanOrEqual(3653);
+    expect(days(sub)).toBe(1826);
+    expect(sub.notAfter.getTime()).toBeLessThan(root.notAfter.getTime());
+    expect(sub.notBefore.getTime()).toBeGreaterThanOrEqual(root.notBefore.getTime());
+    expect(ra.notAfter.getTime()).toBeLessThanOrEqual(sub.notAfter.getTime());
+  });
+
+  it("caps every certificate at its issuer's notAfter", async () => {
+    bed = await createCaTestBed({ SM2CA_ROOT_CA_DAYS: '300', SM2CA_ISSUING_CA_DAYS: '200' });
+    const certs = await hierarchy(bed);
+    const [root, sub] = [certs.get('root')!, certs.get('sub')!];
+    expect(days(root)).toBe(300);
+    expect(days(sub)).toBe(200);
+    // two years asked for the RA, a year for each OCSP signer: each ends with its issuer
+    for (const [id, issuer] of [
+      ['ra', sub],
+      ['ocsp-sub-1', sub],
+      ['ocsp-root-1', root],
+    ] as const) {
+      expect(certs.get(id)!.notAfter.getTime(), id).toBe(issuer.notAfter.getTime());
+    }
+    // near the CA's end a new signer could last no longer than the one it has
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(sub.notAfter.getTime() - 10 * DAY_MS);
+    expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({ created: [] });
+  });
+});
 
 describe('key ceremony: delegated OCSP signers', () => {
   let bed: CaTestBed;
@@ -48,6 +99,26 @@ describe('key ceremony: delegated OCSP signers', () => {
     await expect(bed.device.publicKey('ocsp-sub-1')).resolves.toBeInstanceOf(Uint8Array);
   });
 
+  it('generates every key of the hierarchy sign-only, sensitive and never extractable', async () => {
+    for (const label of ['root-ca', 'sub-ca', 'ra', 'ocsp-root-1', 'ocsp-sub-1']) {
+      expect(await bed.device.inspectKeyPair(label), label).toEqual({
+        privateKeys: 1,
+        publicKeys: 1,
+        privateKey: {
+          private: true,
+          sensitive: true,
+          alwaysSensitive: true,
+          extractable: false,
+          neverExtractable: true,
+          local: true,
+          sign: true,
+          decrypt: false,
+          unwrap: false,
+        },
+      });
+    }
+  });
+
   it('changes nothing on a second run', async () => {
     expect(await runKeyCeremony(bed.db.pool, bed.device, bed.config)).toEqual({ created: [] });
   });
@@ -63,5 +134,36 @@ describe('key ceremony: delegated OCSP signers', () => {
     expect(rows.map((r) => r.id)).toEqual(['ocsp-root-1', 'ocsp-sub-1', 'ocsp-root-2', 'ocsp-sub-2']);
     const [first, renewed] = [rows[1]!, rows[3]!].map((r) => parseCertificate(r.certificate));
     expect(renewed!.notAfter.getTime()).toBeGreaterThan(first!.notAfter.getTime());
+  });
+
+  it("refuses a key planted under the next signer's label unless it is what the ceremony would make", async () => {
+    const refusal = async () =>
+      (await runKeyCeremony(bed.db.pool, bed.device, bed.config).catch((e: unknown) => e)) as AppError;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 680 * DAY_MS);
+    await bed.device.generateKeyPair({ label: 'ocsp-root-3', decrypt: true });
+    let error = await refusal();
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('CEREMONY_KEY_REFUSED');
+    expect(error.message).toMatch(/labelled "ocsp-root-3" .*CKA_DECRYPT; CKA_UNWRAP/);
+
+    await bed.device.deleteKey('ocsp-root-3');
+    const adopted = await bed.device.generateKeyPair({ label: 'ocsp-root-3' });
+    await bed.device.generateKeyPair({ label: 'ocsp-sub-3', extractable: true });
+    error = await refusal();
+    expect(error.code).toBe('CEREMONY_KEY_REFUSED');
+    expect(error.message).toMatch(/labelled "ocsp-sub-3" .*CKA_EXTRACTABLE, now or once/);
+
+    const rows = await signers();
+    expect(rows.map((r) => r.id)).not.toContain('ocsp-sub-3');
+    const root3 = rows.find((r) => r.id === 'ocsp-root-3');
+    expect(Buffer.from(parseCertificate(root3!.certificate).spki).equals(Buffer.from(adopted))).toBe(true);
+    const audit = await bed.db.pool.query(
+      "SELECT subject_id, after FROM audit_log WHERE action = 'issuer.key.refused' ORDER BY id",
+    );
+    expect(audit.rows.map((r) => [r.subject_id, r.after.keyLabel])).toEqual([
+      ['ocsp-root-3', 'ocsp-root-3'],
+      ['ocsp-sub-3', 'ocsp-sub-3'],
+    ]);
   });
 });

@@ -8,10 +8,11 @@ import {
   type ProfileId,
   parseCertificate,
 } from '@sm2ca/pki';
-import { type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
+import { AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
 import { type Issuer, type IssuerKind, loadIssuers, storedSerial } from './issuers.ts';
+import { adoptionRefusal } from './key-adoption.ts';
 
 interface CeremonyStep {
   id: string;
@@ -20,11 +21,13 @@ interface CeremonyStep {
   profile: ProfileId;
   keyLabel: string;
   commonName: string;
-  years: number;
+  days: number;
 }
 
 const DAY_MS = 86_400_000;
-const YEAR_MS = 365.25 * DAY_MS;
+const ceremonyActor = { name: 'cli', role: 'key_ceremony' };
+/** Two years for the RA's own certificate (capped, like every other, at its issuer's notAfter). */
+const RA_DAYS = 730;
 /** A year, within the ocsp-signer profile's 398 days; renewed a month ahead so relying parties never see a gap. */
 const OCSP_SIGNER_DAYS = 365;
 const OCSP_SIGNER_RENEW_DAYS = 30;
@@ -40,7 +43,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'root-ca',
       keyLabel: 'root-ca',
       commonName: `${name} Root CA`,
-      years: 20,
+      days: config.ca.rootDays,
     },
     {
       id: 'sub',
@@ -49,7 +52,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'sub-ca',
       keyLabel: 'sub-ca',
       commonName: `${name} Issuing CA`,
-      years: 10,
+      days: config.ca.issuingDays,
     },
     {
       id: 'ra',
@@ -58,19 +61,37 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'device-sign',
       keyLabel: 'ra',
       commonName: `${name} RA`,
-      years: 2,
+      days: RA_DAYS,
     },
   ];
 }
 
-/** A key left by an interrupted ceremony is used, not replaced: its label is already reserved for it. */
-async function keyFor(device: Device, label: string): Promise<Uint8Array> {
-  try {
-    return await device.publicKey(label);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'DEVICE_KEY_NOT_FOUND') throw err;
-    return device.generateKeyPair({ label, token: true, extractable: false });
+/**
+ * A key left by an interrupted ceremony is used, not replaced: its label is already reserved for it. It is
+ * used only when it is what the ceremony would have made; any other is refused, on record.
+ */
+async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise<Uint8Array> {
+  const label = step.keyLabel;
+  const found = await device.inspectKeyPair(label);
+  if (found.privateKeys === 0 && found.publicKeys === 0) {
+    return device.generateKeyPair({ label, token: true, extractable: false, decrypt: false });
   }
+  const reasons = await adoptionRefusal(device, label, found);
+  if (reasons.length === 0) return device.publicKey(label);
+  await withTransaction(pool, (client) =>
+    recordAudit(client, ceremonyActor, {
+      action: 'issuer.key.refused',
+      subjectType: 'issuer',
+      subjectId: step.id,
+      after: { keyLabel: label, reasons },
+    }),
+  );
+  throw new AppError(
+    'CEREMONY_KEY_REFUSED',
+    `the device already holds a key labelled "${label}" that the ceremony will not adopt for the ${step.commonName}: ${reasons.join('; ')}. A service key is generated in the device, sensitive, never extractable and sign-only; find out how this one got there, then remove it with the device's own tools`,
+    409,
+    { keyLabel: label, reasons },
+  );
 }
 
 interface IssuerToCreate {
@@ -80,12 +101,12 @@ interface IssuerToCreate {
   profile: ProfileId;
   keyLabel: string;
   commonName: string;
-  notAfter: (notBefore: Date) => Date;
+  days: number;
 }
 
 /**
  * Creates whatever part of the CA hierarchy is missing — keys inside the
- * device (non-extractable), certificates signed there and checked under the GM
+ * device (non-extractable, sign-only), certificates signed there and checked under the GM
  * default ID, all recorded in the database — and a delegated OCSP signer per CA
  * whose newest one is missing or expires within a month. A second run changes nothing.
  */
@@ -104,7 +125,7 @@ export async function runKeyCeremony(
   };
   for (const step of ceremonySteps(config)) {
     if (issuers.has(step.id)) continue;
-    await create({ ...step, notAfter: (notBefore) => new Date(notBefore.getTime() + step.years * YEAR_MS) });
+    await create(step);
   }
   const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
   const retired = await retiredSigners(pool, [...issuers.values()]);
@@ -145,6 +166,8 @@ function ocspSignerDue(
   const usable = signers.filter((s) => !retired.has(s.id));
   const newest = Math.max(0, ...usable.map((s) => s.certificate.notAfter.getTime()));
   if (newest - Date.now() > OCSP_SIGNER_RENEW_DAYS * DAY_MS) return undefined;
+  // A new signer could not outlive its CA either: one per run would pile up until the CA expires.
+  if (newest >= ca.certificate.notAfter.getTime()) return undefined;
   let n = signers.length + 1;
   while (all.some((i) => i.id === `ocsp-${ca.id}-${n}`)) n++;
   const caName = ca.kind === 'root' ? 'Root CA' : 'Issuing CA';
@@ -155,9 +178,7 @@ function ocspSignerDue(
     profile: 'ocsp-signer',
     keyLabel: `ocsp-${ca.id}-${n}`,
     commonName: `${config.ca.name} ${caName} OCSP Signer ${n}`,
-    // The linter refuses a validity beyond the issuer's.
-    notAfter: (notBefore) =>
-      new Date(Math.min(notBefore.getTime() + OCSP_SIGNER_DAYS * DAY_MS, ca.certificate.notAfter.getTime())),
+    days: OCSP_SIGNER_DAYS,
   };
 }
 
@@ -170,7 +191,7 @@ async function createIssuer(
   progress: (message: string) => void,
 ): Promise<Issuer> {
   progress(`generating the ${step.commonName} key in the device (label "${step.keyLabel}")`);
-  const publicKey = await keyFor(device, step.keyLabel);
+  const publicKey = await keyFor(pool, device, step);
   const parent = step.parentId ? issuers.get(step.parentId) : undefined;
   const issuerCertificate: ParsedCertificate | undefined = parent?.certificate;
   const notBefore = new Date();
@@ -186,7 +207,7 @@ async function createIssuer(
       publicKey,
       ...(issuerCertificate ? { issuer: issuerCertificate } : {}),
       notBefore,
-      notAfter: step.notAfter(notBefore),
+      notAfter: notAfterWithin(notBefore, step.days, issuerCertificate),
       ...distributionUrls(config, step),
     },
     device.signer(parent?.keyLabel ?? step.keyLabel),
@@ -227,16 +248,12 @@ async function createIssuer(
       ],
     );
     await publishStatus(client, { issuerId, serial, status: 'good' });
-    await recordAudit(
-      client,
-      { name: 'cli', role: 'key_ceremony' },
-      {
-        action: 'issuer.create',
-        subjectType: 'issuer',
-        subjectId: step.id,
-        after: { serial, keyLabel: step.keyLabel },
-      },
-    );
+    await recordAudit(client, ceremonyActor, {
+      action: 'issuer.create',
+      subjectType: 'issuer',
+      subjectId: step.id,
+      after: { serial, keyLabel: step.keyLabel },
+    });
   });
   progress(`${step.commonName}: certificate ${serial}`);
   return {
@@ -246,6 +263,15 @@ async function createIssuer(
     keyLabel: step.keyLabel,
     certificate,
   };
+}
+
+/**
+ * `days` from `notBefore`, but never past the issuer's own notAfter: relying parties (and our linter)
+ * refuse a certificate that outlives the one that vouches for it.
+ */
+function notAfterWithin(notBefore: Date, days: number, issuer: ParsedCertificate | undefined): Date {
+  const wanted = notBefore.getTime() + days * DAY_MS;
+  return new Date(issuer ? Math.min(wanted, issuer.notAfter.getTime()) : wanted);
 }
 
 /**

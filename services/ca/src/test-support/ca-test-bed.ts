@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Device, openDevice } from '@sm2ca/device';
@@ -13,14 +14,14 @@ import { runKeyCeremony } from '../key-ceremony.ts';
 
 /**
  * A CA as in production but in-process: a real hsm-sim token, a real
- * database, the real key ceremony; requests go through `app.inject`.
+ * database, the real key ceremony; requests go through `app.inject`. `env` adds settings.
  */
-export async function createCaTestBed() {
+export async function createCaTestBed(env: NodeJS.ProcessEnv = {}) {
   const db = await createTestDatabase();
   const pin = randomBytes(8).toString('hex');
-  await hsmSim.createTokens(['ca-test'], `${pin}so`, pin);
+  const { HSMSIM_DIR: tokenDir } = await hsmSim.createTokens(['ca-test'], `${pin}so`, pin);
   const device: Device = await openDevice(tokenConfig(hsmSim, 'ca-test', pin));
-  const config = loadConfig({ SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')) });
+  const config = loadConfig({ ...env, SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')) });
   await runKeyCeremony(db.pool, device, config);
   const app: HttpServer = await buildCaApp({
     config,
@@ -85,6 +86,8 @@ export async function createCaTestBed() {
       await app.close();
       await device.close();
       await db.drop();
+      await rm(tokenDir!, { recursive: true, force: true });
+      await rm(config.home, { recursive: true, force: true });
     },
   };
 }
