@@ -12,6 +12,7 @@ export * from './error-response.ts';
 export * from './http-server.ts';
 export * from './instruction.ts';
 export * from './logger.ts';
+export * from './openapi.ts';
 export * from './public-urls.ts';
 export * from './service-runner.ts';
 export * from './working-days.ts';
