@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { revocationReasons } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
@@ -59,6 +60,7 @@ describe('OpenAPI documents', () => {
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
+    if (stack?.env.SM2CA_HOME) rmSync(stack.env.SM2CA_HOME, { recursive: true, force: true });
     await drop?.();
   });
 
