@@ -11,6 +11,7 @@ import Fastify, {
 import { CanonicalHeaderResponse } from './canonical-header-response.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
+import { documentAccessAndErrors, openapiComponents } from './openapi.ts';
 
 export type HttpServer = FastifyInstance<
   RawServerDefault,
@@ -45,8 +46,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   // The API description is public; every other route must declare its own access rule.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    documentAccessAndErrors(route);
   });
-  await app.register(swagger, { openapi: { info: { title: options.title, version: '1' } } });
+  await app.register(swagger, {
+    openapi: { info: { title: options.title, version: '1' }, components: openapiComponents },
+  });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((err, request, reply) => {

@@ -14,6 +14,7 @@ export * from './hierarchy-certificate.ts';
 export * from './http-server.ts';
 export * from './instruction.ts';
 export * from './logger.ts';
+export * from './openapi.ts';
 export * from './public-urls.ts';
 export * from './readiness.ts';
 export * from './service-runner.ts';

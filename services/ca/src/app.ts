@@ -12,6 +12,13 @@ import {
   type ServiceContext,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
+import {
+  IssueInstructionBody,
+  IssueResultSchema,
+  RevokeInstructionBody,
+  RevokeResultSchema,
+  SignatureHeaders,
+} from './instruction-docs.ts';
 import { issueCertificate } from './issuance.ts';
 import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
@@ -26,6 +33,9 @@ function validator<T extends TSchema>(schema: T) {
     return body as import('@sinclair/typebox').Static<T>;
   };
 }
+
+/** The route schemas are for the OpenAPI document: nothing is read before its signature verifies. */
+const documentedOnly = () => () => true;
 
 /**
  * The CA takes instructions only from the RA: every request body is verified
@@ -75,14 +85,29 @@ export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
 
   app.post(
     '/v1/instructions/issue',
-    { config: { access: 'public' }, schema: { description: 'Issue a certificate (signed RA instruction)' } },
+    {
+      config: { access: 'public' },
+      validatorCompiler: documentedOnly,
+      schema: {
+        description: 'Issue a certificate (signed RA instruction)',
+        headers: SignatureHeaders,
+        body: IssueInstructionBody,
+        response: { 200: IssueResultSchema },
+      },
+    },
     async (request) => issueCertificate(issuance, checkIssue(await verified(request))),
   );
   app.post(
     '/v1/instructions/revoke',
     {
       config: { access: 'public' },
-      schema: { description: 'Revoke or suspend a certificate (signed RA instruction)' },
+      validatorCompiler: documentedOnly,
+      schema: {
+        description: 'Revoke or suspend a certificate (signed RA instruction)',
+        headers: SignatureHeaders,
+        body: RevokeInstructionBody,
+        response: { 200: RevokeResultSchema },
+      },
     },
     async (request) => revokeCertificate(context.db.pool, checkRevoke(await verified(request))),
   );

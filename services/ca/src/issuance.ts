@@ -37,7 +37,7 @@ export interface IssuanceContext {
 }
 
 /** End-entity profiles the RA may ask for; CA, OCSP and RA certificates come only from the key ceremony. */
-const requestableProfiles = new Set<ProfileId>([
+export const requestableProfileIds: readonly ProfileId[] = [
   'person-sign',
   'person-encrypt',
   'organization-sign',
@@ -46,7 +46,8 @@ const requestableProfiles = new Set<ProfileId>([
   'device-encrypt',
   'tls-server',
   'tls-device',
-]);
+];
+const requestableProfiles = new Set(requestableProfileIds);
 
 const DAY_MS = 86_400_000;
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { sm3 } from '@sm2ca/gm';
-import { AppError, type HttpServer } from '@sm2ca/platform';
+import { AppError, derResponse, type HttpServer, notModifiedResponse } from '@sm2ca/platform';
+import { fileParams } from './api-docs.ts';
 import type { CaIssuer, CaIssuerDirectory } from './ca-issuers.ts';
 import type { ArchivedCrl, CrlArchiveReader } from './crl-archive.ts';
 import type { CrlKind } from './crl-schedule.ts';
@@ -11,10 +12,9 @@ export interface CrlRouteDeps {
   archive: CrlArchiveReader;
 }
 
-const FileParams = Type.Object({ file: Type.String({ maxLength: 200 }) });
 const NumberedParams = Type.Object({
-  issuerId: Type.String({ maxLength: 64 }),
-  file: Type.String({ maxLength: 200 }),
+  issuerId: Type.String({ maxLength: 64, examples: ['sub'] }),
+  file: Type.String({ maxLength: 200, examples: ['2.crl'] }),
 });
 const DELTA_SUFFIX = '-delta';
 const CA_CERTIFICATE_MAX_AGE_SECONDS = 86_400;
@@ -57,7 +57,8 @@ export function registerCrlRoutes(app: HttpServer, deps: CrlRouteDeps): void {
       config: { access: 'public' },
       schema: {
         description: 'The current full (<issuer>.crl) or delta (<issuer>-delta.crl) CRL, DER',
-        params: FileParams,
+        params: fileParams('sub.crl'),
+        response: { 200: derResponse('application/pkix-crl', 'the CRL'), 304: notModifiedResponse },
       },
     },
     async (request, reply) => {
@@ -78,6 +79,7 @@ export function registerCrlRoutes(app: HttpServer, deps: CrlRouteDeps): void {
       schema: {
         description: 'Any archived CRL of an issuer by its cRLNumber (<number>.crl), DER',
         params: NumberedParams,
+        response: { 200: derResponse('application/pkix-crl', 'the CRL'), 304: notModifiedResponse },
       },
     },
     async (request, reply) => {
@@ -96,7 +98,11 @@ export function registerCrlRoutes(app: HttpServer, deps: CrlRouteDeps): void {
     '/ca/:file',
     {
       config: { access: 'public' },
-      schema: { description: "A CA issuer's certificate (<issuer>.cer), DER", params: FileParams },
+      schema: {
+        description: "A CA issuer's certificate (<issuer>.cer), DER",
+        params: fileParams('sub.cer'),
+        response: { 200: derResponse('application/pkix-cert', 'the certificate'), 304: notModifiedResponse },
+      },
     },
     async (request, reply) => {
       const { file } = request.params;

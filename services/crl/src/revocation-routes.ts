@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AppError, type HttpServer } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
+import { PublicationSchema, StatsSchema } from './api-docs.ts';
 import type { CaIssuerDirectory } from './ca-issuers.ts';
 import type { CrlArchiveReader } from './crl-archive.ts';
 import { publicationStats, revocationPublications } from './crl-revocations.ts';
@@ -16,8 +17,8 @@ export interface RevocationRouteDeps {
 const STATS_TTL_MS = 5_000;
 
 const PublicationParams = Type.Object({
-  issuerId: Type.String({ maxLength: 64 }),
-  serial: Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$' }),
+  issuerId: Type.String({ maxLength: 64, examples: ['sub'] }),
+  serial: Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$', examples: ['047486ac30b0188b29c85a61320b67cb'] }),
 });
 
 /**
@@ -32,6 +33,7 @@ export function registerRevocationRoutes(app: HttpServer, deps: RevocationRouteD
       schema: {
         description: 'Each revocation or suspension of a certificate and the first CRL that carried it',
         params: PublicationParams,
+        response: { 200: PublicationSchema },
       },
     },
     async (request) => {
@@ -57,7 +59,10 @@ export function registerRevocationRoutes(app: HttpServer, deps: RevocationRouteD
     '/v1/stats',
     {
       config: { access: 'public' },
-      schema: { description: 'Per CA issuer: current CRLs and revocation → first CRL delays (p50/p99/max)' },
+      schema: {
+        description: 'Per CA issuer: current CRLs and revocation → first CRL delays (p50/p99/max)',
+        response: { 200: StatsSchema },
+      },
     },
     async () => {
       if (!stats || Date.now() - stats.at >= STATS_TTL_MS) {

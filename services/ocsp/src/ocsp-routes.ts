@@ -1,9 +1,15 @@
 import type { ParsedOcspRequest } from '@sm2ca/pki';
-import type { HttpServer } from '@sm2ca/platform';
+import { derResponse, type HttpServer, notModifiedResponse } from '@sm2ca/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requestBody, requestPathParams } from './api-docs.ts';
 import { cacheableHeaders, etagMatches, uncacheableHeaders } from './http-caching.ts';
 import { type Answer, malformedRequest, type OcspAnswers } from './ocsp-answers.ts';
 import { MAX_REQUEST_BYTES, RequestMemo } from './request-memo.ts';
+
+const answerResponse = derResponse(
+  'application/ocsp-response',
+  'the OCSP response; errors too, as OCSP statuses',
+);
 
 function send(request: FastifyRequest, reply: FastifyReply, answer: Answer, cacheable: boolean): void {
   if (answer.kind === 'fresh') {
@@ -59,8 +65,13 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
     path || '/',
     {
       config: { access: 'public' },
+      // The body is read by the DER parser below; the schema is for the OpenAPI document only.
+      validatorCompiler: () => () => true,
       schema: {
         description: 'OCSP request (application/ocsp-request, DER); answers application/ocsp-response',
+        consumes: ['application/ocsp-request'],
+        body: requestBody,
+        response: { 200: answerResponse },
       },
     },
     (request, reply) => {
@@ -76,7 +87,11 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
     `${path}/*`,
     {
       config: { access: 'public' },
-      schema: { description: 'OCSP request as URL-encoded base64 of the DER in the path (RFC 6960 A.1)' },
+      schema: {
+        description: 'OCSP request as URL-encoded base64 of the DER in the path (RFC 6960 A.1)',
+        params: requestPathParams,
+        response: { 200: answerResponse, 304: notModifiedResponse },
+      },
     },
     (request, reply) => {
       // The raw URL: base64 holds '/' and '+', which routers and decoders would otherwise rewrite.

@@ -219,7 +219,8 @@ describe('RA enrollment', () => {
         { csr: '-----BEGIN NEW CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----' },
       ],
       ['IDENTITY_INVALID', { holder: { ...person, identity: { residentId: '110105194912310021' } } }],
-      ['PROFILE_NOT_FOR_HOLDER', { profile: 'root-ca' }],
+      ['PROFILE_NOT_FOR_HOLDER', { profile: 'tls-server' }],
+      ['REQUEST_INVALID', { profile: 'root-ca' }],
       ['REQUEST_INVALID', { holderType: 'robot' }],
     ];
     for (const [code, overrides] of cases) {

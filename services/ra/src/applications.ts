@@ -1,9 +1,16 @@
 import { Type } from '@sinclair/typebox';
-import { type HttpServer, recordAudit, refuseKeyReuse, workingDayDeadline } from '@sm2ca/platform';
+import {
+  type HttpServer,
+  recordAudit,
+  refuseKeyReuse,
+  withExample,
+  workingDayDeadline,
+} from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
+import { applicationExample, submitExample } from './api-examples.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
-import { HolderSchema, holderTypes, vetHolder } from './holder-identity.ts';
+import { HolderSchema, holderTypes, profilesByHolderType, vetHolder } from './holder-identity.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
 
 /** The regulation: an application is decided, and the applicant told, within two working days. */
@@ -12,7 +19,9 @@ const decisionWorkingDays = 2;
 const SubmitBody = Type.Object(
   {
     holderType: literals(holderTypes),
-    profile: Type.String({ description: 'a profile of the pki profile table that fits the holder type' }),
+    profile: literals(Object.values(profilesByHolderType).flat(), {
+      description: 'a certificate profile that fits the holder type',
+    }),
     holder: HolderSchema,
     csr: Type.String({
       minLength: 1,
@@ -32,8 +41,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       schema: {
         tags: ['applications'],
         summary: 'An entry clerk submits a certificate application',
-        body: SubmitBody,
-        response: { 201: ApplicationView },
+        body: withExample(SubmitBody, submitExample),
+        response: { 201: withExample(ApplicationView, applicationExample) },
       },
     },
     async (request, reply) => {

@@ -1,9 +1,17 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { derToPem } from '@sm2ca/pki';
-import { type Actor, AppError, credentialDigest, type HttpServer, recordAudit } from '@sm2ca/platform';
+import {
+  type Actor,
+  AppError,
+  credentialDigest,
+  type HttpServer,
+  recordAudit,
+  withExample,
+} from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
-import type { RaContext } from './ra-context.ts';
+import { derDownloadExample, downloadExample, pemDownloadExample } from './api-examples.ts';
+import { literals, type RaContext } from './ra-context.ts';
 
 /** After this many wrong codes the reference is locked; the certificate maker hands out a new code. */
 export const maxFailedAttempts = 5;
@@ -76,7 +84,7 @@ const DownloadBody = Type.Object(
   {
     reference: Type.String({ pattern: '^[0-9]{12}$' }),
     code: Type.String({ minLength: 1, maxLength: 64 }),
-    format: Type.Union([Type.Literal('pem'), Type.Literal('der')], {
+    format: literals(['pem', 'der'], {
       description: 'pem: the leaf then the chain as one PEM text; der: JSON with base64 DER fields',
     }),
   },
@@ -198,13 +206,13 @@ export function registerDownloadRoutes(app: HttpServer, ctx: RaContext): void {
       schema: {
         tags: ['holders'],
         summary: 'A holder downloads their certificate once with the reference number and authorisation code',
-        body: DownloadBody,
+        body: withExample(DownloadBody, downloadExample),
         response: {
           200: {
             description: 'pem: application/pem-certificate-chain text; der: JSON',
             content: {
-              'application/json': { schema: DerDownload },
-              'application/pem-certificate-chain': { schema: Type.String() },
+              'application/json': { schema: withExample(DerDownload, derDownloadExample) },
+              'application/pem-certificate-chain': { schema: withExample(Type.String(), pemDownloadExample) },
             },
           },
         },

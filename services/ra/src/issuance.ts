@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { type Actor, AppError, type HttpServer, recordAudit, withExample } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
+import { downloadCodeExample, issuedExample } from './api-examples.ts';
 import { lockApplication } from './application-view.ts';
 import type { IssueAnswer } from './ca-client.ts';
 import { createDownloadCode, DownloadCode, newDownloadCode } from './download-codes.ts';
@@ -144,7 +145,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
         summary:
           'A certificate maker has the CA issue an approved application; answers the download code, shown only here',
         params: IdParams,
-        response: { 201: Issued },
+        response: { 201: withExample(Issued, issuedExample) },
       },
     },
     async (request, reply) => {
@@ -177,7 +178,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
         summary:
           "A certificate maker hands out a new download code for an issued application; the holder's unused codes stop working",
         params: IdParams,
-        response: { 201: DownloadCode },
+        response: { 201: withExample(DownloadCode, downloadCodeExample) },
       },
     },
     async (request, reply) => {

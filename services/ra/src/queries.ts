@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { AppError, type HttpServer } from '@sm2ca/platform';
+import { AppError, type HttpServer, withExample } from '@sm2ca/platform';
+import { applicationExample, certificateExample } from './api-examples.ts';
 import {
   ApplicationView,
   applicationSelect,
@@ -92,7 +93,11 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
         tags: ['applications'],
         summary: 'Applications by status, overdue-ness or holder; most urgent deadline first',
         querystring: ApplicationQuery,
-        response: { 200: Type.Object({ items: Type.Array(ApplicationView) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(ApplicationView) }), {
+            items: [applicationExample],
+          }),
+        },
       },
     },
     async (request) => {
@@ -113,7 +118,11 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
     '/v1/applications/:id',
     {
       config: { access: anyOperator },
-      schema: { tags: ['applications'], params: IdParams, response: { 200: ApplicationView } },
+      schema: {
+        tags: ['applications'],
+        params: IdParams,
+        response: { 200: withExample(ApplicationView, applicationExample) },
+      },
     },
     async (request) => readApplication(ctx.pool, request.params.id),
   );
@@ -126,7 +135,11 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
         tags: ['certificates'],
         summary: 'Issued certificates by serial, issuer, holder or status; newest first',
         querystring: CertificateQuery,
-        response: { 200: Type.Object({ items: Type.Array(CertificateView) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(CertificateView) }), {
+            items: [certificateExample],
+          }),
+        },
       },
     },
     async (request) => {
@@ -161,7 +174,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
           issuerId: Type.String({ minLength: 1 }),
           serial: Type.String({ pattern: '^[0-9A-Fa-f:]{1,64}$' }),
         }),
-        response: { 200: CertificateView },
+        response: { 200: withExample(CertificateView, certificateExample) },
       },
     },
     async (request) => {

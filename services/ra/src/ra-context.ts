@@ -1,4 +1,4 @@
-import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { type SchemaOptions, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { type Actor, AppError, type Role, roles } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { FastifyRequest } from 'fastify';
@@ -12,9 +12,12 @@ export interface RaContext {
   downloadCodeDays: number;
 }
 
-/** A string enumeration as a TypeBox union that keeps its literal types. */
-export function literals<const T extends readonly string[]>(values: T) {
-  return Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{
+/**
+ * A string enumeration as one `enum` of its values, the form OpenAPI readers and client
+ * generators expect; typed as the equivalent union of literals, which the type provider infers.
+ */
+export function literals<const T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
+  return Type.Unsafe({ ...options, type: 'string', enum: [...values] }) as unknown as TUnion<{
     -readonly [K in keyof T]: TLiteral<T[K]>;
   }>;
 }
@@ -32,7 +35,7 @@ export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,
 
 export const ReviewBody = Type.Object(
   {
-    decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+    decision: literals(['approve', 'reject']),
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   },
   { additionalProperties: false },

@@ -1,5 +1,6 @@
-import { AppError, type HttpServer, recordAudit, refuseKeyReuse } from '@sm2ca/platform';
+import { AppError, type HttpServer, recordAudit, refuseKeyReuse, withExample } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
+import { applicationExample, reviewExample } from './api-examples.ts';
 import { ApplicationView, lockApplication, readApplication } from './application-view.ts';
 import { csrKeyBinding } from './holder-csr.ts';
 import { actorOf, IdParams, type RaContext, ReviewBody, requireReason } from './ra-context.ts';
@@ -13,8 +14,8 @@ export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
         tags: ['applications'],
         summary: 'A reviewer other than the entry clerk approves or rejects a submitted application',
         params: IdParams,
-        body: ReviewBody,
-        response: { 200: ApplicationView },
+        body: withExample(ReviewBody, reviewExample),
+        response: { 200: withExample(ApplicationView, applicationExample) },
       },
     },
     async (request) => {

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, recordAudit, requireEndEntity } from '@sm2ca/platform';
+import {
+  type Actor,
+  AppError,
+  type HttpServer,
+  recordAudit,
+  requireEndEntity,
+  withExample,
+} from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
+import { reviewExample, revocationExample, revocationRequestExample } from './api-examples.ts';
 import { revocationReasons } from './ca-client.ts';
 import {
   actorOf,
@@ -143,8 +151,8 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
         tags: ['revocations'],
         summary:
           'An entry clerk records a request to revoke (or suspend, with certificateHold) a certificate',
-        body: RequestBody,
-        response: { 201: RevocationView },
+        body: withExample(RequestBody, revocationRequestExample),
+        response: { 201: withExample(RevocationView, revocationExample) },
       },
     },
     async (request, reply) => {
@@ -212,8 +220,8 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
         tags: ['revocations'],
         summary: 'A reviewer other than the entry clerk decides; on approval the RA instructs the CA at once',
         params: IdParams,
-        body: ReviewBody,
-        response: { 200: RevocationView },
+        body: withExample(ReviewBody, reviewExample),
+        response: { 200: withExample(RevocationView, revocationExample) },
       },
     },
     async (request) => {
@@ -271,7 +279,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
         tags: ['revocations'],
         summary: 'Sends an approved revocation the CA has not confirmed to the CA again',
         params: IdParams,
-        response: { 200: RevocationView },
+        response: { 200: withExample(RevocationView, revocationExample) },
       },
     },
     async (request) => {
@@ -303,7 +311,11 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
         tags: ['revocations'],
         summary: 'Revocation requests, newest first',
         querystring: ListQuery,
-        response: { 200: Type.Object({ items: Type.Array(RevocationView) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(RevocationView) }), {
+            items: [revocationExample],
+          }),
+        },
       },
     },
     async (request) => {
@@ -320,7 +332,11 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
     '/v1/revocations/:id',
     {
       config: { access: anyOperator },
-      schema: { tags: ['revocations'], params: IdParams, response: { 200: RevocationView } },
+      schema: {
+        tags: ['revocations'],
+        params: IdParams,
+        response: { 200: withExample(RevocationView, revocationExample) },
+      },
     },
     async (request) => readRevocation(ctx.pool, request.params.id),
   );

@@ -1,0 +1,85 @@
+import { Type } from '@sinclair/typebox';
+import { instructionSignatureHeader, revocationReasons, withExample } from '@sm2ca/platform';
+import { requestableProfileIds } from './issuance.ts';
+import { IssueInstructionSchema } from './issue-instruction.ts';
+import { RevokeInstructionSchema } from './revocation.ts';
+
+/**
+ * How the OpenAPI document shows the CA's two routes. Their bodies are checked only after the
+ * RA signature over the raw bytes verifies, so these schemas describe and never validate.
+ */
+
+const stringEnum = (values: readonly string[], description: string) =>
+  Type.Unsafe<string>({ type: 'string', enum: [...values], description });
+
+const requestId = '0b6c1f4e-8d1a-4a57-9a43-2f1f8c0f5d11';
+const timestamp = '2026-12-02T10:48:57.900Z';
+const serial = '047486ac30b0188b29c85a61320b67cb';
+
+export const SignatureHeaders = Type.Object({
+  [instructionSignatureHeader]: Type.String({
+    description: "base64 SM2-with-SM3 signature (GM default ID) of the exact body bytes under the RA's key",
+  }),
+});
+
+export const IssueInstructionBody = withExample(
+  Type.Object(
+    {
+      ...IssueInstructionSchema.properties,
+      profile: stringEnum(
+        requestableProfileIds,
+        'an end-entity profile; CA and OCSP certificates come from the ceremony',
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  {
+    requestId,
+    timestamp,
+    operation: 'issue',
+    profile: 'person-sign',
+    holderKey: 'resident-id:11010519491231002X',
+    csr: 'MIHcMIGDAgEAMCExCzAJBgNVBAYTAkNOMRIwEAYDVQQDDAlaaGFuZyBTYW4wWTAT...',
+    subject: [
+      { type: 'C', value: 'CN' },
+      { type: 'CN', value: '张三' },
+    ],
+    identity: { residentId: '11010519491231002X' },
+  },
+);
+
+export const IssueResultSchema = withExample(
+  Type.Object({
+    issuerId: Type.String(),
+    serial: Type.String({ description: 'hex' }),
+    certificate: Type.String({ description: 'base64 DER' }),
+    chain: Type.Array(Type.String(), { description: 'base64 DER, the issuing CA first and the root last' }),
+  }),
+  {
+    issuerId: 'sub',
+    serial,
+    certificate: 'MIICNjCCAdygAwIBAgIQBHSGrDCwGIspyFphMgtnyzAKBggqgRzPVQGDdTA/...',
+    chain: ['MIIB9zCCAZ2gAwIBAgIQOo5OiA8jO8j...', 'MIIBwzCCAWmgAwIBAgIQLpXqo0LpO8...'],
+  },
+);
+
+export const RevokeInstructionBody = withExample(
+  Type.Object(
+    {
+      ...RevokeInstructionSchema.properties,
+      reason: stringEnum(revocationReasons, 'RFC 5280 CRLReason; certificateHold suspends'),
+    },
+    { additionalProperties: false },
+  ),
+  { requestId, timestamp, operation: 'revoke', issuerId: 'sub', serial, reason: 'keyCompromise' },
+);
+
+export const RevokeResultSchema = withExample(
+  Type.Object({
+    issuerId: Type.String(),
+    serial: Type.String(),
+    status: Type.Union([Type.Literal('revoked'), Type.Literal('hold')]),
+    revokedAt: Type.String({ format: 'date-time' }),
+  }),
+  { issuerId: 'sub', serial, status: 'revoked', revokedAt: '2026-12-02T10:49:00.817Z' },
+);
