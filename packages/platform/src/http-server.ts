@@ -8,8 +8,11 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { AppError } from './app-error.ts';
+import { isDateTime } from './date-time.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
+import { unsafeInputAt } from './unsafe-input.ts';
 
 export type HttpServer = FastifyInstance<
   RawServerDefault,
@@ -34,7 +37,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const app = Fastify({
     loggerInstance: options.log,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      // After ajv-formats, whose date-time lets through what PostgreSQL refuses (year 0, a space for T).
+      onCreate: (ajv) => ajv.addFormat('date-time', isDateTime),
+    },
     // Per-request lines would dominate the log of a busy responder; errors are logged by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -45,6 +52,23 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   await app.register(swagger, { openapi: { info: { title: options.title, version: '1' } } });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // After validation, which may itself coerce "1e400" to Infinity; for every route of every service.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const parts = { path: request.params, query: request.query, body: request.body };
+    for (const [part, value] of Object.entries(parts)) {
+      const unsafe = unsafeInputAt(value);
+      if (!unsafe) continue;
+      const at = `${part}${unsafe.path}`;
+      done(
+        unsafe.problem === 'nul'
+          ? new AppError('INVALID_CHARACTER', `${at}: the NUL character is not accepted`, 400)
+          : new AppError('REQUEST_INVALID', `${at}: must be a finite number`, 400),
+      );
+      return;
+    }
+    done();
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body, expected } = errorResponse(err);

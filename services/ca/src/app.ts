@@ -8,6 +8,7 @@ import {
   instructionSignatureHeader,
   issuerUrls,
   type ServiceContext,
+  unsafeInputAt,
   verifyInstruction,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
@@ -19,6 +20,15 @@ import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 function validator<T extends TSchema>(schema: T) {
   const compiled = TypeCompiler.Compile(schema);
   return (body: unknown) => {
+    // Only now, after the signature: the body stayed raw bytes until then. (Infinite numbers fail the schema.)
+    const unsafe = unsafeInputAt(body);
+    if (unsafe?.problem === 'nul') {
+      throw new AppError(
+        'INSTRUCTION_INVALID',
+        `${unsafe.path || 'body'}: the NUL character is not accepted`,
+        400,
+      );
+    }
     const first = compiled.Errors(body).First();
     if (first) throw new AppError('INSTRUCTION_INVALID', `${first.path || 'body'}: ${first.message}`, 400);
     return body as import('@sinclair/typebox').Static<T>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, recordAudit } from '@sm2ca/platform';
+import { type Actor, AppError, type HttpServer, Paging, recordAudit } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { revocationReasons } from './ca-client.ts';
 import {
@@ -51,8 +51,7 @@ const RequestBody = Type.Object(
 
 const ListQuery = Type.Object({
   status: Type.Optional(literals(revocationStatuses)),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  ...Paging,
 });
 
 const select = `
