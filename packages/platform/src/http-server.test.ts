@@ -1,5 +1,8 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
 import { DateTime } from './date-time.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
@@ -10,7 +13,11 @@ describe('HTTP server input hygiene', () => {
   const seen: unknown[] = [];
 
   beforeAll(async () => {
-    app = await createHttpServer({ log: createLogger('test', { level: 'silent' }), title: 'test' });
+    app = await createHttpServer({
+      log: createLogger('test', { level: 'silent' }),
+      timeouts: loadConfig({}).http,
+      title: 'test',
+    });
     app.get(
       '/items/:id',
       { schema: { params: Type.Object({ id: Type.String() }), querystring: Type.Object(Paging) } },
@@ -109,5 +116,63 @@ describe('HTTP server input hygiene', () => {
       expect(res.statusCode, at).toBe(400);
       expect(code(res)).toBe('REQUEST_INVALID');
     }
+  });
+});
+
+describe('HTTP server timeouts', () => {
+  let app: HttpServer;
+  let port = 0;
+
+  beforeAll(async () => {
+    app = await createHttpServer({
+      log: createLogger('test', { level: 'silent' }),
+      timeouts: loadConfig({
+        SM2CA_HTTP_HEADERS_TIMEOUT_SECONDS: '1',
+        SM2CA_HTTP_REQUEST_TIMEOUT_SECONDS: '1',
+      }).http,
+      title: 'test',
+    });
+    app.post('/echo', async (request) => request.body);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  const sockets: Socket[] = [];
+  afterAll(async () => {
+    // Should the server not close them, the test fails on its timeout instead of hanging here.
+    for (const socket of sockets) socket.destroy();
+    await app.close();
+  });
+
+  /** Writes `text` and reads until the server closes the connection. */
+  const sendAndWait = (text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(text));
+      sockets.push(socket);
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => {
+        answer += chunk;
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(answer));
+    });
+
+  it('answers 408 and closes a request whose announced body never comes, and keeps serving', async () => {
+    const answer = await sendAndWait(
+      'POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    const res = await fetch(`http://127.0.0.1:${port}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(await res.json()).toEqual({ a: 1 });
+  });
+
+  it('closes a connection whose headers never end', async () => {
+    const answer = await sendAndWait('GET /health/live HTTP/1.1\r\nHost: test\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
   });
 });

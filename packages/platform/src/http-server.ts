@@ -9,6 +9,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import { AppError } from './app-error.ts';
+import type { Config } from './config-schema.ts';
 import { isDateTime } from './date-time.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
@@ -24,6 +25,8 @@ export type HttpServer = FastifyInstance<
 
 export interface HttpServerOptions {
   log: Logger;
+  /** The `http` settings: how long a client may take over its headers and its whole request. */
+  timeouts: Config['http'];
   /** Title of the OpenAPI document served at /docs. */
   title: string;
   bodyLimit?: number;
@@ -34,8 +37,15 @@ export interface HttpServerOptions {
  * one error body shape `{ error: { code, message } }`, and health routes.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const requestTimeout = options.timeouts.requestTimeoutSeconds * 1000;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(options.timeouts.headersTimeoutSeconds * 1000, requestTimeout);
   const app = Fastify({
     loggerInstance: options.log,
+    requestTimeout,
+    // Node looks for overdue requests only this often (30 s by default): half the shorter timeout
+    // keeps a slow client from holding its connection much beyond it.
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.ceil(headersTimeout / 2) },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },

@@ -64,6 +64,7 @@ export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
 
   const app = await createHttpServer({
     log: context.log,
+    timeouts: context.config.http,
     title: 'SM2 CA — signing service (RA instructions only)',
   });
   // Signatures cover the exact bytes, so the body stays raw until it has been verified.
