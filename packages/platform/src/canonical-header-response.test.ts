@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../../test/support/raw-http.ts';
+import { loadConfig } from './config.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 
@@ -8,7 +9,11 @@ describe('HTTP servers of the services', () => {
   let base: string;
 
   beforeAll(async () => {
-    app = await createHttpServer({ log: createLogger('test', { level: 'silent' }), title: 'test' });
+    app = await createHttpServer({
+      log: createLogger('test', { level: 'silent' }),
+      timeouts: loadConfig({}).http,
+      title: 'test',
+    });
     app.get('/bytes', { config: { access: 'public' } }, (_request, reply) =>
       reply.type('application/pkix-crl').send(Buffer.from('0123456789')),
     );

@@ -61,6 +61,13 @@ export const ConfigSchema = Type.Object({
   }),
   /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
   issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  /** Every service's HTTP server: how long a client may take to send a request. */
+  http: Type.Object({
+    /** From connecting to the end of the headers. */
+    headersTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600 }),
+    /** From connecting to the end of the body; a request that announces a body and never sends it ends here. */
+    requestTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  }),
   /** How long a holder's certificate download code stays valid. */
   downloadCodeDays: Type.Integer({ minimum: 1, maximum: 90 }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */

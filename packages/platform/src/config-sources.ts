@@ -37,6 +37,8 @@ export const settingSources: SettingSource[] = [
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
   { path: 'issueRetrySeconds', env: 'SM2CA_ISSUE_RETRY_SECONDS', fallback: 15 },
+  { path: 'http.headersTimeoutSeconds', env: 'SM2CA_HTTP_HEADERS_TIMEOUT_SECONDS', fallback: 10 },
+  { path: 'http.requestTimeoutSeconds', env: 'SM2CA_HTTP_REQUEST_TIMEOUT_SECONDS', fallback: 30 },
   { path: 'downloadCodeDays', env: 'SM2CA_DOWNLOAD_CODE_DAYS', fallback: 7 },
   { path: 'publicUrls.ocsp', env: 'SM2CA_OCSP_URL', fallback: 'http://127.0.0.1:8083/ocsp' },
   { path: 'publicUrls.crl', env: 'SM2CA_CRL_URL', fallback: 'http://127.0.0.1:8084' },

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     expect(config.device.vendor).toBe('hsm-sim');
     expect(config.databaseUrl).toBeUndefined();
     expect(config.home).toMatch(/\/var$/);
+    expect(config.http).toEqual({ headersTimeoutSeconds: 10, requestTimeoutSeconds: 30 });
   });
 
   it('takes typed values from the environment', () => {

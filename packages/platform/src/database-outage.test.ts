@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connectPool, type EmbeddedPostgresHandle, type Pool, startEmbeddedPostgres } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
+import { loadConfig } from './config.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import { registerReadiness } from './readiness.ts';
@@ -24,7 +25,11 @@ describe('a database outage', () => {
     port = await freePort();
     server = await startEmbeddedPostgres({ dir, port });
     pool = await connectPool(server.url, { max: 4 });
-    app = await createHttpServer({ log: createLogger('test', { level: 'silent' }), title: 'outage' });
+    app = await createHttpServer({
+      log: createLogger('test', { level: 'silent' }),
+      timeouts: loadConfig({}).http,
+      title: 'outage',
+    });
     app.get('/answer', { config: { access: 'public' } }, async () => {
       const { rows } = await pool.query('SELECT 42 AS answer');
       return rows[0];

@@ -8,10 +8,14 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { AppError } from './app-error.ts';
 import { CanonicalHeaderResponse } from './canonical-header-response.ts';
+import type { Config } from './config-schema.ts';
+import { isDateTime } from './date-time.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
 import { documentAccessAndErrors, openapiComponents } from './openapi.ts';
+import { unsafeInputAt } from './unsafe-input.ts';
 
 export type HttpServer = FastifyInstance<
   RawServerDefault,
@@ -23,6 +27,8 @@ export type HttpServer = FastifyInstance<
 
 export interface HttpServerOptions {
   log: Logger;
+  /** The `http` settings: how long a client may take over its headers and its whole request. */
+  timeouts: Config['http'];
   /** Title of the OpenAPI document served at /docs. */
   title: string;
   bodyLimit?: number;
@@ -34,11 +40,26 @@ export interface HttpServerOptions {
  * Content-Type spelled in canonical case.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const requestTimeout = options.timeouts.requestTimeoutSeconds * 1000;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(options.timeouts.headersTimeoutSeconds * 1000, requestTimeout);
   const app = Fastify({
-    http: { ServerResponse: CanonicalHeaderResponse },
     loggerInstance: options.log,
+    requestTimeout,
+    // Node looks for overdue requests only this often (30 s by default): half the shorter timeout
+    // keeps a slow client from holding its connection much beyond it.
+    http: {
+      ServerResponse: CanonicalHeaderResponse,
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: Math.ceil(headersTimeout / 2),
+    },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      // After ajv-formats, whose date-time lets through what PostgreSQL refuses (year 0, a space for T).
+      onCreate: (ajv) => ajv.addFormat('date-time', isDateTime),
+    },
     // Per-request lines would dominate the log of a busy responder; errors are logged by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -52,6 +73,23 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     openapi: { info: { title: options.title, version: '1' }, components: openapiComponents },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // After validation, which may itself coerce "1e400" to Infinity; for every route of every service.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const parts = { path: request.params, query: request.query, body: request.body };
+    for (const [part, value] of Object.entries(parts)) {
+      const unsafe = unsafeInputAt(value);
+      if (!unsafe) continue;
+      const at = `${part}${unsafe.path}`;
+      done(
+        unsafe.problem === 'nul'
+          ? new AppError('INVALID_CHARACTER', `${at}: the NUL character is not accepted`, 400)
+          : new AppError('REQUEST_INVALID', `${at}: must be a finite number`, 400),
+      );
+      return;
+    }
+    done();
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body, expected } = errorResponse(err);

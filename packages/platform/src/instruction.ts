@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Signer, Verifier } from '@sm2ca/pki';
 import { AppError } from './app-error.ts';
+import { isDateTime, parseDateTime } from './date-time.ts';
 
 /**
  * RA → CA instructions are JSON bodies signed over their exact bytes with the
@@ -82,9 +83,9 @@ export function readInstruction(
   if (typeof requestId !== 'string' || !/^[A-Za-z0-9-]{8,64}$/.test(requestId)) {
     throw new AppError('INSTRUCTION_MALFORMED', 'requestId must be 8-64 letters, digits or dashes', 400);
   }
-  const at = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
-  if (Number.isNaN(at))
-    throw new AppError('INSTRUCTION_MALFORMED', 'timestamp must be an ISO 8601 time', 400);
+  if (typeof timestamp !== 'string' || !isDateTime(timestamp))
+    throw new AppError('INSTRUCTION_MALFORMED', 'timestamp must be an RFC 3339 date-time', 400);
+  const at = parseDateTime(timestamp).getTime();
   if (Math.abs(now - at) > instructionWindowMs) {
     throw new AppError(
       'INSTRUCTION_STALE',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './app-error.ts';
+import { loadConfig } from './config.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 
@@ -7,7 +8,11 @@ describe('OpenAPI document of a service', () => {
   let app: HttpServer;
 
   beforeAll(async () => {
-    app = await createHttpServer({ log: createLogger('test', { level: 'silent' }), title: 'test' });
+    app = await createHttpServer({
+      log: createLogger('test', { level: 'silent' }),
+      timeouts: loadConfig({}).http,
+      title: 'test',
+    });
     app.get('/operators-only', { config: { access: ['auditor'] } }, async () => {
       throw new AppError('ROLE_FORBIDDEN', 'not you', 403, { role: 'reviewer', allowed: ['auditor'] });
     });

@@ -10,6 +10,7 @@ import {
   issuerUrls,
   readInstruction,
   type ServiceContext,
+  unsafeInputAt,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
 import {
@@ -28,6 +29,15 @@ import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 function validator<T extends TSchema>(schema: T) {
   const compiled = TypeCompiler.Compile(schema);
   return (body: unknown) => {
+    // Only now, after the signature: the body stayed raw bytes until then. (Infinite numbers fail the schema.)
+    const unsafe = unsafeInputAt(body);
+    if (unsafe?.problem === 'nul') {
+      throw new AppError(
+        'INSTRUCTION_INVALID',
+        `${unsafe.path || 'body'}: the NUL character is not accepted`,
+        400,
+      );
+    }
     const first = compiled.Errors(body).First();
     if (first) throw new AppError('INSTRUCTION_INVALID', `${first.path || 'body'}: ${first.message}`, 400);
     return body as import('@sinclair/typebox').Static<T>;
@@ -68,6 +78,7 @@ export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
 
   const app = await createHttpServer({
     log: context.log,
+    timeouts: context.config.http,
     title: 'SM2 CA — signing service (RA instructions only)',
   });
   // Signatures cover the exact bytes, so the body stays raw until it has been verified.

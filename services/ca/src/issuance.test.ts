@@ -237,6 +237,23 @@ describe('CA issuance', () => {
     expect(staleRes.json().error.code).toBe('INSTRUCTION_STALE');
   });
 
+  it('refuses a signed instruction whose timestamp is not an RFC 3339 date-time', async () => {
+    const { signInstruction } = await import('@sm2ca/platform');
+    const { payload, headers } = await signInstruction({ operation: 'issue' }, bed.raSigner);
+    for (const timestamp of [new Date().toUTCString(), new Date().toISOString().replace('T', ' ')]) {
+      const body = Buffer.from(JSON.stringify({ ...JSON.parse(payload.toString()), timestamp }));
+      const signature = Buffer.from(await bed.raSigner.sign(body)).toString('base64');
+      const res = await bed.app.inject({
+        method: 'POST',
+        url: '/v1/instructions/issue',
+        payload: body,
+        headers: { ...headers, 'x-sm2ca-signature': signature },
+      });
+      expect(res.statusCode, timestamp).toBe(400);
+      expect(res.json().error.code).toBe('INSTRUCTION_MALFORMED');
+    }
+  });
+
   it('refuses a CSR whose proof of possession fails, with its code, and writes nothing', async () => {
     const csr = Buffer.from(await bed.holderCsr(), 'base64');
     csr[csr.length - 5]! ^= 0x01;

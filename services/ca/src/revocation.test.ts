@@ -105,4 +105,36 @@ describe('CA revocation and suspension', () => {
     );
     expect(untouched.rows).toEqual([{ status: 'good' }]);
   });
+
+  it('refuses invalidity dates that are no RFC 3339 time or lie ahead, and NUL characters', async () => {
+    const cert = await issued();
+    const revokeWith = (extra: Record<string, unknown>) =>
+      bed.instruct('/v1/instructions/revoke', {
+        operation: 'revoke',
+        issuerId: cert.issuerId,
+        serial: cert.serial,
+        reason: 'keyCompromise',
+        ...extra,
+      });
+    const ahead = new Date(Date.now() + 86_400_000).toISOString();
+    for (const extra of [
+      { invalidityDate: '2026-01-01Tgarbage' },
+      { invalidityDate: '2026-02-30T00:00:00Z' },
+      { invalidityDate: ahead },
+      { issuerId: 'sub\u0000' },
+      { reason: 'keyCompromise\u0000' },
+    ]) {
+      const res = await revokeWith(extra);
+      expect(res.statusCode, JSON.stringify(extra)).toBe(400);
+      expect(res.json().error.code).toBe('INSTRUCTION_INVALID');
+    }
+    const before = new Date(Date.now() - 3_600_000);
+    const offset = before.toISOString().replace('Z', '+00:00');
+    const res = await revokeWith({ invalidityDate: offset });
+    expect(res.statusCode, res.body).toBe(200);
+    const row = await bed.db.pool.query('SELECT invalidity_date FROM certificates WHERE serial = $1', [
+      cert.serial,
+    ]);
+    expect(row.rows[0].invalidity_date).toEqual(before);
+  });
 });

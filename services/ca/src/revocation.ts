@@ -1,6 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
   AppError,
+  DateTime,
+  instructionWindowMs,
+  parseDateTime,
   type RevocationReason,
   recordAudit,
   requireEndEntity,
@@ -25,7 +28,7 @@ export const RevokeInstructionSchema = Type.Object(
     reason: Type.Union(
       revocationReasons.map((r) => Type.Literal(r)) as [ReturnType<typeof Type.Literal<RevocationReason>>],
     ),
-    invalidityDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T' })),
+    invalidityDate: Type.Optional(DateTime),
   },
   { additionalProperties: false },
 );
@@ -45,6 +48,11 @@ export interface RevokeResult {
  * revoked for good; nothing else moves a certificate back.
  */
 export async function revokeCertificate(pool: Pool, instruction: RevokeInstruction): Promise<RevokeResult> {
+  const invalidityDate = instruction.invalidityDate ? parseDateTime(instruction.invalidityDate) : null;
+  // A compromise is known only after it happened; a far-future date would also be unwritable in every later CRL.
+  if (invalidityDate && invalidityDate.getTime() > Date.now() + instructionWindowMs) {
+    throw new AppError('INSTRUCTION_INVALID', 'invalidityDate: lies in the future', 400);
+  }
   const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
   return withTransaction(pool, async (client) => {
     let done = await findInstruction(client, instruction.requestId, digest);
@@ -81,7 +89,7 @@ export async function revokeCertificate(pool: Pool, instruction: RevokeInstructi
     const updated = await client.query(
       `UPDATE certificates SET status = $3, revoked_at = now(), revocation_reason = $4, invalidity_date = $5
         WHERE issuer_id = $1 AND serial = $2 RETURNING revoked_at`,
-      [instruction.issuerId, serial, status, instruction.reason, instruction.invalidityDate ?? null],
+      [instruction.issuerId, serial, status, instruction.reason, invalidityDate],
     );
     const result: RevokeResult = {
       issuerId: instruction.issuerId,

@@ -36,7 +36,11 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
     ...(options.leaderRetryMs ? { leaderRetryMs: options.leaderRetryMs } : {}),
   });
 
-  const app = await createHttpServer({ log: context.log, title: 'SM2 CA — CRL publisher' });
+  const app = await createHttpServer({
+    log: context.log,
+    timeouts: context.config.http,
+    title: 'SM2 CA — CRL publisher',
+  });
   registerAccessControl(app, pool);
   registerCrlRoutes(app, { issuers, archive });
   registerRevocationRoutes(app, {

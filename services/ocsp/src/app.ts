@@ -128,7 +128,11 @@ export async function buildOcspApp(
   await control.start();
   await sync.idle();
 
-  const app = await createHttpServer({ log, title: 'SM2 CA — OCSP responder (RFC 6960 / RFC 5019)' });
+  const app = await createHttpServer({
+    log,
+    timeouts: config.http,
+    title: 'SM2 CA — OCSP responder (RFC 6960 / RFC 5019)',
+  });
   registerOcspRoutes(app, new URL(config.publicUrls.ocsp).pathname.replace(/\/+$/, ''), answers);
   app.addHook('onClose', async () => {
     clearInterval(timer);

@@ -44,7 +44,11 @@ export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
     signer: device.signer(await raKeyLabel(context)),
   });
   const ctx = { pool: db.pool, ca, downloadCodeDays: config.downloadCodeDays };
-  const app = await createHttpServer({ log: context.log, title: 'SM2 CA — registration authority' });
+  const app = await createHttpServer({
+    log: context.log,
+    timeouts: config.http,
+    title: 'SM2 CA — registration authority',
+  });
   registerAccessControl(app, db.pool);
   registerApplicationRoutes(app, ctx);
   registerReviewRoutes(app, ctx);

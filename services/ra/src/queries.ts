@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { AppError, type HttpServer, withExample } from '@sm2ca/platform';
+import { AppError, type HttpServer, Paging, withExample } from '@sm2ca/platform';
 import { applicationExample, certificateExample } from './api-examples.ts';
 import {
   ApplicationView,
@@ -10,10 +10,6 @@ import {
 } from './application-view.ts';
 import { anyOperator, IdParams, iso, literals, Nullable, type RaContext, Time } from './ra-context.ts';
 
-const Page = {
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-};
 const HolderKey = Type.String({
   minLength: 3,
   maxLength: 200,
@@ -27,7 +23,7 @@ const ApplicationQuery = Type.Object({
     Type.Boolean({ description: 'true: only undecided applications past their deadline' }),
   ),
   holderKey: Type.Optional(HolderKey),
-  ...Page,
+  ...Paging,
 });
 
 const certificateStatuses = ['good', 'revoked', 'hold'] as const;
@@ -53,7 +49,7 @@ const CertificateQuery = Type.Object({
   issuerId: Type.Optional(Type.String({ minLength: 1 })),
   holderKey: Type.Optional(HolderKey),
   status: Type.Optional(literals(certificateStatuses)),
-  ...Page,
+  ...Paging,
 });
 
 // The CA does not learn the RA's holder key; the application that led to a certificate supplies it.

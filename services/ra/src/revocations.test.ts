@@ -216,6 +216,31 @@ describe('RA revocations and certificate queries', () => {
     expect(rows).toEqual([{ status: 'good' }]);
   });
 
+  it('answers input PostgreSQL cannot take with 400, not 500', async () => {
+    for (const url of ['/v1/revocations', '/v1/applications', '/v1/certificates']) {
+      for (const query of ['offset=9223372036854775808', `offset=${2 ** 31}`, 'offset=1e400']) {
+        const res = await bed.call('auditor', 'GET', `${url}?${query}`);
+        expect(res.statusCode, `${url}?${query}`).toBe(400);
+        expect(res.json().error.code).toBe('REQUEST_INVALID');
+      }
+      expect((await bed.call('auditor', 'GET', `${url}?offset=${2 ** 31 - 1}`)).statusCode).toBe(200);
+    }
+    const nul = [
+      await bed.call('auditor', 'GET', '/v1/certificates?issuerId=a%00b'),
+      await bed.call('auditor', 'GET', `/v1/certificates/a%00b/${serials[0]}`),
+      await bed.call('clerk', 'POST', '/v1/revocations', {
+        issuerId: issuingCaId,
+        serial: serials[0],
+        reason: 'superseded',
+        requestedBy: 'the holder\u0000',
+      }),
+    ];
+    for (const res of nul) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error.code).toBe('INVALID_CHARACTER');
+    }
+  });
+
   it('describes every route in the OpenAPI document', async () => {
     const docs = (await bed.call(undefined, 'GET', '/docs/json')).json();
     expect(Object.keys(docs.paths)).toEqual(

@@ -4,6 +4,7 @@ import {
   type Actor,
   AppError,
   type HttpServer,
+  Paging,
   recordAudit,
   requireEndEntity,
   withExample,
@@ -59,8 +60,7 @@ const RequestBody = Type.Object(
 
 const ListQuery = Type.Object({
   status: Type.Optional(literals(revocationStatuses)),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  ...Paging,
 });
 
 const select = `

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { AppError } from '../app-error.ts';
+import { loadConfig } from '../config.ts';
 import { createHttpServer, type HttpServer } from '../http-server.ts';
 import { createLogger } from '../logger.ts';
 import { registerAccessControl } from './access-control.ts';
@@ -17,7 +18,11 @@ describe('HTTP server with access control', () => {
     for (const role of ['entry_clerk', 'reviewer'] as const) {
       credentials[role] = (await addOperator(db.pool, cli, { name: `op-${role}`, role })).credential;
     }
-    app = await createHttpServer({ log: createLogger('test', { level: 'silent' }), title: 'test' });
+    app = await createHttpServer({
+      log: createLogger('test', { level: 'silent' }),
+      timeouts: loadConfig({}).http,
+      title: 'test',
+    });
     registerAccessControl(app, db.pool);
     app.get('/open', { config: { access: 'public' } }, async () => ({ ok: true }));
     app.get('/undeclared', async () => ({ ok: true }));
