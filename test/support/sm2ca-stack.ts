@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,9 +58,10 @@ export async function startStack(
     ocsp: await freePort(),
     crl: await freePort(),
   };
+  const home = mkdtempSync(join(tmpdir(), 'sm2ca-stack-'));
   const env: NodeJS.ProcessEnv = childEnv({
     DATABASE_URL: databaseUrl,
-    SM2CA_HOME: mkdtempSync(join(tmpdir(), 'sm2ca-stack-')),
+    SM2CA_HOME: home,
     SM2CA_RA_PORT: String(port.ra),
     SM2CA_RA_HOST: '127.0.0.1',
     SM2CA_CA_PORT: String(port.ca),
@@ -110,6 +112,7 @@ export async function startStack(
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
       await exited;
+      await rm(home, { recursive: true, force: true });
     },
   };
 }

@@ -15,8 +15,8 @@ const serviceScript = `
   await runService({
     name: 'ra',
     needsDevice: false,
-    build: async ({ db, log }) => {
-      const app = await createHttpServer({ log, title: 'waits' });
+    build: async ({ config, db, log }) => {
+      const app = await createHttpServer({ log, timeouts: config.http, title: 'waits' });
       app.get('/answer', { config: { access: 'public' } }, async () => {
         const { rows } = await db.pool.query('SELECT 42 AS answer');
         return rows[0];
