@@ -2,15 +2,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { Device, type DeviceConfig, openDevice } from '@sm2ca/device';
 import { sm3, toHex } from '@sm2ca/gm';
+import { derToPem } from '@sm2ca/pki';
 import { type Actor, AppError, type AuditEntry, type Database, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import type { Command } from 'commander';
 import { keygenRefusal, signRefusal, sm2KeyId } from '../service-keys.ts';
-
-function pem(type: string, der: Uint8Array): string {
-  const body = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----\n`;
-}
 
 /** Where the commands get their device (its configuration, or one opened already) and the CA's database. */
 export interface DeviceSources {
@@ -108,7 +104,7 @@ export function registerDeviceCommands(program: Command, sources: DeviceSources)
           );
           return spki;
         });
-        process.stdout.write(pem('PUBLIC KEY', spki));
+        process.stdout.write(derToPem(spki, 'PUBLIC KEY'));
       }),
     );
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lintCertificate, parseCertificate, validateChain } from '@sm2ca/pki';
+import { derToPem, lintCertificate, parseCertificate, validateChain } from '@sm2ca/pki';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmDistId, openssl, tempDir } from '../../../test/support/openssl-cli.ts';
@@ -73,8 +73,8 @@ describe('CA issuance', () => {
   it('passes OpenSSL: the end entity under the issuing CA with the GM default ID', async () => {
     const body = (await issue()).json();
     const dir = tempDir('ca-openssl-');
-    const pem = (b64: string) =>
-      `-----BEGIN CERTIFICATE-----\n${b64.replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    // A body whose base64 fills its last line exactly must not end in a blank line: OpenSSL stops reading there.
+    const pem = (b64: string) => derToPem(Buffer.from(b64, 'base64'), 'CERTIFICATE');
     writeFileSync(join(dir, 'ee.pem'), pem(body.certificate));
     writeFileSync(join(dir, 'sub.pem'), pem(body.chain[0]));
     // OpenSSL 3.0 applies -vfyopt distid to the target certificate only, so each link is checked on its own.
