@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectPool, migrate, migrationsDir, startEmbeddedPostgres } from '@sm2ca/store';
@@ -20,6 +20,12 @@ declare module 'vitest' {
  * test file clones, so files never share state and never repeat migrations.
  */
 export default async function setup(project: TestProject) {
+  // Every temporary directory of the run goes under one root, removed at the end: a test that
+  // fails or is killed half-way leaves nothing behind. Sticky and open to all like /tmp, since
+  // some tests run a process as an unprivileged user. The test workers start after this, with it.
+  const runRoot = await mkdtemp(join(tmpdir(), 'sm2ca-run-'));
+  await chmod(runRoot, 0o1777);
+  process.env.TMPDIR = runRoot;
   let stop = async () => {};
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
@@ -47,5 +53,6 @@ export default async function setup(project: TestProject) {
     await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
     await admin.end();
     await stop();
+    await rm(runRoot, { recursive: true, force: true });
   };
 }
