@@ -13,17 +13,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { opensslHolderCsr } from '../support/openssl-cli.ts';
+import { isAlive } from '../support/process-alive.ts';
 import { raOperators } from '../support/ra-client.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function poll(what: string, probe: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 900; i++) {

@@ -7,16 +7,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.ts';
+import { isAlive } from '../../../test/support/process-alive.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function portAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
