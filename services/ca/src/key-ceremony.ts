@@ -8,9 +8,9 @@ import {
   type ProfileId,
   parseCertificate,
 } from '@sm2ca/pki';
-import { AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
+import { type Actor, AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
-import { publishStatus } from './certificate-events.ts';
+import { publishIssuerCreated, publishStatus } from './certificate-events.ts';
 import { type Issuer, type IssuerKind, loadIssuers, storedSerial } from './issuers.ts';
 import { adoptionRefusal } from './key-adoption.ts';
 
@@ -70,7 +70,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
  * A key left by an interrupted ceremony is used, not replaced: its label is already reserved for it. It is
  * used only when it is what the ceremony would have made; any other is refused, on record.
  */
-async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise<Uint8Array> {
+async function keyFor(pool: Pool, device: Device, step: IssuerToCreate, actor: Actor): Promise<Uint8Array> {
   const label = step.keyLabel;
   const found = await device.inspectKeyPair(label);
   if (found.privateKeys === 0 && found.publicKeys === 0) {
@@ -79,7 +79,7 @@ async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise
   const reasons = await adoptionRefusal(device, label, found);
   if (reasons.length === 0) return device.publicKey(label);
   await withTransaction(pool, (client) =>
-    recordAudit(client, ceremonyActor, {
+    recordAudit(client, actor, {
       action: 'issuer.key.refused',
       subjectType: 'issuer',
       subjectId: step.id,
@@ -118,22 +118,52 @@ export async function runKeyCeremony(
 ): Promise<{ created: string[] }> {
   const issuers = await loadIssuers(pool);
   const created: string[] = [];
-  const create = async (spec: IssuerToCreate) => {
-    const issuer = await createIssuer(pool, device, config, issuers, spec, progress);
-    issuers.set(issuer.id, issuer);
-    created.push(issuer.id);
-  };
   for (const step of ceremonySteps(config)) {
     if (issuers.has(step.id)) continue;
-    await create(step);
+    const issuer = await createIssuer(pool, device, config, issuers, step, ceremonyActor, progress);
+    issuers.set(issuer.id, issuer);
+    created.push(issuer.id);
   }
-  const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
-  const retired = await retiredSigners(pool, [...issuers.values()]);
-  for (const ca of cas) {
-    const spec = ocspSignerDue(ca, [...issuers.values()], retired, config);
-    if (spec) await create(spec);
+  const renewed = await renewOcspSigners(pool, device, config, { actor: ceremonyActor, progress });
+  return { created: [...created, ...renewed.created] };
+}
+
+/** Held while signers are counted and made, so two runs at once (init and the CA's job, two CA replicas) make one. */
+const SIGNER_RENEWAL_LOCK = 'sm2ca:ocsp-signer-renewal';
+
+/**
+ * The OCSP-signer part of the ceremony, which the CA also runs on its own: a fresh
+ * delegated signer for each CA whose newest usable one is missing, revoked, suspended or
+ * expires within a month. A second run, or one waiting on another, changes nothing.
+ */
+export async function renewOcspSigners(
+  pool: Pool,
+  device: Device,
+  config: Config,
+  options: { actor: Actor; progress?: (message: string) => void },
+): Promise<{ created: string[] }> {
+  const lock = await pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [SIGNER_RENEWAL_LOCK]);
+    const issuers = await loadIssuers(pool);
+    const created: string[] = [];
+    const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
+    const retired = await retiredSigners(pool, [...issuers.values()]);
+    for (const ca of cas) {
+      const spec = ocspSignerDue(ca, [...issuers.values()], retired, config);
+      if (!spec) continue;
+      const issuer = await createIssuer(pool, device, config, issuers, spec, options.actor, options.progress);
+      issuers.set(issuer.id, issuer);
+      created.push(issuer.id);
+    }
+    return { created };
+  } finally {
+    // Released with the connection too, should the unlock fail.
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [SIGNER_RENEWAL_LOCK]).then(
+      () => lock.release(),
+      (err: Error) => lock.release(err),
+    );
   }
-  return { created };
 }
 
 /** OCSP signers whose certificate is revoked or suspended: the responder no longer signs with them. */
@@ -188,10 +218,11 @@ async function createIssuer(
   config: Config,
   issuers: Map<string, Issuer>,
   step: IssuerToCreate,
-  progress: (message: string) => void,
+  actor: Actor,
+  progress: (message: string) => void = () => {},
 ): Promise<Issuer> {
   progress(`generating the ${step.commonName} key in the device (label "${step.keyLabel}")`);
-  const publicKey = await keyFor(pool, device, step);
+  const publicKey = await keyFor(pool, device, step, actor);
   const parent = step.parentId ? issuers.get(step.parentId) : undefined;
   const issuerCertificate: ParsedCertificate | undefined = parent?.certificate;
   const notBefore = new Date();
@@ -248,7 +279,8 @@ async function createIssuer(
       ],
     );
     await publishStatus(client, { issuerId, serial, status: 'good' });
-    await recordAudit(client, ceremonyActor, {
+    await publishIssuerCreated(client, step.id);
+    await recordAudit(client, actor, {
       action: 'issuer.create',
       subjectType: 'issuer',
       subjectId: step.id,

@@ -12,6 +12,9 @@ import {
 import type { Pool } from '@sm2ca/store';
 import { type CertKey, certKeyString, serialHex } from './certificate-state.ts';
 
+/** The CA NOTIFYs here when it creates an issuer, such as a CA's fresh OCSP signer: the registry is reloaded. */
+export const issuersChannel = 'issuers_changed';
+
 export const CERT_ID_ALGORITHMS: readonly OcspHashAlgorithm[] = ['sha1', 'sha256', 'sm3'];
 
 export interface OcspSigner {
@@ -51,8 +54,8 @@ function hashKey(algorithm: OcspHashAlgorithm, nameHash: Buffer, keyHash: Buffer
 /**
  * The CAs of the hierarchy and, for each, its newest usable OCSP signer (key label in the
  * device, certificate sent in every response): within its dates and neither revoked nor
- * suspended. A CA without one is not answered for until the key ceremony gives it a fresh
- * signer, as it does before the newest one expires.
+ * suspended. A CA without one is not answered for until the CA service gives it a fresh
+ * signer, as it does at once when one is revoked and a month before the newest one expires.
  */
 export class IssuerRegistry {
   readonly #byId: Map<string, ResponderIssuer>;
