@@ -1,6 +1,6 @@
 import { type ParsedCertificate, parseCertificate } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
-import type { Pool } from '@sm2ca/store';
+import type { Pool, PoolClient } from '@sm2ca/store';
 
 export type IssuerKind = 'root' | 'subordinate' | 'ra' | 'ocsp';
 
@@ -13,8 +13,8 @@ export interface Issuer {
 }
 
 /** The CA's own certificates and key labels, as the key ceremony recorded them. */
-export async function loadIssuers(pool: Pool): Promise<Map<string, Issuer>> {
-  const { rows } = await pool.query(
+export async function loadIssuers(db: Pool | PoolClient): Promise<Map<string, Issuer>> {
+  const { rows } = await db.query(
     'SELECT id, kind, parent_id, key_label, certificate FROM issuers ORDER BY created_at',
   );
   return new Map(

@@ -1,6 +1,6 @@
 import { lintCertificate, OIDS, parseCertificate } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
-import { withTransaction } from '@sm2ca/store';
+import { connectPool, withTransaction } from '@sm2ca/store';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { publishStatus } from './certificate-events.ts';
 import { renewOcspSigners, runKeyCeremony } from './key-ceremony.ts';
@@ -176,16 +176,19 @@ describe('key ceremony: OCSP signer renewal on its own', () => {
     bed = await createCaTestBed();
   });
   afterAll(() => bed.close());
-
-  it('makes one fresh signer for a revoked one however many runs race for it, each on record', async () => {
-    await withTransaction(bed.db.pool, async (client) => {
+  const actor = { name: 'ca', role: 'key_ceremony' };
+  const revoke = (id: string) =>
+    withTransaction(bed.db.pool, async (client) => {
       const { rows } = await client.query(
         `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 'keyCompromise'
-          WHERE request_id = 'ceremony:ocsp-sub-1' RETURNING issuer_id, serial`,
+          WHERE request_id = $1 RETURNING issuer_id, serial`,
+        [`ceremony:${id}`],
       );
       await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status: 'revoked' });
     });
-    const actor = { name: 'ca', role: 'key_ceremony' };
+
+  it('makes one fresh signer for a revoked one however many runs race for it, each on record', async () => {
+    await revoke('ocsp-sub-1');
     const runs = await Promise.all([
       renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor }),
       runKeyCeremony(bed.db.pool, bed.device, bed.config),
@@ -201,5 +204,16 @@ describe('key ceremony: OCSP signer renewal on its own', () => {
     );
     expect(audit.rows).toHaveLength(1);
     expect(audit.rows[0].actor_role).toBe('key_ceremony');
+  });
+
+  it('needs no more than one database connection', async () => {
+    await revoke('ocsp-sub-2');
+    const pool = await connectPool(bed.db.url, { max: 1 });
+    try {
+      const renewal = await renewOcspSigners(pool, bed.device, bed.config, { actor });
+      expect(renewal).toEqual({ created: ['ocsp-sub-3'] });
+    } finally {
+      await pool.end();
+    }
   });
 });
