@@ -53,7 +53,7 @@ export function chainOf(issuers: Map<string, Issuer>, issuerId: string): Uint8Ar
  * accepts. The statuses are read for every signature, so a revocation takes effect at once.
  */
 export async function requireUsableIssuer(
-  pool: Pool,
+  db: Pool | PoolClient,
   issuers: Map<string, Issuer>,
   issuerId: string,
   now = new Date(),
@@ -68,7 +68,7 @@ export async function requireUsableIssuer(
     const { notBefore, notAfter } = issuer.certificate;
     if (now < notBefore || now > notAfter) refuse(issuerId, issuer, 'outside its validity period');
   }
-  const { rows } = await pool.query({
+  const { rows } = await db.query({
     name: 'ca-issuer-chain-status',
     text: `SELECT issuer_id, serial, status FROM certificates
             WHERE (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,

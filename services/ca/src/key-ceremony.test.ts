@@ -216,4 +216,22 @@ describe('key ceremony: OCSP signer renewal on its own', () => {
       await pool.end();
     }
   });
+
+  it('gives a suspended CA no new signer, and one once the suspension is lifted', async () => {
+    const setStatus = (id: string, status: 'hold' | 'good') =>
+      withTransaction(bed.db.pool, async (client) => {
+        const { rows } = await client.query(
+          'UPDATE certificates SET status = $2 WHERE request_id = $1 RETURNING issuer_id, serial',
+          [`ceremony:${id}`, status],
+        );
+        await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status });
+      });
+    await setStatus('sub', 'hold');
+    await revoke('ocsp-sub-3');
+    expect(await renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor })).toEqual({ created: [] });
+    await setStatus('sub', 'good');
+    expect(await renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor })).toEqual({
+      created: ['ocsp-sub-4'],
+    });
+  });
 });

@@ -11,7 +11,7 @@ import {
 import { type Actor, AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
 import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
 import { publishIssuerCreated, publishStatus } from './certificate-events.ts';
-import { type Issuer, type IssuerKind, loadIssuers, storedSerial } from './issuers.ts';
+import { type Issuer, type IssuerKind, loadIssuers, requireUsableIssuer, storedSerial } from './issuers.ts';
 import { adoptionRefusal } from './key-adoption.ts';
 
 interface CeremonyStep {
@@ -162,8 +162,8 @@ const SIGNER_RENEWAL_LOCK = 'sm2ca:ocsp-signer-renewal';
 
 /**
  * The OCSP-signer part of the ceremony, which the CA also runs on its own: a fresh
- * delegated signer for each CA whose newest usable one is missing, revoked, suspended or
- * expires within a month. A second run, or one waiting on another, changes nothing.
+ * delegated signer for each CA still able to sign whose newest usable one is missing,
+ * revoked, suspended or expires within a month. A second run, or one waiting on another, changes nothing.
  */
 export async function renewOcspSigners(
   pool: Pool,
@@ -180,7 +180,7 @@ export async function renewOcspSigners(
     const retired = await retiredSigners(lock, [...issuers.values()]);
     for (const ca of cas) {
       const spec = ocspSignerDue(ca, [...issuers.values()], retired, config);
-      if (!spec) continue;
+      if (!spec || !(await signsNow(lock, issuers, ca.id))) continue;
       const issuer = await createIssuer(
         (work) => transactOn(lock, work),
         device,
@@ -200,6 +200,17 @@ export async function renewOcspSigners(
       () => lock.release(),
       (err: Error) => lock.release(err),
     );
+  }
+}
+
+/** A CA revoked, suspended or expired (or under one that is) gets no new signer: it signs nothing more. */
+async function signsNow(client: PoolClient, issuers: Map<string, Issuer>, caId: string): Promise<boolean> {
+  try {
+    await requireUsableIssuer(client, issuers, caId);
+    return true;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'ISSUER_NOT_USABLE') return false;
+    throw err;
   }
 }
 
