@@ -89,7 +89,7 @@ export class IssuerRegistry {
 
   static async load(pool: Pool, now = new Date()): Promise<IssuerRegistry> {
     const { rows } = await pool.query(
-      "SELECT id, kind, parent_id, key_label, certificate FROM issuers WHERE kind IN ('root', 'subordinate', 'ocsp')",
+      "SELECT id, kind, parent_id, key_label, certificate FROM issuers WHERE kind IN ('root', 'subordinate', 'ocsp') ORDER BY created_at",
     );
     const signers = rows
       .filter((r) => r.kind === 'ocsp')
@@ -113,8 +113,10 @@ export class IssuerRegistry {
     const unsigned: string[] = [];
     for (const ca of rows.filter((r) => r.kind !== 'ocsp')) {
       const certificate = parseCertificate(ca.certificate);
+      // Certificate times are whole seconds: of two signers made within one, the later made is the newer.
       const signer = usable
         .filter((s) => s.row.parent_id === ca.id)
+        .reverse()
         .sort((a, b) => b.certificate.notAfter.getTime() - a.certificate.notAfter.getTime())[0];
       if (!signer) {
         unsigned.push(ca.id);
