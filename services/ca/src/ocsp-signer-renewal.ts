@@ -76,9 +76,13 @@ export class OcspSignerRenewal {
       if (!this.leader) return;
       const { pool, device, config, log } = this.#options;
       try {
-        const { created } = await renewOcspSigners(pool, device, config, { actor: renewalActor });
-        if (created.length > 0) log.info({ created }, 'new OCSP signers created');
+        // Known before the renewal reads any status: a signer revoked while it runs asks for another check.
         this.#signerCertificates = await signerCertificates(pool);
+        const { created } = await renewOcspSigners(pool, device, config, { actor: renewalActor });
+        if (created.length > 0) {
+          log.info({ created }, 'new OCSP signers created');
+          this.#signerCertificates = await signerCertificates(pool);
+        }
       } catch (err) {
         log.error(
           { err },
