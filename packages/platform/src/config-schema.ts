@@ -42,6 +42,8 @@ export const ConfigSchema = Type.Object({
     rootDays: Type.Integer({ minimum: 1, maximum: 3653 }),
     /** Shorter than the root's, so the issuing CA is renewed while the root still stands. */
     issuingDays: Type.Integer({ minimum: 1, maximum: 3653 }),
+    /** How often the CA checks that each CA has a usable OCSP signer not due for renewal. */
+    ocspSignerCheckMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
   }),
   ocsp: Type.Object({
     /** nextUpdate − thisUpdate of every response; pre-signed ones are refreshed at half of it. */

@@ -30,6 +30,7 @@ export const settingSources: SettingSource[] = [
   { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },
   { path: 'ca.rootDays', env: 'SM2CA_ROOT_CA_DAYS', fallback: 3650 },
   { path: 'ca.issuingDays', env: 'SM2CA_ISSUING_CA_DAYS', fallback: 1826 },
+  { path: 'ca.ocspSignerCheckMinutes', env: 'SM2CA_OCSP_SIGNER_CHECK_MINUTES', fallback: 60 },
   { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
   { path: 'ocsp.liveSigningPerSecond', env: 'SM2CA_OCSP_LIVE_SIGNING_RATE', fallback: 10 },
   { path: 'ocsp.liveSigningBurst', env: 'SM2CA_OCSP_LIVE_SIGNING_BURST', fallback: 50 },

@@ -23,6 +23,7 @@ import {
 import { issueCertificate } from './issuance.ts';
 import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
+import { OcspSignerRenewal } from './ocsp-signer-renewal.ts';
 import { RaCertificates } from './ra-certificates.ts';
 import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 
@@ -47,12 +48,20 @@ function validator<T extends TSchema>(schema: T) {
 /** The route schemas are for the OpenAPI document: nothing is read before its signature verifies. */
 const documentedOnly = () => () => true;
 
+export interface CaAppOptions {
+  /** Renew OCSP signers in the background (default); tests of other things turn it off. */
+  ocspSignerRenewal?: boolean;
+  /** Between lock attempts and reconnections of the renewal's leader election. */
+  leaderRetryMs?: number;
+}
+
 /**
  * The CA takes instructions only from the RA: every request body is verified
  * (inside the device) against the key of a current RA certificate before
- * anything else looks at it. There are no operator routes here.
+ * anything else looks at it. There are no operator routes here. In the background, the
+ * leading replica keeps every CA supplied with a usable OCSP signer.
  */
-export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
+export async function buildCaApp(context: ServiceContext, options: CaAppOptions = {}): Promise<HttpServer> {
   const device = context.device as Device;
   const issuers = await loadIssuers(context.db.pool);
   const hasRa = [...issuers.values()].some((i) => i.kind === 'ra');
@@ -122,5 +131,17 @@ export async function buildCaApp(context: ServiceContext): Promise<HttpServer> {
     },
     async (request) => revokeCertificate(context.db.pool, checkRevoke(await verified(request))),
   );
+  if (options.ocspSignerRenewal ?? true) {
+    const renewal = new OcspSignerRenewal({
+      pool: context.db.pool,
+      url: context.db.url,
+      device,
+      config: context.config,
+      log: context.log,
+      ...(options.leaderRetryMs ? { leaderRetryMs: options.leaderRetryMs } : {}),
+    });
+    app.addHook('onClose', () => renewal.stop());
+    await renewal.start();
+  }
   return app;
 }

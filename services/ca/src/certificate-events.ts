@@ -38,3 +38,11 @@ export function statusEventSql(source: string, status: string): string {
       FROM event
     )`;
 }
+
+/** Channel the OCSP responder LISTENs on to take up a new signer at once, not at its next sweep. */
+export const issuersChannel = 'issuers_changed';
+
+/** NOTIFY only: listeners that missed it reload the issuers on their periodic sweep. */
+export async function publishIssuerCreated(client: PoolClient, issuerId: string): Promise<void> {
+  await client.query('SELECT pg_notify($1, $2)', [issuersChannel, JSON.stringify({ issuerId })]);
+}

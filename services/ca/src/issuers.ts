@@ -1,6 +1,6 @@
 import { type ParsedCertificate, parseCertificate } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
-import type { Pool } from '@sm2ca/store';
+import type { Pool, PoolClient } from '@sm2ca/store';
 
 export type IssuerKind = 'root' | 'subordinate' | 'ra' | 'ocsp';
 
@@ -13,8 +13,8 @@ export interface Issuer {
 }
 
 /** The CA's own certificates and key labels, as the key ceremony recorded them. */
-export async function loadIssuers(pool: Pool): Promise<Map<string, Issuer>> {
-  const { rows } = await pool.query(
+export async function loadIssuers(db: Pool | PoolClient): Promise<Map<string, Issuer>> {
+  const { rows } = await db.query(
     'SELECT id, kind, parent_id, key_label, certificate FROM issuers ORDER BY created_at',
   );
   return new Map(
@@ -53,7 +53,7 @@ export function chainOf(issuers: Map<string, Issuer>, issuerId: string): Uint8Ar
  * accepts. The statuses are read for every signature, so a revocation takes effect at once.
  */
 export async function requireUsableIssuer(
-  pool: Pool,
+  db: Pool | PoolClient,
   issuers: Map<string, Issuer>,
   issuerId: string,
   now = new Date(),
@@ -68,7 +68,7 @@ export async function requireUsableIssuer(
     const { notBefore, notAfter } = issuer.certificate;
     if (now < notBefore || now > notAfter) refuse(issuerId, issuer, 'outside its validity period');
   }
-  const { rows } = await pool.query({
+  const { rows } = await db.query({
     name: 'ca-issuer-chain-status',
     text: `SELECT issuer_id, serial, status FROM certificates
             WHERE (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,

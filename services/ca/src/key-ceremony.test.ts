@@ -1,7 +1,9 @@
 import { lintCertificate, OIDS, parseCertificate } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
+import { connectPool, withTransaction } from '@sm2ca/store';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runKeyCeremony } from './key-ceremony.ts';
+import { publishStatus } from './certificate-events.ts';
+import { renewOcspSigners, runKeyCeremony } from './key-ceremony.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 const DAY_MS = 86_400_000;
@@ -165,5 +167,71 @@ describe('key ceremony: delegated OCSP signers', () => {
       ['ocsp-root-3', 'ocsp-root-3'],
       ['ocsp-sub-3', 'ocsp-sub-3'],
     ]);
+  });
+});
+
+describe('key ceremony: OCSP signer renewal on its own', () => {
+  let bed: CaTestBed;
+  beforeAll(async () => {
+    bed = await createCaTestBed();
+  });
+  afterAll(() => bed.close());
+  const actor = { name: 'ca', role: 'key_ceremony' };
+  const revoke = (id: string) =>
+    withTransaction(bed.db.pool, async (client) => {
+      const { rows } = await client.query(
+        `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 'keyCompromise'
+          WHERE request_id = $1 RETURNING issuer_id, serial`,
+        [`ceremony:${id}`],
+      );
+      await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status: 'revoked' });
+    });
+
+  it('makes one fresh signer for a revoked one however many runs race for it, each on record', async () => {
+    await revoke('ocsp-sub-1');
+    const runs = await Promise.all([
+      renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor }),
+      runKeyCeremony(bed.db.pool, bed.device, bed.config),
+      renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor }),
+    ]);
+    expect(runs.flatMap((r) => r.created)).toEqual(['ocsp-sub-2']);
+    const { rows } = await bed.db.pool.query(
+      "SELECT id FROM issuers WHERE kind = 'ocsp' ORDER BY created_at",
+    );
+    expect(rows.map((r) => r.id)).toEqual(['ocsp-root-1', 'ocsp-sub-1', 'ocsp-sub-2']);
+    const audit = await bed.db.pool.query(
+      "SELECT actor, actor_role FROM audit_log WHERE action = 'issuer.create' AND subject_id = 'ocsp-sub-2'",
+    );
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0].actor_role).toBe('key_ceremony');
+  });
+
+  it('needs no more than one database connection', async () => {
+    await revoke('ocsp-sub-2');
+    const pool = await connectPool(bed.db.url, { max: 1 });
+    try {
+      const renewal = await renewOcspSigners(pool, bed.device, bed.config, { actor });
+      expect(renewal).toEqual({ created: ['ocsp-sub-3'] });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('gives a suspended CA no new signer, and one once the suspension is lifted', async () => {
+    const setStatus = (id: string, status: 'hold' | 'good') =>
+      withTransaction(bed.db.pool, async (client) => {
+        const { rows } = await client.query(
+          'UPDATE certificates SET status = $2 WHERE request_id = $1 RETURNING issuer_id, serial',
+          [`ceremony:${id}`, status],
+        );
+        await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status });
+      });
+    await setStatus('sub', 'hold');
+    await revoke('ocsp-sub-3');
+    expect(await renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor })).toEqual({ created: [] });
+    await setStatus('sub', 'good');
+    expect(await renewOcspSigners(bed.db.pool, bed.device, bed.config, { actor })).toEqual({
+      created: ['ocsp-sub-4'],
+    });
   });
 });

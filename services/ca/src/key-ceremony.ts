@@ -8,10 +8,10 @@ import {
   type ProfileId,
   parseCertificate,
 } from '@sm2ca/pki';
-import { AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
-import { type Pool, withTransaction } from '@sm2ca/store';
-import { publishStatus } from './certificate-events.ts';
-import { type Issuer, type IssuerKind, loadIssuers, storedSerial } from './issuers.ts';
+import { type Actor, AppError, type Config, issuerUrls, recordAudit } from '@sm2ca/platform';
+import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
+import { publishIssuerCreated, publishStatus } from './certificate-events.ts';
+import { type Issuer, type IssuerKind, loadIssuers, requireUsableIssuer, storedSerial } from './issuers.ts';
 import { adoptionRefusal } from './key-adoption.ts';
 
 interface CeremonyStep {
@@ -70,7 +70,12 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
  * A key left by an interrupted ceremony is used, not replaced: its label is already reserved for it. It is
  * used only when it is what the ceremony would have made; any other is refused, on record.
  */
-async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise<Uint8Array> {
+async function keyFor(
+  transact: Transact,
+  device: Device,
+  step: IssuerToCreate,
+  actor: Actor,
+): Promise<Uint8Array> {
   const label = step.keyLabel;
   const found = await device.inspectKeyPair(label);
   if (found.privateKeys === 0 && found.publicKeys === 0) {
@@ -78,8 +83,8 @@ async function keyFor(pool: Pool, device: Device, step: IssuerToCreate): Promise
   }
   const reasons = await adoptionRefusal(device, label, found);
   if (reasons.length === 0) return device.publicKey(label);
-  await withTransaction(pool, (client) =>
-    recordAudit(client, ceremonyActor, {
+  await transact((client) =>
+    recordAudit(client, actor, {
       action: 'issuer.key.refused',
       subjectType: 'issuer',
       subjectId: step.id,
@@ -118,28 +123,101 @@ export async function runKeyCeremony(
 ): Promise<{ created: string[] }> {
   const issuers = await loadIssuers(pool);
   const created: string[] = [];
-  const create = async (spec: IssuerToCreate) => {
-    const issuer = await createIssuer(pool, device, config, issuers, spec, progress);
-    issuers.set(issuer.id, issuer);
-    created.push(issuer.id);
-  };
   for (const step of ceremonySteps(config)) {
     if (issuers.has(step.id)) continue;
-    await create(step);
+    const issuer = await createIssuer(
+      (work) => withTransaction(pool, work),
+      device,
+      config,
+      issuers,
+      step,
+      ceremonyActor,
+      progress,
+    );
+    issuers.set(issuer.id, issuer);
+    created.push(issuer.id);
   }
-  const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
-  const retired = await retiredSigners(pool, [...issuers.values()]);
-  for (const ca of cas) {
-    const spec = ocspSignerDue(ca, [...issuers.values()], retired, config);
-    if (spec) await create(spec);
+  const renewed = await renewOcspSigners(pool, device, config, { actor: ceremonyActor, progress });
+  return { created: [...created, ...renewed.created] };
+}
+
+/** One state change in one transaction: the pool's own, or one on a connection already held. */
+type Transact = <T>(work: (client: PoolClient) => Promise<T>) => Promise<T>;
+
+/** On the connection holding the renewal lock: with a pool of one, a second connection would never come. */
+async function transactOn<T>(client: PoolClient, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
   }
-  return { created };
+}
+
+/** Held while signers are counted and made, so two runs at once (init and the CA's job, two CA replicas) make one. */
+const SIGNER_RENEWAL_LOCK = 'sm2ca:ocsp-signer-renewal';
+
+/**
+ * The OCSP-signer part of the ceremony, which the CA also runs on its own: a fresh
+ * delegated signer for each CA still able to sign whose newest usable one is missing,
+ * revoked, suspended or expires within a month. A second run, or one waiting on another, changes nothing.
+ */
+export async function renewOcspSigners(
+  pool: Pool,
+  device: Device,
+  config: Config,
+  options: { actor: Actor; progress?: (message: string) => void },
+): Promise<{ created: string[] }> {
+  const lock = await pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [SIGNER_RENEWAL_LOCK]);
+    const issuers = await loadIssuers(lock);
+    const created: string[] = [];
+    const cas = [...issuers.values()].filter((i) => i.kind === 'root' || i.kind === 'subordinate');
+    const retired = await retiredSigners(lock, [...issuers.values()]);
+    for (const ca of cas) {
+      const spec = ocspSignerDue(ca, [...issuers.values()], retired, config);
+      if (!spec || !(await signsNow(lock, issuers, ca.id))) continue;
+      const issuer = await createIssuer(
+        (work) => transactOn(lock, work),
+        device,
+        config,
+        issuers,
+        spec,
+        options.actor,
+        options.progress,
+      );
+      issuers.set(issuer.id, issuer);
+      created.push(issuer.id);
+    }
+    return { created };
+  } finally {
+    // Released with the connection too, should the unlock fail.
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [SIGNER_RENEWAL_LOCK]).then(
+      () => lock.release(),
+      (err: Error) => lock.release(err),
+    );
+  }
+}
+
+/** A CA revoked, suspended or expired (or under one that is) gets no new signer: it signs nothing more. */
+async function signsNow(client: PoolClient, issuers: Map<string, Issuer>, caId: string): Promise<boolean> {
+  try {
+    await requireUsableIssuer(client, issuers, caId);
+    return true;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'ISSUER_NOT_USABLE') return false;
+    throw err;
+  }
 }
 
 /** OCSP signers whose certificate is revoked or suspended: the responder no longer signs with them. */
-async function retiredSigners(pool: Pool, issuers: Issuer[]): Promise<Set<string>> {
+async function retiredSigners(client: PoolClient, issuers: Issuer[]): Promise<Set<string>> {
   const signers = issuers.filter((i) => i.kind === 'ocsp');
-  const { rows } = await pool.query(
+  const { rows } = await client.query(
     `SELECT issuer_id, serial FROM certificates
       WHERE status <> 'good' AND (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [signers.map((s) => s.parentId), signers.map((s) => storedSerial(s.certificate))],
@@ -183,15 +261,16 @@ function ocspSignerDue(
 }
 
 async function createIssuer(
-  pool: Pool,
+  transact: Transact,
   device: Device,
   config: Config,
   issuers: Map<string, Issuer>,
   step: IssuerToCreate,
-  progress: (message: string) => void,
+  actor: Actor,
+  progress: (message: string) => void = () => {},
 ): Promise<Issuer> {
   progress(`generating the ${step.commonName} key in the device (label "${step.keyLabel}")`);
-  const publicKey = await keyFor(pool, device, step);
+  const publicKey = await keyFor(transact, device, step, actor);
   const parent = step.parentId ? issuers.get(step.parentId) : undefined;
   const issuerCertificate: ParsedCertificate | undefined = parent?.certificate;
   const notBefore = new Date();
@@ -216,7 +295,7 @@ async function createIssuer(
   const certificate = parseCertificate(der);
   const serial = Buffer.from(certificate.serialNumber).toString('hex');
   const issuerId = step.parentId ?? step.id;
-  await withTransaction(pool, async (client) => {
+  await transact(async (client) => {
     await client.query(
       `INSERT INTO issuers (id, kind, parent_id, key_label, subject, certificate, subject_key_id, not_after)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -248,7 +327,8 @@ async function createIssuer(
       ],
     );
     await publishStatus(client, { issuerId, serial, status: 'good' });
-    await recordAudit(client, ceremonyActor, {
+    await publishIssuerCreated(client, step.id);
+    await recordAudit(client, actor, {
       action: 'issuer.create',
       subjectType: 'issuer',
       subjectId: step.id,

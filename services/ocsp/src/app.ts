@@ -8,7 +8,7 @@ import {
 import { connectPool } from '@sm2ca/store';
 import { CacheSync } from './cache-sync.ts';
 import { CoalescedTask } from './coalesced-task.ts';
-import { IssuerRegistry } from './issuer-registry.ts';
+import { IssuerRegistry, issuersChannel } from './issuer-registry.ts';
 import { OcspAnswers } from './ocsp-answers.ts';
 import { OcspCache } from './ocsp-cache.ts';
 import { registerOcspRoutes } from './ocsp-routes.ts';
@@ -75,13 +75,17 @@ export async function buildOcspApp(
     url: db.url,
     applicationName: 'sm2ca-ocsp-control',
     lock: 'sm2ca:ocsp-presign',
-    channels: [statusChannel, responseChannel],
+    channels: [statusChannel, responseChannel, issuersChannel],
     retryMs: options.retryMs ?? 2_000,
     log,
     onConnected: () => void sync.catchUp(),
     onNotification: (channel, payload) => {
       if (channel === responseChannel) {
         void sync.responsesStored();
+        return;
+      }
+      if (channel === issuersChannel) {
+        void reloading.run();
         return;
       }
       const event = parseStatusEvent(payload);

@@ -12,6 +12,9 @@ import {
 import type { Pool } from '@sm2ca/store';
 import { type CertKey, certKeyString, serialHex } from './certificate-state.ts';
 
+/** The CA NOTIFYs here when it creates an issuer, such as a CA's fresh OCSP signer: the registry is reloaded. */
+export const issuersChannel = 'issuers_changed';
+
 export const CERT_ID_ALGORITHMS: readonly OcspHashAlgorithm[] = ['sha1', 'sha256', 'sm3'];
 
 export interface OcspSigner {
@@ -51,8 +54,8 @@ function hashKey(algorithm: OcspHashAlgorithm, nameHash: Buffer, keyHash: Buffer
 /**
  * The CAs of the hierarchy and, for each, its newest usable OCSP signer (key label in the
  * device, certificate sent in every response): within its dates and neither revoked nor
- * suspended. A CA without one is not answered for until the key ceremony gives it a fresh
- * signer, as it does before the newest one expires.
+ * suspended. A CA without one is not answered for until the CA service gives it a fresh
+ * signer, as it does at once when one is revoked and a month before the newest one expires.
  */
 export class IssuerRegistry {
   readonly #byId: Map<string, ResponderIssuer>;
@@ -86,7 +89,7 @@ export class IssuerRegistry {
 
   static async load(pool: Pool, now = new Date()): Promise<IssuerRegistry> {
     const { rows } = await pool.query(
-      "SELECT id, kind, parent_id, key_label, certificate FROM issuers WHERE kind IN ('root', 'subordinate', 'ocsp')",
+      "SELECT id, kind, parent_id, key_label, certificate FROM issuers WHERE kind IN ('root', 'subordinate', 'ocsp') ORDER BY created_at",
     );
     const signers = rows
       .filter((r) => r.kind === 'ocsp')
@@ -110,8 +113,10 @@ export class IssuerRegistry {
     const unsigned: string[] = [];
     for (const ca of rows.filter((r) => r.kind !== 'ocsp')) {
       const certificate = parseCertificate(ca.certificate);
+      // Certificate times are whole seconds: of two signers made within one, the later made is the newer.
       const signer = usable
         .filter((s) => s.row.parent_id === ca.id)
+        .reverse()
         .sort((a, b) => b.certificate.notAfter.getTime() - a.certificate.notAfter.getTime())[0];
       if (!signer) {
         unsigned.push(ca.id);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { buildOcspRequest, parseCertificate } from '@sm2ca/pki';
+import { buildOcspRequest, parseCertificate, verifyOcspResponse } from '@sm2ca/pki';
 import type { HttpServer } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -116,5 +116,58 @@ describe('OCSP: a revoked signer signs nothing more', () => {
       expect(rows).toEqual([]);
     }, settle);
     await bed.stop(replica);
+  });
+});
+
+describe('OCSP: the CA replaces a revoked signer on its own', () => {
+  let bed: OcspTestBed;
+  let app: HttpServer;
+  let cert: IssuedCertificate;
+
+  beforeAll(async () => {
+    bed = await createOcspTestBed({ ocspSignerRenewal: true });
+    cert = await bed.issue();
+    // The default sweep, a minute: the new signer must come through the CA's notification, not a reload.
+    app = await bed.responder();
+  });
+  afterAll(() => bed?.close());
+
+  it('answers with a fresh signer the CA makes when the current one is revoked, without init', async () => {
+    const request = buildOcspRequest([bed.certId(cert.serial)]);
+    await vi.waitFor(async () => expect(statusOf((await get(app, request)).rawPayload)).toBe('good'), settle);
+
+    await withTransaction(bed.ca.db.pool, async (client) => {
+      const { rows } = await client.query(
+        `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 'keyCompromise'
+          WHERE request_id = 'ceremony:ocsp-sub-1' RETURNING issuer_id, serial`,
+      );
+      await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status: 'revoked' });
+    });
+
+    const fresh = await vi.waitFor(async () => {
+      const { rows } = await bed.ca.db.pool.query(
+        "SELECT certificate, subject_key_id FROM issuers WHERE id = 'ocsp-sub-2'",
+      );
+      expect(rows).toHaveLength(1);
+      return rows[0] as { certificate: Buffer; subject_key_id: Buffer };
+    }, settle);
+    const signer = parseCertificate(fresh.certificate);
+    for (const send of [get, post]) {
+      await vi.waitFor(async () => {
+        const basic = basicOf((await send(app, request)).rawPayload);
+        expect(basic.responses[0]!.certStatus).toEqual({ status: 'good' });
+        expect(basic.responderKeyHash).toEqual(fresh.subject_key_id);
+        expect(Buffer.from(parseCertificate(basic.certs[0]!).der).equals(fresh.certificate)).toBe(true);
+        expect(await verifyOcspResponse(basic, signer.spki, bed.ca.device)).toBe(true);
+      }, settle);
+    }
+    const audit = await bed.ca.db.pool.query(
+      "SELECT actor, actor_role FROM audit_log WHERE action = 'issuer.create' AND subject_id = 'ocsp-sub-2'",
+    );
+    expect(audit.rows).toEqual([{ actor: 'ca', actor_role: 'key_ceremony' }]);
+    const { rows } = await bed.ca.db.pool.query(
+      "SELECT id FROM issuers WHERE kind = 'ocsp' ORDER BY created_at",
+    );
+    expect(rows.map((r) => r.id)).toEqual(['ocsp-root-1', 'ocsp-sub-1', 'ocsp-sub-2']);
   });
 });

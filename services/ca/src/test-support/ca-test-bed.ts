@@ -15,20 +15,28 @@ import { runKeyCeremony } from '../key-ceremony.ts';
 /**
  * A CA as in production but in-process: a real hsm-sim token, a real
  * database, the real key ceremony; requests go through `app.inject`. `env` adds settings.
+ * The background OCSP-signer renewal runs only when asked for, so tests that move the
+ * clock or count signers see only what they do themselves.
  */
-export async function createCaTestBed(env: NodeJS.ProcessEnv = {}) {
+export async function createCaTestBed(
+  env: NodeJS.ProcessEnv = {},
+  options: { ocspSignerRenewal?: boolean } = {},
+) {
   const db = await createTestDatabase();
   const pin = randomBytes(8).toString('hex');
   const { HSMSIM_DIR: tokenDir } = await hsmSim.createTokens(['ca-test'], `${pin}so`, pin);
   const device: Device = await openDevice(tokenConfig(hsmSim, 'ca-test', pin));
   const config = loadConfig({ ...env, SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')) });
   await runKeyCeremony(db.pool, device, config);
-  const app: HttpServer = await buildCaApp({
-    config,
-    log: createLogger('ca', { level: 'silent' }),
-    db: { pool: db.pool, url: db.url, close: async () => {} },
-    device,
-  });
+  const app: HttpServer = await buildCaApp(
+    {
+      config,
+      log: createLogger('ca', { level: 'silent' }),
+      db: { pool: db.pool, url: db.url, close: async () => {} },
+      device,
+    },
+    { ocspSignerRenewal: options.ocspSignerRenewal ?? false, leaderRetryMs: 200 },
+  );
   await app.ready();
   const raSigner = device.signer('ra');
   let holders = 0;

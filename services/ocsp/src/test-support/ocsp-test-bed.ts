@@ -44,8 +44,8 @@ export function countingDevice(device: Device): { device: Device; signed: () => 
  * The CA test bed (real hsm-sim token, database, key ceremony) plus OCSP responders
  * built on it; certificates are issued and revoked through the CA's own routes.
  */
-export async function createOcspTestBed() {
-  const ca: CaTestBed = await createCaTestBed();
+export async function createOcspTestBed(caOptions: { ocspSignerRenewal?: boolean } = {}) {
+  const ca: CaTestBed = await createCaTestBed({}, caOptions);
   const apps: HttpServer[] = [];
   const subDer = (await ca.db.pool.query("SELECT certificate FROM issuers WHERE id = 'sub'")).rows[0]
     .certificate as Buffer;
