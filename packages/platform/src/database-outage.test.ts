@@ -7,7 +7,6 @@ import { freePort } from '../../../test/support/free-port.ts';
 import { loadConfig } from './config.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
-import { registerReadiness } from './readiness.ts';
 
 /**
  * A server of its own, since this test stops it: the run's shared cluster serves every
@@ -29,12 +28,12 @@ describe('a database outage', () => {
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({}).http,
       title: 'outage',
+      readiness: pool,
     });
     app.get('/answer', { config: { access: 'public' } }, async () => {
       const { rows } = await pool.query('SELECT 42 AS answer');
       return rows[0];
     });
-    registerReadiness(app, pool);
     await app.ready();
   });
   afterAll(async () => {

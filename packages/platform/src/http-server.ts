@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Pool } from '@sm2ca/store';
 import Fastify, {
   type FastifyInstance,
   LogController,
@@ -15,6 +16,7 @@ import { isDateTime } from './date-time.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
 import { documentAccessAndErrors, openapiComponents } from './openapi.ts';
+import { registerReadiness } from './readiness.ts';
 import { unsafeInputAt } from './unsafe-input.ts';
 
 export type HttpServer = FastifyInstance<
@@ -32,6 +34,11 @@ export interface HttpServerOptions {
   /** Title of the OpenAPI document served at /docs. */
   title: string;
   bodyLimit?: number;
+  /**
+   * The database GET /health/ready asks. Part of the app itself, so the tests and the route fuzz
+   * see the route as it runs; a server without a database (some unit tests) has none.
+   */
+  readiness?: Pool;
 }
 
 /**
@@ -105,5 +112,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.get('/health/live', { schema: { hide: true }, config: { access: 'public' } }, async () => ({
     ok: true,
   }));
+  if (options.readiness) registerReadiness(app, options.readiness);
   return app;
 }

@@ -7,7 +7,6 @@ import type { Database } from './database.ts';
 import { openDatabaseWhenUp } from './database-wait.ts';
 import type { HttpServer } from './http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { registerReadiness } from './readiness.ts';
 import { closeWaitingServer, listenWhileWaiting } from './waiting-server.ts';
 
 export type ServiceName = keyof Config['services'];
@@ -90,7 +89,6 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     });
     if (definition.needsDevice) device = await openConfiguredDevice(config);
     app = await definition.build({ config, log, db, ...(device ? { device } : {}) });
-    registerReadiness(app, db.pool);
     const built = app;
     const waited = waiting !== undefined;
     if (waiting) await closeWaitingServer(waiting);

@@ -86,6 +86,7 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
   await raCertificates.load();
 
   const app = await createHttpServer({
+    readiness: context.db.pool,
     log: context.log,
     timeouts: context.config.http,
     title: 'SM2 CA — signing service (RA instructions only)',

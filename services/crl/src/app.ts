@@ -37,6 +37,7 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
   });
 
   const app = await createHttpServer({
+    readiness: context.db.pool,
     log: context.log,
     timeouts: context.config.http,
     title: 'SM2 CA — CRL publisher',

@@ -133,6 +133,7 @@ export async function buildOcspApp(
   await sync.idle();
 
   const app = await createHttpServer({
+    readiness: db.pool,
     log,
     timeouts: config.http,
     title: 'SM2 CA — OCSP responder (RFC 6960 / RFC 5019)',

@@ -45,6 +45,7 @@ export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
   });
   const ctx = { pool: db.pool, ca, downloadCodeDays: config.downloadCodeDays };
   const app = await createHttpServer({
+    readiness: context.db.pool,
     log: context.log,
     timeouts: config.http,
     title: 'SM2 CA — registration authority',
