@@ -22,6 +22,8 @@ import { publishCrl } from './crl-publisher.ts';
 
 const ACCEPTANCE = { timeout: 60_000, interval: 200 };
 const MINUTE_MS = 60_000;
+/** A past moment in whole seconds, as CRL entries carry it. */
+const compromisedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
 
 describe('CRL publisher', () => {
   let bed: CaTestBed;
@@ -102,7 +104,7 @@ describe('CRL publisher', () => {
     const before = (await crlAt('/crl/sub.crl'))!;
     keyCompromised = await issue();
     suspended = await issue();
-    await revoke(keyCompromised, 'keyCompromise', { invalidityDate: '2026-01-02T03:04:05Z' });
+    await revoke(keyCompromised, 'keyCompromise', { invalidityDate: compromisedAt.toISOString() });
     await revoke(suspended, 'certificateHold');
 
     await expect.poll(async () => entryOf(await crlAt('/crl/sub.crl'), suspended), ACCEPTANCE).toBeDefined();
@@ -118,7 +120,7 @@ describe('CRL publisher', () => {
     for (const crl of [full, delta]) {
       expect(entryOf(crl, keyCompromised)).toMatchObject({
         reason: CrlReason.keyCompromise,
-        invalidityDate: new Date('2026-01-02T03:04:05Z'),
+        invalidityDate: compromisedAt,
       });
       expect(entryOf(crl, suspended)).toMatchObject({ reason: CrlReason.certificateHold });
       expect(await verifyCrlSignature(crl, await caSpki('sub'), bed.device)).toBe(true);
