@@ -177,15 +177,7 @@ describe('key ceremony: OCSP signer renewal on its own', () => {
   });
   afterAll(() => bed.close());
   const actor = { name: 'ca', role: 'key_ceremony' };
-  const revoke = (id: string) =>
-    withTransaction(bed.db.pool, async (client) => {
-      const { rows } = await client.query(
-        `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 'keyCompromise'
-          WHERE request_id = $1 RETURNING issuer_id, serial`,
-        [`ceremony:${id}`],
-      );
-      await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status: 'revoked' });
-    });
+  const revoke = (id: string) => bed.revokeCeremonyCertificate(id);
 
   it('makes one fresh signer for a revoked one however many runs race for it, each on record', async () => {
     await revoke('ocsp-sub-1');

@@ -1,8 +1,6 @@
 import { createLogger, type HttpServer } from '@sm2ca/platform';
-import { withTransaction } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCaApp } from './app.ts';
-import { publishStatus } from './certificate-events.ts';
 import { type CaTestBed, createCaTestBed } from './test-support/ca-test-bed.ts';
 
 /** A bound for a loaded machine, not a latency goal. */
@@ -33,15 +31,7 @@ describe('CA: OCSP signers renewed in the background', () => {
     await bed?.close();
   });
 
-  const revoke = (id: string) =>
-    withTransaction(bed.db.pool, async (client) => {
-      const { rows } = await client.query(
-        `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 'keyCompromise'
-          WHERE request_id = $1 RETURNING issuer_id, serial`,
-        [`ceremony:${id}`],
-      );
-      await publishStatus(client, { issuerId: rows[0].issuer_id, serial: rows[0].serial, status: 'revoked' });
-    });
+  const revoke = (id: string) => bed.revokeCeremonyCertificate(id);
   const signers = async () =>
     (await bed.db.pool.query("SELECT id FROM issuers WHERE kind = 'ocsp' ORDER BY created_at")).rows.map(
       (r) => r.id as string,

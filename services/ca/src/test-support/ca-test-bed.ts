@@ -7,9 +7,11 @@ import { type Device, openDevice } from '@sm2ca/device';
 import { decodeSm2Spki } from '@sm2ca/gm';
 import { buildCsr, type DnAttribute, type Signer } from '@sm2ca/pki';
 import { createLogger, type HttpServer, loadConfig, signInstruction } from '@sm2ca/platform';
+import { withTransaction } from '@sm2ca/store';
 import { hsmSim, tokenConfig } from '../../../../packages/device/src/test-tokens.ts';
 import { createTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildCaApp } from '../app.ts';
+import { publishStatus } from '../certificate-events.ts';
 import { runKeyCeremony } from '../key-ceremony.ts';
 
 /**
@@ -90,6 +92,20 @@ export async function createCaTestBed(
       if (res.statusCode !== 200) throw new Error(`issue failed: ${res.body}`);
       return res.json() as { issuerId: string; serial: string; certificate: string };
     },
+    /** Revokes a certificate the key ceremony made (keyCompromise) and announces it, as the CA would. */
+    revokeCeremonyCertificate: (id: string) =>
+      withTransaction(db.pool, async (client) => {
+        const { rows } = await client.query(
+          `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 'keyCompromise'
+            WHERE request_id = $1 RETURNING issuer_id, serial`,
+          [`ceremony:${id}`],
+        );
+        await publishStatus(client, {
+          issuerId: rows[0].issuer_id,
+          serial: rows[0].serial,
+          status: 'revoked',
+        });
+      }),
     async close() {
       await app.close();
       await device.close();
