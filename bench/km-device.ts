@@ -5,6 +5,7 @@
  * operations at once on as many sessions. Prints figures, never asserts.
  * Run: npx tsx bench/km-device.ts
  */
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import smCrypto from 'sm-crypto';
 import { openDevice } from '../packages/device/src/device.ts';
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     console.log(`${hsmSim.module} is missing: build it with make -C hsm-sim`);
     return;
   }
-  await hsmSim.createTokens(['bench-km'], '87654321', '12345678');
+  const { HSMSIM_DIR: dir } = await hsmSim.createTokens(['bench-km'], '87654321', '12345678');
   const device = await openDevice({
     module: hsmSim.module,
     vendor: 'hsm-sim',
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await device.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
