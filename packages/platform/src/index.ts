@@ -4,6 +4,7 @@ export * from './auth/access-control.ts';
 export * from './auth/credential.ts';
 export * from './auth/operators.ts';
 export * from './auth/roles.ts';
+export * from './caller-certificates.ts';
 export * from './certified-keys.ts';
 export * from './config.ts';
 export * from './control-connection.ts';
