@@ -88,10 +88,15 @@ describe('GM/T 0014 KMRespond', () => {
     expect(decodeKmRespond(await signKmRespond(respond, testKey().signer)).respond).toEqual(respond);
   });
 
-  it('refuses other versions, an envelope that is not an SM2EnvelopedKey, and errDesc that is not UTF-8', async () => {
+  it('refuses other versions, extra elements, an envelope that is not an SM2EnvelopedKey, and errDesc that is not UTF-8', async () => {
     const version2 = SMALL_KS_RESPOND.slice();
     version2[4] = 2;
     await expect(signedAround(version2).then(decodeKmRespond)).rejects.toThrow(malformedBecause('version'));
+
+    const trailing = hex('3057', toHex(SMALL_KS_RESPOND.subarray(2)), '020101');
+    await expect(signedAround(trailing).then(decodeKmRespond)).rejects.toThrow(
+      malformedBecause('elements the message does not define'),
+    );
 
     const notUtf8 = SMALL_KS_RESPOND.slice();
     notUtf8[SMALL_KS_RESPOND.lastIndexOf(0x78)] = 0xff; // errDesc "x"

@@ -28,7 +28,7 @@ import {
   timeFromDer,
   timeToDer,
 } from './km-fields.ts';
-import { checkSignatureAlgorithm, decodeKmMessage, signKmMessage } from './km-signed.ts';
+import { checkSignatureAlgorithm, decodeKmMessage, requireDer, signKmMessage } from './km-signed.ts';
 import { KM_PROTOCOL_VERSION } from './ks-request.ts';
 
 /**
@@ -172,6 +172,7 @@ export function decodeKmRespond(der: Uint8Array): {
 } {
   return decodeKmMessage('KMRespond', () => {
     const asn = parseDer(der, KmRespondAsn);
+    requireDer(der, asn);
     if (!asn.ksRespondRaw) throw new Error('no KSRespond');
     checkSignatureAlgorithm(asn.sigAlg);
     const ks = asn.ksRespond;

@@ -1,4 +1,6 @@
+import { AsnSerializer } from '@peculiar/asn1-schema';
 import type { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { bytesEqual } from '@sm2ca/gm';
 import { derTlv, TAG_SEQUENCE } from '../crl-der-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from '../crl-ocsp-algorithms.ts';
 import { malformed } from '../malformed.ts';
@@ -27,6 +29,17 @@ export function checkSignatureAlgorithm(algorithm: AlgorithmIdentifier): void {
   const parameters = algorithm.parameters ? new Uint8Array(algorithm.parameters) : undefined;
   if (parameters && !(parameters.length === 2 && parameters[0] === 0x05 && parameters[1] === 0)) {
     throw new Error('SM2-with-SM3 with parameters');
+  }
+}
+
+/**
+ * The schema parser skips SEQUENCE elements it has no field for and reads BER, so a message is
+ * also re-encoded from what was parsed: anything but the same bytes is extra or non-DER content.
+ * (The signature is still checked over the bytes received; this only refuses what is not DER.)
+ */
+export function requireDer(der: Uint8Array, parsed: object): void {
+  if (!bytesEqual(new Uint8Array(AsnSerializer.serialize(parsed)), der)) {
+    throw new Error('not DER, or elements the message does not define');
   }
 }
 

@@ -104,13 +104,65 @@ describe('GM/T 0014 CARequest', () => {
     expect(decodeCaRequest(await signedAround(SMALL_KS_REQUEST)).request).toEqual(SMALL_REQUEST);
   });
 
-  it('returns tbs as received, not re-encoded, so BER-ish bytes still verify', async () => {
-    // version INTEGER with a long-form length: a re-encoding would differ from what was signed.
+  it('returns tbs as the bytes received, and refuses BER that a re-encoding would not reproduce', async () => {
+    const der = await signedAround(SMALL_KS_REQUEST);
+    const { tbs } = decodeCaRequest(der);
+    expect(tbs.buffer).not.toBe(der.buffer);
+    expect(toHex(tbs)).toBe(toHex(der.subarray(3, 3 + SMALL_KS_REQUEST.length)));
+    // version INTEGER with a long-form length: valid BER, not DER.
     const berTbs = hex('304c', '02810101', toHex(SMALL_KS_REQUEST.subarray(5)));
-    const key = testKey();
-    const decoded = decodeCaRequest(await signedAround(berTbs, key));
-    expect(toHex(decoded.tbs)).toBe(toHex(berTbs));
-    expect(await sm2Verifier.verify(encodeSm2Spki(key.publicKey), decoded.tbs, decoded.signature)).toBe(true);
+    await expect(signedAround(berTbs).then(decodeCaRequest)).rejects.toThrow(malformedBecause('not DER'));
+  });
+
+  it('accepts and ignores the optional AppUserInfo fields another CA may send', async () => {
+    const spki = encodeSm2Spki(testKey().publicKey);
+    const tlv = (tag: number, ...parts: (string | Uint8Array)[]) =>
+      new Uint8Array(derTlv(tag, ...parts.map((p) => (typeof p === 'string' ? hex(p) : p))));
+    const time = toHex(SMALL_KS_REQUEST.subarray(49, 66));
+    const appUserInfo = tlv(
+      TAG_SEQUENCE,
+      '020101',
+      spki,
+      time,
+      time,
+      tlv(0xa0, tlv(0x04, '616263')), // userName OCTET STRING
+      tlv(0xa1, tlv(0x16, '313130')), // dsCode IA5String
+      tlv(0xa2, tlv(0x0c, '6869')), // extendInfo UTF8String
+    );
+    const applyKeyReq = tlv(
+      0xa0,
+      '300a06082a811ccf5501822d 020201 00 300b06092a811ccf5501822d03 300906072a811ccf550168 300a06082a811ccf55018311',
+      appUserInfo,
+    );
+    const tbs = tlv(
+      TAG_SEQUENCE,
+      SMALL_KS_REQUEST.subarray(2, 42),
+      tlv(TAG_SEQUENCE, applyKeyReq),
+      SMALL_KS_REQUEST.subarray(49),
+    );
+    const [item] = decodeCaRequest(await signedAround(tbs)).request.requests;
+    expect(item).toEqual({
+      kind: 'applyKey',
+      userCertNo: '01',
+      userPublicKey: spki,
+      notBefore: SMALL_REQUEST.requestTime,
+      notAfter: SMALL_REQUEST.requestTime,
+      algorithms: KM_DEFAULT_ALGORITHMS,
+    });
+  });
+
+  it('refuses elements a SEQUENCE does not define and CHOICE tags it does not have', async () => {
+    const h = toHex(SMALL_KS_REQUEST);
+    const twoSerials = h.replace('3005a203020101', '3008a206020101020102').replace(/^304b/, '304e');
+    const trailing = `${h.replace(/^304b/, '304e')}020101`;
+    await expect(signedAround(hex(twoSerials)).then(decodeCaRequest)).rejects.toThrow(
+      malformedBecause('elements the message does not define'),
+    );
+    await expect(signedAround(hex(trailing)).then(decodeCaRequest)).rejects.toThrow(
+      malformedBecause('elements the message does not define'),
+    );
+    const tag3 = h.replace('3005a203020101', '3005a303020101');
+    await expect(signedAround(hex(tag3)).then(decodeCaRequest)).rejects.toThrow(malformedBecause('Choice'));
   });
 
   it('carries other algorithm OIDs through, for the KM to refuse', async () => {

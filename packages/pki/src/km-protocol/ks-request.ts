@@ -26,7 +26,7 @@ import {
   timeFromDer,
   timeToDer,
 } from './km-fields.ts';
-import { checkSignatureAlgorithm, decodeKmMessage, signKmMessage } from './km-signed.ts';
+import { checkSignatureAlgorithm, decodeKmMessage, requireDer, signKmMessage } from './km-signed.ts';
 
 /** Algorithms of the key the KM is to return and of its delivery (GM/T 0014 RestoreKeyReq). */
 export interface KmReturnAlgorithms {
@@ -257,6 +257,7 @@ export function decodeCaRequest(der: Uint8Array): {
 } {
   return decodeKmMessage('CARequest', () => {
     const asn = parseDer(der, CaRequestAsn);
+    requireDer(der, asn);
     if (!asn.ksRequestRaw) throw new Error('no KSRequest');
     checkSignatureAlgorithm(asn.sigAlg);
     const ks = asn.ksRequest;
