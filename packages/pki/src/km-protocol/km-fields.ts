@@ -67,7 +67,8 @@ export function entNameText(asn: EntNameAsn): string {
 
 /** GeneralizedTime to the second (YYYYMMDDHHMMSSZ), the element's DER for an ANY field. */
 export function timeToDer(date: Date): ArrayBuffer {
-  if (Number.isNaN(date.getTime())) invalid('invalid date');
+  const year = date.getUTCFullYear();
+  if (!(year >= 0 && year <= 9999)) invalid(`time out of range: ${String(date)}`);
   const out = new Uint8Array(17);
   writeDerGeneralizedTime(out, 0, date);
   return out.buffer;

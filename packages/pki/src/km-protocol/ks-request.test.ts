@@ -243,6 +243,7 @@ describe('GM/T 0014 CARequest', () => {
         requests: [{ kind: 'restoreKey', userCertNo: '01', userPublicKey: fromHex('3000') }],
       },
       { ...SMALL_REQUEST, requestTime: new Date(Number.NaN) },
+      { ...SMALL_REQUEST, requestTime: new Date('+010000-01-01T00:00:00Z') },
     ];
     for (const request of bad) await expect(signCaRequest(request, signer)).rejects.toThrow(invalidError);
   });
