@@ -12,6 +12,7 @@ import { derIntegerContent, writeDerGeneralizedTime } from '../crl-der-writer.ts
 import { decodeName, encodeName } from '../name.ts';
 import { OIDS } from '../oids.ts';
 import { PkiError } from '../pki-error.ts';
+import { requireDer } from './km-signed.ts';
 
 /** Thrown by the encoders when the caller hands them something the protocol cannot carry. */
 export function invalid(message: string): never {
@@ -145,7 +146,7 @@ export function spkiBytes(der: Uint8Array, what: string): ArrayBuffer {
 
 export function checkedSpki(raw: ArrayBuffer): Uint8Array {
   const der = new Uint8Array(raw);
-  parseDer(der, SubjectPublicKeyInfo);
+  requireDer(der, parseDer(der, SubjectPublicKeyInfo));
   return der;
 }
 
