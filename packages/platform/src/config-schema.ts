@@ -66,6 +66,13 @@ export const ConfigSchema = Type.Object({
     /** Quiet time after a revocation before the CRL that carries it is published. */
     debounceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
+  /** The KM's pool of encryption key pairs generated ahead, so issuance never waits on key generation. */
+  km: Type.Object({
+    /** How many pooled key pairs the filler keeps at most. */
+    poolSize: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    /** Below this many the filler tops the pool up to poolSize. */
+    poolLowWater: Type.Integer({ minimum: 0, maximum: 100_000 }),
+  }),
   /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
   issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   /** Every service's HTTP server: how long a client may take to send a request. */

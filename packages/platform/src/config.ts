@@ -119,6 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `must be fewer than the root CA's ${config.ca.rootDays} days (SM2CA_ROOT_CA_DAYS): the issuing CA ends inside the root (got ${config.ca.issuingDays})`,
     );
   }
+  if (config.km.poolLowWater >= config.km.poolSize) {
+    throw new ConfigError(
+      describe('km.poolLowWater', fromEnv),
+      `must be below the pool size of ${config.km.poolSize} (SM2CA_KM_POOL_SIZE): the filler refills from the low-water mark up to the size (got ${config.km.poolLowWater})`,
+    );
+  }
   config.home = resolve(homeBase, config.home);
   return config;
 }

@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Device } from '@sm2ca/device';
 import {
   AppError,
+  CallerCertificates,
   createHttpServer,
   type HttpServer,
   instructionSignature,
@@ -24,7 +25,6 @@ import { issueCertificate } from './issuance.ts';
 import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
 import { OcspSignerRenewal } from './ocsp-signer-renewal.ts';
-import { RaCertificates } from './ra-certificates.ts';
 import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 
 function validator<T extends TSchema>(schema: T) {
@@ -82,7 +82,16 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
   };
   const checkIssue = validator(IssueInstructionSchema);
   const checkRevoke = validator(RevokeInstructionSchema);
-  const raCertificates = new RaCertificates(context.db.pool, device);
+  const raCertificates = new CallerCertificates(context.db.pool, device, {
+    kinds: ['ra'],
+    codes: {
+      expired: 'RA_CERTIFICATE_EXPIRED',
+      invalid: 'RA_SIGNATURE_INVALID',
+      revoked: 'RA_CERTIFICATE_REVOKED',
+    },
+    words: { caller: 'RA', signed: 'instruction' },
+    auditRevoked: { actor: { name: 'ra', role: 'ra_instruction' }, action: 'instruction.refuse' },
+  });
   await raCertificates.load();
 
   const app = await createHttpServer({
