@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeSm2Spki } from '@sm2ca/gm';
+import { decodeSm2Spki, encodeSm2Spki } from '@sm2ca/gm';
 import { buildKmApp, ensureKmMasterKey } from '@sm2ca/km';
 import {
   buildCsr,
@@ -9,7 +9,7 @@ import {
   OIDS,
   parseCertificate,
 } from '@sm2ca/pki';
-import { createLogger, type HttpServer } from '@sm2ca/platform';
+import { createLogger, type HttpServer, KmClient, kmUrl } from '@sm2ca/platform';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CaTestBed, createCaTestBed } from '../../services/ca/src/test-support/ca-test-bed.ts';
@@ -151,6 +151,23 @@ describe('dual issuance: CA and KM', () => {
     expect(certificates.rows[0].n).toBe(2);
   });
 
+  it('answers concurrent twins of one dual request with one pair', async () => {
+    const key = await holderKey();
+    const requestId = randomUUID();
+    const answers = await Promise.all([1, 2, 3].map(() => issue(key.csr, requestId)));
+    expect(
+      answers.map((a) => a.statusCode),
+      answers.map((a) => a.body).join('\n'),
+    ).toEqual([200, 200, 200]);
+    expect(answers[1]!.json()).toEqual(answers[0]!.json());
+    expect(answers[2]!.json()).toEqual(answers[0]!.json());
+    const escrows = await bed.db.pool.query(
+      'SELECT count(*)::int AS n FROM km_keys WHERE taken_task_no = $1',
+      [requestId],
+    );
+    expect(escrows.rows[0].n).toBe(1);
+  });
+
   it('answers 503 while the KM is away, and the retry completes the pair with the same serials', async () => {
     const key = await holderKey();
     const requestId = randomUUID();
@@ -163,15 +180,32 @@ describe('dual issuance: CA and KM', () => {
       await startKm();
     }
     const planned = await bed.db.pool.query(
-      'SELECT r.serial, k.serial AS encryption_serial FROM ca_requests r JOIN km_certificates k USING (request_id) WHERE request_id = $1',
+      `SELECT r.serial, k.serial AS encryption_serial, k.not_before, k.not_after
+         FROM ca_requests r JOIN km_certificates k USING (request_id) WHERE request_id = $1`,
       [requestId],
     );
+    const plan = planned.rows[0];
+    // The CA's call reaching the KM with its answer lost on the way back: the same task again.
+    const lost = await new KmClient({
+      url: kmUrl(bed.config),
+      caller: bed.device.signer('ca-km'),
+      pool: bed.db.pool,
+      verifier: bed.device,
+    }).applyKey(requestId, 'sub', {
+      userCertNo: plan.encryption_serial,
+      userPublicKey: encodeSm2Spki(Buffer.from(key.publicKey, 'hex')),
+      notBefore: plan.not_before,
+      notAfter: plan.not_after,
+    });
     const retried = await issue(key.csr, requestId);
     expect(retried.statusCode, retried.body).toBe(200);
     expect(retried.json()).toMatchObject({
-      serial: planned.rows[0].serial,
-      encryption: { serial: planned.rows[0].encryption_serial },
+      serial: plan.serial,
+      encryption: { serial: plan.encryption_serial },
     });
+    expect(pointOf(retried.json().encryption.certificate)).toBe(
+      Buffer.from(decodeSm2Spki(lost.publicKey)).toString('hex'),
+    );
     const opened = openEnvelopedKey(
       Buffer.from(retried.json().encryption.envelopedKey, 'base64'),
       key.privateKey,
@@ -191,11 +225,20 @@ describe('dual issuance: CA and KM', () => {
 
     expect((await revoke(issuerId, encryption.serial)).statusCode).toBe(200);
     await expect.poll(() => escrowState(encryption.serial), { timeout: 10_000 }).toBe('revoked');
-    const done = await bed.db.pool.query(
-      'SELECT done_at IS NOT NULL AS done FROM km_key_revocations WHERE serial = $1',
-      [encryption.serial],
+    // The KM's confirmation comes before the CA marks the revocation sent.
+    const done = async () =>
+      (
+        await bed.db.pool.query(
+          'SELECT done_at IS NOT NULL AS done FROM km_key_revocations WHERE serial = $1',
+          [encryption.serial],
+        )
+      ).rows;
+    await expect.poll(done).toEqual([{ done: true }]);
+    const audit = await bed.db.pool.query(
+      "SELECT actor, actor_role FROM audit_log WHERE action = 'km.key_revoke' AND subject_id = $1",
+      [`${issuerId}/${encryption.serial}`],
     );
-    expect(done.rows).toEqual([{ done: true }]);
+    expect(audit.rows).toEqual([{ actor: 'ca', actor_role: 'km_client' }]);
   });
 
   it('tells the KM of a revocation made while it was away once it is back', async () => {
