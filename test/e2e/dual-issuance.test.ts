@@ -260,4 +260,12 @@ describe('dual issuance: CA and KM', () => {
     }
     await expect.poll(() => escrowState(encryption.serial), { timeout: 15_000 }).toBe('revoked');
   });
+
+  // Last: the CA's KM key stays revoked.
+  it("answers 502 KM_REFUSED when the KM refuses, here the CA's revoked KM-client key", async () => {
+    await bed.revokeCeremonyCertificate('ca-km');
+    const res = await issue((await holderKey()).csr);
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json().error).toMatchObject({ code: 'KM_REFUSED', details: { kmCode: 'CALLER_REVOKED' } });
+  });
 });
