@@ -21,7 +21,7 @@ import { kmRefusal, refusalCode } from './km-refusal.ts';
 import { findRequest, keepResponse, recordRequest, requestDigest } from './request-ledger.ts';
 
 /** More items than this in one request is refused: each is a device operation. */
-export const MAX_ITEMS = 64;
+const MAX_ITEMS = 64;
 /** taskNO of a refusal of a request whose own taskNO could not be read: the field is mandatory. */
 const UNKNOWN_TASK = '00000000';
 
