@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeSm2Spki, encodeSm2Spki } from '@sm2ca/gm';
 import { buildKmApp, ensureKmMasterKey } from '@sm2ca/km';
 import {
   buildCsr,
   type DnAttribute,
   decodeKeyUsage,
+  derToPem,
   lintCertificate,
   OIDS,
   parseCertificate,
@@ -14,6 +17,7 @@ import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CaTestBed, createCaTestBed } from '../../services/ca/src/test-support/ca-test-bed.ts';
 import { openEnvelopedKey } from '../support/open-enveloped-key.ts';
+import { gmDistId, openssl, tempDir } from '../support/openssl-cli.ts';
 import { SmCryptoSigner } from '../support/sm-crypto-signer.ts';
 
 const subject: DnAttribute[] = [
@@ -135,6 +139,23 @@ describe('dual issuance: CA and KM', () => {
 
     const opened = openEnvelopedKey(Buffer.from(body.encryption.envelopedKey, 'base64'), key.privateKey);
     expect(opened.publicKeyHex).toBe(escrowed);
+
+    const dir = tempDir('dual-openssl-');
+    try {
+      const pem = (b64: string) => derToPem(Buffer.from(b64, 'base64'), 'CERTIFICATE');
+      writeFileSync(join(dir, 'enc.pem'), pem(body.encryption.certificate));
+      writeFileSync(join(dir, 'sub.pem'), pem(body.chain[0]));
+      const verified = openssl(
+        ['verify', '-vfyopt', gmDistId, '-partial_chain', '-CAfile', 'sub.pem', 'enc.pem'],
+        dir,
+      ).toString();
+      expect(verified).toContain('enc.pem: OK');
+      const usage = openssl(['x509', '-in', 'enc.pem', '-noout', '-ext', 'keyUsage'], dir).toString();
+      expect(usage).toContain('critical');
+      expect(usage).toContain('Key Encipherment, Data Encipherment, Key Agreement');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers the same request id with the same pair and the same key', async () => {
