@@ -3,7 +3,6 @@ import {
   assembleCertificate,
   buildTbsCertificate,
   getProfile,
-  type ProfileId,
   parseCsr,
   randomSerialNumber,
 } from '@sm2ca/pki';
@@ -118,7 +117,7 @@ async function applyForKey(
     notAfter: application.notAfter,
   });
   const issuer = context.issuers.get(application.issuerId)!;
-  const profile = getProfile(instruction.encryption!.profile as ProfileId);
+  const profile = getProfile(instruction.encryption!.profile);
   const urls = issuerUrls(context.config, application.issuerId);
   const publicKey = decodeSm2Spki(key.publicKey);
   const tbs = buildTbsCertificate({

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { instructionSignatureHeader, revocationReasons, withExample } from '@sm2ca/platform';
-import { encryptionProfileIds, requestableProfileIds } from './issuance.ts';
-import { IssueInstructionSchema } from './issue-instruction.ts';
+import { requestableProfileIds } from './issuance.ts';
+import { encryptionProfileIds, IssueInstructionSchema } from './issue-instruction.ts';
 import { RevokeInstructionSchema } from './revocation.ts';
 
 /**

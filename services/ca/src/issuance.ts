@@ -70,13 +70,6 @@ export const requestableProfileIds: readonly ProfileId[] = [
 ];
 const requestableProfiles = new Set(requestableProfileIds);
 
-/** The profiles of an encryption certificate whose key the KM generates. */
-export const encryptionProfileIds: readonly ProfileId[] = [
-  'person-encrypt',
-  'organization-encrypt',
-  'device-encrypt',
-];
-
 /** The encryption profile for each signature profile's kind of holder (TLCP servers are devices too). */
 const encryptionProfileOf: Partial<Record<ProfileId, ProfileId>> = {
   'person-sign': 'person-encrypt',
@@ -148,7 +141,7 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
   if (instruction.encryption) {
     // The twin's key comes from the KM later; whether the holder's fields fit its profile is
     // known now, before the signature certificate is issued without it.
-    const twin = getProfile(instruction.encryption.profile as ProfileId);
+    const twin = getProfile(instruction.encryption.profile);
     lintedTbs(buildTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
   }
   return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id) };

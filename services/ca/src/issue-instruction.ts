@@ -2,6 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
+/** The profiles of an encryption certificate whose key the KM generates. */
+export const encryptionProfileIds = ['person-encrypt', 'organization-encrypt', 'device-encrypt'] as const;
+
 /** What the RA may ask the CA to issue; the CA derives everything else from the profile. */
 export const IssueInstructionSchema = Type.Object(
   {
@@ -59,11 +62,7 @@ export const IssueInstructionSchema = Type.Object(
     encryption: Type.Optional(
       Type.Object(
         {
-          profile: Type.Union([
-            Type.Literal('person-encrypt'),
-            Type.Literal('organization-encrypt'),
-            Type.Literal('device-encrypt'),
-          ]),
+          profile: Type.Union(encryptionProfileIds.map((id) => Type.Literal(id))),
         },
         { additionalProperties: false },
       ),
