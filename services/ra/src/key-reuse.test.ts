@@ -36,12 +36,10 @@ describe('RA key reuse', () => {
     const other = await submit(csr, li);
     expect(other.statusCode).toBe(409);
     expect(other.json().error).toMatchObject({ code: 'KEY_REUSED', details: { reason: 'another-holder' } });
+    // An encryption key comes from the KM: the holder's own is refused before its reuse is looked at.
     const encrypt = await submit(csr, zhang, 'person-encrypt');
-    expect(encrypt.statusCode).toBe(409);
-    expect(encrypt.json().error).toMatchObject({
-      code: 'KEY_REUSED',
-      details: { reason: 'another-purpose', certifiedPurpose: 'signature' },
-    });
+    expect(encrypt.statusCode).toBe(422);
+    expect(encrypt.json().error.code).toBe('ENCRYPTION_KEY_NOT_FROM_KM');
     const after = await bed.pool.query('SELECT count(*)::int AS n FROM applications');
     expect(after.rows[0].n).toBe(before.rows[0].n);
 

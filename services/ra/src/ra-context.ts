@@ -10,6 +10,8 @@ export interface RaContext {
   ca: CaClient;
   /** How long a download code stays valid after issuance. */
   downloadCodeDays: number;
+  /** Whether an application may bring its own encryption key (SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS); off by default. */
+  allowHolderEncryptionKeys: boolean;
 }
 
 /**

@@ -108,7 +108,11 @@ export function useRaTestBed(): RaTestBed {
           baseUrl: `http://127.0.0.1:${caPort}`,
           signer: device!.signer('ra-signing'),
         });
-        return new IssueRetrier({ pool: db.pool, ca: client, downloadCodeDays: 7 }, log, 3_600_000);
+        return new IssueRetrier(
+          { pool: db.pool, ca: client, downloadCodeDays: 7, allowHolderEncryptionKeys: false },
+          log,
+          3_600_000,
+        );
       },
       ids,
       call: (who, method, url, body) =>
