@@ -102,6 +102,8 @@ export class Device implements Verifier {
   #slot: graphene.Slot;
   #handles = new Map<string, Buffer>();
   #points = new Map<string, Uint8Array>();
+  // Master keys being made: the label check and the key generation are two calls.
+  #creatingMasterKeys = new Set<string>();
   #closed = false;
 
   private constructor(
@@ -430,10 +432,19 @@ export class Device implements Verifier {
 
   /**
    * A key-management master key: an SM4 (AES on SoftHSM) token key that wraps and unwraps only and is
-   * never extractable. Refuses with DEVICE_KEY_EXISTS when anything holds the label already.
+   * never extractable. Refuses with DEVICE_KEY_EXISTS when anything holds the label already (two
+   * processes making the same label at once can still both succeed: PKCS#11 has no create-if-absent).
    */
   async createMasterKey(label: string): Promise<void> {
-    await this.#run('create master key', ({ session }) => createMasterKey(this.#context(session), label));
+    if (this.#creatingMasterKeys.has(label)) {
+      throw new DeviceError('DEVICE_KEY_EXISTS', `a master key labelled "${label}" is being made already`);
+    }
+    this.#creatingMasterKeys.add(label);
+    try {
+      await this.#run('create master key', ({ session }) => createMasterKey(this.#context(session), label));
+    } finally {
+      this.#creatingMasterKeys.delete(label);
+    }
   }
 
   /** A key pair made in the device whose private key leaves it only wrapped under the master key. */
@@ -444,10 +455,9 @@ export class Device implements Verifier {
   }
 
   /**
-   * A private key wrapped under the master key, re-wrapped inside the device as a GM/T 0009
-   * SM2EnvelopedKey (DER) to `recipientSpki`. Give `expectedPublicKey` (the pair's SPKI) to have a blob
-   * that unwraps to any other key refused with DEVICE_KEY_MISMATCH: SM4-ECB cannot tell a wrong master
-   * key from the right one.
+   * A private key from generateWrappedKeyPair, re-wrapped inside the device as a GM/T 0009
+   * SM2EnvelopedKey (DER) to `recipientSpki`. DEVICE_KEY_MISMATCH when the blob was wrapped under
+   * another master key, or does not belong to `expectedPublicKey` (SPKI) when that is given.
    */
   async envelopeWrappedKey(
     masterLabel: string,

@@ -77,6 +77,9 @@ describe.skipIf(!hsmSim.available)('key escrow on hsm-sim', () => {
     expect((await rejection(device.createMasterKey('km-master'))).code).toBe('DEVICE_KEY_EXISTS');
     await device.generateKeyPair({ label: 'a-key-pair', token: false });
     expect((await rejection(device.createMasterKey('a-key-pair'))).code).toBe('DEVICE_KEY_EXISTS');
+    const race = await Promise.allSettled([device.createMasterKey('raced'), device.createMasterKey('raced')]);
+    expect(race.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(find([{ type: pkcs11.CKA_LABEL, value: 'raced' }])).toHaveLength(1);
     const [master, ...more] = find([
       { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
       { type: pkcs11.CKA_LABEL, value: 'km-master' },
@@ -116,8 +119,9 @@ describe.skipIf(!hsmSim.available)('key escrow on hsm-sim', () => {
     const holder = holderKeyPair();
     const { publicKey, wrappedPrivateKey } = await device.generateWrappedKeyPair('km-master');
     const point = decodeSpki(publicKey, sm2Curve);
-    // The raw 32-byte scalar under SM4-ECB: nothing to tell a reader what it is.
-    expect(wrappedPrivateKey.length).toBe(32);
+    // The public point, then the raw 32-byte scalar under SM4-ECB.
+    expect(wrappedPrivateKey.length).toBe(65 + 32);
+    expect(hex(wrappedPrivateKey.subarray(0, 65))).toBe(hex(point));
     const envelope = await device.envelopeWrappedKey('km-master', wrappedPrivateKey, holder.spki, publicKey);
     const decoded = decodeSm2EnvelopedKey(envelope);
     expect(decoded.symmetricAlgorithm).toBe(GM_OIDS.sm4Ecb);
@@ -141,11 +145,24 @@ describe.skipIf(!hsmSim.available)('key escrow on hsm-sim', () => {
   it('refuses a blob wrapped under another master key, a foreign recipient and a broken blob', async () => {
     const holder = holderKeyPair();
     const { publicKey, wrappedPrivateKey } = await device.generateWrappedKeyPair('km-master');
-    const mismatch = await rejection(
-      device.envelopeWrappedKey('other-master', wrappedPrivateKey, holder.spki, publicKey),
+    // Under SM4-ECB any 32 bytes unwrap to some key: only the blob's public point gives the wrong master away.
+    for (const expected of [publicKey, undefined]) {
+      const mismatch = await rejection(
+        device.envelopeWrappedKey('other-master', wrappedPrivateKey, holder.spki, expected),
+      );
+      expect(mismatch.code).toBe('DEVICE_KEY_MISMATCH');
+      expect(mismatch.message).toMatch(/another master key/);
+    }
+    const other = await device.generateWrappedKeyPair('km-master');
+    const notItsPair = await rejection(
+      device.envelopeWrappedKey('km-master', other.wrappedPrivateKey, holder.spki, publicKey),
     );
-    expect(mismatch.code).toBe('DEVICE_KEY_MISMATCH');
-    expect(mismatch.message).toMatch(/another master key/);
+    expect(notItsPair.code).toBe('DEVICE_KEY_MISMATCH');
+    expect(notItsPair.message).toMatch(/another key pair/);
+    const spliced = Buffer.concat([wrappedPrivateKey.subarray(0, 65), other.wrappedPrivateKey.subarray(65)]);
+    expect((await rejection(device.envelopeWrappedKey('km-master', spliced, holder.spki))).code).toBe(
+      'DEVICE_KEY_MISMATCH',
+    );
 
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
       format: 'der',
@@ -159,10 +176,11 @@ describe.skipIf(!hsmSim.available)('key escrow on hsm-sim', () => {
     );
     expect(notSpki.code).toBe('DEVICE_BAD_INPUT');
 
-    const broken = await rejection(
-      device.envelopeWrappedKey('km-master', wrappedPrivateKey.subarray(0, 31), holder.spki),
-    );
-    expect(broken.code).toBe('DEVICE_BAD_INPUT');
+    for (const broken of [wrappedPrivateKey.subarray(0, 65), wrappedPrivateKey.subarray(0, 65 + 16)]) {
+      expect((await rejection(device.envelopeWrappedKey('km-master', broken, holder.spki))).code).toBe(
+        'DEVICE_BAD_INPUT',
+      );
+    }
     expect((await rejection(device.generateWrappedKeyPair('no-such-master'))).code).toBe(
       'DEVICE_KEY_NOT_FOUND',
     );
@@ -174,8 +192,10 @@ describe.skipIf(!hsmSim.available)('key escrow on hsm-sim', () => {
     for (let i = 0; i < 3; i++) {
       const { publicKey, wrappedPrivateKey } = await device.generateWrappedKeyPair('km-master');
       await device.envelopeWrappedKey('km-master', wrappedPrivateKey, holder.spki, publicKey);
-      await rejection(device.envelopeWrappedKey('other-master', wrappedPrivateKey, holder.spki, publicKey));
-      await rejection(device.envelopeWrappedKey('km-master', wrappedPrivateKey.subarray(0, 16), holder.spki));
+      await rejection(device.envelopeWrappedKey('other-master', wrappedPrivateKey, holder.spki));
+      await rejection(
+        device.envelopeWrappedKey('km-master', wrappedPrivateKey.subarray(0, 65 + 16), holder.spki),
+      );
     }
     expect(objectCount()).toBe(before);
     expect(

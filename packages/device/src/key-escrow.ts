@@ -28,9 +28,24 @@ import { encodeSpki } from './spki.ts';
 export interface WrappedKeyPair {
   /** SubjectPublicKeyInfo DER. */
   publicKey: Uint8Array;
-  /** The private key under the master key, in the vendor's private-key wrapping (SM4-ECB on SM2 devices). */
+  /**
+   * The pair's public point 04‖X‖Y, then the private key under the master key in the vendor's
+   * private-key wrapping (SM4-ECB, no padding, on SM2 devices). The point lets an unwrap notice a
+   * wrong master key, which the wrapping itself cannot: under SM4-ECB any 32 bytes unwrap to a key.
+   */
   wrappedPrivateKey: Uint8Array;
 }
+
+const pointLength = 65;
+
+function unpackWrappedKey(blob: Uint8Array): { point: Uint8Array; wrapped: Uint8Array } {
+  if (blob.length <= pointLength || blob[0] !== 0x04) {
+    throw new DeviceError('DEVICE_BAD_INPUT', 'the wrapped private key is not public point ‖ wrapped key');
+  }
+  return { point: blob.subarray(0, pointLength), wrapped: blob.subarray(pointLength) };
+}
+
+const mismatch = (why: string) => new DeviceError('DEVICE_KEY_MISMATCH', `the wrapped private key ${why}`);
 
 // Never looked up: the transient objects are used by handle, so concurrent calls cannot mix them up.
 const transient: KeyOptions = { label: 'km-transient', token: false, extractable: true };
@@ -66,9 +81,12 @@ export async function generateWrappedKeyPair(
     [publicTemplate, privateTemplate],
   );
   try {
-    const wrappedPrivateKey = await wrapKey(context, wrapPrivate, master, keys.privateKey);
-    const publicKey = encodeSpki(vendor.curveOid, readPoint(context, keys.publicKey, 'the new public key'));
-    return { publicKey, wrappedPrivateKey };
+    const wrapped = await wrapKey(context, wrapPrivate, master, keys.privateKey);
+    const point = readPoint(context, keys.publicKey, 'the new public key');
+    return {
+      publicKey: encodeSpki(vendor.curveOid, point),
+      wrappedPrivateKey: Buffer.concat([point, wrapped]),
+    };
   } finally {
     destroyObjects(context, [keys.privateKey, keys.publicKey]);
   }
@@ -76,9 +94,9 @@ export async function generateWrappedKeyPair(
 
 /**
  * The wrapped private key as a GM/T 0009 SM2EnvelopedKey to `recipient` (04‖X‖Y): the scalar under a
- * fresh SM4 key with SM4-ECB, that SM4 key SM2-encrypted to the recipient. With `expected` (04‖X‖Y),
- * a blob that unwraps to another key — one wrapped under another master key, say, which ECB cannot
- * tell — is refused instead of enveloped.
+ * fresh SM4 key with SM4-ECB, that SM4 key SM2-encrypted to the recipient. A blob that unwraps to
+ * another key than its own public point (another master key's), or that belongs to another pair than
+ * `expected` (04‖X‖Y), is refused with DEVICE_KEY_MISMATCH instead of enveloped.
  */
 export async function envelopeWrappedKey(
   context: SessionContext,
@@ -96,9 +114,11 @@ export async function envelopeWrappedKey(
     secretEcb: mechanismOf(vendor, 'secretEcb'),
     wrapSecret: mechanismOf(vendor, 'wrapSecret'),
   };
+  const blob = unpackWrappedKey(wrappedPrivateKey);
+  if (expected && !Buffer.from(expected).equals(blob.point)) throw mismatch('belongs to another key pair');
   const created: Buffer[] = [];
   try {
-    const input = Buffer.from(wrappedPrivateKey);
+    const input = Buffer.from(blob.wrapped);
     const privateTemplate = privateKeyTemplate(vendor, transient);
     const privateKey = await settle(
       lib.C_UnwrapKeyAsync(session, { mechanism: mechanisms.wrapPrivate }, master, input, privateTemplate),
@@ -106,11 +126,8 @@ export async function envelopeWrappedKey(
     );
     created.push(privateKey);
     const publicKey = readPoint(context, privateKey, 'the unwrapped private key');
-    if (expected && !Buffer.from(expected).equals(publicKey)) {
-      throw new DeviceError(
-        'DEVICE_KEY_MISMATCH',
-        'the wrapped private key does not unwrap to the expected key pair: wrapped under another master key?',
-      );
+    if (!Buffer.from(blob.point).equals(publicKey)) {
+      throw mismatch('does not unwrap to its key pair: wrapped under another master key?');
     }
     const secretTemplate = secretKeyTemplate(vendor, transient, true);
     const symmetricKey = await settle(

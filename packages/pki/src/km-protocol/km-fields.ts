@@ -12,6 +12,7 @@ import { derIntegerContent, writeDerGeneralizedTime } from '../crl-der-writer.ts
 import { decodeName, encodeName } from '../name.ts';
 import { OIDS } from '../oids.ts';
 import { PkiError } from '../pki-error.ts';
+import { requireDer } from './km-signed.ts';
 
 /** Thrown by the encoders when the caller hands them something the protocol cannot carry. */
 export function invalid(message: string): never {
@@ -67,7 +68,8 @@ export function entNameText(asn: EntNameAsn): string {
 
 /** GeneralizedTime to the second (YYYYMMDDHHMMSSZ), the element's DER for an ANY field. */
 export function timeToDer(date: Date): ArrayBuffer {
-  if (Number.isNaN(date.getTime())) invalid('invalid date');
+  const year = date.getUTCFullYear();
+  if (!(year >= 0 && year <= 9999)) invalid(`time out of range: ${String(date)}`);
   const out = new Uint8Array(17);
   writeDerGeneralizedTime(out, 0, date);
   return out.buffer;
@@ -144,7 +146,7 @@ export function spkiBytes(der: Uint8Array, what: string): ArrayBuffer {
 
 export function checkedSpki(raw: ArrayBuffer): Uint8Array {
   const der = new Uint8Array(raw);
-  parseDer(der, SubjectPublicKeyInfo);
+  requireDer(der, parseDer(der, SubjectPublicKeyInfo));
   return der;
 }
 

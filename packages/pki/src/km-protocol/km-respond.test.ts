@@ -70,13 +70,12 @@ describe('GM/T 0014 KMRespond', () => {
   it('tags RetKeyRespond [0] for applyKey and [1] for restoreKey, IMPLICIT, the envelope verbatim', () => {
     const envelope = testEnvelope(testKey().publicKey);
     const item = { userCertNo: '01', publicKey: envelope.spki, envelopedKey: envelope.der };
-    const body = toHex(derTlv(0x02, Uint8Array.of(1))) + toHex(envelope.spki) + toHex(envelope.der);
     for (const [kind, tag] of [
-      ['retKey', 'a0'],
-      ['restoreKey', 'a1'],
+      ['retKey', 0xa0],
+      ['restoreKey', 0xa1],
     ] as const) {
       const tbs = toHex(encodeKsRespond({ ...SMALL_RESPOND, responses: [{ kind, ...item }] }));
-      expect(tbs).toContain(`${tag}${derLengthHex(body.length / 2)}${body}`);
+      expect(tbs).toContain(toHex(derTlv(tag, hex('020101'), envelope.spki, envelope.der)));
     }
   });
 
@@ -154,9 +153,3 @@ describe('GM/T 0014 KMRespond', () => {
     );
   });
 });
-
-function derLengthHex(length: number): string {
-  if (length < 0x80) return length.toString(16).padStart(2, '0');
-  const bytes = length.toString(16).padStart(length < 0x100 ? 2 : 4, '0');
-  return `${(0x80 + bytes.length / 2).toString(16)}${bytes}`;
-}

@@ -32,6 +32,10 @@ function hex(...parts: string[]): Uint8Array {
   return fromHex(parts.join('').replace(/\s/g, ''));
 }
 
+function tlv(tag: number, ...parts: (string | Uint8Array)[]): Uint8Array {
+  return new Uint8Array(derTlv(tag, ...parts.map((p) => (typeof p === 'string' ? hex(p) : p))));
+}
+
 // KSRequest { version 1, caName 'sub', [ revokeKey '01' ], 2026-01-02T03:04:05Z, taskNO 'task-0001' }
 const SMALL_KS_REQUEST = hex(
   '304b',
@@ -116,8 +120,6 @@ describe('GM/T 0014 CARequest', () => {
 
   it('accepts and ignores the optional AppUserInfo fields another CA may send', async () => {
     const spki = encodeSm2Spki(testKey().publicKey);
-    const tlv = (tag: number, ...parts: (string | Uint8Array)[]) =>
-      new Uint8Array(derTlv(tag, ...parts.map((p) => (typeof p === 'string' ? hex(p) : p))));
     const time = toHex(SMALL_KS_REQUEST.subarray(49, 66));
     const appUserInfo = tlv(
       TAG_SEQUENCE,
@@ -159,6 +161,24 @@ describe('GM/T 0014 CARequest', () => {
       malformedBecause('elements the message does not define'),
     );
     await expect(signedAround(hex(trailing)).then(decodeCaRequest)).rejects.toThrow(
+      malformedBecause('elements the message does not define'),
+    );
+    const spki = encodeSm2Spki(testKey().publicKey);
+    const spkiPlusNull = tlv(TAG_SEQUENCE, spki.subarray(2), '0500');
+    const restore = (key: Uint8Array) =>
+      tlv(
+        TAG_SEQUENCE,
+        SMALL_KS_REQUEST.subarray(2, 42),
+        tlv(
+          TAG_SEQUENCE,
+          tlv(0xa1, '300b06092a811ccf5501822d03 300906072a811ccf550168 300a06082a811ccf55018311 020101', key),
+        ),
+        SMALL_KS_REQUEST.subarray(49),
+      );
+    expect(decodeCaRequest(await signedAround(restore(spki))).request.requests[0]).toMatchObject({
+      userPublicKey: spki,
+    });
+    await expect(signedAround(restore(spkiPlusNull)).then(decodeCaRequest)).rejects.toThrow(
       malformedBecause('elements the message does not define'),
     );
     const tag3 = h.replace('3005a203020101', '3005a303020101');
@@ -243,6 +263,7 @@ describe('GM/T 0014 CARequest', () => {
         requests: [{ kind: 'restoreKey', userCertNo: '01', userPublicKey: fromHex('3000') }],
       },
       { ...SMALL_REQUEST, requestTime: new Date(Number.NaN) },
+      { ...SMALL_REQUEST, requestTime: new Date('+010000-01-01T00:00:00Z') },
     ];
     for (const request of bad) await expect(signCaRequest(request, signer)).rejects.toThrow(invalidError);
   });
