@@ -127,7 +127,7 @@ export class CallerCertificates {
       codes.revoked,
       `the ${words.caller} certificate ${caller.serial} that signed the ${words.signed} is ${status === 'hold' ? 'suspended' : status}`,
       403,
-      { serial: caller.serial, status },
+      { caller: caller.id, serial: caller.serial, status },
     );
   }
 }

@@ -44,6 +44,11 @@ export const ConfigSchema = Type.Object({
     issuingDays: Type.Integer({ minimum: 1, maximum: 3653 }),
     /** How often the CA checks that each CA has a usable OCSP signer not due for renewal. */
     ocspSignerCheckMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /**
+     * Whether the RA may ask for an encryption certificate on a key the holder brought. A GM CA
+     * issues encryption certificates only for keys its KM generated and escrows, hence false.
+     */
+    allowHolderEncryptionKeys: Type.Boolean(),
   }),
   ocsp: Type.Object({
     /** nextUpdate − thisUpdate of every response; pre-signed ones are refreshed at half of it. */

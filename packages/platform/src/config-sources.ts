@@ -5,7 +5,7 @@
 export interface SettingSource {
   path: string;
   env: string;
-  fallback?: string | number;
+  fallback?: string | number | boolean;
 }
 
 const service = (name: string, port: number, host = '127.0.0.1'): SettingSource[] => [
@@ -31,6 +31,7 @@ export const settingSources: SettingSource[] = [
   { path: 'ca.rootDays', env: 'SM2CA_ROOT_CA_DAYS', fallback: 3650 },
   { path: 'ca.issuingDays', env: 'SM2CA_ISSUING_CA_DAYS', fallback: 1826 },
   { path: 'ca.ocspSignerCheckMinutes', env: 'SM2CA_OCSP_SIGNER_CHECK_MINUTES', fallback: 60 },
+  { path: 'ca.allowHolderEncryptionKeys', env: 'SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS', fallback: false },
   { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
   { path: 'ocsp.liveSigningPerSecond', env: 'SM2CA_OCSP_LIVE_SIGNING_RATE', fallback: 10 },
   { path: 'ocsp.liveSigningBurst', env: 'SM2CA_OCSP_LIVE_SIGNING_BURST', fallback: 50 },

@@ -56,10 +56,13 @@ function schemaAt(path: string): TSchema | undefined {
     .reduce<TSchema | undefined>((node, key) => node?.properties?.[key] as TSchema | undefined, ConfigSchema);
 }
 
-/** Environment values are strings; only settings the schema wants as integers become numbers. */
+/** Environment values are strings; only settings the schema wants as integers or booleans change type. */
 function coerce(path: string, raw: unknown): unknown {
-  const wantsNumber = schemaAt(path)?.type === 'integer';
-  return wantsNumber && typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  const type = schemaAt(path)?.type;
+  if (typeof raw !== 'string') return raw;
+  if (type === 'integer' && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+  if (type === 'boolean' && /^(true|false)$/.test(raw.trim())) return raw.trim() === 'true';
+  return raw;
 }
 
 /** An enum setting's error lists what it allows, so the operator need not look it up. */

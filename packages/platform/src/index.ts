@@ -15,6 +15,7 @@ export * from './error-response.ts';
 export * from './hierarchy-certificate.ts';
 export * from './http-server.ts';
 export * from './instruction.ts';
+export * from './km-client.ts';
 export * from './logger.ts';
 export * from './openapi.ts';
 export * from './paging.ts';
