@@ -47,7 +47,7 @@ export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
     pool: db.pool,
     ca,
     downloadCodeDays: config.downloadCodeDays,
-    allowHolderEncryptionKeys: false,
+    allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
   };
   const app = await createHttpServer({
     readiness: context.db.pool,

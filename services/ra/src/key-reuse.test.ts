@@ -5,7 +5,8 @@ const zhang = { commonName: '张三', identity: { residentId: '11010519491231002
 const li = { commonName: '李四', identity: { residentId: '110101198001010010' } };
 
 describe('RA key reuse', () => {
-  const bed = useRaTestBed();
+  // Holders bring their encryption keys here, so an encryption request can reuse a signature key.
+  const bed = useRaTestBed({ allowHolderEncryptionKeys: true });
 
   const submit = (csr: string, holder: object, profile = 'person-sign') =>
     bed.call('clerk', 'POST', '/v1/applications', {
@@ -36,10 +37,12 @@ describe('RA key reuse', () => {
     const other = await submit(csr, li);
     expect(other.statusCode).toBe(409);
     expect(other.json().error).toMatchObject({ code: 'KEY_REUSED', details: { reason: 'another-holder' } });
-    // An encryption key comes from the KM: the holder's own is refused before its reuse is looked at.
     const encrypt = await submit(csr, zhang, 'person-encrypt');
-    expect(encrypt.statusCode).toBe(422);
-    expect(encrypt.json().error.code).toBe('ENCRYPTION_KEY_NOT_FROM_KM');
+    expect(encrypt.statusCode).toBe(409);
+    expect(encrypt.json().error).toMatchObject({
+      code: 'KEY_REUSED',
+      details: { reason: 'another-purpose', certifiedPurpose: 'signature' },
+    });
     const after = await bed.pool.query('SELECT count(*)::int AS n FROM applications');
     expect(after.rows[0].n).toBe(before.rows[0].n);
 
