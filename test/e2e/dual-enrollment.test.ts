@@ -98,7 +98,11 @@ describe('dual enrollment end to end', () => {
       encryption: { profile: 'person-encrypt', issuerId, serial: encryption.serial },
     });
 
-    const res = await ra('POST', '/v1/download', undefined, { ...download, format: 'der' });
+    const res = await ra('POST', '/v1/download', undefined, {
+      reference: download.reference,
+      code: download.code,
+      format: 'der',
+    });
     expect(res.status, res.text).toBe(200);
     const body = res.json();
     const signatureDer = Buffer.from(body.certificate, 'base64');
@@ -143,7 +147,15 @@ describe('dual enrollment end to end', () => {
     }
 
     // One code, one download; a new code hands over the same pair again, here as the DER CSRResponse.
-    expect((await ra('POST', '/v1/download', undefined, { ...download, format: 'der' })).status).toBe(410);
+    expect(
+      (
+        await ra('POST', '/v1/download', undefined, {
+          reference: download.reference,
+          code: download.code,
+          format: 'der',
+        })
+      ).status,
+    ).toBe(410);
     const fresh = (await ra('POST', `/v1/applications/${id}/download-code`, 'maker')).json();
     const asDer = await fetch(`${stack.url.ra}/v1/download`, {
       method: 'POST',
