@@ -131,26 +131,44 @@ try {
   sampling = false;
   await sampler;
 
-  // Refill: the filler tops the pool up in bursts once it falls below the low-water mark. Its rate
-  // is the keys it generated from the start of the dual run over the time it spent generating
-  // (bursts split where no key came for half a second), waiting first until it is idle again.
+  // Refill: the filler tops the pool up once it falls below the low-water mark, a batch of keys
+  // per statement (one generated_at each). Its rate is the keys of each batch over the time since
+  // the batch before, counted while it works without a pause (batches under a second apart), from
+  // the start of the dual run until it is idle again. Keys the KM made on the spot for an empty
+  // pool (generated when taken) are not the filler's and are counted apart.
   const lastGenerated = async () =>
     (await db.query('SELECT max(generated_at) AS at FROM km_keys')).rows[0].at as Date;
   const idleDeadline = Date.now() + 120_000;
   while (Date.now() - (await lastGenerated()).getTime() < 1000 && Date.now() < idleDeadline) {
     await new Promise((r) => setTimeout(r, 200));
   }
-  const times = (
-    await db.query('SELECT generated_at FROM km_keys WHERE generated_at >= $1 ORDER BY generated_at', [
-      dualStartedAt,
-    ])
-  ).rows.map((r) => (r.generated_at as Date).getTime());
+  const batches = (
+    await db.query(
+      `SELECT generated_at, count(*)::int AS keys FROM km_keys
+        WHERE generated_at >= $1 AND taken_at IS DISTINCT FROM generated_at
+        GROUP BY generated_at ORDER BY generated_at`,
+      [dualStartedAt],
+    )
+  ).rows.map((r) => ({ at: (r.generated_at as Date).getTime(), keys: r.keys as number }));
+  const onTheSpot = Number(
+    (
+      await db.query(
+        'SELECT count(*) AS n FROM km_keys WHERE generated_at >= $1 AND taken_at = generated_at',
+        [dualStartedAt],
+      )
+    ).rows[0].n,
+  );
   let busyMs = 0;
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i]! - times[i - 1]!;
-    if (gap < 500) busyMs += gap;
+  let refilled = 0;
+  for (let i = 1; i < batches.length; i++) {
+    const gap = batches[i]!.at - batches[i - 1]!.at;
+    if (gap < 1000) {
+      busyMs += gap;
+      refilled += batches[i]!.keys;
+    }
   }
-  const refillRate = times.length > 1 ? (times.length - 1) / (busyMs / 1000) : 0;
+  const pooledKeys = batches.reduce((sum, b) => sum + b.keys, 0);
+  const refillRate = busyMs > 0 ? refilled / (busyMs / 1000) : 0;
 
   const rate = await rawSignRate(device, 'bench-single-0');
   await device.close();
@@ -167,7 +185,7 @@ try {
     `KM pool (size ${config.km.poolSize}, low water ${config.km.poolLowWater}) during the dual run: ${samples.length} samples, min ${Math.min(...samples)}, max ${Math.max(...samples)}   (goal: min > 0)`,
   );
   console.log(
-    `KM pool refill: ${times.length} keys generated from the start of the dual run, ${(busyMs / 1000).toFixed(2)} s generating = ${refillRate.toFixed(0)} keys/s; pool after the run: ${await pooled()}`,
+    `KM pool refill: ${pooledKeys} keys added by the filler from the start of the dual run in ${batches.length} batches; while working ${refillRate.toFixed(0)} keys/s; keys made on the spot for an empty pool: ${onTheSpot}; pool after the run: ${await pooled()}`,
   );
   console.log(`device raw SM2 sign rate (same run, 4 in flight): ${rate.toFixed(0)}/s`);
 } finally {
