@@ -9,6 +9,7 @@ import {
   derToPem,
   ocspGetPath,
   parseCertificate,
+  parseCrl,
   parseOcspResponse,
   publicKeyOfSpki,
 } from '@sm2ca/pki';
@@ -222,5 +223,11 @@ describe('dual enrollment end to end', () => {
     for (const serial of [pair.serial, pair.encryptionSerial]) {
       await expect.poll(() => ocspStatus(serial), { timeout: 10_000, interval: 100 }).toBe('revoked');
     }
+    const onCrl = async () => {
+      const der = Buffer.from(await (await fetch(`${stack.url.crl}/crl/${pair.issuerId}.crl`)).arrayBuffer());
+      const listed = [...parseCrl(der).entries()].map((entry) => entry.serial);
+      return [pair.serial, pair.encryptionSerial].every((serial) => listed.includes(BigInt(`0x${serial}`)));
+    };
+    await expect.poll(onCrl, { timeout: 60_000, interval: 250 }).toBe(true);
   });
 });
