@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { decodeSm2Spki } from '@sm2ca/gm';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeSm2Spki, encodeSm2Spki } from '@sm2ca/gm';
 import { buildKmApp, ensureKmMasterKey } from '@sm2ca/km';
 import {
   buildCsr,
   type DnAttribute,
   decodeKeyUsage,
+  derToPem,
   lintCertificate,
   OIDS,
   parseCertificate,
 } from '@sm2ca/pki';
-import { createLogger, type HttpServer } from '@sm2ca/platform';
+import { createLogger, type HttpServer, KmClient, kmUrl } from '@sm2ca/platform';
 import smCrypto from 'sm-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CaTestBed, createCaTestBed } from '../../services/ca/src/test-support/ca-test-bed.ts';
 import { openEnvelopedKey } from '../support/open-enveloped-key.ts';
+import { gmDistId, openssl, tempDir } from '../support/openssl-cli.ts';
 import { SmCryptoSigner } from '../support/sm-crypto-signer.ts';
 
 const subject: DnAttribute[] = [
@@ -135,6 +139,23 @@ describe('dual issuance: CA and KM', () => {
 
     const opened = openEnvelopedKey(Buffer.from(body.encryption.envelopedKey, 'base64'), key.privateKey);
     expect(opened.publicKeyHex).toBe(escrowed);
+
+    const dir = tempDir('dual-openssl-');
+    try {
+      const pem = (b64: string) => derToPem(Buffer.from(b64, 'base64'), 'CERTIFICATE');
+      writeFileSync(join(dir, 'enc.pem'), pem(body.encryption.certificate));
+      writeFileSync(join(dir, 'sub.pem'), pem(body.chain[0]));
+      const verified = openssl(
+        ['verify', '-vfyopt', gmDistId, '-partial_chain', '-CAfile', 'sub.pem', 'enc.pem'],
+        dir,
+      ).toString();
+      expect(verified).toContain('enc.pem: OK');
+      const usage = openssl(['x509', '-in', 'enc.pem', '-noout', '-ext', 'keyUsage'], dir).toString();
+      expect(usage).toContain('critical');
+      expect(usage).toContain('Key Encipherment, Data Encipherment, Key Agreement');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers the same request id with the same pair and the same key', async () => {
@@ -151,6 +172,23 @@ describe('dual issuance: CA and KM', () => {
     expect(certificates.rows[0].n).toBe(2);
   });
 
+  it('answers concurrent twins of one dual request with one pair', async () => {
+    const key = await holderKey();
+    const requestId = randomUUID();
+    const answers = await Promise.all([1, 2, 3].map(() => issue(key.csr, requestId)));
+    expect(
+      answers.map((a) => a.statusCode),
+      answers.map((a) => a.body).join('\n'),
+    ).toEqual([200, 200, 200]);
+    expect(answers[1]!.json()).toEqual(answers[0]!.json());
+    expect(answers[2]!.json()).toEqual(answers[0]!.json());
+    const escrows = await bed.db.pool.query(
+      'SELECT count(*)::int AS n FROM km_keys WHERE taken_task_no = $1',
+      [requestId],
+    );
+    expect(escrows.rows[0].n).toBe(1);
+  });
+
   it('answers 503 while the KM is away, and the retry completes the pair with the same serials', async () => {
     const key = await holderKey();
     const requestId = randomUUID();
@@ -163,15 +201,32 @@ describe('dual issuance: CA and KM', () => {
       await startKm();
     }
     const planned = await bed.db.pool.query(
-      'SELECT r.serial, k.serial AS encryption_serial FROM ca_requests r JOIN km_certificates k USING (request_id) WHERE request_id = $1',
+      `SELECT r.serial, k.serial AS encryption_serial, k.not_before, k.not_after
+         FROM ca_requests r JOIN km_certificates k USING (request_id) WHERE request_id = $1`,
       [requestId],
     );
+    const plan = planned.rows[0];
+    // The CA's call reaching the KM with its answer lost on the way back: the same task again.
+    const lost = await new KmClient({
+      url: kmUrl(bed.config),
+      caller: bed.device.signer('ca-km'),
+      pool: bed.db.pool,
+      verifier: bed.device,
+    }).applyKey(requestId, 'sub', {
+      userCertNo: plan.encryption_serial,
+      userPublicKey: encodeSm2Spki(Buffer.from(key.publicKey, 'hex')),
+      notBefore: plan.not_before,
+      notAfter: plan.not_after,
+    });
     const retried = await issue(key.csr, requestId);
     expect(retried.statusCode, retried.body).toBe(200);
     expect(retried.json()).toMatchObject({
-      serial: planned.rows[0].serial,
-      encryption: { serial: planned.rows[0].encryption_serial },
+      serial: plan.serial,
+      encryption: { serial: plan.encryption_serial },
     });
+    expect(pointOf(retried.json().encryption.certificate)).toBe(
+      Buffer.from(decodeSm2Spki(lost.publicKey)).toString('hex'),
+    );
     const opened = openEnvelopedKey(
       Buffer.from(retried.json().encryption.envelopedKey, 'base64'),
       key.privateKey,
@@ -191,11 +246,20 @@ describe('dual issuance: CA and KM', () => {
 
     expect((await revoke(issuerId, encryption.serial)).statusCode).toBe(200);
     await expect.poll(() => escrowState(encryption.serial), { timeout: 10_000 }).toBe('revoked');
-    const done = await bed.db.pool.query(
-      'SELECT done_at IS NOT NULL AS done FROM km_key_revocations WHERE serial = $1',
-      [encryption.serial],
+    // The KM's confirmation comes before the CA marks the revocation sent.
+    const done = async () =>
+      (
+        await bed.db.pool.query(
+          'SELECT done_at IS NOT NULL AS done FROM km_key_revocations WHERE serial = $1',
+          [encryption.serial],
+        )
+      ).rows;
+    await expect.poll(done).toEqual([{ done: true }]);
+    const audit = await bed.db.pool.query(
+      "SELECT actor, actor_role FROM audit_log WHERE action = 'km.key_revoke' AND subject_id = $1",
+      [`${issuerId}/${encryption.serial}`],
     );
-    expect(done.rows).toEqual([{ done: true }]);
+    expect(audit.rows).toEqual([{ actor: 'ca', actor_role: 'km_client' }]);
   });
 
   it('tells the KM of a revocation made while it was away once it is back', async () => {
@@ -216,5 +280,13 @@ describe('dual issuance: CA and KM', () => {
       await startKm();
     }
     await expect.poll(() => escrowState(encryption.serial), { timeout: 15_000 }).toBe('revoked');
+  });
+
+  // Last: the CA's KM key stays revoked.
+  it("answers 502 KM_REFUSED when the KM refuses, here the CA's revoked KM-client key", async () => {
+    await bed.revokeCeremonyCertificate('ca-km');
+    const res = await issue((await holderKey()).csr);
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json().error).toMatchObject({ code: 'KM_REFUSED', details: { kmCode: 'CALLER_REVOKED' } });
   });
 });

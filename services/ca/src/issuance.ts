@@ -133,8 +133,7 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     instruction.validityDays === undefined
       ? new Date(Math.min(notBefore.getTime() + profile.maxValidityDays * DAY_MS, issuingCaEnd))
       : new Date(notBefore.getTime() + Math.min(instruction.validityDays, profile.maxValidityDays) * DAY_MS);
-  const tbs = buildTbsCertificate({
-    profile,
+  const fields = {
     ...holderFields(instruction),
     publicKey: csr.publicKey,
     issuer: context.issuingCa.certificate,
@@ -143,8 +142,15 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     crlDistributionPoints: [context.urls.crl],
     ocspUrls: [context.urls.ocsp],
     caIssuersUrls: [context.urls.caCertificate],
-  });
+  };
+  const tbs = buildTbsCertificate({ profile, ...fields });
   const parsed = lintedTbs(tbs, profile, context.issuingCa.certificate);
+  if (instruction.encryption) {
+    // The twin's key comes from the KM later; whether the holder's fields fit its profile is
+    // known now, before the signature certificate is issued without it.
+    const twin = getProfile(instruction.encryption.profile as ProfileId);
+    lintedTbs(buildTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
+  }
   return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id) };
 }
 

@@ -74,5 +74,9 @@ export async function keepResponse(pool: Pool, taskNo: string, response: Uint8Ar
            UNION ALL SELECT response FROM km_requests WHERE task_no = $1 AND NOT EXISTS (SELECT FROM kept)`,
     values: [taskNo, Buffer.from(response)],
   });
-  return rows[0].response as Buffer;
+  if (rows[0].response) return rows[0].response as Buffer;
+  // The twin committed its answer while this UPDATE waited for its row: the statement's
+  // snapshot still shows none, a new one shows the twin's.
+  const kept = await pool.query('SELECT response FROM km_requests WHERE task_no = $1', [taskNo]);
+  return kept.rows[0].response as Buffer;
 }
