@@ -180,6 +180,37 @@ try {
   const pooledKeys = batches.reduce((sum, b) => sum + b.keys, 0);
   const refillRate = busyMs > 0 ? refilled / (busyMs / 1000) : 0;
 
+  // Where a dual issuance spends its time, from the rows each step wrote (statement start times,
+  // so rough): the CA's signature certificate, the CA → KM → CA key application, the CA's
+  // encryption certificate, and the RA recording both.
+  const stepMs = (
+    await db.query(
+      `SELECT avg(extract(epoch FROM k.planned_at - r.received_at)) * 1000 AS signature,
+              avg(extract(epoch FROM e.planned_at - k.planned_at)) * 1000 AS km_round_trip,
+              avg(extract(epoch FROM q.received_at - k.planned_at)) * 1000 AS to_km,
+              avg(extract(epoch FROM e.planned_at - q.received_at)) * 1000 AS from_km,
+              avg(extract(epoch FROM e.issued_at - e.planned_at)) * 1000 AS encryption,
+              avg(extract(epoch FROM a.issued_at - e.issued_at)) * 1000 AS ra_record
+         FROM applications a
+         JOIN ca_requests r ON r.request_id = a.ca_request_id
+         JOIN km_certificates k ON k.request_id = a.ca_request_id
+         JOIN certificates e ON e.issuer_id = k.issuer_id AND e.serial = k.serial
+         JOIN km_requests q ON q.task_no = a.ca_request_id
+        WHERE a.dual AND a.status = 'issued'`,
+    )
+  ).rows[0];
+  const singleMs = (
+    await db.query(
+      `SELECT avg(extract(epoch FROM c.issued_at - r.received_at)) * 1000 AS signature,
+              avg(extract(epoch FROM a.issued_at - c.issued_at)) * 1000 AS ra_record
+         FROM applications a
+         JOIN ca_requests r ON r.request_id = a.ca_request_id
+         JOIN certificates c ON c.issuer_id = a.issuer_id AND c.serial = a.serial
+        WHERE NOT a.dual AND a.status = 'issued'`,
+    )
+  ).rows[0];
+  const ms = (value: unknown) => `${Number(value).toFixed(1)} ms`;
+
   const rate = await rawSignRate(device, 'bench-single-0');
   await device.close();
 
@@ -191,6 +222,12 @@ try {
     `dual issued end to end (approve → issue of both, RA + CA + KM processes): ${applications} in ${dual.seconds.toFixed(2)} s = ${dualRate.toFixed(0)}/s with ${makers} makers (p50 ${percentile(dual.latencies, 0.5)} ms, p99 ${percentile(dual.latencies, 0.99)} ms)`,
   );
   console.log(`ratio dual / single: ${((dualRate / singleRate) * 100).toFixed(0)}%   (goal: >= 60%)`);
+  console.log(
+    `  mean steps, single: CA signature certificate ${ms(singleMs.signature)}, RA records it ${ms(singleMs.ra_record)}`,
+  );
+  console.log(
+    `  mean steps, dual: CA signature certificate ${ms(stepMs.signature)}, CA → KM → CA key ${ms(stepMs.km_round_trip)} (until the KM records the request ${ms(stepMs.to_km)}, from then to the CA planning the certificate ${ms(stepMs.from_km)}), CA encryption certificate ${ms(stepMs.encryption)}, RA records both ${ms(stepMs.ra_record)}`,
+  );
   console.log(
     `KM pool (size ${config.km.poolSize}, low water ${config.km.poolLowWater}) during the run (${rounds} rounds): ${samples.length} samples, min ${Math.min(...samples)}, max ${Math.max(...samples)}   (goal: min > 0)`,
   );
