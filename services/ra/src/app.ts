@@ -10,6 +10,10 @@ import { createCaClient } from './ca-client.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
+import { registerJudicialRecoveryRoutes } from './judicial-recoveries.ts';
+import { registerKeyRecoveryRoutes } from './key-recoveries.ts';
+import { registerKeyRecoveryDownloadRoute } from './key-recovery-download.ts';
+import type { KeyRestorer } from './key-release.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
@@ -29,13 +33,22 @@ async function raKeyLabel(context: ServiceContext): Promise<string> {
   return rows[0].key_label;
 }
 
+const kmNotWired: KeyRestorer = {
+  restoreKey: async () => {
+    throw new AppError('KM_UNAVAILABLE', 'the RA has no KM client yet', 503);
+  },
+};
+
 /**
  * The RA: the only service operators and holders talk to. Operators enter,
  * review and issue applications and revocations under role separation; holders
  * fetch their certificate once with a download code. Every change to the CA
  * goes out as an instruction signed with the RA key.
  */
-export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
+export async function buildRaApp(
+  context: ServiceContext,
+  options: { km?: KeyRestorer } = {},
+): Promise<HttpServer> {
   const { device, config, db } = context;
   if (!device)
     throw new AppError('DEVICE_REQUIRED', 'the RA signs its CA instructions in the crypto device', 500);
@@ -57,6 +70,14 @@ export async function buildRaApp(context: ServiceContext): Promise<HttpServer> {
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
+  const recovery = {
+    ...ctx,
+    km: options.km ?? kmNotWired,
+    judicialApprovalHours: config.judicialApprovalHours,
+  };
+  registerKeyRecoveryRoutes(app, recovery);
+  registerKeyRecoveryDownloadRoute(app, recovery);
+  registerJudicialRecoveryRoutes(app, recovery);
   const retrier = new IssueRetrier(ctx, context.log, config.issueRetrySeconds * 1000);
   app.addHook('onReady', async () => retrier.start());
   app.addHook('onClose', () => retrier.stop());
