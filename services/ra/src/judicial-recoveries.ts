@@ -12,10 +12,9 @@ import {
   readJudicialRecovery,
   toJudicialView,
 } from './judicial-recovery-view.ts';
-import { releaseFromKm, stillApproved } from './key-release.ts';
+import { releaseFailed, releaseFromKm, stillApproved } from './key-release.ts';
 import { actorOf, IdParams, literals, ReviewBody, requireReason } from './ra-context.ts';
 import {
-  certificateSpki,
   findEncryptionCertificate,
   requireGoodSignatureCertificate,
   requireOfficersOwn,
@@ -85,11 +84,10 @@ async function release(ctx: RecoveryContext, actor: Actor, id: string): Promise<
   const officer = { issuerId: row.officer_issuer_id as string, serial: row.officer_serial as string };
   let outcome: Awaited<ReturnType<typeof releaseFromKm>>;
   try {
-    outcome = await releaseFromKm(ctx.km, {
+    outcome = await releaseFromKm(ctx.pool, ctx.km, {
       taskNo: row.km_task_no as string,
-      ...encryption,
-      escrowedSpki: await certificateSpki(ctx.pool, encryption),
-      recipientSpki: await certificateSpki(ctx.pool, officer),
+      encryption,
+      recipient: officer,
     });
   } catch (err) {
     throw stillApproved(err, { judicialRecoveryId: id }, `${path}/${id}/release`);
@@ -121,13 +119,7 @@ async function release(ctx: RecoveryContext, actor: Actor, id: string): Promise<
     }
     return readJudicialRecovery(client, id, ctx.judicialApprovalHours);
   });
-  if (view.status === 'failed' && view.failure) {
-    throw new AppError(view.failure.code, `KM did not release the key: ${view.failure.message}`, 502, {
-      judicialRecoveryId: id,
-      status: 'failed',
-      ...(view.failure.kmCode ? { kmCode: view.failure.kmCode } : {}),
-    });
-  }
+  if (view.status === 'failed' && view.failure) throw releaseFailed(view.failure, { judicialRecoveryId: id });
   return view;
 }
 

@@ -214,6 +214,25 @@ describe('RA key recovery (密钥恢复)', () => {
     expect(done.json().error.code).toBe('KEY_RECOVERY_NOT_APPROVED');
   });
 
+  it('ends as failed when the signature certificate is revoked before KM could be asked', async () => {
+    const { signature, encryption } = await holderWithPair();
+    const { id } = (await submit({ issuerId: encryption.issuerId, serial: encryption.serial })).json();
+    bed.km.failures.push(new AppError('KM_UNAVAILABLE', 'KM cannot be reached', 503));
+    await bed.call('reviewer', 'POST', `/v1/key-recoveries/${id}/review`, { decision: 'approve' });
+    await bed.pool.query("UPDATE certificates SET status = 'revoked' WHERE issuer_id = $1 AND serial = $2", [
+      signature.issuerId,
+      signature.serial,
+    ]);
+    const asked = bed.km.received.length;
+    const retried = await bed.call('reviewer', 'POST', `/v1/key-recoveries/${id}/release`);
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json().error).toMatchObject({
+      code: 'RECIPIENT_CERTIFICATE_NOT_GOOD',
+      details: { status: 'failed' },
+    });
+    expect(bed.km.received).toHaveLength(asked);
+  });
+
   it('ends as failed when KM refuses for good', async () => {
     const { encryption } = await holderWithPair();
     const { id } = (await submit({ issuerId: encryption.issuerId, serial: encryption.serial })).json();

@@ -12,13 +12,9 @@ import {
   readKeyRecovery,
   toKeyRecoveryView,
 } from './key-recovery-view.ts';
-import { releaseFromKm, stillApproved } from './key-release.ts';
+import { releaseFailed, releaseFromKm, stillApproved } from './key-release.ts';
 import { actorOf, anyOperator, IdParams, literals, ReviewBody, requireReason } from './ra-context.ts';
-import {
-  certificateSpki,
-  currentSignatureCertificate,
-  findEncryptionCertificate,
-} from './recovery-certificates.ts';
+import { currentSignatureCertificate, findEncryptionCertificate } from './recovery-certificates.ts';
 import type { RecoveryContext } from './recovery-context.ts';
 import {
   keyRecoveryExample,
@@ -93,11 +89,10 @@ async function release(ctx: RecoveryContext, actor: Actor, id: string): Promise<
   const recipient = { issuerId: row.recipient_issuer_id as string, serial: row.recipient_serial as string };
   let outcome: Awaited<ReturnType<typeof releaseFromKm>>;
   try {
-    outcome = await releaseFromKm(ctx.km, {
+    outcome = await releaseFromKm(ctx.pool, ctx.km, {
       taskNo: row.km_task_no as string,
-      ...encryption,
-      escrowedSpki: await certificateSpki(ctx.pool, encryption),
-      recipientSpki: await certificateSpki(ctx.pool, recipient),
+      encryption,
+      recipient: recipient,
     });
   } catch (err) {
     throw stillApproved(err, { keyRecoveryId: id }, `${path}/${id}/release`);
@@ -144,13 +139,8 @@ async function release(ctx: RecoveryContext, actor: Actor, id: string): Promise<
     });
     return { ...(await readKeyRecovery(client, id)), download };
   });
-  if (answer.status === 'failed' && answer.failure) {
-    throw new AppError(answer.failure.code, `KM did not release the key: ${answer.failure.message}`, 502, {
-      keyRecoveryId: id,
-      status: 'failed',
-      ...(answer.failure.kmCode ? { kmCode: answer.failure.kmCode } : {}),
-    });
-  }
+  if (answer.status === 'failed' && answer.failure)
+    throw releaseFailed(answer.failure, { keyRecoveryId: id });
   return answer;
 }
 

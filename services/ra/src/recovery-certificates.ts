@@ -96,12 +96,11 @@ export async function currentSignatureCertificate(db: Db, holderKey: string): Pr
   return { issuerId: rows[0].issuer_id, serial: rows[0].serial };
 }
 
-/** A certificate our CA issued for a signature key, good and within its dates now. */
-export async function requireGoodSignatureCertificate(
+/** What keeps a certificate from receiving a released key: not ours, not a signature key, not good now. */
+export async function signatureCertificateProblem(
   db: Db,
   ref: CertificateRef,
-  code: string,
-): Promise<void> {
+): Promise<{ message: string; status: string | null } | undefined> {
   const { rows } = await db.query(
     `SELECT status, profile, not_before <= now() AND not_after > now() AS in_dates
        FROM certificates WHERE issuer_id = $1 AND serial = $2`,
@@ -117,11 +116,21 @@ export async function requireGoodSignatureCertificate(
         : !row.in_dates
           ? 'is outside its validity dates'
           : undefined;
-  if (problem) {
-    throw new AppError(code, `certificate ${ref.serial} of issuer ${ref.issuerId} ${problem}`, 422, {
-      status: row?.status ?? null,
-    });
-  }
+  if (!problem) return undefined;
+  return {
+    message: `certificate ${ref.serial} of issuer ${ref.issuerId} ${problem}`,
+    status: row?.status ?? null,
+  };
+}
+
+/** A certificate our CA issued for a signature key, good and within its dates now. */
+export async function requireGoodSignatureCertificate(
+  db: Db,
+  ref: CertificateRef,
+  code: string,
+): Promise<void> {
+  const problem = await signatureCertificateProblem(db, ref);
+  if (problem) throw new AppError(code, problem.message, 422, { status: problem.status });
 }
 
 /**
