@@ -7,6 +7,10 @@ export type DeviceErrorCode =
   | 'DEVICE_TOKEN_UNREADABLE'
   | 'DEVICE_KEY_NOT_FOUND'
   | 'DEVICE_KEY_UNEXTRACTABLE'
+  /** The label is taken, and the operation would not add a second object under it. */
+  | 'DEVICE_KEY_EXISTS'
+  /** A wrapped key unwrapped to a key other than the one it was said to be. */
+  | 'DEVICE_KEY_MISMATCH'
   | 'DEVICE_MECHANISM_UNSUPPORTED'
   | 'DEVICE_BAD_INPUT'
   | 'DEVICE_ERROR';

@@ -5,6 +5,12 @@ import type { DeviceConfig } from './device-config.ts';
 import { ckrName, DeviceError, toDeviceError } from './device-error.ts';
 import { derToRaw, rawToDer } from './ec-signature.ts';
 import { defaultSignerId, hostDigest, hostSignInput } from './host-digest.ts';
+import {
+  createMasterKey,
+  envelopeWrappedKey,
+  generateWrappedKeyPair,
+  type WrappedKeyPair,
+} from './key-escrow.ts';
 import { type KeyPairInspection, privateKeyAttributes, privateKeyAttributeTypes } from './key-inspection.ts';
 import {
   type KeyOptions,
@@ -13,8 +19,18 @@ import {
   secretKeyTemplate,
 } from './key-templates.ts';
 import { acquireModule, reinitializeModule, releaseModule } from './module-registry.ts';
+import {
+  destroyObjects,
+  findObjects,
+  importPublicKey,
+  mechanismOf,
+  readPoint,
+  type SessionContext,
+  wrapKey,
+} from './session-objects.ts';
 import { type Lease, SessionPool } from './session-pool.ts';
-import { decodeSpki, ecParams, ecPointFromPoint, encodeSpki, pointFromEcPoint } from './spki.ts';
+import { settle } from './settle.ts';
+import { decodeSpki, encodeSpki } from './spki.ts';
 import { slotWithLabel } from './token-slots.ts';
 import { type VendorTable, vendorTable } from './vendor-table.ts';
 
@@ -50,19 +66,7 @@ const staleHandle = new Set(['CKR_KEY_HANDLE_INVALID', 'CKR_OBJECT_HANDLE_INVALI
 // CKS_RO_PUBLIC_SESSION and CKS_RW_PUBLIC_SESSION, which pkcs11js does not export.
 const publicSessionStates = new Set([0, 2]);
 
-const outputSize = { signature: 256, digest: 64, wrapped: 4096, ciphertextOverhead: 256 };
-
-// pkcs11js reads and fills these Buffers (and templates holding them) on a libuv worker thread; holding
-// them here keeps them from being collected before the call settles.
-const inFlight = new Set<unknown[]>();
-async function settle<T>(call: Promise<T>, buffers: unknown[]): Promise<T> {
-  inFlight.add(buffers);
-  try {
-    return await call;
-  } finally {
-    inFlight.delete(buffers);
-  }
-}
+const outputSize = { signature: 256, digest: 64, ciphertextOverhead: 256 };
 
 function buffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -98,6 +102,8 @@ export class Device implements Verifier {
   #slot: graphene.Slot;
   #handles = new Map<string, Buffer>();
   #points = new Map<string, Uint8Array>();
+  // Master keys being made: the label check and the key generation are two calls.
+  #creatingMasterKeys = new Set<string>();
   #closed = false;
 
   private constructor(
@@ -266,7 +272,7 @@ export class Device implements Verifier {
     }
     return this.#run('verify', async ({ session }) => {
       const { mechanism, input } = this.#signMechanism(() => point, data, options);
-      const key = this.#importPublicKey(session, point, pkcs11.CKA_VERIFY);
+      const key = importPublicKey(this.#context(session), point, pkcs11.CKA_VERIFY);
       try {
         this.#lib.C_VerifyInit(session.handle, mechanism, key);
         const sig = Buffer.from(raw);
@@ -276,7 +282,7 @@ export class Device implements Verifier {
         if (ckr === 'CKR_SIGNATURE_INVALID' || ckr === 'CKR_SIGNATURE_LEN_RANGE') return false;
         throw error;
       } finally {
-        this.#destroyImported(session, key);
+        destroyObjects(this.#context(session), [key]);
       }
     });
   }
@@ -355,10 +361,7 @@ export class Device implements Verifier {
     return this.#run('wrap private key', async ({ session }) => {
       const wrapping = this.#key(session, pkcs11.CKO_SECRET_KEY, wrappingLabel);
       const key = this.#key(session, pkcs11.CKO_PRIVATE_KEY, label);
-      const out = Buffer.alloc(outputSize.wrapped);
-      return new Uint8Array(
-        await settle(this.#lib.C_WrapKeyAsync(session.handle, { mechanism }, wrapping, key, out), [out]),
-      );
+      return wrapKey(this.#context(session), mechanism, wrapping, key);
     });
   }
 
@@ -381,10 +384,7 @@ export class Device implements Verifier {
     const mechanism = this.#mechanism('wrapSecret');
     return this.#withPublicKey('wrap secret key', publicKey, pkcs11.CKA_WRAP, async (session, wrapping) => {
       const key = this.#key(session, pkcs11.CKO_SECRET_KEY, label);
-      const out = Buffer.alloc(outputSize.wrapped);
-      return new Uint8Array(
-        await settle(this.#lib.C_WrapKeyAsync(session.handle, { mechanism }, wrapping, key, out), [out]),
-      );
+      return wrapKey(this.#context(session), mechanism, wrapping, key);
     });
   }
 
@@ -422,6 +422,71 @@ export class Device implements Verifier {
     });
   }
 
+  /** Whether the token holds any object labelled `label`. */
+  async hasKey(label: string): Promise<boolean> {
+    return this.#run(
+      'look up key',
+      async ({ session }) => this.#findAll(session, [{ type: pkcs11.CKA_LABEL, value: label }]).length > 0,
+    );
+  }
+
+  /**
+   * A key-management master key: an SM4 (AES on SoftHSM) token key that wraps and unwraps only and is
+   * never extractable. Refuses with DEVICE_KEY_EXISTS when anything holds the label already (two
+   * processes making the same label at once can still both succeed: PKCS#11 has no create-if-absent).
+   */
+  async createMasterKey(label: string): Promise<void> {
+    if (this.#creatingMasterKeys.has(label)) {
+      throw new DeviceError('DEVICE_KEY_EXISTS', `a master key labelled "${label}" is being made already`);
+    }
+    this.#creatingMasterKeys.add(label);
+    try {
+      await this.#run('create master key', ({ session }) => createMasterKey(this.#context(session), label));
+    } finally {
+      this.#creatingMasterKeys.delete(label);
+    }
+  }
+
+  /** A key pair made in the device whose private key leaves it only wrapped under the master key. */
+  async generateWrappedKeyPair(masterLabel: string): Promise<WrappedKeyPair> {
+    return this.#run('generate wrapped key pair', ({ session }) =>
+      generateWrappedKeyPair(this.#context(session), this.#key(session, pkcs11.CKO_SECRET_KEY, masterLabel)),
+    );
+  }
+
+  /**
+   * A private key from generateWrappedKeyPair, re-wrapped inside the device as a GM/T 0009
+   * SM2EnvelopedKey (DER) to `recipientSpki`. DEVICE_KEY_MISMATCH when the blob was wrapped under
+   * another master key, or does not belong to `expectedPublicKey` (SPKI) when that is given.
+   */
+  async envelopeWrappedKey(
+    masterLabel: string,
+    wrappedPrivateKey: Uint8Array,
+    recipientSpki: Uint8Array,
+    expectedPublicKey?: Uint8Array,
+  ): Promise<Uint8Array> {
+    const recipient = this.#point(recipientSpki, 'recipient public key');
+    const expected = expectedPublicKey && this.#point(expectedPublicKey, 'expected public key');
+    return this.#run('envelope wrapped key', ({ session }) =>
+      envelopeWrappedKey(
+        this.#context(session),
+        this.#key(session, pkcs11.CKO_SECRET_KEY, masterLabel),
+        wrappedPrivateKey,
+        recipient,
+        expected,
+      ),
+    );
+  }
+
+  #point(spki: Uint8Array, what: string): Uint8Array {
+    try {
+      return decodeSpki(spki, this.vendor.curveOid);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new DeviceError('DEVICE_BAD_INPUT', `${what}: ${message}`, undefined, { cause: error });
+    }
+  }
+
   async #secretCipher(
     direction: 'encrypt' | 'decrypt',
     label: string,
@@ -448,11 +513,11 @@ export class Device implements Verifier {
   }
 
   #mechanism(name: keyof VendorTable['mechanisms']): number {
-    const mechanism = this.vendor.mechanisms[name];
-    if (mechanism === null) {
-      throw new DeviceError('DEVICE_MECHANISM_UNSUPPORTED', `${this.vendor.name} has no ${name} mechanism`);
-    }
-    return mechanism;
+    return mechanismOf(this.vendor, name);
+  }
+
+  #context(session: graphene.Session): SessionContext {
+    return { lib: this.#lib, session: session.handle, vendor: this.vendor };
   }
 
   #signMechanism(
@@ -501,43 +566,20 @@ export class Device implements Verifier {
     }
     const point = decodeSpki(ref, this.vendor.curveOid);
     return this.#run(operation, async ({ session }) => {
-      const key = this.#importPublicKey(session, point, usage);
+      const key = importPublicKey(this.#context(session), point, usage);
       try {
         return await body(session, key);
       } finally {
-        this.#destroyImported(session, key);
+        destroyObjects(this.#context(session), [key]);
       }
     });
-  }
-
-  #importPublicKey(session: graphene.Session, point: Uint8Array, usage: number): Buffer {
-    return this.#lib.C_CreateObject(session.handle, [
-      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
-      { type: pkcs11.CKA_KEY_TYPE, value: this.vendor.keyTypes.ec },
-      { type: pkcs11.CKA_TOKEN, value: false },
-      { type: usage, value: true },
-      { type: pkcs11.CKA_EC_PARAMS, value: ecParams(this.vendor.curveOid) },
-      { type: pkcs11.CKA_EC_POINT, value: ecPointFromPoint(point, this.vendor.quirks.ecPointFormat) },
-    ]);
-  }
-
-  // Best effort: when the session died with the operation the object is gone already, and the
-  // operation's own error is the one worth reporting.
-  #destroyImported(session: graphene.Session, key: Buffer): void {
-    try {
-      this.#lib.C_DestroyObject(session.handle, key);
-    } catch {}
   }
 
   #publicPoint(session: graphene.Session, label: string): Uint8Array {
     const cached = this.#points.get(label);
     if (cached) return cached;
     const handle = this.#key(session, pkcs11.CKO_PUBLIC_KEY, label);
-    const [attribute] = this.#lib.C_GetAttributeValue(session.handle, handle, [
-      { type: pkcs11.CKA_EC_POINT },
-    ]);
-    if (!attribute) throw new DeviceError('DEVICE_ERROR', `public key "${label}" has no CKA_EC_POINT`);
-    const point = pointFromEcPoint(attribute.value);
+    const point = readPoint(this.#context(session), handle, `public key "${label}"`);
     this.#points.set(label, point);
     return point;
   }
@@ -560,12 +602,7 @@ export class Device implements Verifier {
   }
 
   #findAll(session: graphene.Session, template: pkcs11.Template): Buffer[] {
-    this.#lib.C_FindObjectsInit(session.handle, template);
-    try {
-      return this.#lib.C_FindObjects(session.handle, 100);
-    } finally {
-      this.#lib.C_FindObjectsFinal(session.handle);
-    }
+    return findObjects(this.#context(session), template);
   }
 
   #openSession(): graphene.Session {

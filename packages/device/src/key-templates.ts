@@ -15,6 +15,11 @@ export interface KeyOptions {
    * a token may default CKA_DECRYPT and CKA_UNWRAP to true.
    */
   decrypt?: boolean;
+  /**
+   * For a secret key: a key-encryption key that wraps and unwraps keys and never encrypts or decrypts
+   * data, so nothing but a key's value can pass through it. Default false.
+   */
+  wrapOnly?: boolean;
 }
 
 function common(cls: number, keyType: number, options: KeyOptions): pkcs11.Template {
@@ -75,11 +80,15 @@ export function secretKeyTemplate(
     { type: pkcs11.CKA_PRIVATE, value: true },
     { type: pkcs11.CKA_SENSITIVE, value: true },
     { type: pkcs11.CKA_EXTRACTABLE, value: options.extractable ?? false },
-    { type: pkcs11.CKA_ENCRYPT, value: true },
-    { type: pkcs11.CKA_DECRYPT, value: true },
+    { type: pkcs11.CKA_ENCRYPT, value: !options.wrapOnly },
+    { type: pkcs11.CKA_DECRYPT, value: !options.wrapOnly },
     { type: pkcs11.CKA_WRAP, value: true },
     { type: pkcs11.CKA_UNWRAP, value: true },
   ];
+  // Said explicitly: a token may default a MAC-capable key type to CKA_SIGN.
+  if (options.wrapOnly) {
+    template.push({ type: pkcs11.CKA_SIGN, value: false }, { type: pkcs11.CKA_VERIFY, value: false });
+  }
   if (forKeyGen && vendor.secretKeyValueLen !== null) {
     template.push({ type: pkcs11.CKA_VALUE_LEN, value: vendor.secretKeyValueLen });
   }
