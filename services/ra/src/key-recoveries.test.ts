@@ -254,7 +254,7 @@ describe('RA key recovery (密钥恢复)', () => {
     );
   });
 
-  it('locks the download after five wrong codes', async () => {
+  it('locks the download after five wrong codes; a certificate maker hands out a new code until the key is fetched', async () => {
     const { encryption } = await holderWithPair();
     const { id } = (await submit({ issuerId: encryption.issuerId, serial: encryption.serial })).json();
     const { download } = (
@@ -275,6 +275,19 @@ describe('RA key recovery (密钥恢复)', () => {
       code: download.code,
     });
     expect(locked.json().error.code).toBe('DOWNLOAD_CODE_LOCKED');
+    const fresh = await bed.call('maker', 'POST', `/v1/key-recoveries/${id}/download-code`);
+    expect(fresh.statusCode, fresh.body).toBe(201);
+    const old = await bed.call(undefined, 'POST', '/v1/key-recoveries/download', {
+      reference: download.reference,
+      code: download.code,
+    });
+    expect(old.json().error.code).toBe('DOWNLOAD_CODE_INVALID');
+    const { reference, code } = fresh.json();
+    expect(
+      (await bed.call(undefined, 'POST', '/v1/key-recoveries/download', { reference, code })).statusCode,
+    ).toBe(200);
+    const after = await bed.call('maker', 'POST', `/v1/key-recoveries/${id}/download-code`);
+    expect(after.json().error.code).toBe('KEY_RECOVERY_NOT_RELEASED');
     const unknown = await bed.call(undefined, 'POST', '/v1/key-recoveries/download', {
       reference: '000000000000',
       code: download.code,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { type Actor, AppError, type HttpServer, Paging, recordAudit, withExample } from '@sm2ca/platform';
-import { type PoolClient, withTransaction } from '@sm2ca/store';
-import { DownloadCode, newDownloadCode } from './download-codes.ts';
+import { withTransaction } from '@sm2ca/store';
+import { DownloadCode } from './download-codes.ts';
+import { freshDownloadCode } from './key-recovery-download.ts';
 import {
   IdentityCheck,
   KeyRecoveryView,
@@ -54,17 +55,6 @@ type ReleasedView = Static<typeof ReleasedView>;
 const ListQuery = Type.Object({ status: Type.Optional(literals(recoveryStatuses)), ...Paging });
 
 const path = '/v1/key-recoveries';
-
-/** A reference no other recovery holds, in the caller's transaction. */
-async function freshDownloadCode(client: PoolClient, days: number) {
-  for (;;) {
-    const code = newDownloadCode(days);
-    const taken = await client.query('SELECT 1 FROM key_recoveries WHERE download_reference = $1', [
-      code.reference,
-    ]);
-    if (!taken.rows[0]) return code;
-  }
-}
 
 /**
  * Asks KM for the key of an approved recovery and records what came of it. Called after the

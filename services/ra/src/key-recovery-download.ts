@@ -9,11 +9,25 @@ import {
   withExample,
 } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
-import { canonicalCode, maxFailedAttempts } from './download-codes.ts';
+import { canonicalCode, DownloadCode, maxFailedAttempts, newDownloadCode } from './download-codes.ts';
+import { lockKeyRecovery } from './key-recovery-view.ts';
+import { actorOf, IdParams } from './ra-context.ts';
 import type { RecoveryContext } from './recovery-context.ts';
-import { keyRecoveryDownloadExample, releasedKeyExample } from './recovery-examples.ts';
+import { downloadCodeExample, keyRecoveryDownloadExample, releasedKeyExample } from './recovery-examples.ts';
 import { ReleasedKey } from './recovery-schemas.ts';
+import { auditRefusals } from './refusal-audit.ts';
 import { releasedKeyOf } from './released-key.ts';
+
+/** A reference no other recovery holds, in the caller's transaction. */
+export async function freshDownloadCode(client: PoolClient, days: number) {
+  for (;;) {
+    const code = newDownloadCode(days);
+    const taken = await client.query('SELECT 1 FROM key_recoveries WHERE download_reference = $1', [
+      code.reference,
+    ]);
+    if (!taken.rows[0]) return code;
+  }
+}
 
 const DownloadBody = Type.Object(
   {
@@ -116,6 +130,49 @@ export function registerKeyRecoveryDownloadRoute(app: HttpServer, ctx: RecoveryC
       const outcome = await withTransaction(ctx.pool, (client) => redeem(client, reference, code));
       if ('refused' in outcome) throw outcome.refused;
       return outcome.ok;
+    },
+  );
+
+  app.post(
+    '/v1/key-recoveries/:id/download-code',
+    {
+      config: { access: ['certificate_maker'] },
+      onError: auditRefusals(ctx.pool, 'key_recovery'),
+      schema: {
+        tags: ['key recovery'],
+        summary:
+          'A certificate maker hands out a new download code for a released key the holder has not fetched; the old code stops working',
+        params: IdParams,
+        response: { 201: withExample(DownloadCode, downloadCodeExample) },
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const { id } = request.params;
+      const download = await withTransaction(ctx.pool, async (client) => {
+        const row = await lockKeyRecovery(client, id);
+        if (row.status !== 'released') {
+          throw new AppError('KEY_RECOVERY_NOT_RELEASED', `key recovery ${id} is ${row.status}`, 409, {
+            status: row.status,
+          });
+        }
+        const { digest, ...fresh } = await freshDownloadCode(client, ctx.downloadCodeDays);
+        await client.query(
+          `UPDATE key_recoveries
+              SET download_reference = $2, code_digest = $3, code_expires_at = $4, code_failed_attempts = 0
+            WHERE id = $1`,
+          [id, fresh.reference, digest, fresh.expiresAt],
+        );
+        await recordAudit(client, actor, {
+          action: 'key_recovery.download_code',
+          subjectType: 'key_recovery',
+          subjectId: id,
+          before: { reference: row.download_reference },
+          after: { reference: fresh.reference, expiresAt: fresh.expiresAt },
+        });
+        return fresh;
+      });
+      return reply.status(201).send(download);
     },
   );
 }

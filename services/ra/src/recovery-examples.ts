@@ -30,10 +30,13 @@ export const keyRecoveryExample = {
   downloadedAt: null,
 };
 
-export const releasedKeyRecoveryExample = {
-  ...keyRecoveryExample,
-  download: { reference: '318864220571', code: 'K7QM-3XWP-HR9T-2CEV', expiresAt: '2026-12-09T10:52:13.311Z' },
+export const downloadCodeExample = {
+  reference: '318864220571',
+  code: 'K7QM-3XWP-HR9T-2CEV',
+  expiresAt: '2026-12-09T10:52:13.311Z',
 };
+
+export const releasedKeyRecoveryExample = { ...keyRecoveryExample, download: downloadCodeExample };
 
 export const keyRecoveryDownloadExample = { reference: '318864220571', code: 'K7QM-3XWP-HR9T-2CEV' };
 
