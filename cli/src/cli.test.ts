@@ -142,7 +142,7 @@ describe('sm2ca device against the CA that init made', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sm2ca-sign-'));
     try {
       await writeFile(join(dir, 'instruction.json'), '{"operation":"revoke"}');
-      for (const label of ['root-ca', 'sub-ca', 'ra', 'ocsp-root-1', 'ocsp-sub-1']) {
+      for (const label of ['root-ca', 'sub-ca', 'ra', 'km', 'ca-km', 'ocsp-root-1', 'ocsp-sub-1']) {
         const out = join(dir, `${label}.sig`);
         const result = await sm2ca(
           ['device', 'sign', '--label', label, '--in', join(dir, 'instruction.json'), '--out', out],
@@ -162,7 +162,7 @@ describe('sm2ca device against the CA that init made', () => {
       );
       expect(rows).toEqual([
         { action: 'device.keygen.refused', n: 1 },
-        { action: 'device.sign.refused', n: 5 },
+        { action: 'device.sign.refused', n: 7 },
       ]);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerInitCommand } from './commands/init.ts';
+import { registerKmCommands } from './commands/km.ts';
 import { registerLintCommand } from './commands/lint.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
@@ -33,6 +34,7 @@ registerDeviceCommands(program, {
 });
 registerMigrateCommand(program);
 registerOperatorCommands(program);
+registerKmCommands(program);
 
 try {
   await program.parseAsync();

@@ -55,6 +55,19 @@ export const IssueInstructionSchema = Type.Object(
       ),
     ),
     validityDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    /** Also an encryption certificate, for a key the KM generates, escrows and envelopes to the CSR's key. */
+    encryption: Type.Optional(
+      Type.Object(
+        {
+          profile: Type.Union([
+            Type.Literal('person-encrypt'),
+            Type.Literal('organization-encrypt'),
+            Type.Literal('device-encrypt'),
+          ]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -19,6 +19,7 @@ export const submitExample = {
   holder,
   csr,
   publishConsent: true,
+  dual: true,
 };
 
 export const applicationExample = {
@@ -28,6 +29,8 @@ export const applicationExample = {
   holder: { ...holder, country: 'CN' },
   holderKey: 'resident-id:11010519491231002X',
   profile: 'person-sign',
+  dual: true,
+  encryption: { profile: 'person-encrypt', issuerId: null, serial: null },
   publishConsent: true,
   enteredBy: 'Li Lu',
   enteredAt: '2026-12-02T10:48:57.199Z',
@@ -56,6 +59,7 @@ export const issuedExample = {
   applicationId: '1',
   issuerId: 'sub',
   serial: '047486ac30b0188b29c85a61320b67cb',
+  encryption: { serial: '5f1c0e7a9b2d4c3e8a6f0b1d2c3e4f50' },
   download: downloadCodeExample,
 };
 
@@ -70,6 +74,12 @@ export const derDownloadExample = {
   serial: '047486ac30b0188b29c85a61320b67cb',
   certificate: 'MIICNjCCAdygAwIBAgIQBHSGrDCwGIspyFphMgtnyzAKBggqgRzPVQGDdTA/...',
   chain: ['MIIB9zCCAZ2gAwIBAgIQOo5OiA8jO8j...', 'MIIBwzCCAWmgAwIBAgIQLpXqo0LpO8...'],
+  encryption: {
+    serial: '5f1c0e7a9b2d4c3e8a6f0b1d2c3e4f50',
+    certificate: 'MIICMzCCAdmgAwIBAgIQXxwOepstTD6KbwsdLD5PUDAKBggqgRzPVQGDdTA/...',
+    envelopedKey: 'MIH1MAwGCCqBHM9VAWgBBQAweQIgV0rl...',
+  },
+  csrResponse: 'MIIFcjCCAjYwggHcoAMCAQICEAR0hqwwsBiL...',
 };
 
 export const pemDownloadExample = `-----BEGIN CERTIFICATE-----
@@ -88,18 +98,27 @@ export const revocationRequestExample = {
   serial: '047486ac30b0188b29c85a61320b67cb',
   reason: 'keyCompromise' as const,
   requestedBy: 'holder, in person',
+  includeTwin: true,
 };
+
+const { includeTwin: _, ...revoked } = revocationRequestExample;
 
 export const revocationExample = {
   id: '1',
   status: 'done' as const,
-  ...revocationRequestExample,
+  ...revoked,
   enteredBy: 'Li Lu',
   enteredAt: '2026-12-02T10:49:00.693Z',
   reviewedBy: 'Wang Shen',
   decidedAt: '2026-12-02T10:49:00.804Z',
   reviewReason: null,
-  doneAt: '2026-12-02T10:49:00.830Z',
+  doneAt: '2026-12-02T10:49:00.861Z',
+  twin: {
+    issuerId: 'sub',
+    serial: '5f1c0e7a9b2d4c3e8a6f0b1d2c3e4f50',
+    included: true,
+    doneAt: '2026-12-02T10:49:00.861Z',
+  },
 };
 
 export const certificateExample = {
@@ -110,6 +129,7 @@ export const certificateExample = {
   subject: 'C=CN, CN=张三',
   holderKey: 'resident-id:11010519491231002X',
   applicationId: '1',
+  twinSerial: '5f1c0e7a9b2d4c3e8a6f0b1d2c3e4f50',
   notBefore: '2026-12-02T10:47:58.000Z',
   notAfter: '2027-12-02T10:47:58.000Z',
   issuedAt: '2026-12-02T10:48:58.003Z',

@@ -56,7 +56,12 @@ export async function buildRaApp(
     baseUrl: `http://${config.services.ca.host}:${config.services.ca.port}`,
     signer: device.signer(await raKeyLabel(context)),
   });
-  const ctx = { pool: db.pool, ca, downloadCodeDays: config.downloadCodeDays };
+  const ctx = {
+    pool: db.pool,
+    ca,
+    downloadCodeDays: config.downloadCodeDays,
+    allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
+  };
   const app = await createHttpServer({
     readiness: context.db.pool,
     log: context.log,

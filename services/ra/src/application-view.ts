@@ -1,6 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import type { ProfileId } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
 import type { PoolClient } from '@sm2ca/store';
+import { encryptionProfileOf } from './encryption-profiles.ts';
 import { HolderSchema, holderTypes } from './holder-identity.ts';
 import { maxAutomaticAttempts } from './issue-failure.ts';
 import { iso, literals, Nullable, Time } from './ra-context.ts';
@@ -17,6 +19,18 @@ const IssueError = Type.Object(
   { description: 'why the last CA call for this application failed' },
 );
 
+const EncryptionCertificate = Type.Object(
+  {
+    profile: Type.String(),
+    issuerId: Nullable(Type.String()),
+    serial: Nullable(Type.String()),
+  },
+  {
+    description:
+      "a dual application's encryption certificate, for the KM's key; issued with the signature certificate (issuerId, serial) by the same CA",
+  },
+);
+
 export const ApplicationView = Type.Object({
   id: Type.String(),
   status: literals(applicationStatuses),
@@ -24,6 +38,8 @@ export const ApplicationView = Type.Object({
   holder: HolderSchema,
   holderKey: Type.String(),
   profile: Type.String(),
+  dual: Type.Boolean({ description: 'a signature certificate and its encryption twin from one application' }),
+  encryption: Nullable(EncryptionCertificate),
   publishConsent: Type.Boolean(),
   enteredBy: Type.String(),
   enteredAt: Time,
@@ -69,6 +85,14 @@ export function toApplicationView(row: Row): ApplicationView {
     holder: row.holder as ApplicationView['holder'],
     holderKey: row.holder_key as string,
     profile: row.profile as string,
+    dual: row.dual as boolean,
+    encryption: row.dual
+      ? {
+          profile: encryptionProfileOf[row.profile as ProfileId]!,
+          issuerId: row.encryption_serial ? (row.issuer_id as string) : null,
+          serial: (row.encryption_serial as string | null) ?? null,
+        }
+      : null,
     publishConsent: row.publish_consent as boolean,
     enteredBy: row.entered_by_name as string,
     enteredAt: iso(row.entered_at)!,
@@ -110,6 +134,7 @@ export interface ApplicationRow {
   profile: string;
   holder_key: string;
   csr: Buffer;
+  dual: boolean;
   entered_by: string;
   ca_request_id: string | null;
 }

@@ -9,6 +9,7 @@ import {
 import { withTransaction } from '@sm2ca/store';
 import { applicationExample, submitExample } from './api-examples.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
+import { encryptionProfileFor } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { HolderSchema, holderTypes, profilesByHolderType, vetHolder } from './holder-identity.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
@@ -29,6 +30,18 @@ const SubmitBody = Type.Object(
       description: "the holder's PKCS#10 request, PEM or base64 DER, signed with the GM default SM2 ID",
     }),
     publishConsent: Type.Boolean({ description: 'the holder agrees to the certificate being published' }),
+    dual: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'true: also issue the encryption certificate of the signature profile (person-encrypt, organization-encrypt, ' +
+          'device-encrypt) for a key pair the KM generates and escrows, delivered to the holder enveloped to the ' +
+          "signature key of this request. Off unless asked: the holder's tool must import an enveloped key " +
+          '(GM/T 0092 CSRResponse or SM2EnvelopedKey), and an application keeps meaning one signature certificate ' +
+          'for clients written before dual enrollment. An *-encrypt profile on its own is refused ' +
+          '(ENCRYPTION_KEY_NOT_FROM_KM): encryption keys come from the KM.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,6 +62,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const actor = actorOf(request);
       const body = request.body;
       const vetted = vetHolder(body.holderType, body.profile, body.holder);
+      const dual = body.dual ?? false;
+      encryptionProfileFor(vetted.profile.id, dual, ctx.allowHolderEncryptionKeys);
       const csr = await verifiedCsr(body.csr);
       // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
       await refuseKeyReuse(ctx.pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
@@ -57,8 +72,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const view = await withTransaction(ctx.pool, async (client) => {
         const { rows } = await client.query(
           `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
-                                     entered_by, entered_at, deadline, deadline_provisional)
-           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+                                     entered_by, entered_at, deadline, deadline_provisional, dual)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
           [
             body.holderType,
             JSON.stringify(vetted.holder),
@@ -70,6 +85,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
             receivedAt,
             deadline.at,
             deadline.provisional,
+            dual,
           ],
         );
         const created = await readApplication(client, String(rows[0].id));

@@ -16,6 +16,8 @@ export interface IssueInstruction extends HolderInstruction {
   /** PKCS#10 DER, base64. */
   csr: string;
   validityDays?: number;
+  /** Dual enrollment: the CA also issues this encryption profile for a key the KM generates and escrows. */
+  encryption?: { profile: string };
 }
 
 export interface RevokeInstruction {
@@ -30,6 +32,15 @@ const IssueAnswer = Type.Object({
   serial: Type.String({ pattern: '^[0-9a-f]+$' }),
   certificate: Type.String({ minLength: 1 }),
   chain: Type.Array(Type.String()),
+  encryption: Type.Optional(
+    Type.Object({
+      serial: Type.String({ pattern: '^[0-9a-f]+$' }),
+      /** DER, base64; issued by the same CA as the signature certificate. */
+      certificate: Type.String({ minLength: 1 }),
+      /** SM2EnvelopedKey DER, base64: the KM's key enveloped to the signature certificate's key. */
+      envelopedKey: Type.String({ minLength: 1 }),
+    }),
+  ),
 });
 export type IssueAnswer = Static<typeof IssueAnswer>;
 
@@ -139,8 +150,22 @@ export function createCaClient(options: CaClientOptions): CaClient {
   }
 
   return {
-    issue: (instruction) =>
-      post('/v1/instructions/issue', { operation: 'issue', ...instruction }, IssueAnswer),
+    async issue(instruction) {
+      const answer = await post(
+        '/v1/instructions/issue',
+        { operation: 'issue', ...instruction },
+        IssueAnswer,
+      );
+      // A CA that ignored the encryption part would leave a dual application half issued.
+      if (Boolean(instruction.encryption) !== Boolean(answer.encryption)) {
+        throw new AppError(
+          'CA_ANSWER_INVALID',
+          `the CA's answer to a ${instruction.encryption ? 'dual' : 'single'} issue instruction ${answer.encryption ? 'has' : 'lacks'} an encryption certificate`,
+          502,
+        );
+      }
+      return answer;
+    },
     revoke: (instruction) =>
       post('/v1/instructions/revoke', { operation: 'revoke', ...instruction }, RevokeAnswer),
   };

@@ -1,6 +1,5 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { derToPem } from '@sm2ca/pki';
 import {
   type Actor,
   AppError,
@@ -11,6 +10,16 @@ import {
 } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { derDownloadExample, downloadExample, pemDownloadExample } from './api-examples.ts';
+import {
+  csrResponseOf,
+  csrResponseType,
+  type Delivered,
+  DerDownload,
+  type DownloadFormat,
+  derDownloadOf,
+  downloadFormats,
+  pemChainOf,
+} from './holder-delivery.ts';
 import { literals, type RaContext } from './ra-context.ts';
 
 /** After this many wrong codes the reference is locked; the certificate maker hands out a new code. */
@@ -84,26 +93,15 @@ const DownloadBody = Type.Object(
   {
     reference: Type.String({ pattern: '^[0-9]{12}$' }),
     code: Type.String({ minLength: 1, maxLength: 64 }),
-    format: literals(['pem', 'der'], {
-      description: 'pem: the leaf then the chain as one PEM text; der: JSON with base64 DER fields',
+    format: literals(downloadFormats, {
+      description:
+        'pem: the certificate then the chain as one PEM text (single applications only); der: JSON with base64 DER ' +
+        'fields, for a dual application also the encryption certificate, the enveloped key and the CSRResponse; ' +
+        `csr-response: the GM/T 0092 CSRResponse DER that GM client tools import (${csrResponseType})`,
     }),
   },
   { additionalProperties: false },
 );
-
-const DerDownload = Type.Object({
-  issuerId: Type.String(),
-  serial: Type.String(),
-  certificate: Type.String({ description: 'the certificate, base64 DER' }),
-  chain: Type.Array(Type.String(), { description: 'base64 DER, issuing CA first, root last' }),
-});
-
-interface Delivered {
-  issuerId: string;
-  serial: string;
-  certificate: Buffer;
-  chain: Buffer[];
-}
 
 type Outcome = { ok: Delivered } | { refused: AppError };
 
@@ -121,10 +119,29 @@ async function chainOf(client: PoolClient, issuerId: string): Promise<Buffer[]> 
   return rows.map((r) => r.certificate as Buffer);
 }
 
-async function redeem(client: PoolClient, reference: string, code: string): Promise<Outcome> {
+/** The certificates of an issued application by serial: its signature certificate and any encryption twin. */
+async function certificatesOf(
+  client: PoolClient,
+  issuerId: string,
+  serials: string[],
+): Promise<Map<string, Buffer>> {
+  const { rows } = await client.query(
+    'SELECT serial, der FROM certificates WHERE issuer_id = $1 AND serial = ANY($2) AND der IS NOT NULL',
+    [issuerId, serials],
+  );
+  return new Map(rows.map((r) => [r.serial as string, r.der as Buffer]));
+}
+
+async function redeem(
+  client: PoolClient,
+  reference: string,
+  code: string,
+  format: DownloadFormat,
+): Promise<Outcome> {
   const holder: Actor = { name: `holder:${reference}`, role: 'holder' };
   const { rows } = await client.query(
-    `SELECT d.*, a.issuer_id, a.serial FROM download_codes d JOIN applications a ON a.id = d.application_id
+    `SELECT d.*, a.issuer_id, a.serial, a.dual, a.encryption_serial, a.enveloped_key
+       FROM download_codes d JOIN applications a ON a.id = d.application_id
       WHERE d.reference = $1 FOR UPDATE OF d`,
     [reference],
   );
@@ -174,11 +191,20 @@ async function redeem(client: PoolClient, reference: string, code: string): Prom
       ),
     };
   }
-  const cert = await client.query('SELECT der FROM certificates WHERE issuer_id = $1 AND serial = $2', [
-    row.issuer_id,
-    row.serial,
-  ]);
-  if (!cert.rows[0]?.der) {
+  // Told before the code is spent, so the holder asks again in a format that carries everything.
+  if (row.dual && format === 'pem') {
+    return {
+      refused: new AppError(
+        'DOWNLOAD_FORMAT_UNSUITED',
+        'this application holds an encryption certificate and its enveloped key, which a PEM certificate chain cannot carry; ask for format der or csr-response',
+        422,
+        { formats: ['der', 'csr-response'] },
+      ),
+    };
+  }
+  const serials = row.dual ? [row.serial, row.encryption_serial] : [row.serial];
+  const certificates = await certificatesOf(client, row.issuer_id, serials);
+  if (certificates.size < serials.length) {
     throw new AppError('CERTIFICATE_NOT_AVAILABLE', 'the CA has not recorded this certificate', 409);
   }
   await client.query('UPDATE download_codes SET used_at = now() WHERE reference = $1', [reference]);
@@ -186,14 +212,29 @@ async function redeem(client: PoolClient, reference: string, code: string): Prom
     action: 'download_code.use',
     subjectType: 'download_code',
     subjectId: reference,
-    after: { applicationId: String(row.application_id), issuerId: row.issuer_id, serial: row.serial },
+    after: {
+      applicationId: String(row.application_id),
+      issuerId: row.issuer_id,
+      serial: row.serial,
+      ...(row.dual ? { encryptionSerial: row.encryption_serial } : {}),
+      format,
+    },
   });
   return {
     ok: {
       issuerId: row.issuer_id,
       serial: row.serial,
-      certificate: cert.rows[0].der,
+      certificate: certificates.get(row.serial)!,
       chain: await chainOf(client, row.issuer_id),
+      ...(row.dual
+        ? {
+            encryption: {
+              serial: row.encryption_serial,
+              certificate: certificates.get(row.encryption_serial)!,
+              envelopedKey: row.enveloped_key,
+            },
+          }
+        : {}),
     },
   };
 }
@@ -205,14 +246,16 @@ export function registerDownloadRoutes(app: HttpServer, ctx: RaContext): void {
       config: { access: 'public' },
       schema: {
         tags: ['holders'],
-        summary: 'A holder downloads their certificate once with the reference number and authorisation code',
+        summary:
+          'A holder downloads their certificate (a dual application: both certificates and the enveloped encryption key) once with the reference number and authorisation code',
         body: withExample(DownloadBody, downloadExample),
         response: {
           200: {
-            description: 'pem: application/pem-certificate-chain text; der: JSON',
+            description: `pem: application/pem-certificate-chain text; der: JSON; csr-response: ${csrResponseType}`,
             content: {
               'application/json': { schema: withExample(DerDownload, derDownloadExample) },
               'application/pem-certificate-chain': { schema: withExample(Type.String(), pemDownloadExample) },
+              [csrResponseType]: { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
             },
           },
         },
@@ -221,19 +264,17 @@ export function registerDownloadRoutes(app: HttpServer, ctx: RaContext): void {
     async (request, reply) => {
       const { reference, code, format } = request.body;
       // A refusal that counted a failed attempt must commit that count before it is reported.
-      const outcome = await withTransaction(ctx.pool, (client) => redeem(client, reference, code));
+      const outcome = await withTransaction(ctx.pool, (client) => redeem(client, reference, code, format));
       if ('refused' in outcome) throw outcome.refused;
       const { ok } = outcome;
-      if (format === 'pem') {
-        const text = [ok.certificate, ...ok.chain].map((der) => derToPem(der, 'CERTIFICATE')).join('');
-        return reply.type('application/pem-certificate-chain').send(text);
+      if (format === 'pem') return reply.type('application/pem-certificate-chain').send(pemChainOf(ok));
+      if (format === 'csr-response') {
+        return reply
+          .type(csrResponseType)
+          .header('content-disposition', `attachment; filename="${reference}.csr-response.der"`)
+          .send(Buffer.from(csrResponseOf(ok)));
       }
-      return reply.type('application/json').send({
-        issuerId: ok.issuerId,
-        serial: ok.serial,
-        certificate: ok.certificate.toString('base64'),
-        chain: ok.chain.map((der) => der.toString('base64')),
-      });
+      return reply.type('application/json').send(derDownloadOf(ok));
     },
   );
 }

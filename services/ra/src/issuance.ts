@@ -7,7 +7,7 @@ import { lockApplication } from './application-view.ts';
 import type { IssueAnswer } from './ca-client.ts';
 import { createDownloadCode, DownloadCode, newDownloadCode } from './download-codes.ts';
 import { recordIssueFailure } from './issue-failure.ts';
-import { type IssuableRow, issueInstructionOf } from './issue-instruction.ts';
+import { type IssuableRow, issuedAudit, issueInstructionOf } from './issue-instruction.ts';
 import { leaseSeconds } from './issue-retrier.ts';
 import { actorOf, IdParams, type RaContext } from './ra-context.ts';
 
@@ -15,6 +15,12 @@ const Issued = Type.Object({
   applicationId: Type.String(),
   issuerId: Type.String(),
   serial: Type.String(),
+  encryption: Type.Optional(
+    Type.Object(
+      { serial: Type.String() },
+      { description: 'a dual application: its encryption certificate, by the same issuer' },
+    ),
+  ),
   download: DownloadCode,
 });
 
@@ -44,18 +50,18 @@ async function claimForIssue(
       text: `WITH claimed AS (
                UPDATE applications SET ca_request_id = $2, next_issue_attempt_at = now() + make_interval(secs => $6)
                 WHERE id = $1 AND status = 'approved' AND ca_request_id IS NULL
-                RETURNING id, status, holder_type, holder, profile, holder_key, csr
+                RETURNING id, status, holder_type, holder, profile, holder_key, csr, dual
              ), audit AS (
                INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
                SELECT $3, $4, 'application.issue_request', 'application', id::text, $5::jsonb FROM claimed
              )
-             SELECT status, holder_type, holder, profile, holder_key, csr FROM claimed`,
+             SELECT status, holder_type, holder, profile, holder_key, csr, dual FROM claimed`,
       values: [id, caRequestId, actor.name, actor.role, JSON.stringify({ caRequestId }), leaseSeconds],
     });
     if (claimed.rows[0]) return { row: claimed.rows[0], caRequestId };
     const { rows } = await ctx.pool.query({
       name: 'ra-read-claim',
-      text: `SELECT status, holder_type, holder, profile, holder_key, csr, ca_request_id
+      text: `SELECT status, holder_type, holder, profile, holder_key, csr, dual, ca_request_id
                FROM applications WHERE id = $1`,
       values: [id],
     });
@@ -94,7 +100,8 @@ async function recordIssued(
       const issued = await ctx.pool.query({
         name: 'ra-record-issued',
         text: `WITH issued AS (
-                 UPDATE applications SET status = 'issued', issued_by = $2, issued_at = now(), issuer_id = $3, serial = $4
+                 UPDATE applications SET status = 'issued', issued_by = $2, issued_at = now(), issuer_id = $3, serial = $4,
+                                         encryption_serial = $12, enveloped_key = $13
                   WHERE id = $1 AND status = 'approved'
                   RETURNING id
                ), code AS (
@@ -118,12 +125,20 @@ async function recordIssued(
           download.expiresAt,
           actor.name,
           actor.role,
-          JSON.stringify({ status: 'issued', issuerId: answer.issuerId, serial: answer.serial }),
+          JSON.stringify(issuedAudit(answer)),
           JSON.stringify({ reference: download.reference, expiresAt: download.expiresAt }),
+          answer.encryption?.serial ?? null,
+          answer.encryption ? Buffer.from(answer.encryption.envelopedKey, 'base64') : null,
         ],
       });
       if (issued.rowCount === 1) {
-        return { applicationId: id, issuerId: answer.issuerId, serial: answer.serial, download };
+        return {
+          applicationId: id,
+          issuerId: answer.issuerId,
+          serial: answer.serial,
+          ...(answer.encryption ? { encryption: { serial: answer.encryption.serial } } : {}),
+          download,
+        };
       }
     } catch (err) {
       const { code, constraint } = err as { code?: string; constraint?: string };

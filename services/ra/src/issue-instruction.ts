@@ -1,20 +1,39 @@
+import type { ProfileId } from '@sm2ca/pki';
 import type { ApplicationRow } from './application-view.ts';
-import type { IssueInstruction } from './ca-client.ts';
+import type { IssueAnswer, IssueInstruction } from './ca-client.ts';
+import { encryptionProfileOf } from './encryption-profiles.ts';
 import { vetHolder } from './holder-identity.ts';
 
-export type IssuableRow = Pick<ApplicationRow, 'holder_type' | 'holder' | 'profile' | 'holder_key' | 'csr'>;
+export type IssuableRow = Pick<
+  ApplicationRow,
+  'holder_type' | 'holder' | 'profile' | 'holder_key' | 'csr' | 'dual'
+>;
 
 /**
  * The issue instruction for an approved application, derived from its stored row alone, so a
- * retry (by a maker or the retrier) sends the very instruction the first attempt sent.
+ * retry (by a maker or the retrier) sends the very instruction the first attempt sent. A dual
+ * application is one instruction under one request id: the CA issues both certificates for it
+ * or neither, and answers a retry with both.
  */
 export function issueInstructionOf(row: IssuableRow, requestId: string): IssueInstruction {
   const { instruction } = vetHolder(row.holder_type, row.profile, row.holder);
+  const encryption = row.dual ? encryptionProfileOf[row.profile as ProfileId] : undefined;
   return {
     requestId,
     profile: row.profile,
     holderKey: row.holder_key,
     csr: row.csr.toString('base64'),
     ...instruction,
+    ...(encryption ? { encryption: { profile: encryption } } : {}),
+  };
+}
+
+/** What the audit record of an issuance says about the certificates (never the enveloped key). */
+export function issuedAudit(answer: IssueAnswer): Record<string, unknown> {
+  return {
+    status: 'issued',
+    issuerId: answer.issuerId,
+    serial: answer.serial,
+    ...(answer.encryption ? { encryptionSerial: answer.encryption.serial } : {}),
   };
 }

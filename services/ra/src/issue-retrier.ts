@@ -1,7 +1,7 @@
 import type { Actor, Logger } from '@sm2ca/platform';
 import type { IssueAnswer } from './ca-client.ts';
 import { maxAutomaticAttempts, recordIssueFailure } from './issue-failure.ts';
-import { type IssuableRow, issueInstructionOf } from './issue-instruction.ts';
+import { type IssuableRow, issuedAudit, issueInstructionOf } from './issue-instruction.ts';
 import type { RaContext } from './ra-context.ts';
 
 /**
@@ -80,7 +80,8 @@ export class IssueRetrier {
                       ORDER BY next_issue_attempt_at LIMIT $4
                       FOR UPDATE SKIP LOCKED) due
               WHERE a.id = due.id
-          RETURNING a.id, a.holder_type, a.holder, a.profile, a.holder_key, a.csr, a.ca_request_id, a.issue_attempts`,
+          RETURNING a.id, a.holder_type, a.holder, a.profile, a.holder_key, a.csr, a.dual, a.ca_request_id,
+                    a.issue_attempts`,
       values: [now, leaseSeconds, maxAutomaticAttempts, batchSize],
     });
     return rows.map((r) => ({ ...r, id: String(r.id) }));
@@ -121,7 +122,7 @@ export class IssueRetrier {
       name: 'ra-record-retried-issue',
       text: `WITH issued AS (
                UPDATE applications SET status = 'issued', issued_at = now(), issuer_id = $2, serial = $3,
-                                       next_issue_attempt_at = NULL
+                                       encryption_serial = $7, enveloped_key = $8, next_issue_attempt_at = NULL
                 WHERE id = $1 AND status = 'approved'
                 RETURNING id
              ), audit AS (
@@ -136,12 +137,9 @@ export class IssueRetrier {
         answer.serial,
         retrier.name,
         retrier.role,
-        JSON.stringify({
-          status: 'issued',
-          issuerId: answer.issuerId,
-          serial: answer.serial,
-          caRequestId: row.ca_request_id,
-        }),
+        JSON.stringify({ ...issuedAudit(answer), caRequestId: row.ca_request_id }),
+        answer.encryption?.serial ?? null,
+        answer.encryption ? Buffer.from(answer.encryption.envelopedKey, 'base64') : null,
       ],
     });
     return rowCount === 1;

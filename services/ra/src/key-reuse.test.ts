@@ -5,7 +5,8 @@ const zhang = { commonName: '张三', identity: { residentId: '11010519491231002
 const li = { commonName: '李四', identity: { residentId: '110101198001010010' } };
 
 describe('RA key reuse', () => {
-  const bed = useRaTestBed();
+  // Holders bring their encryption keys here, so an encryption request can reuse a signature key.
+  const bed = useRaTestBed({ allowHolderEncryptionKeys: true });
 
   const submit = (csr: string, holder: object, profile = 'person-sign') =>
     bed.call('clerk', 'POST', '/v1/applications', {

@@ -36,6 +36,11 @@ const CertificateView = Type.Object({
   subject: Type.String(),
   holderKey: Nullable(Type.String()),
   applicationId: Nullable(Type.String()),
+  twinSerial: Nullable(
+    Type.String({
+      description: 'the other certificate of a dual-enrollment pair (signature ↔ encryption), same issuer',
+    }),
+  ),
   notBefore: Time,
   notAfter: Time,
   issuedAt: Nullable(Time),
@@ -52,11 +57,14 @@ const CertificateQuery = Type.Object({
   ...Paging,
 });
 
-// The CA does not learn the RA's holder key; the application that led to a certificate supplies it.
+// The CA does not learn the RA's holder key; the application that led to a certificate supplies it,
+// and for a dual application the certificate's twin.
 const certificateSelect = `
-  SELECT c.*, coalesce(c.holder_key, a.holder_key) AS holder, a.id AS application_id
+  SELECT c.*, coalesce(c.holder_key, a.holder_key) AS holder, a.id AS application_id,
+         CASE WHEN a.serial = c.serial THEN a.encryption_serial ELSE a.serial END AS twin_serial
     FROM certificates c
-    LEFT JOIN applications a ON a.issuer_id = c.issuer_id AND a.serial = c.serial
+    LEFT JOIN applications a
+      ON a.issuer_id = c.issuer_id AND (a.serial = c.serial OR a.encryption_serial = c.serial)
    WHERE c.status <> 'planned'`;
 
 type Row = Record<string, unknown>;
@@ -70,6 +78,7 @@ function toCertificateView(row: Row): CertificateView {
     subject: row.subject as string,
     holderKey: (row.holder as string | null) ?? null,
     applicationId: row.application_id == null ? null : String(row.application_id),
+    twinSerial: (row.twin_serial as string | null) ?? null,
     notBefore: iso(row.not_before)!,
     notAfter: iso(row.not_after)!,
     issuedAt: iso(row.issued_at),

@@ -10,6 +10,11 @@ export interface RaContext {
   ca: CaClient;
   /** How long a download code stays valid after issuance. */
   downloadCodeDays: number;
+  /**
+   * Whether an application may bring its own encryption key: the CA's setting
+   * (SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS, off by default), so the RA refuses at entry what the CA would refuse.
+   */
+  allowHolderEncryptionKeys: boolean;
 }
 
 /**

@@ -11,7 +11,8 @@ import {
 } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { reviewExample, revocationExample, revocationRequestExample } from './api-examples.ts';
-import { revocationReasons } from './ca-client.ts';
+import { type RevokeAnswer, type RevokeInstruction, revocationReasons } from './ca-client.ts';
+import { twinOf } from './certificate-twin.ts';
 import {
   actorOf,
   anyOperator,
@@ -41,6 +42,22 @@ export const RevocationView = Type.Object({
   decidedAt: Nullable(Time),
   reviewReason: Nullable(Type.String()),
   doneAt: Nullable(Time),
+  twin: Nullable(
+    Type.Object(
+      {
+        issuerId: Type.String(),
+        serial: Type.String(),
+        included: Type.Boolean({
+          description: 'revoked by this request too (includeTwin), for the same reason',
+        }),
+        doneAt: Nullable(Time),
+      },
+      {
+        description:
+          'the other certificate of a dual-enrollment pair (signature ↔ encryption); revoke it too with includeTwin',
+      },
+    ),
+  ),
 });
 type RevocationView = Static<typeof RevocationView>;
 
@@ -54,6 +71,13 @@ const RequestBody = Type.Object(
       maxLength: 200,
       description: 'who asked for the revocation: the holder, their organisation, the CA, …',
     }),
+    includeTwin: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "true: also revoke the certificate's dual-enrollment twin in this request (one review, one CA instruction each)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -85,6 +109,14 @@ function toView(row: Row): RevocationView {
     decidedAt: iso(row.decided_at),
     reviewReason: (row.review_reason as string | null) ?? null,
     doneAt: iso(row.done_at),
+    twin: row.twin_serial
+      ? {
+          issuerId: row.twin_issuer_id as string,
+          serial: row.twin_serial as string,
+          included: row.include_twin as boolean,
+          doneAt: iso(row.twin_ca_done_at),
+        }
+      : null,
   };
 }
 
@@ -100,46 +132,145 @@ async function lockRevocation(client: PoolClient, id: string): Promise<Row> {
   return rows[0];
 }
 
-/**
- * Sends an approved revocation to the CA and records that it is done. When the
- * CA cannot be reached or refuses, the request stays approved (its decision
- * time stands) and the same request id is sent again on retry.
- */
-async function instructCa(ctx: RaContext, actor: Actor, id: string, row: Row): Promise<RevocationView> {
-  let answer: Awaited<ReturnType<RaContext['ca']['revoke']>>;
-  try {
-    answer = await ctx.ca.revoke({
+/** The CA instructions an approved request still needs: its certificate's, then its twin's when included. */
+function pendingInstructions(row: Row): Array<RevokeInstruction & { twin: boolean }> {
+  const reason = row.reason as RevocationView['reason'];
+  const pending: Array<RevokeInstruction & { twin: boolean }> = [];
+  if (!row.ca_done_at) {
+    pending.push({
       requestId: row.ca_request_id as string,
       issuerId: row.issuer_id as string,
       serial: row.serial as string,
-      reason: row.reason as RevocationView['reason'],
+      reason,
+      twin: false,
     });
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    throw new AppError(
-      err.code,
-      `${err.message}; revocation request ${id} stays approved, retry it with POST /v1/revocations/${id}/retry`,
-      err.status,
-      { ...err.details, revocationId: id, status: 'approved' },
-      { cause: err },
-    );
   }
-  return withTransaction(ctx.pool, async (client) => {
+  if (row.include_twin && !row.twin_ca_done_at) {
+    pending.push({
+      requestId: row.twin_ca_request_id as string,
+      issuerId: row.twin_issuer_id as string,
+      serial: row.twin_serial as string,
+      reason,
+      twin: true,
+    });
+  }
+  return pending;
+}
+
+/**
+ * Sends an approved revocation to the CA and records that it is done: one instruction per
+ * certificate, each under its own request id and recorded as the CA confirms it, so a retry
+ * sends only what is unconfirmed and the CA answers a repeated id without acting twice. When
+ * the CA cannot be reached or refuses, the request stays approved (its decision time stands).
+ */
+async function instructCa(ctx: RaContext, actor: Actor, id: string, row: Row): Promise<RevocationView> {
+  for (const { twin, ...instruction } of pendingInstructions(row)) {
+    let answer: RevokeAnswer;
+    try {
+      answer = await ctx.ca.revoke(instruction);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      throw new AppError(
+        err.code,
+        `${err.message}; revocation request ${id} stays approved, retry it with POST /v1/revocations/${id}/retry`,
+        err.status,
+        {
+          ...err.details,
+          revocationId: id,
+          status: 'approved',
+          issuerId: instruction.issuerId,
+          serial: instruction.serial,
+        },
+        { cause: err },
+      );
+    }
+    await recordConfirmed(ctx, actor, id, twin, answer);
+  }
+  return readRevocation(ctx.pool, id);
+}
+
+/** Records the CA's confirmation of one certificate of the request, and the request done once all are. */
+async function recordConfirmed(
+  ctx: RaContext,
+  actor: Actor,
+  id: string,
+  twin: boolean,
+  answer: RevokeAnswer,
+): Promise<void> {
+  await withTransaction(ctx.pool, async (client) => {
     const current = await lockRevocation(client, id);
-    if (current.status === 'approved') {
+    const column = twin ? 'twin_ca_done_at' : 'ca_done_at';
+    if (current.status !== 'approved' || current[column]) return;
+    const { rows } = await client.query(
+      `UPDATE revocation_requests SET ${column} = now() WHERE id = $1
+        RETURNING ca_done_at IS NOT NULL AND (NOT include_twin OR twin_ca_done_at IS NOT NULL) AS complete`,
+      [id],
+    );
+    const complete = rows[0].complete as boolean;
+    if (complete) {
       await client.query("UPDATE revocation_requests SET status = 'done', done_at = now() WHERE id = $1", [
         id,
       ]);
-      await recordAudit(client, actor, {
-        action: 'revocation.done',
-        subjectType: 'revocation_request',
-        subjectId: id,
-        before: { status: 'approved' },
-        after: { status: 'done', certificateStatus: answer.status, revokedAt: answer.revokedAt },
-      });
     }
-    return readRevocation(client, id);
+    const certificate = {
+      issuerId: answer.issuerId,
+      serial: answer.serial,
+      certificateStatus: answer.status,
+      revokedAt: answer.revokedAt,
+      ...(current.include_twin ? { twin } : {}),
+    };
+    await recordAudit(client, actor, {
+      action: complete ? 'revocation.done' : 'revocation.certificate_done',
+      subjectType: 'revocation_request',
+      subjectId: id,
+      before: { status: 'approved' },
+      after: { status: complete ? 'done' : 'approved', ...certificate },
+    });
   });
+}
+
+/**
+ * The open request that would revoke this certificate already, as its subject or as an included
+ * twin: a second one would have the reviewer decide the same thing twice.
+ */
+async function refuseOpenRevocation(client: PoolClient, issuerId: string, serial: string): Promise<void> {
+  const open = await client.query(
+    `SELECT id FROM revocation_requests
+      WHERE status IN ('submitted', 'approved')
+        AND ((issuer_id = $1 AND serial = $2) OR (include_twin AND twin_issuer_id = $1 AND twin_serial = $2))`,
+    [issuerId, serial],
+  );
+  if (open.rows[0]) {
+    throw new AppError('REVOCATION_PENDING', `revocation request ${open.rows[0].id} is open already`, 409, {
+      revocationId: String(open.rows[0].id),
+      issuerId,
+      serial,
+    });
+  }
+}
+
+/** A certificate's status, refused when there is nothing left to revoke for `reason`. */
+async function requireRevocable(
+  client: PoolClient,
+  issuerId: string,
+  serial: string,
+  reason: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const cert = await client.query(
+    'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
+    [issuerId, serial],
+  );
+  const status = cert.rows[0]?.status as string | undefined;
+  if (!status || status === 'planned') {
+    throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
+  }
+  if (status === 'revoked' || (status === 'hold' && reason === 'certificateHold')) {
+    throw new AppError('CERTIFICATE_ALREADY_REVOKED', `certificate ${serial} is ${status} already`, 409, {
+      status,
+      ...details,
+    });
+  }
 }
 
 export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void {
@@ -157,47 +288,38 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
     },
     async (request, reply) => {
       const actor = actorOf(request);
-      const { issuerId, reason, requestedBy } = request.body;
+      const { issuerId, reason, requestedBy, includeTwin = false } = request.body;
       const serial = request.body.serial.replaceAll(':', '').toLowerCase();
       const view = await withTransaction(ctx.pool, async (client) => {
-        const cert = await client.query(
-          'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
-          [issuerId, serial],
-        );
-        const status = cert.rows[0]?.status as string | undefined;
-        if (!status || status === 'planned') {
-          throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
-        }
-        if (status === 'revoked' || (status === 'hold' && reason === 'certificateHold')) {
-          throw new AppError(
-            'CERTIFICATE_ALREADY_REVOKED',
-            `certificate ${serial} is ${status} already`,
-            409,
-            {
-              status,
-            },
-          );
-        }
+        await requireRevocable(client, issuerId, serial, reason);
         await requireEndEntity(client, issuerId, serial);
-        const open = await client.query(
-          `SELECT id FROM revocation_requests
-            WHERE issuer_id = $1 AND serial = $2 AND status IN ('submitted', 'approved')`,
-          [issuerId, serial],
-        );
-        if (open.rows[0]) {
-          throw new AppError(
-            'REVOCATION_PENDING',
-            `revocation request ${open.rows[0].id} is open already`,
-            409,
-            {
-              revocationId: String(open.rows[0].id),
-            },
-          );
+        await refuseOpenRevocation(client, issuerId, serial);
+        const twin = await twinOf(client, issuerId, serial);
+        if (includeTwin) {
+          if (!twin) {
+            throw new AppError(
+              'CERTIFICATE_HAS_NO_TWIN',
+              `certificate ${serial} of issuer ${issuerId} is not one of a dual-enrollment pair; leave out includeTwin`,
+              422,
+            );
+          }
+          await requireRevocable(client, twin.issuerId, twin.serial, reason, { twin });
+          await refuseOpenRevocation(client, twin.issuerId, twin.serial);
         }
         const { rows } = await client.query(
-          `INSERT INTO revocation_requests (status, issuer_id, serial, reason, requested_by, entered_by)
-           VALUES ('submitted', $1, $2, $3, $4, $5) RETURNING id`,
-          [issuerId, serial, reason, requestedBy.trim(), actor.id],
+          `INSERT INTO revocation_requests (status, issuer_id, serial, reason, requested_by, entered_by,
+                                           twin_issuer_id, twin_serial, include_twin)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+          [
+            issuerId,
+            serial,
+            reason,
+            requestedBy.trim(),
+            actor.id,
+            twin?.issuerId ?? null,
+            twin?.serial ?? null,
+            includeTwin,
+          ],
         );
         const created = await readRevocation(client, String(rows[0].id));
         await recordAudit(client, actor, {
@@ -251,18 +373,25 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
         }
         const status = decision === 'approve' ? 'approved' : 'rejected';
         const caRequestId = decision === 'approve' ? randomUUID() : null;
+        const twinCaRequestId = decision === 'approve' && row.include_twin ? randomUUID() : null;
         const { rows } = await client.query(
           `UPDATE revocation_requests
-              SET status = $2, reviewed_by = $3, decided_at = now(), review_reason = $4, ca_request_id = $5
+              SET status = $2, reviewed_by = $3, decided_at = now(), review_reason = $4, ca_request_id = $5,
+                  twin_ca_request_id = $6
             WHERE id = $1 RETURNING *`,
-          [id, status, actor.id, reason?.trim() ?? null, caRequestId],
+          [id, status, actor.id, reason?.trim() ?? null, caRequestId, twinCaRequestId],
         );
         await recordAudit(client, actor, {
           action: `revocation.${decision}`,
           subjectType: 'revocation_request',
           subjectId: id,
           before: { status: row.status },
-          after: { status, reviewReason: reason?.trim() ?? null, caRequestId },
+          after: {
+            status,
+            reviewReason: reason?.trim() ?? null,
+            caRequestId,
+            ...(twinCaRequestId ? { twinCaRequestId } : {}),
+          },
         });
         return rows[0] as Row;
       });

@@ -60,7 +60,7 @@ export interface RaTestBed {
  * The RA as its process builds it, on the file's own database and a real
  * hsm-sim token holding the RA key, talking to a stand-in CA over HTTP.
  */
-export function useRaTestBed(): RaTestBed {
+export function useRaTestBed(options: { allowHolderEncryptionKeys?: boolean } = {}): RaTestBed {
   const db = useTestDatabase();
   const bed = {} as RaTestBed;
   let device: Device | undefined;
@@ -95,6 +95,7 @@ export function useRaTestBed(): RaTestBed {
       SM2CA_HOME: home,
       SM2CA_CA_PORT: String(caPort),
       SM2CA_ISSUE_RETRY_SECONDS: '3600',
+      SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS: String(options.allowHolderEncryptionKeys ?? false),
       LOG_LEVEL: 'silent',
     });
     const log = createLogger('ra', { level: 'silent' });
@@ -116,7 +117,16 @@ export function useRaTestBed(): RaTestBed {
           baseUrl: `http://127.0.0.1:${caPort}`,
           signer: device!.signer('ra-signing'),
         });
-        return new IssueRetrier({ pool: db.pool, ca: client, downloadCodeDays: 7 }, log, 3_600_000);
+        return new IssueRetrier(
+          {
+            pool: db.pool,
+            ca: client,
+            downloadCodeDays: 7,
+            allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
+          },
+          log,
+          3_600_000,
+        );
       },
       ids,
       call: (who, method, url, body) =>

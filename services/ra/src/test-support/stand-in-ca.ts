@@ -5,6 +5,7 @@ import { type ProfileId, parseCsr } from '@sm2ca/pki';
 import { AppError, instructionSignatureHeader, keyBindingOf, verifyInstruction } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
+import { type StandInKmKey, standInKmKey } from './stand-in-km-key.ts';
 
 export type Instruction = Awaited<ReturnType<typeof verifyInstruction>>;
 
@@ -18,8 +19,10 @@ type Answer = { status: number; body: unknown };
  */
 export class StandInCa {
   readonly received: Instruction[] = [];
-  /** Answers for the next calls, before any work is done: an error status or a dropped connection. */
-  readonly failures: Array<Answer | 'drop'> = [];
+  /** The key pairs made for encryption certificates, in issuance order. */
+  readonly kmKeys: StandInKmKey[] = [];
+  /** Answers for the next calls, before any work is done: an error status, a dropped connection, or 'pass' to act. */
+  readonly failures: Array<Answer | 'drop' | 'pass'> = [];
   readonly #answers = new Map<string, Answer>();
   readonly #server: Server;
 
@@ -73,7 +76,7 @@ export class StandInCa {
     );
     this.received.push(body);
     const failure = this.failures.shift();
-    if (failure) return failure;
+    if (failure && failure !== 'pass') return failure;
     const known = this.#answers.get(body.requestId);
     if (known) return known;
     const answer =
@@ -86,8 +89,8 @@ export class StandInCa {
     return answer;
   }
 
-  async #issue(body: Instruction): Promise<Answer> {
-    const csr = Buffer.from(body.csr as string, 'base64');
+  /** Issues `csr` under `profile` and records it as the CA would. */
+  async #certify(body: Instruction, csr: Buffer, profile: string, requestId: string) {
     const { der, serial } = this.hierarchy.issue(csr, 30);
     const subject = (body.subject as Array<{ type: string; value: string }>).map(
       (a) => `${a.type}=${a.value}`,
@@ -96,8 +99,14 @@ export class StandInCa {
       `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, der, not_before, not_after,
                                  request_id, issued_at)
        VALUES ($1, $2, 'good', $3, $4, $5, $5, now(), now() + interval '30 days', $6, now())`,
-      [this.issuerId, serial, body.profile, subject.join(', '), der, body.requestId],
+      [this.issuerId, serial, profile, subject.join(', '), der, requestId],
     );
+    return { der, serial };
+  }
+
+  async #issue(body: Instruction): Promise<Answer> {
+    const csr = Buffer.from(body.csr as string, 'base64');
+    const { der, serial } = await this.#certify(body, csr, body.profile as string, body.requestId as string);
     // The RA refuses reused keys from what the CA bound; refusing them here is the real CA's job.
     const binding = keyBindingOf(
       parseCsr(csr).publicKey,
@@ -116,7 +125,21 @@ export class StandInCa {
         serial,
         certificate: der.toString('base64'),
         chain: [this.hierarchy.issuing, this.hierarchy.root].map((c) => c.toString('base64')),
+        ...(body.encryption ? { encryption: await this.#issueEncryption(body, csr) } : {}),
       },
+    };
+  }
+
+  /** The encryption twin of a dual issuance, for a key a stand-in KM made and enveloped to the holder. */
+  async #issueEncryption(body: Instruction, signatureCsr: Buffer) {
+    const { profile } = body.encryption as { profile: string };
+    const km = await standInKmKey(parseCsr(signatureCsr).publicKey, 'stand-in KM key');
+    this.kmKeys.push(km);
+    const { der, serial } = await this.#certify(body, km.csr, profile, `${body.requestId}:encryption`);
+    return {
+      serial,
+      certificate: der.toString('base64'),
+      envelopedKey: km.envelopedKey.toString('base64'),
     };
   }
 
