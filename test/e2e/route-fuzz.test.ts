@@ -167,7 +167,7 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
             documentReference: '(2026)京0105刑初1234号',
             court: '北京市朝阳区人民法院',
             officerName: '赵明',
-            officerDocument: { documentType: 'resident_id_card', documentNumber: '110105198001010017' },
+            officerDocument: { documentType: 'resident_id_card', documentNumber: '110105198001010016' },
           },
           officerCertificate: { issuerId: issuingCaId, serial: 'abcdef' },
         },

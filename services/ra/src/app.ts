@@ -2,6 +2,8 @@ import {
   AppError,
   createHttpServer,
   type HttpServer,
+  KmClient,
+  kmUrl,
   registerAccessControl,
   type ServiceContext,
 } from '@sm2ca/platform';
@@ -33,17 +35,12 @@ async function raKeyLabel(context: ServiceContext): Promise<string> {
   return rows[0].key_label;
 }
 
-const kmNotWired: KeyRestorer = {
-  restoreKey: async () => {
-    throw new AppError('KM_UNAVAILABLE', 'the RA has no KM client yet', 503);
-  },
-};
-
 /**
  * The RA: the only service operators and holders talk to. Operators enter,
  * review and issue applications and revocations under role separation; holders
  * fetch their certificate once with a download code. Every change to the CA
- * goes out as an instruction signed with the RA key.
+ * goes out as an instruction signed with the RA key, and so does every key
+ * recovery asked of the KM.
  */
 export async function buildRaApp(
   context: ServiceContext,
@@ -52,9 +49,10 @@ export async function buildRaApp(
   const { device, config, db } = context;
   if (!device)
     throw new AppError('DEVICE_REQUIRED', 'the RA signs its CA instructions in the crypto device', 500);
+  const raSigner = device.signer(await raKeyLabel(context));
   const ca = createCaClient({
     baseUrl: `http://${config.services.ca.host}:${config.services.ca.port}`,
-    signer: device.signer(await raKeyLabel(context)),
+    signer: raSigner,
   });
   const ctx = {
     pool: db.pool,
@@ -77,7 +75,8 @@ export async function buildRaApp(
   registerQueryRoutes(app, ctx);
   const recovery = {
     ...ctx,
-    km: options.km ?? kmNotWired,
+    // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.
+    km: options.km ?? new KmClient({ url: kmUrl(config), caller: raSigner, pool: db.pool, verifier: device }),
     judicialApprovalHours: config.judicialApprovalHours,
   };
   registerKeyRecoveryRoutes(app, recovery);

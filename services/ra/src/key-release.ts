@@ -1,5 +1,5 @@
 import { publicKeyOfSpki } from '@sm2ca/pki';
-import { AppError } from '@sm2ca/platform';
+import { AppError, type KmClient } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import {
   type CertificateRef,
@@ -7,14 +7,8 @@ import {
   signatureCertificateProblem,
 } from './recovery-certificates.ts';
 
-/** What the RA asks of KM (KmClient.restoreKey): the escrowed key, enveloped to a recipient key. */
-export interface KeyRestorer {
-  restoreKey(
-    taskNo: string,
-    caName: string,
-    item: { userCertNo: string; userPublicKey: Uint8Array },
-  ): Promise<{ publicKey: Uint8Array; envelopedKey: Uint8Array }>;
-}
+/** What the RA asks of KM: the escrowed key, enveloped to a recipient key. */
+export type KeyRestorer = Pick<KmClient, 'restoreKey'>;
 
 export interface ReleaseRequest {
   /** Fixed when the recovery is approved, so a retry is the same request to KM. */

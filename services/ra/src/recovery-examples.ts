@@ -53,7 +53,7 @@ const authorisation = {
   documentReference: '(2026)京0105刑初1234号',
   court: '北京市朝阳区人民法院',
   officerName: '赵明',
-  officerDocument: { documentType: 'resident_id_card' as const, documentNumber: '110105198001010017' },
+  officerDocument: { documentType: 'resident_id_card' as const, documentNumber: '110105198001010016' },
 };
 
 const officerCertificate = { issuerId: 'sub', serial: '7be2c4a91d0f3e5b6a7c8d9e0f1a2b3c' };
