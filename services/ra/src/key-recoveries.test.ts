@@ -105,7 +105,19 @@ describe('RA key recovery (密钥恢复)', () => {
     const res = await bed.call('clerk', 'POST', `/v1/key-recoveries/${id}/review`, { decision: 'approve' });
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('ROLE_FORBIDDEN');
-    // The same person holding the reviewer role too is what the DB CHECK stops.
+    // An operator moved from entry to review since: the RA refuses, and so would the DB CHECK.
+    const moved = (await submit({ holderKey: (await holderWithPair()).holderKey }, 'clerk2')).json().id;
+    await bed.pool.query("UPDATE operators SET role = 'reviewer' WHERE id = $1", [bed.ids.clerk2]);
+    try {
+      const same = await bed.call('clerk2', 'POST', `/v1/key-recoveries/${moved}/review`, {
+        decision: 'approve',
+      });
+      expect(same.statusCode).toBe(403);
+      expect(same.json().error.code).toBe('SAME_OPERATOR');
+    } finally {
+      await bed.pool.query("UPDATE operators SET role = 'entry_clerk' WHERE id = $1", [bed.ids.clerk2]);
+    }
+    // The DB CHECK, whatever the route.
     await expect(
       bed.pool.query('UPDATE key_recoveries SET reviewed_by = entered_by WHERE id = $1', [id]),
     ).rejects.toThrow(/check constraint/);
