@@ -8,7 +8,7 @@ import {
   type HttpServer,
   type ServiceContext,
 } from '@sm2ca/platform';
-import { caRequestBody, kmRespondBody } from './api-docs.ts';
+import { caRequestBody, kmRespondBody, refusalHeaders } from './api-docs.ts';
 import { KmLeader } from './km-leader.ts';
 import { KmRequests } from './km-requests.ts';
 import { kmMasterKeyLabel } from './master-key.ts';
@@ -90,6 +90,7 @@ export async function buildKmApp(context: ServiceContext, options: KmAppOptions 
             description:
               'Refused: a KMRespond with one ErrorPkgRespond (application/octet-stream), or, for a request ' +
               'the KM never read (wrong content type, too large), the shared error body',
+            headers: refusalHeaders,
             content: {
               [contentType]: derResponse(contentType, 'KMRespond DER').content[contentType],
               'application/json': { schema: ErrorBodySchema },

@@ -17,7 +17,7 @@ export const refusalStatus: Record<KmErrorCode, number> = {
   KEY_UNKNOWN: 404,
   KEY_NOT_CURRENT: 409,
   CERT_NO_TAKEN: 409,
-  TOO_MANY_REQUESTS: 400,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
 };
 

@@ -21,7 +21,7 @@ import { kmRefusal, refusalCode } from './km-refusal.ts';
 import { findRequest, keepResponse, recordRequest, requestDigest } from './request-ledger.ts';
 
 /** More items than this in one request is refused: each is a device operation. */
-export const MAX_ITEMS = 64;
+const MAX_ITEMS = 64;
 /** taskNO of a refusal of a request whose own taskNO could not be read: the field is mandatory. */
 const UNKNOWN_TASK = '00000000';
 
@@ -104,26 +104,22 @@ export class KmRequests {
 
     const call: KmCall = { request, caller, actor: actorOf(caller) };
     const digest = requestDigest(request);
-    const known = await findRequest(km.pool, request.taskNo, digest);
-    if (known?.response) return known.response;
-    if (!known) {
-      const recorded = await withTransaction(km.pool, async (client) => {
-        const fresh = await recordRequest(client, {
-          taskNo: request.taskNo,
-          callerId: caller.id,
-          callerSerial: caller.serial,
-          caName: request.caName,
-          digest,
-        });
-        if (!fresh) return false;
-        for (const item of request.requests) await handlerOf(item).commit(client, km, call, item);
-        return true;
+    const fresh = await withTransaction(km.pool, async (client) => {
+      const recorded = await recordRequest(client, {
+        taskNo: request.taskNo,
+        callerId: caller.id,
+        callerSerial: caller.serial,
+        caName: request.caName,
+        digest,
       });
-      // A twin recorded it first: its content must match, and its answer may be ready.
-      if (!recorded) {
-        const twin = await findRequest(km.pool, request.taskNo, digest);
-        if (twin?.response) return twin.response;
-      }
+      if (!recorded) return false;
+      for (const item of request.requests) await handlerOf(item).commit(client, km, call, item);
+      return true;
+    });
+    // A known task (a retry, or a twin that recorded it first): the same content, and its answer if kept.
+    if (!fresh) {
+      const known = await findRequest(km.pool, request.taskNo, digest);
+      if (known?.response) return known.response;
     }
     const responses = [];
     for (const item of request.requests) responses.push(await handlerOf(item).answer(km, call, item));

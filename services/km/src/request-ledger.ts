@@ -22,8 +22,8 @@ export interface LedgerEntry {
 }
 
 /**
- * The ledger row of this task, or undefined if the task is new. The same task number with
- * other content is a replay: a task number names exactly one request, forever.
+ * The ledger row of a known task. The same task number with other content is a replay: a task
+ * number names exactly one request, forever.
  */
 export async function findRequest(
   db: Pool | PoolClient,
