@@ -167,6 +167,26 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
           requestedBy: 'the holder',
         },
         'POST /v1/download': { reference: '123456789012', code: 'ABCD-EFGH', format: 'pem' },
+        'POST /v1/key-recoveries': {
+          holderKey: 'resident-id:11010519491231002X',
+          identityCheck: {
+            requester: 'holder',
+            document: { documentType: 'resident_id_card', documentNumber: '11010519491231002X' },
+            method: 'seen in person',
+          },
+        },
+        'POST /v1/key-recoveries/download': { reference: '123456789012', code: 'ABCD-EFGH' },
+        'POST /v1/judicial-recoveries': {
+          issuerId: issuingCaId,
+          serial: 'abcdef',
+          authorisation: {
+            documentReference: '(2026)京0105刑初1234号',
+            court: '北京市朝阳区人民法院',
+            officerName: '赵明',
+            officerDocument: { documentType: 'resident_id_card', documentNumber: '110105198001010016' },
+          },
+          officerCertificate: { issuerId: issuingCaId, serial: 'abcdef' },
+        },
       },
     });
     expect(failures).toEqual([]);

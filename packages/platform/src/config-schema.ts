@@ -84,6 +84,8 @@ export const ConfigSchema = Type.Object({
   }),
   /** How long a holder's certificate download code stays valid. */
   downloadCodeDays: Type.Integer({ minimum: 1, maximum: 90 }),
+  /** How long a key administrator's approval of a judicial key recovery counts. */
+  judicialApprovalHours: Type.Integer({ minimum: 1, maximum: 720 }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */
   publicUrls: Type.Object({
     ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),

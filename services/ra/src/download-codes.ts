@@ -40,7 +40,7 @@ export interface DownloadCode {
   expiresAt: string;
 }
 
-function canonicalCode(code: string): string {
+export function canonicalCode(code: string): string {
   return code.replace(/[\s-]/g, '').toUpperCase();
 }
 

@@ -33,8 +33,13 @@ export const Time = Type.String({ format: 'date-time' });
 /** A timestamp column as the API shows it. */
 export const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
 
-/** Every operator role may read the RA's records; holders may not. */
-export const anyOperator: readonly Role[] = roles;
+/**
+ * Every RA business role may read the RA's records; holders may not, nor the key administrator
+ * and the judicial officer, who see only the judicial recoveries they take part in.
+ */
+export const anyOperator: readonly Role[] = roles.filter(
+  (role) => role !== 'key_administrator' && role !== 'judicial_officer',
+);
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,17}$' }) });
 

@@ -1,5 +1,17 @@
-/** RA roles (GM-NOTES: entry clerk ≠ reviewer; operator ≠ auditor). */
-export const roles = ['business_admin', 'entry_clerk', 'reviewer', 'certificate_maker', 'auditor'] as const;
+/**
+ * Operator roles (GM-NOTES: entry clerk ≠ reviewer; operator ≠ auditor). The key
+ * administrator and the judicial officer stand outside the RA business: they act only
+ * on judicial key recovery and read no other RA records.
+ */
+export const roles = [
+  'business_admin',
+  'entry_clerk',
+  'reviewer',
+  'certificate_maker',
+  'auditor',
+  'key_administrator',
+  'judicial_officer',
+] as const;
 export type Role = (typeof roles)[number];
 
 export const roleNames: Record<Role, string> = {
@@ -8,6 +20,8 @@ export const roleNames: Record<Role, string> = {
   reviewer: 'reviewer (审核员)',
   certificate_maker: 'certificate maker (制证员)',
   auditor: 'auditor (审计员)',
+  key_administrator: 'key administrator (密钥管理员)',
+  judicial_officer: 'judicial officer (司法取证人员)',
 };
 
 export function isRole(value: string): value is Role {

@@ -13,6 +13,7 @@ import { buildRaApp } from '../app.ts';
 import { createCaClient } from '../ca-client.ts';
 import { IssueRetrier } from '../issue-retrier.ts';
 import { StandInCa } from './stand-in-ca.ts';
+import { StandInKm } from './stand-in-km.ts';
 
 /** Two operators of the roles that take turns, so role separation can be shown both ways. */
 const staff = {
@@ -23,6 +24,11 @@ const staff = {
   maker: 'certificate_maker',
   auditor: 'auditor',
   admin: 'business_admin',
+  keyAdmin: 'key_administrator',
+  keyAdmin2: 'key_administrator',
+  keyAdmin3: 'key_administrator',
+  officer: 'judicial_officer',
+  officer2: 'judicial_officer',
 } as const satisfies Record<string, Role>;
 export type StaffMember = keyof typeof staff;
 
@@ -32,6 +38,8 @@ export interface RaTestBed {
   app: HttpServer;
   pool: Pool;
   ca: StandInCa;
+  /** What the RA's recovery routes ask for escrowed keys. */
+  km: StandInKm;
   /** The stand-in CA's port, to bring it back on after closing it. */
   caPort: number;
   hierarchy: OpensslHierarchy;
@@ -91,17 +99,17 @@ export function useRaTestBed(options: { allowHolderEncryptionKeys?: boolean } = 
       LOG_LEVEL: 'silent',
     });
     const log = createLogger('ra', { level: 'silent' });
-    const app = await buildRaApp({
-      config,
-      log,
-      db: { pool: db.pool, url: db.url, close: async () => {} },
-      device,
-    });
+    const km = new StandInKm(db.pool);
+    const app = await buildRaApp(
+      { config, log, db: { pool: db.pool, url: db.url, close: async () => {} }, device },
+      { km },
+    );
     await app.ready();
     Object.assign(bed, {
       app,
       pool: db.pool,
       ca,
+      km,
       caPort,
       hierarchy,
       retrier: () => {

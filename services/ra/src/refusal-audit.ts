@@ -1,0 +1,39 @@
+import { type Actor, errorResponse, findOperatorByCredential, recordAudit } from '@sm2ca/platform';
+import { type Pool, withTransaction } from '@sm2ca/store';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** The operator who asked, also when their role was refused and access control did not set them. */
+async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | undefined> {
+  if (request.operator) return { name: request.operator.name, role: request.operator.role };
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  const operator = match?.[1] ? await findOperatorByCredential(pool, match[1]) : undefined;
+  return operator && { name: operator.name, role: operator.role };
+}
+
+/**
+ * An onError hook for the key recovery routes: a request an operator made and was refused
+ * (4xx) is audited in its own transaction, since the refused change rolled back with its own.
+ * Anonymous or forged-credential noise is left to the access log, so nobody can fill the audit
+ * trail from outside; holders' refused downloads are audited where they are judged.
+ */
+export function auditRefusals(pool: Pool, subjectType: string) {
+  return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
+    const { status, body } = errorResponse(error);
+    if (status >= 500) return;
+    const actor = await askerOf(pool, request);
+    if (!actor) return;
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    await withTransaction(pool, (client) =>
+      recordAudit(client, actor, {
+        action: `${subjectType}.refuse`,
+        subjectType,
+        subjectId: typeof id === 'string' ? id : 'none',
+        after: {
+          code: body.error.code,
+          message: body.error.message,
+          route: `${request.method} ${request.routeOptions.url}`,
+        },
+      }),
+    );
+  };
+}
