@@ -61,6 +61,12 @@ export const ConfigSchema = Type.Object({
     /** Quiet time after a revocation before the CRL that carries it is published. */
     debounceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
+  audit: Type.Object({
+    /** How often the chain head is signed by the audit key (when the chain has grown). */
+    checkpointMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /** A file every checkpoint is also appended to, besides <home>/audit/checkpoints.jsonl. */
+    checkpointSink: Type.Optional(Type.String({ minLength: 1 })),
+  }),
   /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
   issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   /** Every service's HTTP server: how long a client may take to send a request. */

@@ -37,6 +37,8 @@ export const settingSources: SettingSource[] = [
   { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
+  { path: 'audit.checkpointMinutes', env: 'SM2CA_AUDIT_CHECKPOINT_MINUTES', fallback: 10 },
+  { path: 'audit.checkpointSink', env: 'SM2CA_AUDIT_CHECKPOINT_SINK' },
   { path: 'issueRetrySeconds', env: 'SM2CA_ISSUE_RETRY_SECONDS', fallback: 15 },
   { path: 'http.headersTimeoutSeconds', env: 'SM2CA_HTTP_HEADERS_TIMEOUT_SECONDS', fallback: 10 },
   { path: 'http.requestTimeoutSeconds', env: 'SM2CA_HTTP_REQUEST_TIMEOUT_SECONDS', fallback: 30 },

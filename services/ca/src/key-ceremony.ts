@@ -32,7 +32,7 @@ const RA_DAYS = 730;
 const OCSP_SIGNER_DAYS = 365;
 const OCSP_SIGNER_RENEW_DAYS = 30;
 
-/** The hierarchy `init` creates: root → issuing CA → the RA's own certificate. */
+/** The hierarchy `init` creates: root → issuing CA → the RA's and the audit key's certificates. */
 export function ceremonySteps(config: Config): CeremonyStep[] {
   const name = config.ca.name;
   return [
@@ -61,6 +61,16 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'device-sign',
       keyLabel: 'ra',
       commonName: `${name} RA`,
+      days: RA_DAYS,
+    },
+    // Signs the audit chain's checkpoints (platform audit-trail), nothing else.
+    {
+      id: 'audit',
+      kind: 'audit',
+      parentId: 'sub',
+      profile: 'device-sign',
+      keyLabel: 'audit',
+      commonName: `${name} Audit`,
       days: RA_DAYS,
     },
   ];

@@ -1,0 +1,75 @@
+import type { Pool, PoolClient } from '@sm2ca/store';
+import { AUDIT_RECORD_COLUMNS, auditRecordFromRow, type ChainLink } from './audit-record.ts';
+import type { AuditTrust } from './audit-verifier.ts';
+
+const PAGE = 20_000;
+
+/**
+ * The chain from seq `from` to `to` (inclusive) in seq order, each position with the audit_log
+ * row it names (none when that row is gone), read page by page.
+ */
+export async function* readChain(
+  db: Pool | PoolClient,
+  range: { from?: number; to?: number } = {},
+): AsyncGenerator<ChainLink> {
+  let after = (range.from ?? 1) - 1;
+  const to = range.to ?? Number.MAX_SAFE_INTEGER;
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT c.seq, c.audit_id::text AS audit_id, encode(c.prev_hash, 'hex') AS prev_hash,
+              encode(c.hash, 'hex') AS hash, a.id IS NOT NULL AS present, ${AUDIT_RECORD_COLUMNS}
+         FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
+        WHERE c.seq > $1 AND c.seq <= $2
+        ORDER BY c.seq LIMIT $3`,
+      [after, to, PAGE],
+    );
+    for (const row of rows) {
+      yield {
+        seq: Number(row.seq),
+        auditId: row.audit_id,
+        prevHash: row.prev_hash,
+        hash: row.hash,
+        ...(row.present ? { record: auditRecordFromRow(row) } : {}),
+      };
+    }
+    if (rows.length < PAGE) return;
+    after = Number(rows[rows.length - 1].seq);
+  }
+}
+
+/**
+ * audit_log rows outside the chain: `behind` sort before its last sealed row, where the sealer
+ * will never reach them (written in afterwards with a forged xid: inserted); `pending` are
+ * waiting for their turn.
+ */
+export async function unchainedRecords(
+  db: Pool | PoolClient,
+): Promise<{ behind: string[]; pending: number }> {
+  const { rows } = await db.query(
+    `WITH head AS (SELECT xid, audit_id FROM audit_chain ORDER BY seq DESC LIMIT 1)
+     SELECT a.id::text AS id, ((a.xid, a.id) > (SELECT xid, audit_id FROM head)) IS NOT FALSE AS pending
+       FROM audit_log a
+      WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id)
+      ORDER BY a.id`,
+  );
+  return {
+    behind: rows.filter((r) => !r.pending).map((r) => r.id),
+    pending: rows.filter((r) => r.pending).length,
+  };
+}
+
+/** The audit certificates and the CA certificates they chain to, as the ceremony recorded them. */
+export async function auditTrust(db: Pool | PoolClient): Promise<AuditTrust> {
+  const { rows } = await db.query(
+    "SELECT id, kind, certificate FROM issuers WHERE kind IN ('audit', 'root', 'subordinate') ORDER BY created_at",
+  );
+  const of = (kind: string) =>
+    rows.filter((r) => r.kind === kind).map((r) => new Uint8Array(r.certificate as Buffer));
+  return {
+    auditCertificates: new Map(
+      rows.filter((r) => r.kind === 'audit').map((r) => [r.id, new Uint8Array(r.certificate)]),
+    ),
+    trustAnchors: of('root'),
+    intermediates: of('subordinate'),
+  };
+}
