@@ -1,39 +1,68 @@
 import type { Pool, PoolClient } from '@sm2ca/store';
-import { AUDIT_RECORD_COLUMNS, auditRecordFromRow, type ChainLink } from './audit-record.ts';
+import { AUDIT_RECORD_COLUMNS, type ChainLink } from './audit-record.ts';
 import type { AuditTrust } from './audit-verifier.ts';
 
 const PAGE = 20_000;
 
 /**
  * The chain from seq `from` to `to` (inclusive) in seq order, each position with the audit_log
- * row it names (none when that row is gone), read page by page.
+ * row it names (none when that row is gone), read page by page; the next page is asked for
+ * before this one is handed out, so the database works while the caller hashes.
  */
 export async function* readChain(
   db: Pool | PoolClient,
   range: { from?: number; to?: number } = {},
 ): AsyncGenerator<ChainLink> {
-  let after = (range.from ?? 1) - 1;
-  const to = range.to ?? Number.MAX_SAFE_INTEGER;
-  for (;;) {
-    const { rows } = await db.query(
-      `SELECT c.seq, c.audit_id::text AS audit_id, encode(c.prev_hash, 'hex') AS prev_hash,
-              encode(c.hash, 'hex') AS hash, a.id IS NOT NULL AS present, ${AUDIT_RECORD_COLUMNS}
-         FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
-        WHERE c.seq > $1 AND c.seq <= $2
-        ORDER BY c.seq LIMIT $3`,
-      [after, to, PAGE],
-    );
-    for (const row of rows) {
+  const { rows: last } = await db.query('SELECT max(seq) AS seq FROM audit_chain');
+  const to = Math.min(range.to ?? Number.MAX_SAFE_INTEGER, Number(last[0].seq ?? 0));
+  // Pages by seq range rather than LIMIT: an index range scan, already in order, whatever the statistics say.
+  const page = (cursor: number) =>
+    db.query({
+      rowMode: 'array',
+      text: `SELECT c.seq, c.audit_id::text, encode(c.prev_hash, 'hex'), encode(c.hash, 'hex'),
+                    a.id IS NOT NULL, ${AUDIT_RECORD_COLUMNS}
+               FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
+              WHERE c.seq > $1 AND c.seq <= $2
+              ORDER BY c.seq`,
+      values: [cursor, Math.min(cursor + PAGE, to)],
+    });
+  let cursor = (range.from ?? 1) - 1;
+  if (cursor >= to) return;
+  let next = page(cursor);
+  while (cursor < to) {
+    const { rows } = await next;
+    cursor += PAGE;
+    if (cursor < to) {
+      next = page(cursor);
+      // Awaited on the next turn; a caller that stops early must not leave it unhandled.
+      next.catch(() => {});
+    }
+    for (const [
+      seq,
+      auditId,
+      prevHash,
+      hash,
+      present,
+      id,
+      at,
+      actor,
+      actorRole,
+      action,
+      subjectType,
+      subjectId,
+      before,
+      after,
+    ] of rows) {
       yield {
-        seq: Number(row.seq),
-        auditId: row.audit_id,
-        prevHash: row.prev_hash,
-        hash: row.hash,
-        ...(row.present ? { record: auditRecordFromRow(row) } : {}),
+        seq: Number(seq),
+        auditId,
+        prevHash,
+        hash,
+        ...(present
+          ? { record: { id, at, actor, actorRole, action, subjectType, subjectId, before, after } }
+          : {}),
       };
     }
-    if (rows.length < PAGE) return;
-    after = Number(rows[rows.length - 1].seq);
   }
 }
 

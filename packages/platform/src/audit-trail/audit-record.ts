@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * One audit_log row as the chain commits to it, every field as text exactly as an export carries
@@ -56,48 +56,59 @@ export function auditRecordFromRow(row: Record<string, string | null>): AuditRec
 
 const NULL_FIELD = 0xffff_ffff;
 
+const fieldsOf = (r: AuditRecord) => [
+  r.id,
+  r.at,
+  r.actor,
+  r.actorRole,
+  r.action,
+  r.subjectType,
+  r.subjectId,
+  r.before,
+  r.after,
+];
+
+/** Writes the canonical bytes of `record` at `offset` of `out` (sized by canonicalLength); answers the end. */
+function writeCanonical(record: AuditRecord, out: Buffer, offset: number): number {
+  let at = offset;
+  for (const field of fieldsOf(record)) {
+    if (field === null) {
+      at = out.writeUInt32BE(NULL_FIELD, at);
+    } else {
+      const length = out.write(field, at + 4, 'utf8');
+      out.writeUInt32BE(length, at);
+      at += 4 + length;
+    }
+  }
+  return at;
+}
+
+function canonicalLength(record: AuditRecord): number {
+  let length = 0;
+  for (const field of fieldsOf(record)) length += 4 + (field === null ? 0 : Buffer.byteLength(field, 'utf8'));
+  return length;
+}
+
 /**
  * Canonical bytes of a record: its nine fields in the order of AuditRecord, each as a 4-byte
  * big-endian length followed by its UTF-8 bytes; a null field (before/after only) is the length
  * 0xFFFFFFFF and no bytes. Lengths make the encoding unambiguous whatever the fields contain.
  */
 export function canonicalRecordBytes(record: AuditRecord): Buffer {
-  const fields = [
-    record.id,
-    record.at,
-    record.actor,
-    record.actorRole,
-    record.action,
-    record.subjectType,
-    record.subjectId,
-    record.before,
-    record.after,
-  ];
-  const parts: Buffer[] = [];
-  for (const field of fields) {
-    const length = Buffer.alloc(4);
-    if (field === null) {
-      length.writeUInt32BE(NULL_FIELD);
-      parts.push(length);
-    } else {
-      const bytes = Buffer.from(field, 'utf8');
-      length.writeUInt32BE(bytes.length);
-      parts.push(length, bytes);
-    }
-  }
-  return Buffer.concat(parts);
+  const out = Buffer.alloc(canonicalLength(record));
+  writeCanonical(record, out, 0);
+  return out;
 }
 
 /**
  * SM3(prev_hash ‖ seq as 8 bytes big-endian ‖ canonical record bytes), hex. The position is
- * hashed too, so a record moved elsewhere in the chain no longer matches its seal.
+ * hashed too, so a record moved elsewhere in the chain no longer matches its seal. Built in one
+ * buffer and hashed in one call: verification runs this a million times.
  */
 export function chainHash(prevHash: string, seq: number, record: AuditRecord): string {
-  const position = Buffer.alloc(8);
-  position.writeBigUInt64BE(BigInt(seq));
-  return createHash('sm3')
-    .update(Buffer.from(prevHash, 'hex'))
-    .update(position)
-    .update(canonicalRecordBytes(record))
-    .digest('hex');
+  const out = Buffer.allocUnsafe(40 + canonicalLength(record));
+  out.write(prevHash, 0, 32, 'hex');
+  out.writeBigUInt64BE(BigInt(seq), 32);
+  writeCanonical(record, out, 40);
+  return hash('sm3', out, 'hex');
 }
