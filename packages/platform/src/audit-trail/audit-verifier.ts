@@ -85,9 +85,10 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
       firstSeq = link.seq;
       expected ??= link.seq;
       if (head === undefined) {
-        head = link.prevHash;
+        // A part taken from the middle starts from the hash it says it follows; the chain's start from none.
+        head = link.seq === 1 ? GENESIS_HASH : link.prevHash;
         lastGoodCheckpoint = link.seq - 1;
-        checkHeadAt(link.seq - 1, link.prevHash);
+        checkHeadAt(link.seq - 1, head);
       }
     }
     const at = { seq: link.seq, auditId: link.auditId };
