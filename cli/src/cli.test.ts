@@ -21,6 +21,7 @@ describe('sm2ca CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('start');
     expect(result.stdout).toContain('migrate');
+    expect(result.stdout).toContain('km');
   });
 
   it('stops on a bad setting with one line naming it and a non-zero exit', async () => {
@@ -138,11 +139,12 @@ describe('sm2ca device against the CA that init made', () => {
     }
   });
 
+  // One command per service key, each a process of its own: longer than the default timeout.
   it('never signs with a key of the ceremony nor makes one the ceremony would adopt, and audits each refusal', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sm2ca-sign-'));
     try {
       await writeFile(join(dir, 'instruction.json'), '{"operation":"revoke"}');
-      for (const label of ['root-ca', 'sub-ca', 'ra', 'ocsp-root-1', 'ocsp-sub-1']) {
+      for (const label of ['root-ca', 'sub-ca', 'ra', 'km', 'ca-km', 'ocsp-root-1', 'ocsp-sub-1']) {
         const out = join(dir, `${label}.sig`);
         const result = await sm2ca(
           ['device', 'sign', '--label', label, '--in', join(dir, 'instruction.json'), '--out', out],
@@ -162,11 +164,29 @@ describe('sm2ca device against the CA that init made', () => {
       );
       expect(rows).toEqual([
         { action: 'device.keygen.refused', n: 1 },
-        { action: 'device.sign.refused', n: 5 },
+        { action: 'device.sign.refused', n: 7 },
+        { action: 'km.master-key.create', n: 1 },
       ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }, 90_000);
+
+  it('km master-key finds the key init made; km status shows the pool, the escrows and the key', async () => {
+    const again = await sm2ca(['km', 'master-key'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('the KM master key "km-master" already exists; nothing changed\n');
+    const status = await sm2ca(['km', 'status'], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout.trimEnd().split('\n')).toEqual([
+      'pool:       0 keys (refilled below 25 up to 100)',
+      'escrows:    current 0, revoked 0, expired 0, archived 0',
+      'master key: "km-master" present',
+    ]);
+    const { rows } = await db.pool.query(
+      "SELECT actor, actor_role FROM audit_log WHERE action = 'km.master-key.create'",
+    );
+    expect(rows).toEqual([{ actor: 'cli', actor_role: 'key_ceremony' }]);
   });
 });
 

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerInitCommand } from './commands/init.ts';
+import { registerKmCommands } from './commands/km.ts';
 import { registerLintCommand } from './commands/lint.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
@@ -34,6 +35,7 @@ registerDeviceCommands(program, {
 });
 registerMigrateCommand(program);
 registerOperatorCommands(program);
+registerKmCommands(program);
 registerAuditCommands(program, {
   config: () => cliContext().config,
   database: () => {

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { signCaRequest } from '@sm2ca/pki';
 import { addOperator, createLogger, type HttpServer, loadConfig, roles } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCrlApp } from '../../services/crl/src/app.ts';
+import { buildKmApp } from '../../services/km/src/app.ts';
+import { ensureKmMasterKey } from '../../services/km/src/master-key.ts';
 import { createOcspTestBed, type OcspTestBed } from '../../services/ocsp/src/test-support/ocsp-test-bed.ts';
 import { issuingCaId, useRaTestBed } from '../../services/ra/src/test-support/ra-test-bed.ts';
 import {
@@ -89,6 +92,7 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
   let bed: OcspTestBed;
   let ocsp: HttpServer;
   let crl: HttpServer;
+  let km: HttpServer;
 
   beforeAll(async () => {
     bed = await createOcspTestBed();
@@ -103,8 +107,20 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
       { leaderRetryMs: 200 },
     );
     await crl.ready();
+    await ensureKmMasterKey(bed.ca.db.pool, bed.ca.device, { name: 'cli', role: 'key_ceremony' });
+    km = await buildKmApp(
+      {
+        config: bed.ca.config,
+        log: createLogger('km', { level: 'silent' }),
+        db: { pool: bed.ca.db.pool, url: bed.ca.db.url, close: async () => {} },
+        device: bed.ca.device,
+      },
+      { background: false },
+    );
+    await km.ready();
   });
   afterAll(async () => {
+    await km?.close();
     await crl?.close();
     await bed?.close();
   });
@@ -216,6 +232,32 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
       plain({}),
       plain({ 'if-none-match': '"garbage", W/"x", *' }),
       plain({ authorization: 'Bearer not-a-credential' }),
+    ]);
+    expect(failures).toEqual([]);
+  });
+
+  it('KM: every route, as anyone, with the body as DER and as a request the CA signed around it', async () => {
+    const signed = async (body: Buffer | undefined) => {
+      const der = await signCaRequest(
+        {
+          caName: 'sub',
+          requestTime: new Date(),
+          taskNo: randomUUID(),
+          requests: [
+            { kind: 'revokeKey', userCertNo: (body ?? Buffer.alloc(1, 1)).subarray(0, 20).toString('hex') },
+          ],
+        },
+        bed.ca.device.signer('ca-km'),
+      ).catch(() => body ?? Buffer.alloc(0));
+      return { headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(der) };
+    };
+    const failures = await fuzzService(km, [
+      plain({}),
+      async (body) => ({
+        headers: { 'content-type': 'application/octet-stream' },
+        ...(body ? { body } : {}),
+      }),
+      signed,
     ]);
     expect(failures).toEqual([]);
   });

@@ -11,7 +11,7 @@ const bin = new URL('../../cli/bin/sm2ca.js', import.meta.url).pathname;
 
 export interface Stack {
   env: NodeJS.ProcessEnv;
-  url: { ra: string; ca: string; ocsp: string; crl: string };
+  url: { ra: string; ca: string; km: string; ocsp: string; crl: string };
   /** Runs `sm2ca ARGS` against the same configuration. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Everything the supervisor printed so far. */
@@ -106,7 +106,13 @@ export async function startStack(
   const local = (p: number) => `http://127.0.0.1:${p}`;
   return {
     env,
-    url: { ra: local(port.ra), ca: local(port.ca), ocsp: local(port.ocsp), crl: local(port.crl) },
+    url: {
+      ra: local(port.ra),
+      ca: local(port.ca),
+      km: local(port.km),
+      ocsp: local(port.ocsp),
+      crl: local(port.crl),
+    },
     cli: (args) => sm2caCli(args, env),
     output: () => output,
     async stop() {

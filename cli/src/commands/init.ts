@@ -1,4 +1,5 @@
 import { runKeyCeremony } from '@sm2ca/ca';
+import { ensureKmMasterKey, kmMasterKeyLabel } from '@sm2ca/km';
 import { type Config, type Database, openConfiguredDevice } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
@@ -11,7 +12,10 @@ export async function initialise(config: Config, db: Database): Promise<string[]
   const device = await openConfiguredDevice(config, { createToken: true });
   try {
     const { created } = await runKeyCeremony(db.pool, device, config, progress);
-    return created;
+    const master = await ensureKmMasterKey(db.pool, device, { name: 'cli', role: 'key_ceremony' });
+    if (master.created)
+      progress(`KM master key "${kmMasterKeyLabel}" created in the device (SM4, never extractable)`);
+    return master.created ? [...created, kmMasterKeyLabel] : created;
   } finally {
     await device.close();
   }
@@ -21,7 +25,7 @@ export function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description(
-      'create the CA: migrate, create the device token, generate the root, issuing CA and RA keys and certificates',
+      'create the CA: migrate, create the device token, generate the root, issuing CA, RA and KM keys and certificates and the KM master key',
     )
     .action(async () => {
       const { config, log } = cliContext();

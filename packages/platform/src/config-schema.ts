@@ -44,6 +44,11 @@ export const ConfigSchema = Type.Object({
     issuingDays: Type.Integer({ minimum: 1, maximum: 3653 }),
     /** How often the CA checks that each CA has a usable OCSP signer not due for renewal. */
     ocspSignerCheckMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /**
+     * Whether the RA may ask for an encryption certificate on a key the holder brought. A GM CA
+     * issues encryption certificates only for keys its KM generated and escrows, hence false.
+     */
+    allowHolderEncryptionKeys: Type.Boolean(),
   }),
   ocsp: Type.Object({
     /** nextUpdate − thisUpdate of every response; pre-signed ones are refreshed at half of it. */
@@ -66,6 +71,13 @@ export const ConfigSchema = Type.Object({
     checkpointMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
     /** A file every checkpoint is also appended to, besides <home>/audit/checkpoints.jsonl. */
     checkpointSink: Type.Optional(Type.String({ minLength: 1 })),
+  }),
+  /** The KM's pool of encryption key pairs generated ahead, so issuance never waits on key generation. */
+  km: Type.Object({
+    /** How many pooled key pairs the filler keeps at most. */
+    poolSize: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    /** Below this many the filler tops the pool up to poolSize. */
+    poolLowWater: Type.Integer({ minimum: 0, maximum: 100_000 }),
   }),
   /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
   issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),

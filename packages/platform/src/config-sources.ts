@@ -5,7 +5,7 @@
 export interface SettingSource {
   path: string;
   env: string;
-  fallback?: string | number;
+  fallback?: string | number | boolean;
 }
 
 const service = (name: string, port: number, host = '127.0.0.1'): SettingSource[] => [
@@ -31,6 +31,7 @@ export const settingSources: SettingSource[] = [
   { path: 'ca.rootDays', env: 'SM2CA_ROOT_CA_DAYS', fallback: 3650 },
   { path: 'ca.issuingDays', env: 'SM2CA_ISSUING_CA_DAYS', fallback: 1826 },
   { path: 'ca.ocspSignerCheckMinutes', env: 'SM2CA_OCSP_SIGNER_CHECK_MINUTES', fallback: 60 },
+  { path: 'ca.allowHolderEncryptionKeys', env: 'SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS', fallback: false },
   { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
   { path: 'ocsp.liveSigningPerSecond', env: 'SM2CA_OCSP_LIVE_SIGNING_RATE', fallback: 10 },
   { path: 'ocsp.liveSigningBurst', env: 'SM2CA_OCSP_LIVE_SIGNING_BURST', fallback: 50 },
@@ -39,6 +40,8 @@ export const settingSources: SettingSource[] = [
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
   { path: 'audit.checkpointMinutes', env: 'SM2CA_AUDIT_CHECKPOINT_MINUTES', fallback: 10 },
   { path: 'audit.checkpointSink', env: 'SM2CA_AUDIT_CHECKPOINT_SINK' },
+  { path: 'km.poolSize', env: 'SM2CA_KM_POOL_SIZE', fallback: 100 },
+  { path: 'km.poolLowWater', env: 'SM2CA_KM_POOL_LOW_WATER', fallback: 25 },
   { path: 'issueRetrySeconds', env: 'SM2CA_ISSUE_RETRY_SECONDS', fallback: 15 },
   { path: 'http.headersTimeoutSeconds', env: 'SM2CA_HTTP_HEADERS_TIMEOUT_SECONDS', fallback: 10 },
   { path: 'http.requestTimeoutSeconds', env: 'SM2CA_HTTP_REQUEST_TIMEOUT_SECONDS', fallback: 30 },

@@ -43,6 +43,16 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
   });
 
+  it('takes a yes-or-no setting as true or false only', () => {
+    expect(loadConfig({}).ca.allowHolderEncryptionKeys).toBe(false);
+    expect(loadConfig({ SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS: 'true' }).ca.allowHolderEncryptionKeys).toBe(
+      true,
+    );
+    expect(failure({ SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS: 'yes' }).message).toMatch(
+      /^SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS: /,
+    );
+  });
+
   it('names the variable of a non-numeric port in one line', () => {
     const error = failure({ SM2CA_RA_PORT: 'eighty' });
     expect(error.code).toBe('CONFIG_INVALID');

@@ -56,10 +56,13 @@ function schemaAt(path: string): TSchema | undefined {
     .reduce<TSchema | undefined>((node, key) => node?.properties?.[key] as TSchema | undefined, ConfigSchema);
 }
 
-/** Environment values are strings; only settings the schema wants as integers become numbers. */
+/** Environment values are strings; only settings the schema wants as integers or booleans change type. */
 function coerce(path: string, raw: unknown): unknown {
-  const wantsNumber = schemaAt(path)?.type === 'integer';
-  return wantsNumber && typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  const type = schemaAt(path)?.type;
+  if (typeof raw !== 'string') return raw;
+  if (type === 'integer' && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+  if (type === 'boolean' && /^(true|false)$/.test(raw.trim())) return raw.trim() === 'true';
+  return raw;
 }
 
 /** An enum setting's error lists what it allows, so the operator need not look it up. */
@@ -114,6 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       describe('ca.issuingDays', fromEnv),
       `must be fewer than the root CA's ${config.ca.rootDays} days (SM2CA_ROOT_CA_DAYS): the issuing CA ends inside the root (got ${config.ca.issuingDays})`,
+    );
+  }
+  if (config.km.poolLowWater >= config.km.poolSize) {
+    throw new ConfigError(
+      describe('km.poolLowWater', fromEnv),
+      `must be below the pool size of ${config.km.poolSize} (SM2CA_KM_POOL_SIZE): the filler refills from the low-water mark up to the size (got ${config.km.poolLowWater})`,
     );
   }
   config.home = resolve(homeBase, config.home);

@@ -3,7 +3,7 @@ import { AppError } from './app-error.ts';
 
 /**
  * SQL for what a `certificates` row `c` is within the CA's own hierarchy — 'root',
- * 'subordinate', 'ra' or 'ocsp' — or NULL for an end-entity certificate. The issuers
+ * 'subordinate', 'ra', 'ocsp', 'km' or 'ca-km' — or NULL for an end-entity certificate. The issuers
  * table holds every certificate the key ceremony made (the RA's shares its profile with
  * holders' device certificates, so only this match tells it apart); the CA profiles
  * catch a CA certificate whatever made it.
@@ -13,7 +13,7 @@ export const hierarchyKindSql = `coalesce(
   CASE c.profile WHEN 'root-ca' THEN 'root' WHEN 'sub-ca' THEN 'subordinate' WHEN 'ocsp-signer' THEN 'ocsp' END)`;
 
 /**
- * Refuses a certificate of the hierarchy (root, issuing CA, RA, OCSP signer): the RA's
+ * Refuses a certificate of the hierarchy (root, issuing CA, RA, OCSP signer, KM): the RA's
  * workflow acts on end entities only, the hierarchy's own certificates are the
  * administrators' (m-of-n) business.
  */

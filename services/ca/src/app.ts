@@ -3,11 +3,14 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Device } from '@sm2ca/device';
 import {
   AppError,
+  CallerCertificates,
   createHttpServer,
   type HttpServer,
   instructionSignature,
   instructionSignatureHeader,
   issuerUrls,
+  KmClient,
+  kmUrl,
   readInstruction,
   type ServiceContext,
   unsafeInputAt,
@@ -23,8 +26,8 @@ import {
 import { issueCertificate } from './issuance.ts';
 import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
+import { KmKeyRevocations } from './km-key-revocations.ts';
 import { OcspSignerRenewal } from './ocsp-signer-renewal.ts';
-import { RaCertificates } from './ra-certificates.ts';
 import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 
 function validator<T extends TSchema>(schema: T) {
@@ -51,15 +54,21 @@ const documentedOnly = () => () => true;
 export interface CaAppOptions {
   /** Renew OCSP signers in the background (default); tests of other things turn it off. */
   ocspSignerRenewal?: boolean;
-  /** Between lock attempts and reconnections of the renewal's leader election. */
+  /** Send the KM the key revocations owed to it, in the background (default). */
+  kmKeyRevocations?: boolean;
+  /** Between lock attempts and reconnections of the background jobs' leader elections. */
   leaderRetryMs?: number;
+  /** The first wait before a key revocation the KM did not take is sent again. */
+  kmRetryMs?: number;
 }
 
 /**
  * The CA takes instructions only from the RA: every request body is verified
  * (inside the device) against the key of a current RA certificate before
- * anything else looks at it. There are no operator routes here. In the background, the
- * leading replica keeps every CA supplied with a usable OCSP signer.
+ * anything else looks at it. There are no operator routes here. The KM, asked with the
+ * CA's own 'ca-km' key, generates and escrows the keys of encryption certificates. In the
+ * background, the leading replica keeps every CA supplied with a usable OCSP signer and
+ * tells the KM of every escrowed key whose certificate was revoked.
  */
 export async function buildCaApp(context: ServiceContext, options: CaAppOptions = {}): Promise<HttpServer> {
   const device = context.device as Device;
@@ -73,16 +82,34 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
       500,
     );
   }
+  const km = new KmClient({
+    url: kmUrl(context.config),
+    caller: device.signer('ca-km'),
+    pool: context.db.pool,
+    verifier: device,
+  });
   const issuance = {
     pool: context.db.pool,
     device,
     issuers,
     issuingCa,
     urls: issuerUrls(context.config, issuingCa.id),
+    config: context.config,
+    km,
+    allowHolderEncryptionKeys: context.config.ca.allowHolderEncryptionKeys,
   };
   const checkIssue = validator(IssueInstructionSchema);
   const checkRevoke = validator(RevokeInstructionSchema);
-  const raCertificates = new RaCertificates(context.db.pool, device);
+  const raCertificates = new CallerCertificates(context.db.pool, device, {
+    kinds: ['ra'],
+    codes: {
+      expired: 'RA_CERTIFICATE_EXPIRED',
+      invalid: 'RA_SIGNATURE_INVALID',
+      revoked: 'RA_CERTIFICATE_REVOKED',
+    },
+    words: { caller: 'RA', signed: 'instruction' },
+    auditRevoked: { actor: { name: 'ra', role: 'ra_instruction' }, action: 'instruction.refuse' },
+  });
   await raCertificates.load();
 
   const app = await createHttpServer({
@@ -143,6 +170,18 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
     });
     app.addHook('onClose', () => renewal.stop());
     await renewal.start();
+  }
+  if (options.kmKeyRevocations ?? true) {
+    const revocations = new KmKeyRevocations({
+      pool: context.db.pool,
+      url: context.db.url,
+      km,
+      log: context.log,
+      ...(options.leaderRetryMs ? { leaderRetryMs: options.leaderRetryMs } : {}),
+      ...(options.kmRetryMs ? { firstRetryMs: options.kmRetryMs } : {}),
+    });
+    app.addHook('onClose', () => revocations.stop());
+    await revocations.start();
   }
   return app;
 }

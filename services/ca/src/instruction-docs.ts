@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { instructionSignatureHeader, revocationReasons, withExample } from '@sm2ca/platform';
 import { requestableProfileIds } from './issuance.ts';
-import { IssueInstructionSchema } from './issue-instruction.ts';
+import { encryptionProfileIds, IssueInstructionSchema } from './issue-instruction.ts';
 import { RevokeInstructionSchema } from './revocation.ts';
 
 /**
@@ -28,7 +28,22 @@ export const IssueInstructionBody = withExample(
       ...IssueInstructionSchema.properties,
       profile: stringEnum(
         requestableProfileIds,
-        'an end-entity profile; CA and OCSP certificates come from the ceremony',
+        'an end-entity profile; CA and OCSP certificates come from the ceremony; an *-encrypt profile only with ca.allowHolderEncryptionKeys (else 422 ENCRYPTION_KEY_NOT_FROM_KM)',
+      ),
+      encryption: Type.Optional(
+        Type.Object(
+          {
+            profile: stringEnum(
+              encryptionProfileIds,
+              "the encryption twin's profile, for the signature profile's kind of holder (else 422 ENCRYPTION_PROFILE_MISMATCH)",
+            ),
+          },
+          {
+            additionalProperties: false,
+            description:
+              'Also an encryption certificate, for a key the KM generates and escrows; KM unreachable: 503 KM_UNAVAILABLE (send the same request id again), KM refusal: 502 KM_REFUSED',
+          },
+        ),
       ),
     },
     { additionalProperties: false },
@@ -45,6 +60,7 @@ export const IssueInstructionBody = withExample(
       { type: 'CN', value: '张三' },
     ],
     identity: { residentId: '11010519491231002X' },
+    encryption: { profile: 'person-encrypt' },
   },
 );
 
@@ -54,12 +70,30 @@ export const IssueResultSchema = withExample(
     serial: Type.String({ description: 'hex' }),
     certificate: Type.String({ description: 'base64 DER' }),
     chain: Type.Array(Type.String(), { description: 'base64 DER, the issuing CA first and the root last' }),
+    encryption: Type.Optional(
+      Type.Object(
+        {
+          serial: Type.String({ description: 'hex' }),
+          certificate: Type.String({ description: 'base64 DER' }),
+          envelopedKey: Type.String({
+            description:
+              "base64 SM2EnvelopedKey DER (GM/T 0009): the encryption private key, enveloped to the signature certificate's key",
+          }),
+        },
+        { description: 'with an encryption instruction: the encryption certificate and its key' },
+      ),
+    ),
   }),
   {
     issuerId: 'sub',
     serial,
     certificate: 'MIICNjCCAdygAwIBAgIQBHSGrDCwGIspyFphMgtnyzAKBggqgRzPVQGDdTA/...',
     chain: ['MIIB9zCCAZ2gAwIBAgIQOo5OiA8jO8j...', 'MIIBwzCCAWmgAwIBAgIQLpXqo0LpO8...'],
+    encryption: {
+      serial: '5c1d0e7b92a4f3086e1bd2c4a97f0e21',
+      certificate: 'MIICODCCAd6gAwIBAgIQXB0Oe5Kk8whuG9LEqX8OITAKBggqgRzPVQGDdTA/...',
+      envelopedKey: 'MIH3MAwGCCqBHM9VAWgBBQAwegIhAO3S...',
+    },
   },
 );
 

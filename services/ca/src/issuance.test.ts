@@ -185,6 +185,57 @@ describe('CA issuance', () => {
     expect(row.rows[0].status).toBe('good');
   });
 
+  it('refuses an encryption certificate for a key the holder brought, and writes nothing', async () => {
+    const res = await issue({ profile: 'person-encrypt', requestId: 'holder-encrypt-key-1' });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().error.code).toBe('ENCRYPTION_KEY_NOT_FROM_KM');
+    const ledger = await bed.db.pool.query(
+      "SELECT 1 FROM ca_requests WHERE request_id = 'holder-encrypt-key-1'",
+    );
+    expect(ledger.rowCount).toBe(0);
+  });
+
+  it("refuses an encryption twin for another kind of holder than the signature certificate's", async () => {
+    const res = await issue({ encryption: { profile: 'organization-encrypt' } });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().error.code).toBe('ENCRYPTION_PROFILE_MISMATCH');
+    const unknown = await issue({ encryption: { profile: 'person-sign' } });
+    expect(unknown.json().error.code).toBe('INSTRUCTION_INVALID');
+  });
+
+  it('answers 503 KM_UNAVAILABLE while the KM is away, the encryption serial planned for the retry', async () => {
+    const body = {
+      operation: 'issue',
+      profile: 'person-sign',
+      csr: await bed.holderCsr(),
+      subject,
+      requestId: 'km-away-request-01',
+      encryption: { profile: 'person-encrypt' },
+    };
+    const planned = async () =>
+      (
+        await bed.db.pool.query(
+          "SELECT serial, enveloped_key FROM km_certificates WHERE request_id = 'km-away-request-01'",
+        )
+      ).rows;
+    const first = await bed.instruct('/v1/instructions/issue', body);
+    expect(first.statusCode, first.body).toBe(503);
+    expect(first.json().error.code).toBe('KM_UNAVAILABLE');
+    const [plan] = await planned();
+    expect(plan).toMatchObject({ enveloped_key: null });
+    const again = await bed.instruct('/v1/instructions/issue', body);
+    expect(again.json().error.code).toBe('KM_UNAVAILABLE');
+    expect(await planned()).toEqual([plan]);
+    const ledger = await bed.db.pool.query(
+      "SELECT serial, response FROM ca_requests WHERE request_id = 'km-away-request-01'",
+    );
+    expect(ledger.rows[0].response).toBeNull();
+    const certificates = await bed.db.pool.query(
+      "SELECT serial, status FROM certificates WHERE request_id = 'km-away-request-01'",
+    );
+    expect(certificates.rows).toEqual([{ serial: ledger.rows[0].serial, status: 'good' }]);
+  });
+
   it('refuses instructions not signed by the RA key', async () => {
     await bed.device.generateKeyPair({ label: 'impostor', token: false });
     const res = await bed.instruct(

@@ -2,18 +2,23 @@ import type { Device } from '@sm2ca/device';
 import {
   assembleCertificate,
   buildTbsCertificate,
-  type DnAttribute,
   getProfile,
-  type IdentityInfo,
-  lintTbs,
   type ProfileId,
   parseCsr,
-  parseTbsCertificate,
   verifyCsr,
 } from '@sm2ca/pki';
-import { AppError, type KeyBinding, keyBindingOf, refuseKeyReuse } from '@sm2ca/platform';
+import {
+  AppError,
+  type Config,
+  type KeyBinding,
+  type KmClient,
+  keyBindingOf,
+  refuseKeyReuse,
+} from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { statusEventSql } from './certificate-events.ts';
+import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fields.ts';
+import { issueEncryptionCertificate } from './encryption-issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
 import { chainOf, type Issuer, requireUsableIssuer } from './issuers.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
@@ -25,6 +30,16 @@ export interface IssueResult {
   certificate: string;
   /** base64 DER, the issuing CA first and the root last */
   chain: string[];
+  /** A dual issue's encryption certificate, for a key the KM generated and escrows. */
+  encryption?: EncryptionResult;
+}
+
+export interface EncryptionResult {
+  serial: string;
+  /** base64 DER */
+  certificate: string;
+  /** base64 SM2EnvelopedKey DER: the encryption private key, enveloped to the signature certificate's key */
+  envelopedKey: string;
 }
 
 export interface IssuanceContext {
@@ -34,6 +49,12 @@ export interface IssuanceContext {
   /** The CA that signs end-entity certificates. */
   issuingCa: Issuer;
   urls: { crl: string; ocsp: string; caCertificate: string };
+  /** For the URLs of an issuer other than the issuing CA (a retry after a change of CA). */
+  config: Config;
+  /** Generates and escrows the keys of encryption certificates. */
+  km: Pick<KmClient, 'applyKey'>;
+  /** ca.allowHolderEncryptionKeys: an encryption certificate for a key the holder brought. */
+  allowHolderEncryptionKeys: boolean;
 }
 
 /** End-entity profiles the RA may ask for; CA, OCSP and RA certificates come only from the key ceremony. */
@@ -49,23 +70,40 @@ export const requestableProfileIds: readonly ProfileId[] = [
 ];
 const requestableProfiles = new Set(requestableProfileIds);
 
-const DAY_MS = 86_400_000;
+/** The encryption profile for each signature profile's kind of holder (TLCP servers are devices too). */
+const encryptionProfileOf: Partial<Record<ProfileId, ProfileId>> = {
+  'person-sign': 'person-encrypt',
+  'organization-sign': 'organization-encrypt',
+  'device-sign': 'device-encrypt',
+  'tls-server': 'device-encrypt',
+  'tls-device': 'device-encrypt',
+};
 
-function identityInfo(identity: IssueInstruction['identity']): IdentityInfo | undefined {
-  if (!identity) return undefined;
-  const info: IdentityInfo = {};
-  if (identity.residentId) info.identifyCode = { type: 'residentCard', value: identity.residentId };
-  else if (identity.passportNumber) info.identifyCode = { type: 'passport', value: identity.passportNumber };
-  else if (identity.militaryOfficerCardNumber) {
-    info.identifyCode = { type: 'militaryOfficerCard', value: identity.militaryOfficerCardNumber };
+/**
+ * An encryption key pair is the KM's to generate and escrow, so that encrypted data can be
+ * recovered: one the holder brought is refused unless the operator allowed it. A dual issue's
+ * encryption profile must be for the signature profile's kind of holder.
+ */
+function refuseEncryptionRequest(context: IssuanceContext, instruction: IssueInstruction): void {
+  const profile = instruction.profile as ProfileId;
+  if (getProfile(profile).keyUsage.includes('keyEncipherment') && !context.allowHolderEncryptionKeys) {
+    throw new AppError(
+      'ENCRYPTION_KEY_NOT_FROM_KM',
+      `a ${profile} certificate is issued only for a key the KM generates: ask for a signature certificate with encryption`,
+      422,
+    );
   }
-  if (identity.insuranceNumber) info.insuranceNumber = identity.insuranceNumber;
-  if (identity.icRegistrationNumber) info.icRegistrationNumber = identity.icRegistrationNumber;
-  if (identity.organizationCode) info.organizationCode = identity.organizationCode;
-  if (identity.taxationNumber) info.taxationNumber = identity.taxationNumber;
-  if (identity.unifiedSocialCreditCode) info.unifiedSocialCreditCode = identity.unifiedSocialCreditCode;
-  return info;
+  const wanted = instruction.encryption?.profile;
+  if (wanted && encryptionProfileOf[profile] !== wanted) {
+    throw new AppError(
+      'ENCRYPTION_PROFILE_MISMATCH',
+      `a ${profile} certificate has no ${wanted} twin${encryptionProfileOf[profile] ? `: its twin is ${encryptionProfileOf[profile]}` : ''}`,
+      422,
+    );
+  }
 }
+
+const DAY_MS = 86_400_000;
 
 /** The TBSCertificate for an instruction: profile, holder key from the verified CSR, linted. */
 async function planCertificate(context: IssuanceContext, instruction: IssueInstruction) {
@@ -76,6 +114,7 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
       400,
     );
   }
+  refuseEncryptionRequest(context, instruction);
   const profile = getProfile(instruction.profile as ProfileId);
   const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
   await verifyCsr(csr, context.device);
@@ -87,10 +126,8 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     instruction.validityDays === undefined
       ? new Date(Math.min(notBefore.getTime() + profile.maxValidityDays * DAY_MS, issuingCaEnd))
       : new Date(notBefore.getTime() + Math.min(instruction.validityDays, profile.maxValidityDays) * DAY_MS);
-  const identity = identityInfo(instruction.identity);
-  const tbs = buildTbsCertificate({
-    profile,
-    subject: instruction.subject as DnAttribute[],
+  const fields = {
+    ...holderFields(instruction),
     publicKey: csr.publicKey,
     issuer: context.issuingCa.certificate,
     notBefore,
@@ -98,44 +135,44 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     crlDistributionPoints: [context.urls.crl],
     ocspUrls: [context.urls.ocsp],
     caIssuersUrls: [context.urls.caCertificate],
-    ...(identity ? { identity } : {}),
-    ...(instruction.subjectAltNames ? { subjectAltName: instruction.subjectAltNames } : {}),
-  });
-  const parsed = parseTbsCertificate(tbs);
-  const errors = lintTbs(parsed, { profile, issuer: context.issuingCa.certificate }).filter(
-    (f) => f.severity === 'error',
-  );
-  if (errors.length > 0) {
-    throw new AppError(
-      'CERTIFICATE_LINT_FAILED',
-      `the certificate would break its profile: ${errors[0]!.message}`,
-      422,
-      {
-        findings: errors,
-      },
-    );
+  };
+  const tbs = buildTbsCertificate({ profile, ...fields });
+  const parsed = lintedTbs(tbs, profile, context.issuingCa.certificate);
+  if (instruction.encryption) {
+    // The twin's key comes from the KM later; whether the holder's fields fit its profile is
+    // known now, before the signature certificate is issued without it.
+    const twin = getProfile(instruction.encryption.profile);
+    lintedTbs(buildTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
   }
-  const holder = instruction.holderKey ?? `subject:${subjectText(instruction)}`;
-  return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holder, profile.id) };
-}
-
-/** The subject as the certificates table keeps it. */
-function subjectText(instruction: IssueInstruction): string {
-  return instruction.subject.map((a) => `${a.type}=${a.value}`).join(', ');
+  return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id) };
 }
 
 /**
- * Issues a certificate for an RA instruction. The planned certificate (serial
- * and TBS) is committed before the CA key signs, and the signed one is stored
- * only if it is still planned: a crash anywhere leaves either nothing, a
- * planned certificate that the same request id finishes, or the issued one.
- * The same request id always returns the same certificate.
+ * Issues a certificate for an RA instruction, and with `encryption` its encryption twin
+ * for a key the KM generates. The planned certificate (serial and TBS) is committed before
+ * the CA key signs, and the signed one is stored only if it is still planned: a crash
+ * anywhere leaves either nothing, a planned certificate that the same request id finishes,
+ * or the issued one. The same request id always returns the same answer.
  */
 export async function issueCertificate(
   context: IssuanceContext,
   instruction: IssueInstruction,
 ): Promise<IssueResult> {
   const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
+  const signature = await issueSignatureCertificate(context, instruction, digest);
+  if (!instruction.encryption || signature.encryption) return signature;
+  return issueEncryptionCertificate(context, instruction, digest, signature);
+}
+
+/**
+ * The instruction's own certificate, or its whole answer when the ledger already holds it.
+ * A dual issue's answer is recorded only with its encryption certificate.
+ */
+async function issueSignatureCertificate(
+  context: IssuanceContext,
+  instruction: IssueInstruction,
+  digest: Buffer,
+): Promise<IssueResult> {
   // Nearly every instruction is new, so the plan is recorded without reading the ledger first:
   // its primary key catches a retry or a concurrent twin, and only then is the ledger read.
   let plan: Awaited<ReturnType<typeof planCertificate>>;
@@ -215,15 +252,31 @@ async function finishKnown(
     if (planError) throw planError;
     if (binding) await refuseKeyReuse(context.pool, binding);
     // The twin that held the id rolled back after all: plan again.
-    return issueCertificate(context, instruction);
+    return issueSignatureCertificate(context, instruction, digest);
   }
   if (known.response) return known.response as IssueResult;
   const { issuerId, serial } = known as { issuerId: string; serial: string };
   const { rows } = await context.pool.query(
-    'SELECT tbs FROM certificates WHERE issuer_id = $1 AND serial = $2',
+    'SELECT tbs, der FROM certificates WHERE issuer_id = $1 AND serial = $2',
     [issuerId, serial],
   );
+  // Stored, and the answer still open: a dual issue whose encryption certificate is to come.
+  if (rows[0].der) return resultOf(context, issuerId, serial, new Uint8Array(rows[0].der));
   return signAndStore(context, instruction, digest, issuerId, serial, new Uint8Array(rows[0].tbs));
+}
+
+export function resultOf(
+  context: IssuanceContext,
+  issuerId: string,
+  serial: string,
+  certificate: Uint8Array,
+): IssueResult {
+  return {
+    issuerId,
+    serial,
+    certificate: Buffer.from(certificate).toString('base64'),
+    chain: chainOf(context.issuers, issuerId).map((der) => Buffer.from(der).toString('base64')),
+  };
 }
 
 /**
@@ -241,15 +294,11 @@ async function signAndStore(
   await requireUsableIssuer(context.pool, context.issuers, issuerId);
   const signature = await context.device.sign(context.issuers.get(issuerId)!.keyLabel, tbs);
   const certificate = assembleCertificate(tbs, signature);
-  const result: IssueResult = {
-    issuerId,
-    serial,
-    certificate: Buffer.from(certificate).toString('base64'),
-    chain: chainOf(context.issuers, issuerId).map((der) => Buffer.from(der).toString('base64')),
-  };
+  const result = resultOf(context, issuerId, serial, certificate);
   // The whole store step is one statement, hence one transaction: every part
   // after the UPDATE hangs off its RETURNING, so a certificate that is no longer
   // planned (a twin stored it first) changes nothing and writes no audit record.
+  // A dual issue's answer waits for its encryption certificate.
   const stored = await context.pool.query({
     name: 'ca-store-certificate',
     text: `WITH stored AS (
@@ -268,14 +317,14 @@ async function signAndStore(
       issuerId,
       serial,
       certificate,
-      JSON.stringify(result),
+      instruction.encryption ? null : JSON.stringify(result),
       instruction.requestId,
       JSON.stringify({ profile: instruction.profile, requestId: instruction.requestId }),
     ],
   });
   if (stored.rowCount === 0) {
     const done = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
-    return done!.response as IssueResult;
+    return (done!.response as IssueResult | null) ?? finishKnown(context, instruction, digest);
   }
   return result;
 }

@@ -2,6 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
+/** The profiles of an encryption certificate whose key the KM generates. */
+export const encryptionProfileIds = ['person-encrypt', 'organization-encrypt', 'device-encrypt'] as const;
+
 /** What the RA may ask the CA to issue; the CA derives everything else from the profile. */
 export const IssueInstructionSchema = Type.Object(
   {
@@ -55,6 +58,15 @@ export const IssueInstructionSchema = Type.Object(
       ),
     ),
     validityDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    /** Also an encryption certificate, for a key the KM generates, escrows and envelopes to the CSR's key. */
+    encryption: Type.Optional(
+      Type.Object(
+        {
+          profile: Type.Union(encryptionProfileIds.map((id) => Type.Literal(id))),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

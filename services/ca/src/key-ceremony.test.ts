@@ -46,6 +46,8 @@ describe('key ceremony: lifetimes', () => {
     // two years asked for the RA, a year for each OCSP signer: each ends with its issuer
     for (const [id, issuer] of [
       ['ra', sub],
+      ['km', sub],
+      ['ca-km', sub],
       ['ocsp-sub-1', sub],
       ['ocsp-root-1', root],
     ] as const) {
@@ -102,7 +104,7 @@ describe('key ceremony: delegated OCSP signers', () => {
   });
 
   it('generates every key of the hierarchy sign-only, sensitive and never extractable', async () => {
-    for (const label of ['root-ca', 'sub-ca', 'ra', 'ocsp-root-1', 'ocsp-sub-1', 'audit']) {
+    for (const label of ['root-ca', 'sub-ca', 'ra', 'km', 'ca-km', 'ocsp-root-1', 'ocsp-sub-1', 'audit']) {
       expect(await bed.device.inspectKeyPair(label), label).toEqual({
         privateKeys: 1,
         publicKeys: 1,

@@ -26,13 +26,18 @@ interface CeremonyStep {
 
 const DAY_MS = 86_400_000;
 const ceremonyActor = { name: 'cli', role: 'key_ceremony' };
-/** Two years for the RA's own certificate (capped, like every other, at its issuer's notAfter). */
-const RA_DAYS = 730;
+/** Two years for the RA's and the KM's own certificates (capped, like every other, at its issuer's notAfter). */
+const SERVICE_KEY_DAYS = 730;
 /** A year, within the ocsp-signer profile's 398 days; renewed a month ahead so relying parties never see a gap. */
 const OCSP_SIGNER_DAYS = 365;
 const OCSP_SIGNER_RENEW_DAYS = 30;
 
-/** The hierarchy `init` creates: root → issuing CA → the RA's and the audit key's certificates. */
+/**
+ * The hierarchy `init` creates: root → issuing CA → the certificates of the services' own signing
+ * keys: the RA's (instructions to the CA, recovery requests to the KM), the KM's (its answers) and
+ * the CA's KM client key (key applications and revocations to the KM), and the audit key's
+ * (checkpoints of the audit chain).
+ */
 export function ceremonySteps(config: Config): CeremonyStep[] {
   const name = config.ca.name;
   return [
@@ -61,7 +66,25 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'device-sign',
       keyLabel: 'ra',
       commonName: `${name} RA`,
-      days: RA_DAYS,
+      days: SERVICE_KEY_DAYS,
+    },
+    {
+      id: 'km',
+      kind: 'km',
+      parentId: 'sub',
+      profile: 'device-sign',
+      keyLabel: 'km',
+      commonName: `${name} KM`,
+      days: SERVICE_KEY_DAYS,
+    },
+    {
+      id: 'ca-km',
+      kind: 'ca-km',
+      parentId: 'sub',
+      profile: 'device-sign',
+      keyLabel: 'ca-km',
+      commonName: `${name} CA KM client`,
+      days: SERVICE_KEY_DAYS,
     },
     // Signs the audit chain's checkpoints (platform audit-trail), nothing else.
     {
@@ -71,7 +94,7 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'device-sign',
       keyLabel: 'audit',
       commonName: `${name} Audit`,
-      days: RA_DAYS,
+      days: SERVICE_KEY_DAYS,
     },
   ];
 }

@@ -22,7 +22,8 @@ const holderB = {
 describe('CA key reuse', () => {
   let bed: CaTestBed;
   beforeAll(async () => {
-    bed = await createCaTestBed();
+    // Encryption certificates on keys the holder brought, to see the key reuse they would be.
+    bed = await createCaTestBed({ SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS: 'true' });
   });
   afterAll(() => bed.close());
 

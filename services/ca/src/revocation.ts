@@ -11,6 +11,7 @@ import {
 } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
+import { oweKmKeyRevocation } from './km-key-revocations.ts';
 import {
   completeInstruction,
   findInstruction,
@@ -44,7 +45,7 @@ export interface RevokeResult {
 
 /**
  * Revocation or suspension (certificateHold) of an issued certificate, with its
- * status event, in one transaction. A suspended certificate may still be
+ * status event and, for a key the KM escrows, the key revocation owed to the KM, in one transaction. A suspended certificate may still be
  * revoked for good; nothing else moves a certificate back.
  */
 export async function revokeCertificate(pool: Pool, instruction: RevokeInstruction): Promise<RevokeResult> {
@@ -98,6 +99,8 @@ export async function revokeCertificate(pool: Pool, instruction: RevokeInstructi
       revokedAt: (updated.rows[0].revoked_at as Date).toISOString(),
     };
     await publishStatus(client, { issuerId: instruction.issuerId, serial, status });
+    // A suspension keeps the escrowed key current: it may yet be released.
+    if (!hold) await oweKmKeyRevocation(client, instruction.issuerId, serial);
     await completeInstruction(client, instruction.requestId, result);
     await recordAudit(
       client,

@@ -9,6 +9,7 @@ import { buildCsr, type DnAttribute, type Signer } from '@sm2ca/pki';
 import { createLogger, type HttpServer, loadConfig, signInstruction } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { hsmSim, tokenConfig } from '../../../../packages/device/src/test-tokens.ts';
+import { freePort } from '../../../../test/support/free-port.ts';
 import { createTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildCaApp } from '../app.ts';
 import { publishStatus } from '../certificate-events.ts';
@@ -17,18 +18,23 @@ import { runKeyCeremony } from '../key-ceremony.ts';
 /**
  * A CA as in production but in-process: a real hsm-sim token, a real
  * database, the real key ceremony; requests go through `app.inject`. `env` adds settings.
- * The background OCSP-signer renewal runs only when asked for, so tests that move the
- * clock or count signers see only what they do themselves.
+ * The background OCSP-signer renewal and KM key revocations run only when asked for, so
+ * tests that move the clock or count signers see only what they do themselves. The KM is
+ * on a free port of its own (`config.services.km`), where nothing answers unless a test starts it.
  */
 export async function createCaTestBed(
   env: NodeJS.ProcessEnv = {},
-  options: { ocspSignerRenewal?: boolean } = {},
+  options: { ocspSignerRenewal?: boolean; kmKeyRevocations?: boolean } = {},
 ) {
   const db = await createTestDatabase();
   const pin = randomBytes(8).toString('hex');
   const { HSMSIM_DIR: tokenDir } = await hsmSim.createTokens(['ca-test'], `${pin}so`, pin);
   const device: Device = await openDevice(tokenConfig(hsmSim, 'ca-test', pin));
-  const config = loadConfig({ ...env, SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')) });
+  const config = loadConfig({
+    SM2CA_KM_PORT: String(await freePort()),
+    ...env,
+    SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')),
+  });
   await runKeyCeremony(db.pool, device, config);
   const app: HttpServer = await buildCaApp(
     {
@@ -37,7 +43,12 @@ export async function createCaTestBed(
       db: { pool: db.pool, url: db.url, close: async () => {} },
       device,
     },
-    { ocspSignerRenewal: options.ocspSignerRenewal ?? false, leaderRetryMs: 200 },
+    {
+      ocspSignerRenewal: options.ocspSignerRenewal ?? false,
+      kmKeyRevocations: options.kmKeyRevocations ?? false,
+      leaderRetryMs: 200,
+      kmRetryMs: 200,
+    },
   );
   await app.ready();
   const raSigner = device.signer('ra');
