@@ -21,7 +21,10 @@ export async function* readChain(
       rowMode: 'array',
       text: `SELECT c.seq, c.audit_id::text, encode(c.prev_hash, 'hex'), encode(c.hash, 'hex'),
                     a.id IS NOT NULL, ${AUDIT_RECORD_COLUMNS}
-               FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
+               FROM audit_chain c
+               -- A lookup per position (LIMIT keeps the planner from flattening it into a join that hashes
+               -- all of audit_log for every page).
+               LEFT JOIN LATERAL (SELECT * FROM audit_log l WHERE l.id = c.audit_id LIMIT 1) a ON true
               WHERE c.seq > $1 AND c.seq <= $2
               ORDER BY c.seq`,
       values: [cursor, Math.min(cursor + PAGE, to)],
