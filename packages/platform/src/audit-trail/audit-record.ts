@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 /**
  * One audit_log row as the chain commits to it, every field as text exactly as an export carries
@@ -56,6 +56,12 @@ export function auditRecordFromRow(row: Record<string, string | null>): AuditRec
 
 const NULL_FIELD = 0xffff_ffff;
 
+/** One-shot crypto.hash (Node 20.12 and later) saves a Hash object per record; older Node makes one. */
+const sm3Hex: (data: Buffer) => string =
+  'hash' in crypto
+    ? (data) => crypto.hash('sm3', data, 'hex')
+    : (data) => crypto.createHash('sm3').update(data).digest('hex');
+
 const fieldsOf = (r: AuditRecord) => [
   r.id,
   r.at,
@@ -110,5 +116,5 @@ export function chainHash(prevHash: string, seq: number, record: AuditRecord): s
   out.write(prevHash, 0, 32, 'hex');
   out.writeBigUInt64BE(BigInt(seq), 32);
   writeCanonical(record, out, 40);
-  return hash('sm3', out, 'hex');
+  return sm3Hex(out);
 }
