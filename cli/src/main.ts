@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKmCommands } from './commands/km.ts';
@@ -35,6 +36,14 @@ registerDeviceCommands(program, {
 registerMigrateCommand(program);
 registerOperatorCommands(program);
 registerKmCommands(program);
+registerAuditCommands(program, {
+  config: () => cliContext().config,
+  database: () => {
+    const { config, log } = cliContext();
+    return openCommandDatabase(config, log);
+  },
+  device: () => openConfiguredDevice(cliContext().config),
+});
 
 try {
   await program.parseAsync();

@@ -66,6 +66,12 @@ export const ConfigSchema = Type.Object({
     /** Quiet time after a revocation before the CRL that carries it is published. */
     debounceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
+  audit: Type.Object({
+    /** How often the chain head is signed by the audit key (when the chain has grown). */
+    checkpointMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /** A file every checkpoint is also appended to, besides <home>/audit/checkpoints.jsonl. */
+    checkpointSink: Type.Optional(Type.String({ minLength: 1 })),
+  }),
   /** The KM's pool of encryption key pairs generated ahead, so issuance never waits on key generation. */
   km: Type.Object({
     /** How many pooled key pairs the filler keeps at most. */

@@ -38,6 +38,8 @@ export const settingSources: SettingSource[] = [
   { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
+  { path: 'audit.checkpointMinutes', env: 'SM2CA_AUDIT_CHECKPOINT_MINUTES', fallback: 10 },
+  { path: 'audit.checkpointSink', env: 'SM2CA_AUDIT_CHECKPOINT_SINK' },
   { path: 'km.poolSize', env: 'SM2CA_KM_POOL_SIZE', fallback: 100 },
   { path: 'km.poolLowWater', env: 'SM2CA_KM_POOL_LOW_WATER', fallback: 25 },
   { path: 'issueRetrySeconds', env: 'SM2CA_ISSUE_RETRY_SECONDS', fallback: 15 },

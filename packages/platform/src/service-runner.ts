@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Device } from '@sm2ca/device';
 import { AppError } from './app-error.ts';
+import { AuditChainJob } from './audit-trail/audit-chain-job.ts';
 import { type Config, loadConfig } from './config.ts';
 import { openConfiguredDevice } from './crypto-device.ts';
 import type { Database } from './database.ts';
@@ -63,8 +64,10 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
   let db: Database | undefined;
   let device: Device | undefined;
   let app: HttpServer | undefined;
+  let auditChain: AuditChainJob | undefined;
   const stop = async () => {
     if (waiting) await closeWaitingServer(waiting);
+    await auditChain?.stop();
     await app?.close();
     await device?.close();
     await db?.close();
@@ -95,6 +98,18 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     waiting = undefined;
     await listenOrExit(() => built.listen({ host, port }));
     log.info({ host, port }, `${definition.name} listening`);
+    // Every service carries the audit chain's sealer; one replica of one of them leads it.
+    if (device) {
+      const signer = device;
+      auditChain = new AuditChainJob({
+        pool: db.pool,
+        url: db.url,
+        config,
+        log,
+        signer: (label) => signer.signer(label),
+      });
+      auditChain.start();
+    }
     if (!waited) announceListening();
   } catch (err) {
     const line = err instanceof AppError ? `${err.message} [${err.code}]` : (err as Error).message;

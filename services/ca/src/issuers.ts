@@ -2,7 +2,7 @@ import { type ParsedCertificate, parseCertificate } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
 import type { Pool, PoolClient } from '@sm2ca/store';
 
-export type IssuerKind = 'root' | 'subordinate' | 'ra' | 'ocsp' | 'km' | 'ca-km';
+export type IssuerKind = 'root' | 'subordinate' | 'ra' | 'ocsp' | 'km' | 'ca-km' | 'audit';
 
 export interface Issuer {
   id: string;

@@ -104,7 +104,7 @@ describe('key ceremony: delegated OCSP signers', () => {
   });
 
   it('generates every key of the hierarchy sign-only, sensitive and never extractable', async () => {
-    for (const label of ['root-ca', 'sub-ca', 'ra', 'km', 'ca-km', 'ocsp-root-1', 'ocsp-sub-1']) {
+    for (const label of ['root-ca', 'sub-ca', 'ra', 'km', 'ca-km', 'ocsp-root-1', 'ocsp-sub-1', 'audit']) {
       expect(await bed.device.inspectKeyPair(label), label).toEqual({
         privateKeys: 1,
         publicKeys: 1,

@@ -35,7 +35,8 @@ const OCSP_SIGNER_RENEW_DAYS = 30;
 /**
  * The hierarchy `init` creates: root → issuing CA → the certificates of the services' own signing
  * keys: the RA's (instructions to the CA, recovery requests to the KM), the KM's (its answers) and
- * the CA's KM client key (key applications and revocations to the KM).
+ * the CA's KM client key (key applications and revocations to the KM), and the audit key's
+ * (checkpoints of the audit chain).
  */
 export function ceremonySteps(config: Config): CeremonyStep[] {
   const name = config.ca.name;
@@ -83,6 +84,16 @@ export function ceremonySteps(config: Config): CeremonyStep[] {
       profile: 'device-sign',
       keyLabel: 'ca-km',
       commonName: `${name} CA KM client`,
+      days: SERVICE_KEY_DAYS,
+    },
+    // Signs the audit chain's checkpoints (platform audit-trail), nothing else.
+    {
+      id: 'audit',
+      kind: 'audit',
+      parentId: 'sub',
+      profile: 'device-sign',
+      keyLabel: 'audit',
+      commonName: `${name} Audit`,
       days: SERVICE_KEY_DAYS,
     },
   ];

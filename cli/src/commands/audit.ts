@@ -1,0 +1,177 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Device, type DeviceConfig, openDevice } from '@sm2ca/device';
+import { pemOrDerToDer } from '@sm2ca/pki';
+import {
+  AppError,
+  type AuditProblem,
+  auditTrust,
+  type Checkpoint,
+  type Config,
+  checkpointFile,
+  type Database,
+  exportAudit,
+  loadCheckpoints,
+  makeCheckpoint,
+  readChain,
+  readCheckpointFile,
+  readExport,
+  unchainedRecords,
+  type VerifyReport,
+  verifyAuditChain,
+} from '@sm2ca/platform';
+import type { Command } from 'commander';
+
+/** Where the commands get the configuration, the CA's database and the device (for checkpoints). */
+export interface AuditSources {
+  config: () => Config;
+  database: () => Promise<Database>;
+  device: () => Promise<DeviceConfig | Device>;
+}
+
+async function withDatabase<T>(sources: AuditSources, use: (db: Database) => Promise<T>): Promise<T> {
+  const db = await sources.database();
+  try {
+    return await use(db);
+  } finally {
+    await db.close();
+  }
+}
+
+function parseTime(value: string, option: string): Date {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) {
+    throw new AppError(
+      'TIME_INVALID',
+      `${option} "${value}" is not a time (ISO 8601, e.g. 2026-01-31T00:00:00Z)`,
+    );
+  }
+  return time;
+}
+
+/** The same checkpoint from the table and from a file counts once. */
+function distinct(checkpoints: Checkpoint[]): Checkpoint[] {
+  const seen = new Map<string, Checkpoint>();
+  for (const c of checkpoints) seen.set(`${c.seq}/${c.head}/${c.at}/${c.issuerId}/${c.signature}`, c);
+  return [...seen.values()].sort((a, b) => a.seq - b.seq);
+}
+
+async function checkpointFiles(files: string[]): Promise<Checkpoint[]> {
+  return (await Promise.all(files.map((f) => readCheckpointFile(f)))).flat();
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function outcome(report: VerifyReport, extra: AuditProblem[]): void {
+  const problems = [...report.problems, ...extra];
+  const span = report.firstSeq === undefined ? 'no records' : `seq ${report.firstSeq}–${report.lastSeq}`;
+  console.log(
+    `${report.records} records (${span}), head ${report.head}; ${report.checkpointsVerified} signed checkpoints matched`,
+  );
+  for (const p of problems) {
+    console.log(`BROKEN${p.seq === undefined ? '' : ` at seq ${p.seq}`}: ${p.message}`);
+  }
+  if (problems.length > 0) {
+    throw new AppError('AUDIT_CHAIN_BROKEN', `audit trail does not verify: ${problems[0]!.message}`);
+  }
+  console.log('audit trail verified');
+}
+
+/**
+ * `sm2ca audit …`: sign a checkpoint now, verify the chain (in the database or in an export), and
+ * export a time range as JSON lines for an offline check.
+ */
+export function registerAuditCommands(program: Command, sources: AuditSources): void {
+  const audit = program
+    .command('audit')
+    .description('the tamper-evident audit trail (SM3 chain, signed checkpoints)');
+
+  audit
+    .command('checkpoint')
+    .description('seal pending audit records and sign a checkpoint of the chain head with the audit key')
+    .action(() =>
+      withDatabase(sources, async (db) => {
+        const source = await sources.device();
+        const device = source instanceof Device ? source : await openDevice(source);
+        try {
+          const config = sources.config();
+          const checkpoint = await makeCheckpoint(db.pool, (label) => device.signer(label), {
+            home: config.home,
+            sink: config.audit.checkpointSink,
+            madeBy: `cli:${userInfo().username}`,
+          });
+          if (checkpoint)
+            console.log(`checkpoint: seq ${checkpoint.seq}, head ${checkpoint.head}, at ${checkpoint.at}`);
+        } finally {
+          await device.close();
+        }
+      }),
+    );
+
+  audit
+    .command('verify')
+    .description(
+      'recompute the chain and check the signed checkpoints; names the first broken record and exits 1 when it does not verify',
+    )
+    .option('--file <export>', 'check an export (sm2ca audit export) instead of the database')
+    .option('--checkpoints <file>', 'more checkpoints (a checkpoints.jsonl copy); repeatable', collect, [])
+    .option(
+      '--root <certificate>',
+      'the root CA certificate to trust (PEM or DER) instead of the one the source carries',
+    )
+    .action(async (options: { file?: string; checkpoints: string[]; root?: string }) => {
+      const pinned = options.root ? [pemOrDerToDer(readFileSync(options.root), 'CERTIFICATE')] : undefined;
+      const extra = await checkpointFiles(options.checkpoints);
+      if (options.file) {
+        const contents = await readExport(options.file);
+        const report = await verifyAuditChain({
+          ...contents,
+          trustAnchors: pinned ?? contents.trustAnchors,
+          checkpoints: distinct([...contents.checkpoints, ...extra]),
+          links: contents.links(),
+          fromGenesis: false,
+        });
+        outcome(report, []);
+        return;
+      }
+      await withDatabase(sources, async (db) => {
+        const home = checkpointFile(sources.config().home);
+        const outside = existsSync(home) ? await readCheckpointFile(home) : [];
+        const trust = await auditTrust(db.pool);
+        const report = await verifyAuditChain({
+          ...trust,
+          trustAnchors: pinned ?? trust.trustAnchors,
+          checkpoints: distinct([...(await loadCheckpoints(db.pool)), ...outside, ...extra]),
+          links: readChain(db.pool),
+          fromGenesis: true,
+        });
+        const { behind, pending } = await unchainedRecords(db.pool);
+        const strays: AuditProblem[] = behind.map((id) => ({
+          auditId: id,
+          message: `audit id ${id} sorts before the chain head but is not in the chain: inserted afterwards`,
+        }));
+        if (pending > 0) process.stderr.write(`${pending} audit records are not sealed yet\n`);
+        outcome(report, strays);
+      });
+    });
+
+  audit
+    .command('export')
+    .description(
+      'write the chain part covering a time range as JSON lines: certificates, checkpoints, records',
+    )
+    .requiredOption('--from <time>', 'first record time (ISO 8601)')
+    .requiredOption('--to <time>', 'last record time (ISO 8601)')
+    .action((options: { from: string; to: string }) => {
+      const range = { from: parseTime(options.from, '--from'), to: parseTime(options.to, '--to') };
+      if (range.from > range.to) throw new AppError('TIME_INVALID', '--from is after --to');
+      return withDatabase(sources, async (db) => {
+        const { records, checkpoints } = await exportAudit(db.pool, range, async (line) => {
+          if (!process.stdout.write(`${line}\n`)) {
+            await new Promise((resolve) => process.stdout.once('drain', resolve));
+          }
+        });
+        process.stderr.write(`exported ${records} records and ${checkpoints} checkpoints\n`);
+      });
+    });
+}
