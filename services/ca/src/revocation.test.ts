@@ -88,8 +88,9 @@ describe('CA revocation and suspension', () => {
     const { rows } = await bed.db.pool.query(
       "SELECT issuer_id, serial, profile FROM certificates WHERE request_id LIKE 'ceremony:%' ORDER BY request_id",
     );
-    // RA, KM and the CA's KM client: device-sign each.
+    // RA, KM, the CA's KM client and the audit key: device-sign each.
     expect(rows.map((r) => r.profile).sort()).toEqual([
+      'device-sign',
       'device-sign',
       'device-sign',
       'device-sign',
