@@ -11,7 +11,14 @@ import {
   generateWrappedKeyPair,
   type WrappedKeyPair,
 } from './key-escrow.ts';
-import { type KeyPairInspection, privateKeyAttributes, privateKeyAttributeTypes } from './key-inspection.ts';
+import {
+  type KeyPairInspection,
+  privateKeyAttributes,
+  privateKeyAttributeTypes,
+  type SecretKeyInspection,
+  secretKeyAttributes,
+  secretKeyAttributeTypes,
+} from './key-inspection.ts';
 import {
   type KeyOptions,
   privateKeyTemplate,
@@ -228,6 +235,25 @@ export class Device implements Verifier {
       const template = Object.values(privateKeyAttributeTypes).map((type) => ({ type }));
       const values = this.#lib.C_GetAttributeValue(session.handle, first, template);
       return { ...counts, privateKey: privateKeyAttributes(values) };
+    });
+  }
+
+  /** What the token holds under `label` where a secret key (a master key) is expected. */
+  async inspectSecretKey(label: string): Promise<SecretKeyInspection> {
+    return this.#run('inspect secret key', async ({ session }) => {
+      const all = this.#findAll(session, [{ type: pkcs11.CKA_LABEL, value: label }]);
+      const secret = this.#findAll(session, [
+        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+        { type: pkcs11.CKA_LABEL, value: label },
+      ]);
+      const counts = { secretKeys: secret.length, otherObjects: all.length - secret.length };
+      const [first] = secret;
+      if (!first) return counts;
+      const template = [pkcs11.CKA_KEY_TYPE, ...Object.values(secretKeyAttributeTypes)].map((type) => ({
+        type,
+      }));
+      const values = this.#lib.C_GetAttributeValue(session.handle, first, template);
+      return { ...counts, secretKey: secretKeyAttributes(values, this.vendor.keyTypes.secret) };
     });
   }
 

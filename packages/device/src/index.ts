@@ -4,6 +4,11 @@ export { DeviceError, type DeviceErrorCode } from './device-error.ts';
 export { defaultSignerId } from './host-digest.ts';
 export { ensureHsmSimToken, type HsmSimTokenOptions } from './hsm-sim-token.ts';
 export type { WrappedKeyPair } from './key-escrow.ts';
-export type { KeyPairInspection, PrivateKeyAttributes } from './key-inspection.ts';
+export type {
+  KeyPairInspection,
+  PrivateKeyAttributes,
+  SecretKeyAttributes,
+  SecretKeyInspection,
+} from './key-inspection.ts';
 export type { KeyOptions } from './key-templates.ts';
 export { type VendorName, type VendorTable, vendorTable } from './vendor-table.ts';

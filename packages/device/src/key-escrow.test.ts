@@ -71,6 +71,31 @@ describe.skipIf(!hsmSim.available)('key escrow on hsm-sim', () => {
     await device?.close();
   });
 
+  it('reports what a secret key under a label may do, so a planted master key can be told apart', async () => {
+    expect(await device.inspectSecretKey('km-master')).toEqual({
+      secretKeys: 1,
+      otherObjects: 0,
+      secretKey: {
+        expectedType: true,
+        sensitive: true,
+        alwaysSensitive: true,
+        extractable: false,
+        neverExtractable: true,
+        local: true,
+        encrypt: false,
+        decrypt: false,
+        wrap: true,
+        unwrap: true,
+      },
+    });
+    await device.generateSecretKey({ label: 'planted', token: false, extractable: true });
+    const planted = await device.inspectSecretKey('planted');
+    expect(planted.secretKey).toMatchObject({ extractable: true, neverExtractable: false, encrypt: true });
+    await device.generateKeyPair({ label: 'not-secret', token: false });
+    expect(await device.inspectSecretKey('not-secret')).toEqual({ secretKeys: 0, otherObjects: 2 });
+    expect(await device.inspectSecretKey('nothing-here')).toEqual({ secretKeys: 0, otherObjects: 0 });
+  });
+
   it('makes a master key that only wraps, never leaves the device and is never made twice', async () => {
     expect(await device.hasKey('km-master')).toBe(true);
     expect(await device.hasKey('no-such-key')).toBe(false);

@@ -11,7 +11,7 @@ import {
 import { caRequestBody, kmRespondBody, refusalHeaders } from './api-docs.ts';
 import { KmLeader } from './km-leader.ts';
 import { KmRequests } from './km-requests.ts';
-import { kmMasterKeyLabel } from './master-key.ts';
+import { kmMasterKeyLabel, requireFitMasterKey } from './master-key.ts';
 
 /** A CARequest of MAX_ITEMS items is a few kilobytes; nothing bigger is read. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -41,6 +41,7 @@ export async function buildKmApp(context: ServiceContext, options: KmAppOptions 
       500,
     );
   }
+  await requireFitMasterKey(pool, device, { name: 'km', role: 'km_service' });
   const km = {
     pool,
     device,
