@@ -78,6 +78,11 @@ export const ConfigSchema = Type.Object({
     poolSize: Type.Integer({ minimum: 1, maximum: 100_000 }),
     /** Below this many the filler tops the pool up to poolSize. */
     poolLowWater: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    /**
+     * Days a revoked or expired escrow stays among the active ones before it moves to the archive,
+     * where it is still kept and still recoverable; nothing is ever deleted.
+     */
+    archiveAfterDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
   }),
   /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
   issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),

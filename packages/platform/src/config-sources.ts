@@ -42,6 +42,7 @@ export const settingSources: SettingSource[] = [
   { path: 'audit.checkpointSink', env: 'SM2CA_AUDIT_CHECKPOINT_SINK' },
   { path: 'km.poolSize', env: 'SM2CA_KM_POOL_SIZE', fallback: 100 },
   { path: 'km.poolLowWater', env: 'SM2CA_KM_POOL_LOW_WATER', fallback: 25 },
+  { path: 'km.archiveAfterDays', env: 'SM2CA_KM_ARCHIVE_AFTER_DAYS', fallback: 365 },
   { path: 'issueRetrySeconds', env: 'SM2CA_ISSUE_RETRY_SECONDS', fallback: 15 },
   { path: 'http.headersTimeoutSeconds', env: 'SM2CA_HTTP_HEADERS_TIMEOUT_SECONDS', fallback: 10 },
   { path: 'http.requestTimeoutSeconds', env: 'SM2CA_HTTP_REQUEST_TIMEOUT_SECONDS', fallback: 30 },

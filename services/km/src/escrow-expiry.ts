@@ -17,6 +17,39 @@ const expire = `
   )
   SELECT count(*)::int AS n FROM expired`;
 
+/** Escrows out of service for longer than the setting move to the archive, each on record. */
+const archive = `
+  WITH archived AS (
+    UPDATE km_keys SET state = 'archived', state_changed_at = now()
+     WHERE id IN (SELECT id FROM km_keys WHERE state IN ('revoked', 'expired')
+                     AND state_changed_at < now() - make_interval(days => $1)
+                   ORDER BY state_changed_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+    RETURNING id, ca_name, user_cert_no
+  ), audit AS (
+    INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
+    SELECT 'km', 'km_expiry', 'km.key.archive', 'km_key', id::text,
+           jsonb_build_object('state', 'archived', 'caName', ca_name, 'userCertNo', user_cert_no)
+      FROM archived
+  )
+  SELECT count(*)::int AS n FROM archived`;
+
+/**
+ * revoked or expired → archived after `archiveAfterDays` out of service. The archive is a state,
+ * not a deletion: the wrapped key stays, and a recovery may still release it.
+ */
+export async function archiveEscrows(km: Pick<KmContext, 'pool'>, archiveAfterDays: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rows } = await km.pool.query({
+      name: 'km-archive-escrows',
+      text: archive,
+      values: [archiveAfterDays],
+    });
+    total += rows[0].n as number;
+    if (rows[0].n < BATCH) return total;
+  }
+}
+
 /**
  * current → expired once the encryption certificate's notAfter has passed (a revocation comes
  * as RevokeKeyReq instead). The key stays escrowed: data encrypted under it is still recoverable.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmTestBed, holderKey, type KmTestBed } from '../../../test/support/km-test-bed.ts';
-import { expireEscrows } from './escrow-expiry.ts';
+import { archiveEscrows, expireEscrows } from './escrow-expiry.ts';
 import { ensureKmMasterKey } from './master-key.ts';
 
 const until = async (what: string, check: () => Promise<boolean>, limitMs = 20_000) => {
@@ -58,6 +58,16 @@ describe('KM background: pool filler and escrow expiry', () => {
       [item.userCertNo],
     );
     expect(audit.rows).toHaveLength(1);
+    expect(await archiveEscrows(bed.km, 30)).toBe(0);
+    await bed.db.pool.query(
+      "UPDATE km_keys SET state_changed_at = now() - interval '31 days' WHERE user_cert_no = $1",
+      [item.userCertNo],
+    );
+    expect(await archiveEscrows(bed.km, 30)).toBe(1);
+    const archived = await bed.db.pool.query('SELECT state FROM km_keys WHERE user_cert_no = $1', [
+      item.userCertNo,
+    ]);
+    expect(archived.rows).toEqual([{ state: 'archived' }]);
     await expect(
       bed.db.pool.query('DELETE FROM km_keys WHERE user_cert_no = $1', [item.userCertNo]),
     ).rejects.toThrow(/never deleted/);

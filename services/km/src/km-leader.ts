@@ -1,5 +1,5 @@
 import { type Config, ControlConnection, type Logger } from '@sm2ca/platform';
-import { expireEscrows } from './escrow-expiry.ts';
+import { archiveEscrows, expireEscrows } from './escrow-expiry.ts';
 import type { KmContext } from './km-context.ts';
 import { fillPool, poolChannel } from './pool-filler.ts';
 
@@ -73,6 +73,8 @@ export class KmLeader {
       try {
         const expired = await expireEscrows(km);
         if (expired > 0) log.info({ expired }, 'escrows of expired certificates marked expired');
+        const archived = await archiveEscrows(km, config.km.archiveAfterDays);
+        if (archived > 0) log.info({ archived }, 'escrows long out of service moved to the archive');
         const added = await fillPool(km, config.km, () => this.leader && !this.#stopped);
         if (added > 0) log.info({ added }, 'key pool filled');
       } catch (err) {
