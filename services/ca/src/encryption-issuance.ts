@@ -22,6 +22,8 @@ export interface KeyApplication {
   notAfter: Date;
   /** The KM's answer, once it was recorded with the planned certificate. */
   envelopedKey: Buffer | null;
+  /** The holder's signature key (04‖X‖Y) from the CSR verified in this call, not parsed again. */
+  holderPublicKey?: Uint8Array;
 }
 
 /**
@@ -115,10 +117,11 @@ async function applyForKey(
   instruction: IssueInstruction,
   application: KeyApplication,
 ): Promise<Uint8Array | undefined> {
-  const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
+  const holderPublicKey =
+    application.holderPublicKey ?? parseCsr(Buffer.from(instruction.csr, 'base64')).publicKey;
   const key = await context.km.applyKey(instruction.requestId, application.issuerId, {
     userCertNo: application.serial,
-    userPublicKey: encodeSm2Spki(csr.publicKey),
+    userPublicKey: encodeSm2Spki(holderPublicKey),
     notBefore: application.notBefore,
     notAfter: application.notAfter,
   });

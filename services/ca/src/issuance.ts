@@ -145,7 +145,12 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     const twin = getProfile(instruction.encryption.profile);
     lintedTbs(buildTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
   }
-  return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id) };
+  return {
+    tbs,
+    parsed,
+    publicKey: csr.publicKey,
+    binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id),
+  };
 }
 
 /**
@@ -255,6 +260,7 @@ async function issueSignatureCertificate(
       notBefore: plan.parsed.notBefore,
       notAfter: plan.parsed.notAfter,
       envelopedKey: null,
+      holderPublicKey: plan.publicKey,
     };
   }
   return signAndStore(context, instruction, digest, issuerId, serial, plan.tbs);
