@@ -181,18 +181,20 @@ try {
   const refillRate = busyMs > 0 ? refilled / (busyMs / 1000) : 0;
 
   // Where a dual issuance spends its time, from the rows each step wrote (statement start times,
-  // so rough): the CA's signature certificate, the CA → KM → CA key application, the CA's
+  // so rough): the CA's signature certificate (until it is stored; the encryption serial is
+  // planned with it), the CA → KM → CA key application, the CA's
   // encryption certificate, and the RA recording both.
   const stepMs = (
     await db.query(
-      `SELECT avg(extract(epoch FROM k.planned_at - r.received_at)) * 1000 AS signature,
-              avg(extract(epoch FROM e.planned_at - k.planned_at)) * 1000 AS km_round_trip,
-              avg(extract(epoch FROM q.received_at - k.planned_at)) * 1000 AS to_km,
+      `SELECT avg(extract(epoch FROM s.issued_at - r.received_at)) * 1000 AS signature,
+              avg(extract(epoch FROM e.planned_at - s.issued_at)) * 1000 AS km_round_trip,
+              avg(extract(epoch FROM q.received_at - s.issued_at)) * 1000 AS to_km,
               avg(extract(epoch FROM e.planned_at - q.received_at)) * 1000 AS from_km,
               avg(extract(epoch FROM e.issued_at - e.planned_at)) * 1000 AS encryption,
               avg(extract(epoch FROM a.issued_at - e.issued_at)) * 1000 AS ra_record
          FROM applications a
          JOIN ca_requests r ON r.request_id = a.ca_request_id
+         JOIN certificates s ON s.issuer_id = a.issuer_id AND s.serial = a.serial
          JOIN km_certificates k ON k.request_id = a.ca_request_id
          JOIN certificates e ON e.issuer_id = k.issuer_id AND e.serial = k.serial
          JOIN km_requests q ON q.task_no = a.ca_request_id

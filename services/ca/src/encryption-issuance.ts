@@ -15,13 +15,15 @@ import { requireUsableIssuer } from './issuers.ts';
 import { findInstruction } from './request-ledger.ts';
 
 /** The encryption certificate's number and validity, fixed before the KM is asked for its key. */
-interface KeyApplication {
+export interface KeyApplication {
   issuerId: string;
   serial: string;
   notBefore: Date;
   notAfter: Date;
   /** The KM's answer, once it was recorded with the planned certificate. */
   envelopedKey: Buffer | null;
+  /** The holder's signature key (04‖X‖Y) from the CSR verified in this call, not parsed again. */
+  holderPublicKey?: Uint8Array;
 }
 
 /**
@@ -38,9 +40,14 @@ export async function issueEncryptionCertificate(
   instruction: IssueInstruction,
   digest: Buffer,
   signature: IssueResult,
+  plannedNow?: KeyApplication,
 ): Promise<IssueResult> {
-  const application = await applicationOf(context, instruction, signature);
-  if (!application.envelopedKey) await applyForKey(context, instruction, application);
+  const application = plannedNow ?? (await applicationOf(context, instruction, signature));
+  if (!application.envelopedKey) {
+    const tbs = await applyForKey(context, instruction, application);
+    // Planned by this call's own statement: signed without reading it back.
+    if (tbs) return signAndStore(context, instruction, digest, signature, { ...application, tbs });
+  }
   const { rows } = await context.pool.query(
     `SELECT k.enveloped_key, c.tbs, c.der
        FROM km_certificates k JOIN certificates c ON c.issuer_id = k.issuer_id AND c.serial = k.serial
@@ -103,16 +110,18 @@ async function applicationOf(
  * Asks the KM for the key and plans the certificate for it: the key's binding to the holder,
  * the KM's envelope and the planned certificate commit together, or not at all when a twin
  * got there first. KM_UNAVAILABLE (503) and KM_REFUSED (502) leave the serial planned for a retry.
+ * The TBS when this call planned it (the application then holds the KM's envelope), else none.
  */
 async function applyForKey(
   context: IssuanceContext,
   instruction: IssueInstruction,
   application: KeyApplication,
-): Promise<void> {
-  const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
+): Promise<Uint8Array | undefined> {
+  const holderPublicKey =
+    application.holderPublicKey ?? parseCsr(Buffer.from(instruction.csr, 'base64')).publicKey;
   const key = await context.km.applyKey(instruction.requestId, application.issuerId, {
     userCertNo: application.serial,
-    userPublicKey: encodeSm2Spki(csr.publicKey),
+    userPublicKey: encodeSm2Spki(holderPublicKey),
     notBefore: application.notBefore,
     notAfter: application.notAfter,
   });
@@ -134,7 +143,7 @@ async function applyForKey(
   });
   lintedTbs(tbs, profile, issuer.certificate);
   const binding = keyBindingOf(publicKey, holderOf(instruction), profile.id);
-  await context.pool.query({
+  const planned = await context.pool.query({
     name: 'ca-plan-encryption-certificate',
     text: `WITH binding AS (
              INSERT INTO certified_keys (spki_sha256, holder, purpose, first_issuer_id, first_serial)
@@ -149,7 +158,8 @@ async function applyForKey(
            )
            INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
            SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $13::timestamptz, request_id, $8::text
-             FROM answered`,
+             FROM answered
+           RETURNING serial`,
     values: [
       application.issuerId,
       application.serial,
@@ -166,6 +176,9 @@ async function applyForKey(
       application.notAfter,
     ],
   });
+  if (planned.rowCount === 0) return undefined;
+  application.envelopedKey = Buffer.from(key.envelopedKey);
+  return tbs;
 }
 
 /** Signs the planned encryption certificate and stores it with the instruction's whole answer. */

@@ -5,6 +5,7 @@ import {
   getProfile,
   type ProfileId,
   parseCsr,
+  randomSerialNumber,
   verifyCsr,
 } from '@sm2ca/pki';
 import {
@@ -18,7 +19,7 @@ import {
 import type { Pool } from '@sm2ca/store';
 import { statusEventSql } from './certificate-events.ts';
 import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fields.ts';
-import { issueEncryptionCertificate } from './encryption-issuance.ts';
+import { issueEncryptionCertificate, type KeyApplication } from './encryption-issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
 import { chainOf, type Issuer, requireUsableIssuer } from './issuers.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
@@ -144,7 +145,12 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     const twin = getProfile(instruction.encryption.profile);
     lintedTbs(buildTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
   }
-  return { tbs, parsed, binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id) };
+  return {
+    tbs,
+    parsed,
+    publicKey: csr.publicKey,
+    binding: keyBindingOf(csr.publicKey, holderOf(instruction), profile.id),
+  };
 }
 
 /**
@@ -159,9 +165,16 @@ export async function issueCertificate(
   instruction: IssueInstruction,
 ): Promise<IssueResult> {
   const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
-  const signature = await issueSignatureCertificate(context, instruction, digest);
+  const planned: PlannedNow = {};
+  const signature = await issueSignatureCertificate(context, instruction, digest, planned);
   if (!instruction.encryption || signature.encryption) return signature;
-  return issueEncryptionCertificate(context, instruction, digest, signature);
+  return issueEncryptionCertificate(context, instruction, digest, signature, planned.encryption);
+}
+
+/** What this call's own plan statement committed: a retry or a twin's plan is read back instead. */
+interface PlannedNow {
+  /** The encryption certificate's serial and validity, planned with the signature certificate. */
+  encryption?: KeyApplication;
 }
 
 /**
@@ -172,6 +185,7 @@ async function issueSignatureCertificate(
   context: IssuanceContext,
   instruction: IssueInstruction,
   digest: Buffer,
+  planned: PlannedNow,
 ): Promise<IssueResult> {
   // Nearly every instruction is new, so the plan is recorded without reading the ledger first:
   // its primary key catches a retry or a concurrent twin, and only then is the ledger read.
@@ -183,6 +197,9 @@ async function issueSignatureCertificate(
   }
   const issuerId = context.issuingCa.id;
   const serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
+  // A dual issue's encryption serial and validity are planned in the same statement, so the
+  // KM is asked for the same certificate number whatever instant a crash comes at.
+  const encryptionSerial = instruction.encryption ? Buffer.from(randomSerialNumber()).toString('hex') : null;
   // One statement is one transaction: the key's binding, the ledger row and the planned
   // certificate commit together. The binding comes first and the rest hangs off it: a key
   // bound to another holder or purpose (the conflict's row lock makes a concurrent claim wait
@@ -201,6 +218,9 @@ async function issueSignatureCertificate(
              ), ledger AS (
                INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)
                SELECT $8, 'issue', $10, $1, $2 FROM binding ON CONFLICT (request_id) DO NOTHING RETURNING request_id
+             ), encryption AS (
+               INSERT INTO km_certificates (request_id, issuer_id, serial, profile, not_before, not_after)
+               SELECT request_id, $1, $14, $15, $6, $7 FROM ledger WHERE $14::text IS NOT NULL
              )
              INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, not_before, not_after, request_id, holder_key)
              SELECT $1::text, $2::text, 'planned', $3::text, $4::text, $5::bytea, $6::timestamptz, $7::timestamptz, request_id, $9::text
@@ -219,6 +239,8 @@ async function issueSignatureCertificate(
         plan.binding.spkiSha256,
         plan.binding.holder,
         plan.binding.purpose,
+        encryptionSerial,
+        instruction.encryption?.profile ?? null,
       ],
     });
   } catch (err) {
@@ -231,6 +253,16 @@ async function issueSignatureCertificate(
     throw err;
   }
   if (recorded.rowCount === 0) return finishKnown(context, instruction, digest, undefined, plan.binding);
+  if (encryptionSerial) {
+    planned.encryption = {
+      issuerId,
+      serial: encryptionSerial,
+      notBefore: plan.parsed.notBefore,
+      notAfter: plan.parsed.notAfter,
+      envelopedKey: null,
+      holderPublicKey: plan.publicKey,
+    };
+  }
   return signAndStore(context, instruction, digest, issuerId, serial, plan.tbs);
 }
 
@@ -252,7 +284,7 @@ async function finishKnown(
     if (planError) throw planError;
     if (binding) await refuseKeyReuse(context.pool, binding);
     // The twin that held the id rolled back after all: plan again.
-    return issueSignatureCertificate(context, instruction, digest);
+    return issueSignatureCertificate(context, instruction, digest, {});
   }
   if (known.response) return known.response as IssueResult;
   const { issuerId, serial } = known as { issuerId: string; serial: string };

@@ -275,6 +275,25 @@ describe('KM: GM/T 0014 requests from the CA and the RA', () => {
     expect(await bed.pooled()).toBe(0);
   });
 
+  it('answers concurrent twins of one task alike, with one escrow and one ledger row', async () => {
+    await bed.fill(5);
+    const pooled = await bed.pooled();
+    const task = taskNo();
+    const item = bed.applyItem(holderKey());
+    const twins = await Promise.all(
+      Array.from({ length: 6 }, () => bed.send({ taskNo: task, requests: [item] })),
+    );
+    expect(twins.map((t) => t.status)).toEqual(twins.map(() => 200));
+    expect(new Set(twins.map((t) => hex(t.der))).size).toBe(1);
+    expect(await escrow(item.userCertNo)).toHaveLength(1);
+    const { rows } = await bed.db.pool.query(
+      'SELECT count(*)::int AS n FROM km_requests WHERE task_no = $1',
+      [task],
+    );
+    expect(rows[0].n).toBe(1);
+    expect(await bed.pooled()).toBe(pooled - 1);
+  });
+
   it('answers every mutation of a signed request with a refusal, never a failure', async () => {
     const der = await signCaRequest(
       { caName: 'sub', requestTime: new Date(), taskNo: taskNo(), requests: [bed.applyItem(holderKey())] },

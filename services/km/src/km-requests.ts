@@ -1,6 +1,7 @@
 import {
   decodeCaRequest,
   type KmErrorCode,
+  type KmRespondItem,
   type KsRequest,
   kmErrors,
   type Signer,
@@ -15,6 +16,7 @@ import {
   recordAudit,
 } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
+import { applyKeyAtOnce } from './apply-key.ts';
 import type { KmCall, KmContext } from './km-context.ts';
 import { handlerOf } from './km-handlers.ts';
 import { kmRefusal, refusalCode } from './km-refusal.ts';
@@ -104,6 +106,12 @@ export class KmRequests {
 
     const call: KmCall = { request, caller, actor: actorOf(caller) };
     const digest = requestDigest(request);
+    // The CA's one-key task, nearly always new: recorded and taken in one statement.
+    const [only] = request.requests;
+    if (request.requests.length === 1 && only?.kind === 'applyKey') {
+      const answered = await applyKeyAtOnce(km, call, only, digest);
+      if (answered) return this.#respond(request.taskNo, [answered]);
+    }
     const fresh = await withTransaction(km.pool, async (client) => {
       const recorded = await recordRequest(client, {
         taskNo: request.taskNo,
@@ -123,11 +131,16 @@ export class KmRequests {
     }
     const responses = [];
     for (const item of request.requests) responses.push(await handlerOf(item).answer(km, call, item));
+    return this.#respond(request.taskNo, responses);
+  }
+
+  /** Signs the answer and keeps it, unless a twin kept another first: then that one. */
+  async #respond(taskNo: string, responses: KmRespondItem[]): Promise<Uint8Array> {
     const der = await signKmRespond(
-      { kmName: this.#options.kmName, responses, respondTime: new Date(), taskNo: request.taskNo },
+      { kmName: this.#options.kmName, responses, respondTime: new Date(), taskNo },
       this.#options.signer,
     );
-    return keepResponse(km.pool, request.taskNo, der);
+    return keepResponse(this.#options.km.pool, taskNo, der);
   }
 
   #checkItems(request: KsRequest, caller: CallerCertificate): void {
