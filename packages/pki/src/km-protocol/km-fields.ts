@@ -6,17 +6,27 @@ import {
   OctetString,
 } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, GeneralName, Name, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { decodeSm2EnvelopedKey, fromHex, parseDer, toHex } from '@sm2ca/gm';
+import { bytesEqual, decodeSm2EnvelopedKey, fromHex, parseDer, toHex } from '@sm2ca/gm';
 import { expectTag, readTime, readTlv } from '../crl-der-reader.ts';
 import { derIntegerContent, writeDerGeneralizedTime } from '../crl-der-writer.ts';
 import { decodeName, encodeName } from '../name.ts';
 import { OIDS } from '../oids.ts';
 import { PkiError } from '../pki-error.ts';
-import { requireDer } from './km-signed.ts';
 
 /** Thrown by the encoders when the caller hands them something the protocol cannot carry. */
 export function invalid(message: string): never {
   throw new PkiError('KM_MESSAGE_INVALID', message);
+}
+
+/**
+ * The schema parser skips SEQUENCE elements it has no field for and reads BER, so a message is
+ * also re-encoded from what was parsed: anything but the same bytes is extra or non-DER content.
+ * (The signature is still checked over the bytes received; this only refuses what is not DER.)
+ */
+export function requireDer(der: Uint8Array, parsed: object): void {
+  if (!bytesEqual(new Uint8Array(AsnSerializer.serialize(parsed)), der)) {
+    throw new Error('not DER, or elements the message does not define');
+  }
 }
 
 /**

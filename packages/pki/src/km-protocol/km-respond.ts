@@ -8,7 +8,6 @@ import {
   OctetString,
 } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { parseDer } from '@sm2ca/gm';
 import type { Signer } from '../signer.ts';
 import {
   certNoFromInteger,
@@ -28,8 +27,7 @@ import {
   timeFromDer,
   timeToDer,
 } from './km-fields.ts';
-import { checkSignatureAlgorithm, decodeKmMessage, requireDer, signKmMessage } from './km-signed.ts';
-import { KM_PROTOCOL_VERSION } from './ks-request.ts';
+import { decodeSignedKmMessage, KM_PROTOCOL_VERSION, type SignedKmAsn, signKmMessage } from './km-signed.ts';
 
 /**
  * publicKey: SubjectPublicKeyInfo DER of the escrowed key. envelopedKey: SM2EnvelopedKey DER
@@ -134,13 +132,14 @@ AsnProp({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter 
 );
 
 /** KMRespond ::= SEQUENCE { ksRespond KSRespond, sigAlg AlgorithmIdentifier, signature OCTET STRING } */
-class KmRespondAsn {
-  ksRespond = new KsRespondAsn();
-  ksRespondRaw?: ArrayBuffer;
+class KmRespondAsn implements SignedKmAsn<KsRespondAsn> {
+  /** ksRespond */
+  tbs = new KsRespondAsn();
+  tbsRaw?: ArrayBuffer;
   sigAlg = new AlgorithmIdentifier();
   signature = new ArrayBuffer(0);
 }
-AsnProp({ type: KsRespondAsn, raw: true })(KmRespondAsn.prototype, 'ksRespond');
+AsnProp({ type: KsRespondAsn, raw: true })(KmRespondAsn.prototype, 'tbs');
 AsnProp({ type: AlgorithmIdentifier })(KmRespondAsn.prototype, 'sigAlg');
 AsnProp({ type: AsnPropTypes.OctetString })(KmRespondAsn.prototype, 'signature');
 
@@ -170,26 +169,16 @@ export function decodeKmRespond(der: Uint8Array): {
   tbs: Uint8Array;
   signature: Uint8Array;
 } {
-  return decodeKmMessage('KMRespond', () => {
-    const asn = parseDer(der, KmRespondAsn);
-    requireDer(der, asn);
-    if (!asn.ksRespondRaw) throw new Error('no KSRespond');
-    checkSignatureAlgorithm(asn.sigAlg);
-    const ks = asn.ksRespond;
-    if (smallUintFromInteger(ks.version) !== KM_PROTOCOL_VERSION)
-      throw new Error('unknown KSRespond version');
+  const { message, tbs, signature } = decodeSignedKmMessage('KMRespond', der, KmRespondAsn, (ks) => {
     if (ks.respondList.length === 0) throw new Error('empty respondList');
     return {
-      respond: {
-        kmName: entNameText(ks.kmName),
-        responses: ks.respondList.map(respondItem),
-        respondTime: timeFromDer(ks.respondTime),
-        taskNo: taskNoFromInteger(ks.taskNO),
-      },
-      tbs: new Uint8Array(asn.ksRespondRaw),
-      signature: new Uint8Array(asn.signature),
+      kmName: entNameText(ks.kmName),
+      responses: ks.respondList.map(respondItem),
+      respondTime: timeFromDer(ks.respondTime),
+      taskNo: taskNoFromInteger(ks.taskNO),
     };
   });
+  return { respond: message, tbs, signature };
 }
 
 function retKeyAsn(item: {

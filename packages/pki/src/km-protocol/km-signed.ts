@@ -1,13 +1,27 @@
-import { AsnSerializer } from '@peculiar/asn1-schema';
 import type { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { bytesEqual } from '@sm2ca/gm';
+import { parseDer } from '@sm2ca/gm';
 import { derTlv, TAG_SEQUENCE } from '../crl-der-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from '../crl-ocsp-algorithms.ts';
 import { malformed } from '../malformed.ts';
 import { OIDS } from '../oids.ts';
 import type { Signer } from '../signer.ts';
+import { requireDer, smallUintFromInteger } from './km-fields.ts';
 
 const TAG_OCTET_STRING = 0x04;
+
+/** Version 1 is what every public implementation sends (gm-java calls it "V2"). */
+export const KM_PROTOCOL_VERSION = 1;
+
+/**
+ * A parsed CARequest or KMRespond: `tbs` its KSRequest or KSRespond, `tbsRaw` the same as
+ * received (what the signature covers).
+ */
+export interface SignedKmAsn<Tbs> {
+  tbs: Tbs;
+  tbsRaw?: ArrayBuffer;
+  sigAlg: AlgorithmIdentifier;
+  signature: ArrayBuffer;
+}
 
 /**
  * CARequest and KMRespond are both SEQUENCE { tbs, signatureAlgorithm AlgorithmIdentifier,
@@ -33,17 +47,27 @@ export function checkSignatureAlgorithm(algorithm: AlgorithmIdentifier): void {
 }
 
 /**
- * The schema parser skips SEQUENCE elements it has no field for and reads BER, so a message is
- * also re-encoded from what was parsed: anything but the same bytes is extra or non-DER content.
- * (The signature is still checked over the bytes received; this only refuses what is not DER.)
+ * Reads a CARequest or KMRespond: DER only, SM2-with-SM3, our protocol version; `read` makes the
+ * message of its KSRequest or KSRespond. Every failure is PkiError(KM_MESSAGE_MALFORMED).
  */
-export function requireDer(der: Uint8Array, parsed: object): void {
-  if (!bytesEqual(new Uint8Array(AsnSerializer.serialize(parsed)), der)) {
-    throw new Error('not DER, or elements the message does not define');
-  }
-}
-
-/** Every failure of a decoder as PkiError(KM_MESSAGE_MALFORMED). */
-export function decodeKmMessage<T>(what: string, decode: () => T): T {
-  return malformed('KM_MESSAGE_MALFORMED', what, decode);
+export function decodeSignedKmMessage<Tbs extends { version: ArrayBuffer }, T>(
+  what: 'CARequest' | 'KMRespond',
+  der: Uint8Array,
+  schema: new () => SignedKmAsn<Tbs>,
+  read: (tbs: Tbs) => T,
+): { message: T; tbs: Uint8Array; signature: Uint8Array } {
+  return malformed('KM_MESSAGE_MALFORMED', what, () => {
+    const asn = parseDer(der, schema);
+    requireDer(der, asn);
+    if (!asn.tbsRaw) throw new Error(`${what} without its signed part`);
+    checkSignatureAlgorithm(asn.sigAlg);
+    if (smallUintFromInteger(asn.tbs.version) !== KM_PROTOCOL_VERSION) {
+      throw new Error(`unknown ${what} version`);
+    }
+    return {
+      message: read(asn.tbs),
+      tbs: new Uint8Array(asn.tbsRaw),
+      signature: new Uint8Array(asn.signature),
+    };
+  });
 }

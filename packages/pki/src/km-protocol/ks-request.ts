@@ -7,7 +7,6 @@ import {
   AsnTypeTypes,
 } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { parseDer } from '@sm2ca/gm';
 import { OIDS } from '../oids.ts';
 import type { Signer } from '../signer.ts';
 import {
@@ -26,7 +25,7 @@ import {
   timeFromDer,
   timeToDer,
 } from './km-fields.ts';
-import { checkSignatureAlgorithm, decodeKmMessage, requireDer, signKmMessage } from './km-signed.ts';
+import { decodeSignedKmMessage, KM_PROTOCOL_VERSION, type SignedKmAsn, signKmMessage } from './km-signed.ts';
 
 /** Algorithms of the key the KM is to return and of its delivery (GM/T 0014 RestoreKeyReq). */
 export interface KmReturnAlgorithms {
@@ -216,18 +215,18 @@ AsnProp({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter 
 );
 
 /** CARequest ::= SEQUENCE { ksRequest KSRequest, sigAlg AlgorithmIdentifier, signature OCTET STRING } */
-class CaRequestAsn {
-  ksRequest = new KsRequestAsn();
-  ksRequestRaw?: ArrayBuffer;
+class CaRequestAsn implements SignedKmAsn<KsRequestAsn> {
+  /** ksRequest */
+  tbs = new KsRequestAsn();
+  tbsRaw?: ArrayBuffer;
   sigAlg = new AlgorithmIdentifier();
   signature = new ArrayBuffer(0);
 }
-AsnProp({ type: KsRequestAsn, raw: true })(CaRequestAsn.prototype, 'ksRequest');
+AsnProp({ type: KsRequestAsn, raw: true })(CaRequestAsn.prototype, 'tbs');
 AsnProp({ type: AlgorithmIdentifier })(CaRequestAsn.prototype, 'sigAlg');
 AsnProp({ type: AsnPropTypes.OctetString })(CaRequestAsn.prototype, 'signature');
 
-/** Version 1 is what every public implementation sends (gm-java calls it "V2"). */
-export const KM_PROTOCOL_VERSION = 1;
+export { KM_PROTOCOL_VERSION };
 
 /** The DER of the KSRequest, i.e. exactly the bytes the CARequest signature covers. */
 export function encodeKsRequest(request: KsRequest): Uint8Array {
@@ -255,26 +254,16 @@ export function decodeCaRequest(der: Uint8Array): {
   tbs: Uint8Array;
   signature: Uint8Array;
 } {
-  return decodeKmMessage('CARequest', () => {
-    const asn = parseDer(der, CaRequestAsn);
-    requireDer(der, asn);
-    if (!asn.ksRequestRaw) throw new Error('no KSRequest');
-    checkSignatureAlgorithm(asn.sigAlg);
-    const ks = asn.ksRequest;
-    if (smallUintFromInteger(ks.version) !== KM_PROTOCOL_VERSION)
-      throw new Error('unknown KSRequest version');
+  const { message, tbs, signature } = decodeSignedKmMessage('CARequest', der, CaRequestAsn, (ks) => {
     if (ks.requestList.length === 0) throw new Error('empty requestList');
     return {
-      request: {
-        caName: entNameText(ks.caName),
-        requests: ks.requestList.map(requestItem),
-        requestTime: timeFromDer(ks.requestTime),
-        taskNo: taskNoFromInteger(ks.taskNO),
-      },
-      tbs: new Uint8Array(asn.ksRequestRaw),
-      signature: new Uint8Array(asn.signature),
+      caName: entNameText(ks.caName),
+      requests: ks.requestList.map(requestItem),
+      requestTime: timeFromDer(ks.requestTime),
+      taskNo: taskNoFromInteger(ks.taskNO),
     };
   });
+  return { request: message, tbs, signature };
 }
 
 function algorithm(oid: string): AlgorithmIdentifier {
