@@ -23,6 +23,7 @@ export * from './hierarchy-certificate.ts';
 export * from './http-server.ts';
 export * from './instruction.ts';
 export * from './km-client.ts';
+export * from './leader-job.ts';
 export * from './logger.ts';
 export * from './openapi.ts';
 export * from './paging.ts';

@@ -1,4 +1,4 @@
-import { AppError, ControlConnection, type KmClient, type Logger } from '@sm2ca/platform';
+import { AppError, type KmClient, LeaderJob, type Logger } from '@sm2ca/platform';
 import type { Pool, PoolClient } from '@sm2ca/store';
 
 /** Channel the sender LISTENs on, so a revocation reaches the KM at once rather than at the next sweep. */
@@ -52,62 +52,38 @@ const maxRetryMs = 3_600_000;
  */
 export class KmKeyRevocations {
   readonly #options: KmKeyRevocationsOptions;
-  readonly #election: ControlConnection;
-  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #job: LeaderJob;
   #wakeTimer: NodeJS.Timeout | undefined;
-  #queued = false;
-  #stopped = false;
-  #runs: Promise<void> = Promise.resolve();
 
   constructor(options: KmKeyRevocationsOptions) {
     this.#options = options;
-    this.#election = new ControlConnection({
+    this.#job = new LeaderJob({
       url: options.url,
       applicationName: 'sm2ca-ca-km-key-revocations',
       lock: LEADER_LOCK,
       channels: [kmKeyRevocationChannel],
-      retryMs: options.leaderRetryMs ?? 3_000,
+      everyMs: options.sweepMs ?? 60_000,
+      retryMs: options.leaderRetryMs,
       log: options.log,
-      onElected: () => this.#run(),
-      onNotification: () => this.#run(),
+      work: async () => {
+        await this.#sendDue();
+        await this.#wakeAtNextDue();
+      },
+      failure: 'sending key revocations to the KM failed; tried again at the next sweep',
     });
   }
 
   get leader(): boolean {
-    return this.#election.leader;
+    return this.#job.leader;
   }
 
   start(): Promise<void> {
-    this.#sweepTimer = setInterval(() => this.#run(), this.#options.sweepMs ?? 60_000);
-    this.#sweepTimer.unref();
-    return this.#election.start();
+    return this.#job.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#sweepTimer);
+    await this.#job.stop();
     clearTimeout(this.#wakeTimer);
-    await this.#election.stop();
-    await this.#runs;
-  }
-
-  /** One run at a time; any number asked for meanwhile make one more. */
-  #run(): void {
-    if (this.#queued || this.#stopped) return;
-    this.#queued = true;
-    this.#runs = this.#runs.then(async () => {
-      this.#queued = false;
-      if (!this.leader) return;
-      try {
-        await this.#sendDue();
-        await this.#wakeAtNextDue();
-      } catch (err) {
-        this.#options.log.error(
-          { err },
-          'sending key revocations to the KM failed; tried again at the next sweep',
-        );
-      }
-    });
   }
 
   async #sendDue(): Promise<void> {
@@ -117,7 +93,7 @@ export class KmKeyRevocations {
         WHERE done_at IS NULL AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 100`,
     );
     for (const row of rows as Array<{ issuer_id: string; serial: string }>) {
-      if (!this.leader || this.#stopped) return;
+      if (!this.#job.active) return;
       try {
         await km.revokeKey(`revoke-${row.serial}`, row.issuer_id, { userCertNo: row.serial });
       } catch (err) {
@@ -184,8 +160,8 @@ export class KmKeyRevocations {
     );
     clearTimeout(this.#wakeTimer);
     const due = rows[0].due as Date | null;
-    if (!due || this.#stopped) return;
-    this.#wakeTimer = setTimeout(() => this.#run(), Math.max(0, due.getTime() - Date.now()) + 10);
+    if (!due || !this.#job.active) return;
+    this.#wakeTimer = setTimeout(() => this.#job.run(), Math.max(0, due.getTime() - Date.now()) + 10);
     this.#wakeTimer.unref();
   }
 }

@@ -1,5 +1,5 @@
 import type { Device } from '@sm2ca/device';
-import { type Config, ControlConnection, type Logger } from '@sm2ca/platform';
+import { type Config, LeaderJob, type Logger } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { statusChannel } from './certificate-events.ts';
 import { loadIssuers, storedSerial } from './issuers.ts';
@@ -27,69 +27,49 @@ export interface OcspSignerRenewalOptions {
  */
 export class OcspSignerRenewal {
   readonly #options: OcspSignerRenewalOptions;
-  readonly #election: ControlConnection;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #job: LeaderJob;
   /** `issuerId:serial` of every signer certificate, as status events name them. */
   #signerCertificates = new Set<string>();
-  #queued = false;
-  #checks: Promise<void> = Promise.resolve();
 
   constructor(options: OcspSignerRenewalOptions) {
     this.#options = options;
-    this.#election = new ControlConnection({
+    const minutes = options.config.ca.ocspSignerCheckMinutes;
+    this.#job = new LeaderJob({
       url: options.url,
       applicationName: 'sm2ca-ca-signer-renewal',
       lock: LEADER_LOCK,
       channels: [statusChannel],
-      retryMs: options.leaderRetryMs ?? 3_000,
+      everyMs: minutes * 60_000,
+      retryMs: options.leaderRetryMs,
       log: options.log,
-      onElected: () => this.#check(),
-      onNotification: (_channel, payload) => {
-        if (this.#namesSigner(payload)) this.#check();
-      },
+      wakesOn: (_channel, payload) => this.#namesSigner(payload),
+      work: () => this.#check(),
+      failure: `OCSP signer renewal failed; tried again in ${minutes} minutes`,
     });
   }
 
   get leader(): boolean {
-    return this.#election.leader;
+    return this.#job.leader;
   }
 
   /** Resolves once the first connection attempt is over; the elected replica checks right away. */
   start(): Promise<void> {
-    this.#timer = setInterval(() => this.#check(), this.#options.config.ca.ocspSignerCheckMinutes * 60_000);
-    this.#timer.unref();
-    return this.#election.start();
+    return this.#job.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#election.stop();
-    await this.#checks;
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
-  /** One check at a time; any number asked for meanwhile make one more. */
-  #check(): void {
-    if (this.#queued) return;
-    this.#queued = true;
-    this.#checks = this.#checks.then(async () => {
-      this.#queued = false;
-      if (!this.leader) return;
-      const { pool, device, config, log } = this.#options;
-      try {
-        // Known before the renewal reads any status: a signer revoked while it runs asks for another check.
-        this.#signerCertificates = await signerCertificates(pool);
-        const { created } = await renewOcspSigners(pool, device, config, { actor: renewalActor });
-        if (created.length > 0) {
-          log.info({ created }, 'new OCSP signers created');
-          this.#signerCertificates = await signerCertificates(pool);
-        }
-      } catch (err) {
-        log.error(
-          { err },
-          `OCSP signer renewal failed; tried again in ${config.ca.ocspSignerCheckMinutes} minutes`,
-        );
-      }
-    });
+  async #check(): Promise<void> {
+    const { pool, device, config, log } = this.#options;
+    // Known before the renewal reads any status: a signer revoked while it runs asks for another check.
+    this.#signerCertificates = await signerCertificates(pool);
+    const { created } = await renewOcspSigners(pool, device, config, { actor: renewalActor });
+    if (created.length > 0) {
+      log.info({ created }, 'new OCSP signers created');
+      this.#signerCertificates = await signerCertificates(pool);
+    }
   }
 
   #namesSigner(payload: string): boolean {

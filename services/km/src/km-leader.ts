@@ -1,4 +1,4 @@
-import { type Config, ControlConnection, type Logger } from '@sm2ca/platform';
+import { type Config, LeaderJob, type Logger } from '@sm2ca/platform';
 import { archiveEscrows, expireEscrows } from './escrow-expiry.ts';
 import type { KmContext } from './km-context.ts';
 import { fillPool, poolChannel } from './pool-filler.ts';
@@ -24,65 +24,43 @@ export interface KmLeaderOptions {
  */
 export class KmLeader {
   readonly #options: KmLeaderOptions;
-  readonly #election: ControlConnection;
-  #timer: NodeJS.Timeout | undefined;
-  #queued = false;
-  #stopped = false;
-  #runs: Promise<void> = Promise.resolve();
+  readonly #job: LeaderJob;
 
   constructor(options: KmLeaderOptions) {
     this.#options = options;
-    this.#election = new ControlConnection({
+    this.#job = new LeaderJob({
       url: options.url,
       applicationName: 'sm2ca-km-pool',
       lock: LEADER_LOCK,
       channels: [poolChannel],
-      retryMs: options.leaderRetryMs ?? 3_000,
+      everyMs: CHECK_MS,
+      retryMs: options.leaderRetryMs,
       log: options.log,
-      onElected: () => this.#run(),
-      onNotification: () => this.#run(),
+      work: () => this.#work(),
+      failure: `KM pool filling or escrow expiry failed; tried again within ${CHECK_MS / 1000} s`,
     });
   }
 
   get leader(): boolean {
-    return this.#election.leader;
+    return this.#job.leader;
   }
 
   /** Resolves once the first connection attempt is over; the elected replica fills at once. */
   start(): Promise<void> {
-    this.#timer = setInterval(() => this.#run(), CHECK_MS);
-    this.#timer.unref();
-    return this.#election.start();
+    return this.#job.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    await this.#election.stop();
-    await this.#runs;
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
-  /** One run at a time; any number asked for meanwhile make one more. */
-  #run(): void {
-    if (this.#queued) return;
-    this.#queued = true;
-    this.#runs = this.#runs.then(async () => {
-      this.#queued = false;
-      if (!this.leader) return;
-      const { km, config, log } = this.#options;
-      try {
-        const expired = await expireEscrows(km);
-        if (expired > 0) log.info({ expired }, 'escrows of expired certificates marked expired');
-        const archived = await archiveEscrows(km, config.km.archiveAfterDays);
-        if (archived > 0) log.info({ archived }, 'escrows long out of service moved to the archive');
-        const added = await fillPool(km, config.km, () => this.leader && !this.#stopped);
-        if (added > 0) log.info({ added }, 'key pool filled');
-      } catch (err) {
-        log.error(
-          { err },
-          `KM pool filling or escrow expiry failed; tried again within ${CHECK_MS / 1000} s`,
-        );
-      }
-    });
+  async #work(): Promise<void> {
+    const { km, config, log } = this.#options;
+    const expired = await expireEscrows(km);
+    if (expired > 0) log.info({ expired }, 'escrows of expired certificates marked expired');
+    const archived = await archiveEscrows(km, config.km.archiveAfterDays);
+    if (archived > 0) log.info({ archived }, 'escrows long out of service moved to the archive');
+    const added = await fillPool(km, config.km, () => this.#job.active);
+    if (added > 0) log.info({ added }, 'key pool filled');
   }
 }
