@@ -1,17 +1,10 @@
 import { decodeSm2Spki, encodeSm2Spki } from '@sm2ca/gm';
-import {
-  assembleCertificate,
-  buildTbsCertificate,
-  getProfile,
-  parseCsr,
-  randomSerialNumber,
-} from '@sm2ca/pki';
+import { buildTbsCertificate, getProfile, parseCsr, randomSerialNumber } from '@sm2ca/pki';
 import { AppError, issuerUrls, keyBindingOf } from '@sm2ca/platform';
-import { statusEventSql } from './certificate-events.ts';
 import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fields.ts';
 import type { IssuanceContext, IssueResult } from './issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
-import { requireUsableIssuer } from './issuers.ts';
+import { signPlanned, storeIssued } from './issued-certificate.ts';
 import { findInstruction } from './request-ledger.ts';
 
 /** The encryption certificate's number and validity, fixed before the KM is asked for its key. */
@@ -189,9 +182,7 @@ async function signAndStore(
   signature: IssueResult,
   planned: KeyApplication & { tbs: Uint8Array },
 ): Promise<IssueResult> {
-  await requireUsableIssuer(context.pool, context.issuers, planned.issuerId);
-  const signed = await context.device.sign(context.issuers.get(planned.issuerId)!.keyLabel, planned.tbs);
-  const certificate = assembleCertificate(planned.tbs, signed);
+  const certificate = await signPlanned(context, planned.issuerId, planned.tbs);
   const result: IssueResult = {
     ...signature,
     encryption: {
@@ -200,36 +191,20 @@ async function signAndStore(
       envelopedKey: planned.envelopedKey!.toString('base64'),
     },
   };
-  // As the signature certificate's store step: one statement, all of it hanging off the UPDATE.
-  const stored = await context.pool.query({
-    name: 'ca-store-encryption-certificate',
-    text: `WITH stored AS (
-             UPDATE certificates SET status = 'good', der = $3, issued_at = now()
-              WHERE issuer_id = $1 AND serial = $2 AND status = 'planned'
-              RETURNING issuer_id, serial
-           ), ledger AS (
-             UPDATE ca_requests SET response = $4 WHERE request_id = $5 AND EXISTS (SELECT FROM stored)
-           ), ${statusEventSql('stored', "'good'")}, audit AS (
-             INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
-             SELECT 'ra', 'ra_instruction', 'certificate.issue', 'certificate', issuer_id || '/' || serial, $6::jsonb
-               FROM stored
-           )
-           SELECT FROM notified`,
-    values: [
-      planned.issuerId,
-      planned.serial,
-      certificate,
-      JSON.stringify(result),
-      instruction.requestId,
-      JSON.stringify({
-        profile: instruction.encryption!.profile,
-        requestId: instruction.requestId,
-        keyEscrowedBy: 'km',
-        signatureCertificate: `${signature.issuerId}/${signature.serial}`,
-      }),
-    ],
+  const stored = await storeIssued(context, {
+    issuerId: planned.issuerId,
+    serial: planned.serial,
+    certificate,
+    requestId: instruction.requestId,
+    response: result,
+    audit: {
+      profile: instruction.encryption!.profile,
+      requestId: instruction.requestId,
+      keyEscrowedBy: 'km',
+      signatureCertificate: `${signature.issuerId}/${signature.serial}`,
+    },
   });
-  if (stored.rowCount === 0) return doneAnswer(context, instruction, digest);
+  if (!stored) return doneAnswer(context, instruction, digest);
   return result;
 }
 

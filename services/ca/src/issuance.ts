@@ -1,6 +1,5 @@
 import type { Device } from '@sm2ca/device';
 import {
-  assembleCertificate,
   buildTbsCertificate,
   getProfile,
   type ProfileId,
@@ -17,11 +16,11 @@ import {
   refuseKeyReuse,
 } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
-import { statusEventSql } from './certificate-events.ts';
 import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fields.ts';
 import { issueEncryptionCertificate, type KeyApplication } from './encryption-issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
-import { chainOf, type Issuer, requireUsableIssuer } from './issuers.ts';
+import { signPlanned, storeIssued } from './issued-certificate.ts';
+import { chainOf, type Issuer } from './issuers.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
 
 export interface IssueResult {
@@ -311,10 +310,7 @@ export function resultOf(
   };
 }
 
-/**
- * Signs a planned certificate and stores it, unless a twin stored it first. The issuer is
- * checked here, right before its key signs, so a retry cannot sign under a CA revoked since.
- */
+/** Signs a planned certificate and stores it, unless a twin stored it first. */
 async function signAndStore(
   context: IssuanceContext,
   instruction: IssueInstruction,
@@ -323,38 +319,18 @@ async function signAndStore(
   serial: string,
   tbs: Uint8Array,
 ): Promise<IssueResult> {
-  await requireUsableIssuer(context.pool, context.issuers, issuerId);
-  const signature = await context.device.sign(context.issuers.get(issuerId)!.keyLabel, tbs);
-  const certificate = assembleCertificate(tbs, signature);
+  const certificate = await signPlanned(context, issuerId, tbs);
   const result = resultOf(context, issuerId, serial, certificate);
-  // The whole store step is one statement, hence one transaction: every part
-  // after the UPDATE hangs off its RETURNING, so a certificate that is no longer
-  // planned (a twin stored it first) changes nothing and writes no audit record.
-  // A dual issue's answer waits for its encryption certificate.
-  const stored = await context.pool.query({
-    name: 'ca-store-certificate',
-    text: `WITH stored AS (
-             UPDATE certificates SET status = 'good', der = $3, issued_at = now()
-              WHERE issuer_id = $1 AND serial = $2 AND status = 'planned'
-              RETURNING issuer_id, serial
-           ), ledger AS (
-             UPDATE ca_requests SET response = $4 WHERE request_id = $5 AND EXISTS (SELECT FROM stored)
-           ), ${statusEventSql('stored', "'good'")}, audit AS (
-             INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
-             SELECT 'ra', 'ra_instruction', 'certificate.issue', 'certificate', issuer_id || '/' || serial, $6::jsonb
-               FROM stored
-           )
-           SELECT FROM notified`,
-    values: [
-      issuerId,
-      serial,
-      certificate,
-      instruction.encryption ? null : JSON.stringify(result),
-      instruction.requestId,
-      JSON.stringify({ profile: instruction.profile, requestId: instruction.requestId }),
-    ],
+  const stored = await storeIssued(context, {
+    issuerId,
+    serial,
+    certificate,
+    requestId: instruction.requestId,
+    // A dual issue's answer waits for its encryption certificate.
+    response: instruction.encryption ? null : result,
+    audit: { profile: instruction.profile, requestId: instruction.requestId },
   });
-  if (stored.rowCount === 0) {
+  if (!stored) {
     const done = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
     return (done!.response as IssueResult | null) ?? finishKnown(context, instruction, digest);
   }
