@@ -43,6 +43,7 @@ const SMALL_RESPOND: KsRespond = {
     { kind: 'revokeKey', userCertNo: '01' },
     { kind: 'error', errNo: 4, errDesc: 'x' },
   ],
+  // Fixed on purpose: its GeneralizedTime bytes are spelled out above; the codec never reads the clock.
   respondTime: new Date('2026-01-02T03:04:05Z'),
   taskNo: 'task-0001',
 };

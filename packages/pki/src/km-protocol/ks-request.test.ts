@@ -52,6 +52,7 @@ const SMALL_KS_REQUEST = hex(
 const SMALL_REQUEST: KsRequest = {
   caName: 'sub',
   requests: [{ kind: 'revokeKey', userCertNo: '01' }],
+  // Fixed on purpose: its GeneralizedTime bytes are spelled out above; the codec never reads the clock.
   requestTime: new Date('2026-01-02T03:04:05Z'),
   taskNo: 'task-0001',
 };
