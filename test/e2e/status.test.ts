@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -58,6 +58,7 @@ describe('certificate status end to end', () => {
   afterAll(async () => {
     await stack?.stop();
     await drop?.();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const ocspUrl = () => `${stack.url.ocsp}/ocsp`;
@@ -148,5 +149,63 @@ describe('certificate status end to end', () => {
     const fetched = Buffer.from(await (await fetch(caIssuers)).arrayBuffer());
     expect(fetched.equals(issuerDer)).toBe(true);
     expect(readFileSync(join(dir, 'sub.pem'), 'utf8')).toContain(issuerDer.toString('base64').slice(0, 60));
+  });
+
+  it('exposes Prometheus metrics on every service, counting what happened above', async () => {
+    const scrape = async (url: string) => {
+      const res = await fetch(`${url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      return res.text();
+    };
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    for (const [service, url] of Object.entries(stack.url)) {
+      const text = await scrape(url);
+      expect(text).toMatch(new RegExp(`process_cpu_seconds_total\\{service="${service}"\\}`));
+      expect(text).toMatch(/sm2ca_db_pool_connections\{state="total",service="\w+"\} \d+/);
+      // Route templates, never raw URLs with serials in them.
+      expect(text).not.toMatch(new RegExp(leaf.serial));
+    }
+    const ca = await scrape(stack.url.ca);
+    expect(
+      value(ca, 'sm2ca_certificates_issued_total{profile="person-sign",service="ca"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(ca, 'sm2ca_certificates_revoked_total{reason="keyCompromise",service="ca"}')).toBe(1);
+    expect(
+      value(
+        ca,
+        'http_requests_total{method="POST",route="/v1/instructions/issue",status_code="200",service="ca"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(ca).toMatch(
+      /sm2ca_device_operation_duration_seconds_count\{[^}]*operation="sign"[^}]*\} [1-9]/,
+    );
+
+    const ocsp = await scrape(stack.url.ocsp);
+    expect(
+      value(ocsp, 'sm2ca_ocsp_responses_total{status="malformedRequest",source="none",service="ocsp"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(ocsp).toMatch(
+      /sm2ca_ocsp_responses_total\{status="successful",source="(presigned|on_demand)",service="ocsp"\} [1-9]/,
+    );
+    expect(ocsp).toMatch(
+      /sm2ca_ocsp_responses_total\{status="successful",source="live",service="ocsp"\} [1-9]/,
+    );
+
+    const crl = await scrape(stack.url.crl);
+    const thisUpdate = value(
+      crl,
+      `sm2ca_crl_this_update_timestamp_seconds{issuer="${leaf.issuerId}",kind="full",service="crl"}`,
+    );
+    expect(thisUpdate).toBeGreaterThan(Date.now() / 1000 - 3600);
+    expect(
+      value(crl, `sm2ca_crl_number{issuer="${leaf.issuerId}",kind="full",service="crl"}`),
+    ).toBeGreaterThanOrEqual(2);
+
+    const ra = await scrape(stack.url.ra);
+    expect(value(ra, 'sm2ca_applications_undecided{overdue="true",service="ra"}')).toBe(0);
   });
 });

@@ -112,6 +112,7 @@ export class Device implements Verifier {
   // Master keys being made: the label check and the key generation are two calls.
   #creatingMasterKeys = new Set<string>();
   #closed = false;
+  #observer: DeviceObserver | undefined;
 
   private constructor(
     config: DeviceConfig & { sessions: number },
@@ -676,15 +677,18 @@ export class Device implements Verifier {
   }
 
   async #run<T>(operation: string, body: (lease: Lease) => Promise<T>): Promise<T> {
+    const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       let lease: Lease | undefined;
       const generation = this.#pool.generation;
       try {
         lease = await this.#pool.acquire();
-        return await body(lease);
+        const result = await body(lease);
+        this.#observer?.(operation, (performance.now() - started) / 1000);
+        return result;
       } catch (error) {
         if (attempt === 0 && this.#recover(error, lease?.generation ?? generation)) continue;
-        throw toDeviceError(error, operation);
+        throw this.#failed(operation, started, error);
       } finally {
         if (lease) this.#pool.release(lease);
       }
@@ -692,21 +696,40 @@ export class Device implements Verifier {
   }
 
   #runSync<T>(operation: string, body: (lease: Lease) => T): T {
+    const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       let lease: Lease | undefined;
       const generation = this.#pool.generation;
       try {
         lease = this.#pool.acquireSync();
-        return body(lease);
+        const result = body(lease);
+        this.#observer?.(operation, (performance.now() - started) / 1000);
+        return result;
       } catch (error) {
         if (attempt === 0 && this.#recover(error, lease?.generation ?? generation)) continue;
-        throw toDeviceError(error, operation);
+        throw this.#failed(operation, started, error);
       } finally {
         if (lease) this.#pool.release(lease);
       }
     }
   }
+
+  #failed(operation: string, started: number, error: unknown): DeviceError {
+    const failure = toDeviceError(error, operation);
+    this.#observer?.(operation, (performance.now() - started) / 1000, failure);
+    return failure;
+  }
+
+  /**
+   * Told of every operation when it ends: its name, seconds taken (waiting for a session
+   * included) and the error when it failed. One observer; a later call replaces it.
+   */
+  observe(observer: DeviceObserver): void {
+    this.#observer = observer;
+  }
 }
+
+export type DeviceObserver = (operation: string, seconds: number, error?: DeviceError) => void;
 
 export async function openDevice(config: DeviceConfig): Promise<Device> {
   return Device.open(config);

@@ -1,4 +1,11 @@
-export { Device, type DeviceInfo, openDevice, type PublicKeyRef, type SignOptions } from './device.ts';
+export {
+  Device,
+  type DeviceInfo,
+  type DeviceObserver,
+  openDevice,
+  type PublicKeyRef,
+  type SignOptions,
+} from './device.ts';
 export type { DeviceConfig } from './device-config.ts';
 export { DeviceError, type DeviceErrorCode } from './device-error.ts';
 export { defaultSignerId } from './host-digest.ts';

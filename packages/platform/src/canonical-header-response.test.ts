@@ -10,6 +10,7 @@ describe('HTTP servers of the services', () => {
 
   beforeAll(async () => {
     app = await createHttpServer({
+      service: 'test',
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({}).http,
       title: 'test',

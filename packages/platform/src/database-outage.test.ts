@@ -25,6 +25,7 @@ describe('a database outage', () => {
     server = await startEmbeddedPostgres({ dir, port });
     pool = await connectPool(server.url, { max: 4 });
     app = await createHttpServer({
+      service: 'test',
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({}).http,
       title: 'outage',

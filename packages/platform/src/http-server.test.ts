@@ -14,6 +14,7 @@ describe('HTTP server input hygiene', () => {
 
   beforeAll(async () => {
     app = await createHttpServer({
+      service: 'test',
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({}).http,
       title: 'test',
@@ -125,6 +126,7 @@ describe('HTTP server timeouts', () => {
 
   beforeAll(async () => {
     app = await createHttpServer({
+      service: 'test',
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({
         SM2CA_HTTP_HEADERS_TIMEOUT_SECONDS: '1',

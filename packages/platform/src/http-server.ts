@@ -15,6 +15,7 @@ import type { Config } from './config-schema.ts';
 import { isDateTime } from './date-time.ts';
 import { errorResponse } from './error-response.ts';
 import type { Logger } from './logger.ts';
+import { registerMetrics } from './metrics/http-metrics.ts';
 import { documentAccessAndErrors, openapiComponents } from './openapi.ts';
 import { registerReadiness } from './readiness.ts';
 import { unsafeInputAt } from './unsafe-input.ts';
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
   timeouts: Config['http'];
   /** Title of the OpenAPI document served at /docs. */
   title: string;
+  /** The `service` label of every metric at /metrics (ra, ca, km, ocsp, crl). */
+  service: string;
   bodyLimit?: number;
   /**
    * The database GET /health/ready asks. Part of the app itself, so the tests and the route fuzz
@@ -113,5 +116,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     ok: true,
   }));
   if (options.readiness) registerReadiness(app, options.readiness);
+  registerMetrics(app, options.service, options.readiness);
   return app;
 }

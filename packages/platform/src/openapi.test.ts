@@ -9,6 +9,7 @@ describe('OpenAPI document of a service', () => {
 
   beforeAll(async () => {
     app = await createHttpServer({
+      service: 'test',
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({}).http,
       title: 'test',

@@ -16,7 +16,7 @@ const serviceScript = `
     name: 'ra',
     needsDevice: false,
     build: async ({ config, db, log }) => {
-      const app = await createHttpServer({ log, timeouts: config.http, title: 'waits', readiness: db.pool });
+      const app = await createHttpServer({ service: 'test', log, timeouts: config.http, title: 'waits', readiness: db.pool });
       app.get('/answer', { config: { access: 'public' } }, async () => {
         const { rows } = await db.pool.query('SELECT 42 AS answer');
         return rows[0];

@@ -8,6 +8,7 @@ import type { Database } from './database.ts';
 import { openDatabaseWhenUp } from './database-wait.ts';
 import type { HttpServer } from './http-server.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { observeDevice } from './metrics/device-metrics.ts';
 import { closeWaitingServer, listenWhileWaiting } from './waiting-server.ts';
 
 export type ServiceName = keyof Config['services'];
@@ -92,6 +93,7 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     });
     if (definition.needsDevice) device = await openConfiguredDevice(config);
     app = await definition.build({ config, log, db, ...(device ? { device } : {}) });
+    if (device) observeDevice(app.metrics, device);
     const built = app;
     const waited = waiting !== undefined;
     if (waiting) await closeWaitingServer(waiting);

@@ -88,16 +88,6 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
     pool: context.db.pool,
     verifier: device,
   });
-  const issuance = {
-    pool: context.db.pool,
-    device,
-    issuers,
-    issuingCa,
-    urls: issuerUrls(context.config, issuingCa.id),
-    config: context.config,
-    km,
-    allowHolderEncryptionKeys: context.config.ca.allowHolderEncryptionKeys,
-  };
   const checkIssue = validator(IssueInstructionSchema);
   const checkRevoke = validator(RevokeInstructionSchema);
   const raCertificates = new CallerCertificates(context.db.pool, device, {
@@ -113,10 +103,31 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
   await raCertificates.load();
 
   const app = await createHttpServer({
+    service: 'ca',
     readiness: context.db.pool,
     log: context.log,
     timeouts: context.config.http,
     title: 'SM2 CA — signing service (RA instructions only)',
+  });
+  const issuance = {
+    pool: context.db.pool,
+    device,
+    issuers,
+    issuingCa,
+    urls: issuerUrls(context.config, issuingCa.id),
+    config: context.config,
+    km,
+    allowHolderEncryptionKeys: context.config.ca.allowHolderEncryptionKeys,
+    issued: app.metrics.counter({
+      name: 'sm2ca_certificates_issued_total',
+      help: 'Certificates signed and stored, by profile',
+      labelNames: ['profile'],
+    }),
+  };
+  const revoked = app.metrics.counter({
+    name: 'sm2ca_certificates_revoked_total',
+    help: 'Certificates revoked or suspended (reason certificateHold), by reason',
+    labelNames: ['reason'],
   });
   // Signatures cover the exact bytes, so the body stays raw until it has been verified.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
@@ -157,7 +168,7 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
         response: { 200: RevokeResultSchema },
       },
     },
-    async (request) => revokeCertificate(context.db.pool, checkRevoke(await verified(request))),
+    async (request) => revokeCertificate(context.db.pool, checkRevoke(await verified(request)), revoked),
   );
   if (options.ocspSignerRenewal ?? true) {
     const renewal = new OcspSignerRenewal({

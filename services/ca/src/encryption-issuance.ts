@@ -197,6 +197,7 @@ async function signAndStore(
     certificate,
     requestId: instruction.requestId,
     response: result,
+    profile: instruction.encryption!.profile,
     audit: {
       profile: instruction.encryption!.profile,
       requestId: instruction.requestId,

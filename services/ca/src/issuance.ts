@@ -10,6 +10,7 @@ import {
 import {
   AppError,
   type Config,
+  type Counter,
   type KeyBinding,
   type KmClient,
   keyBindingOf,
@@ -55,6 +56,8 @@ export interface IssuanceContext {
   km: Pick<KmClient, 'applyKey'>;
   /** ca.allowHolderEncryptionKeys: an encryption certificate for a key the holder brought. */
   allowHolderEncryptionKeys: boolean;
+  /** Counts each certificate when it is stored: a replayed instruction's answer is not counted again. */
+  issued: Counter<'profile'>;
 }
 
 /** End-entity profiles the RA may ask for; CA, OCSP and RA certificates come only from the key ceremony. */
@@ -328,6 +331,7 @@ async function signAndStore(
     requestId: instruction.requestId,
     // A dual issue's answer waits for its encryption certificate.
     response: instruction.encryption ? null : result,
+    profile: instruction.profile,
     audit: { profile: instruction.profile, requestId: instruction.requestId },
   });
   if (!stored) {

@@ -32,6 +32,7 @@ export async function storeIssued(
     certificate: Uint8Array;
     requestId: string;
     response: IssueResult | null;
+    profile: string;
     audit: object;
   },
 ): Promise<boolean> {
@@ -58,5 +59,7 @@ export async function storeIssued(
       JSON.stringify(stored.audit),
     ],
   });
-  return rowCount !== 0;
+  if (rowCount === 0) return false;
+  context.issued.inc({ profile: stored.profile });
+  return true;
 }

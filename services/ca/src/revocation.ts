@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
   AppError,
+  type Counter,
   DateTime,
   instructionWindowMs,
   parseDateTime,
@@ -48,14 +49,20 @@ export interface RevokeResult {
  * status event and, for a key the KM escrows, the key revocation owed to the KM, in one transaction. A suspended certificate may still be
  * revoked for good; nothing else moves a certificate back.
  */
-export async function revokeCertificate(pool: Pool, instruction: RevokeInstruction): Promise<RevokeResult> {
+/** `revoked` counts revocations and suspensions by reason once each, not a replayed instruction's answer. */
+export async function revokeCertificate(
+  pool: Pool,
+  instruction: RevokeInstruction,
+  revoked: Counter<'reason'>,
+): Promise<RevokeResult> {
   const invalidityDate = instruction.invalidityDate ? parseDateTime(instruction.invalidityDate) : null;
   // A compromise is known only after it happened; a far-future date would also be unwritable in every later CRL.
   if (invalidityDate && invalidityDate.getTime() > Date.now() + instructionWindowMs) {
     throw new AppError('INSTRUCTION_INVALID', 'invalidityDate: lies in the future', 400);
   }
   const digest = instructionDigest(instruction as unknown as Record<string, unknown>);
-  return withTransaction(pool, async (client) => {
+  let changed = false;
+  const answer = await withTransaction(pool, async (client) => {
     let done = await findInstruction(client, instruction.requestId, digest);
     if (!done && !(await recordInstruction(client, { ...instruction, digest }))) {
       done = await findInstruction(client, instruction.requestId, digest);
@@ -113,6 +120,10 @@ export async function revokeCertificate(pool: Pool, instruction: RevokeInstructi
         after: { status, reason: instruction.reason, requestId: instruction.requestId },
       },
     );
+    changed = true;
     return result;
   });
+  // After the commit: a transaction that rolled back revoked nothing.
+  if (changed) revoked.inc({ reason: instruction.reason });
+  return answer;
 }

@@ -7,6 +7,7 @@ import {
 } from '@sm2ca/platform';
 import { CaIssuerDirectory } from './ca-issuers.ts';
 import { CrlArchiveReader } from './crl-archive.ts';
+import { registerCrlMetrics } from './crl-metrics.ts';
 import { CrlPublishing } from './crl-publishing.ts';
 import { registerCrlRoutes } from './crl-routes.ts';
 import { registerRevocationRoutes } from './revocation-routes.ts';
@@ -37,12 +38,14 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
   });
 
   const app = await createHttpServer({
+    service: 'crl',
     readiness: context.db.pool,
     log: context.log,
     timeouts: context.config.http,
     title: 'SM2 CA — CRL publisher',
   });
   registerAccessControl(app, pool);
+  registerCrlMetrics(app, pool);
   registerCrlRoutes(app, { issuers, archive });
   registerRevocationRoutes(app, {
     pool,

@@ -63,6 +63,7 @@ export async function buildKmApp(context: ServiceContext, options: KmAppOptions 
   });
 
   const app = await createHttpServer({
+    service: 'km',
     readiness: pool,
     log: context.log,
     timeouts: context.config.http,

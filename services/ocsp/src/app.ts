@@ -133,6 +133,7 @@ export async function buildOcspApp(
   await sync.idle();
 
   const app = await createHttpServer({
+    service: 'ocsp',
     readiness: db.pool,
     log,
     timeouts: config.http,

@@ -17,12 +17,12 @@ export type Answer =
   /** One certificate, no nonce: the same bytes for everyone until nextUpdate. */
   | { kind: 'cacheable'; response: CachedResponse }
   /** Signed for this request (nonce, several certificates), or an error status. */
-  | { kind: 'fresh'; der: Buffer };
+  | { kind: 'fresh'; der: Buffer; status: 'successful' | OcspErrorStatus };
 
 const errors = Object.fromEntries(
   (['malformedRequest', 'internalError', 'tryLater', 'unauthorized'] as const).map((status) => [
     status,
-    { kind: 'fresh', der: buildOcspErrorResponse(status) },
+    { kind: 'fresh', der: buildOcspErrorResponse(status), status },
   ]),
 ) as Record<Exclude<OcspErrorStatus, 'sigRequired'>, Answer>;
 
@@ -188,7 +188,8 @@ export class OcspAnswers {
           state: (this.#trusted(target) ?? (await this.#lookup(target))).state,
         })),
       );
-      return { kind: 'fresh', der: await this.#track(this.deps.signer.sign(answers, new Date(), nonce)) };
+      const der = await this.#track(this.deps.signer.sign(answers, new Date(), nonce));
+      return { kind: 'fresh', der, status: 'successful' };
     } catch (err) {
       return this.#failure(err);
     }

@@ -1,4 +1,5 @@
 import type { ParsedOcspRequest } from '@sm2ca/pki';
+import type { Counter } from '@sm2ca/platform';
 import { derResponse, type HttpServer, notModifiedResponse } from '@sm2ca/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestBody, requestPathParams } from './api-docs.ts';
@@ -11,7 +12,24 @@ const answerResponse = derResponse(
   'the OCSP response; errors too, as OCSP statuses',
 );
 
-function send(request: FastifyRequest, reply: FastifyReply, answer: Answer, cacheable: boolean): void {
+/** OCSPResponse status and where the bytes came from: the pre-signing leader, signed on a miss, or live. */
+function answerLabels(answer: Answer): { status: string; source: string } {
+  if (answer.kind === 'cacheable') {
+    return { status: 'successful', source: answer.response.stored ? 'presigned' : 'on_demand' };
+  }
+  return { status: answer.status, source: answer.status === 'successful' ? 'live' : 'none' };
+}
+
+type Sent = Counter<'status' | 'source'>;
+
+function send(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  answer: Answer,
+  cacheable: boolean,
+  sent: Sent,
+): void {
+  sent.inc(answerLabels(answer));
   if (answer.kind === 'fresh') {
     reply.headers(uncacheableHeaders).send(answer.der);
     return;
@@ -35,9 +53,10 @@ function respond(
   reply: FastifyReply,
   answer: Answer | Promise<Answer>,
   cacheable: boolean,
+  sent: Sent,
 ): Promise<void> | undefined {
-  if (answer instanceof Promise) return answer.then((a) => send(request, reply, a, cacheable));
-  send(request, reply, answer, cacheable);
+  if (answer instanceof Promise) return answer.then((a) => send(request, reply, a, cacheable, sent));
+  send(request, reply, answer, cacheable, sent);
   return undefined;
 }
 
@@ -47,6 +66,11 @@ function respond(
  */
 export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspAnswers): void {
   const memo = new RequestMemo();
+  const sent: Sent = app.metrics.counter({
+    name: 'sm2ca_ocsp_responses_total',
+    help: 'OCSP responses sent, by OCSPResponse status and source (presigned, on_demand, live, none)',
+    labelNames: ['status', 'source'],
+  });
   const parse = (parser: () => ParsedOcspRequest): ParsedOcspRequest | undefined => {
     try {
       return parser();
@@ -78,7 +102,13 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const body = request.body;
       const parsed = Buffer.isBuffer(body) ? parse(() => memo.parseBody(body)) : undefined;
       // A POST answer is never cacheable (RFC 5019 5): caches key on URLs, not bodies.
-      return respond(request, reply, parsed ? answers.answer(parsed, request.ip) : malformedRequest, false);
+      return respond(
+        request,
+        reply,
+        parsed ? answers.answer(parsed, request.ip) : malformedRequest,
+        false,
+        sent,
+      );
     },
   );
 
@@ -99,7 +129,13 @@ export function registerOcspRoutes(app: HttpServer, path: string, answers: OcspA
       const query = url.indexOf('?', prefixLength);
       const text = url.slice(prefixLength, query < 0 ? undefined : query);
       const parsed = parse(() => memo.parsePath(text));
-      return respond(request, reply, parsed ? answers.answer(parsed, request.ip) : malformedRequest, true);
+      return respond(
+        request,
+        reply,
+        parsed ? answers.answer(parsed, request.ip) : malformedRequest,
+        true,
+        sent,
+      );
     },
   );
 }

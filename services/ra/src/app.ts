@@ -9,6 +9,7 @@ import {
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
 import { createCaClient } from './ca-client.ts';
+import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
@@ -61,12 +62,14 @@ export async function buildRaApp(
     allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
   };
   const app = await createHttpServer({
+    service: 'ra',
     readiness: context.db.pool,
     log: context.log,
     timeouts: config.http,
     title: 'SM2 CA — registration authority',
   });
   registerAccessControl(app, db.pool);
+  registerDeadlineMetrics(app, db.pool);
   registerApplicationRoutes(app, ctx);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);

@@ -19,6 +19,7 @@ describe('HTTP server with access control', () => {
       credentials[role] = (await addOperator(db.pool, cli, { name: `op-${role}`, role })).credential;
     }
     app = await createHttpServer({
+      service: 'test',
       log: createLogger('test', { level: 'silent' }),
       timeouts: loadConfig({}).http,
       title: 'test',
