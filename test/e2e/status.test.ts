@@ -180,9 +180,7 @@ describe('certificate status end to end', () => {
         'http_requests_total{method="POST",route="/v1/instructions/issue",status_code="200",service="ca"}',
       ),
     ).toBeGreaterThanOrEqual(1);
-    expect(ca).toMatch(
-      /sm2ca_device_operation_duration_seconds_count\{[^}]*operation="sign"[^}]*\} [1-9]/,
-    );
+    expect(ca).toMatch(/sm2ca_device_operation_duration_seconds_count\{[^}]*operation="sign"[^}]*\} [1-9]/);
 
     const ocsp = await scrape(stack.url.ocsp);
     expect(
