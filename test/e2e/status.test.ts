@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openssl, opensslHolderCsr } from '../support/openssl-cli.ts';
 import { raOperators } from '../support/ra-client.ts';
-import { type Stack, startStack } from '../support/sm2ca-stack.ts';
+import { type Stack, sm2caCli, startStack } from '../support/sm2ca-stack.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
 /**
@@ -149,6 +149,37 @@ describe('certificate status end to end', () => {
     const fetched = Buffer.from(await (await fetch(caIssuers)).arrayBuffer());
     expect(fetched.equals(issuerDer)).toBe(true);
     expect(readFileSync(join(dir, 'sub.pem'), 'utf8')).toContain(issuerDer.toString('base64').slice(0, 60));
+  });
+
+  it('shows the revocation on the revocation clock and the CRL archive as kept, through the CLI', async () => {
+    const added = await stack.cli(['operator', 'add', '--name', 'auditor', '--role', 'auditor']);
+    expect(added.code, added.stderr).toBe(0);
+    const env = { ...stack.env, SM2CA_OPERATOR_CREDENTIAL: added.stdout.trim() };
+
+    const clock = await sm2caCli(['evidence', 'revocations', '--detail'], env);
+    expect(clock.code, clock.stderr).toBe(0);
+    const { months, revocations } = JSON.parse(clock.stdout);
+    const times = revocations.find((r: { serial: string }) => r.serial === leaf.serial);
+    expect(times.status).toBe('done');
+    const steps = [times.requestedAt, times.decidedAt, times.ocspAt, times.firstCrlAt].map(Date.parse);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(times.decidedToCrlSeconds).toBeLessThan(24 * 3600);
+    expect(months.at(-1)).toMatchObject({ requested: 1, onCrl: 1, overRule: 0 });
+
+    const crls = await sm2caCli(['evidence', 'crls'], env);
+    expect(crls.code, crls.stdout + crls.stderr).toBe(0);
+    const issuer = JSON.parse(crls.stdout).issuers.find(
+      (i: { issuerId: string }) => i.issuerId === leaf.issuerId,
+    );
+    expect(issuer).toMatchObject({ ok: true, gaps: [], digestMismatches: [], retentionDays: 0 });
+    expect(issuer.fullCount).toBeGreaterThanOrEqual(2);
+
+    const refused = await sm2caCli(['evidence', 'crls'], {
+      ...stack.env,
+      SM2CA_OPERATOR_CREDENTIAL: 'sm2op_nobody',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/AUTH_INVALID/);
   });
 
   it('exposes Prometheus metrics on every service, counting what happened above', async () => {

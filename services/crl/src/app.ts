@@ -7,6 +7,7 @@ import {
 } from '@sm2ca/platform';
 import { CaIssuerDirectory } from './ca-issuers.ts';
 import { CrlArchiveReader } from './crl-archive.ts';
+import { registerCrlEvidenceRoutes } from './crl-evidence-routes.ts';
 import { registerCrlMetrics } from './crl-metrics.ts';
 import { CrlPublishing } from './crl-publishing.ts';
 import { registerCrlRoutes } from './crl-routes.ts';
@@ -47,6 +48,7 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
   registerAccessControl(app, pool);
   registerCrlMetrics(app, pool);
   registerCrlRoutes(app, { issuers, archive });
+  registerCrlEvidenceRoutes(app, { pool, issuers });
   registerRevocationRoutes(app, {
     pool,
     issuers,

@@ -11,6 +11,7 @@ import { registerApplicationRoutes } from './applications.ts';
 import { createCaClient } from './ca-client.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
+import { registerEvidenceRoutes } from './evidence-routes.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
 import { registerJudicialRecoveryRoutes } from './judicial-recoveries.ts';
@@ -76,6 +77,7 @@ export async function buildRaApp(
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
+  registerEvidenceRoutes(app, ctx);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { cliContext } from '../context.ts';
+import { serviceClient } from '../service-client.ts';
+
+const who = 'an auditor or business admin';
+
+interface MonthOptions {
+  from?: string;
+  to?: string;
+}
+
+function monthQuery(options: MonthOptions & { detail?: boolean }): string {
+  const query = new URLSearchParams();
+  if (options.from) query.set('from', options.from);
+  if (options.to) query.set('to', options.to);
+  if (options.detail) query.set('detail', 'true');
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+/**
+ * The compliance clocks as JSON, read through the RA and CRL services under the operator's own
+ * credential: deadlines of applications, revocation timeliness, the CRL archive's cycle.
+ */
+export function registerEvidenceCommands(program: Command): void {
+  const evidence = program
+    .command('evidence')
+    .description('compliance evidence: decision deadlines, revocation timeliness, CRL cycle and archive');
+  const months = (command: Command) =>
+    command
+      .option('--from <YYYY-MM>', 'first month (China Standard Time); default: 11 months before --to')
+      .option('--to <YYYY-MM>', 'last month; default: the current one');
+
+  evidence
+    .command('deadlines')
+    .description('undecided applications past their 2-working-day deadline and those due soon')
+    .option('--within-hours <n>', 'also list those due within this many hours', '24')
+    .action(async (options: { withinHours: string }) => {
+      const ra = serviceClient(cliContext().config, 'ra', who);
+      const hours = encodeURIComponent(options.withinHours);
+      print(await ra('GET', `/v1/evidence/deadlines?withinHours=${hours}`));
+    });
+
+  months(
+    evidence.command('decisions').description('per month: applications received, decided, decided on time'),
+  ).action(async (options: MonthOptions) => {
+    const ra = serviceClient(cliContext().config, 'ra', who);
+    print(await ra('GET', `/v1/evidence/deadlines/monthly${monthQuery(options)}`));
+  });
+
+  months(
+    evidence
+      .command('revocations')
+      .description('per month: revocation delays p50/p99/max and breaches of the 24-hour CRL rule'),
+  )
+    .option('--detail', 'also list every revocation request with its times')
+    .action(async (options: MonthOptions & { detail?: boolean }) => {
+      const ra = serviceClient(cliContext().config, 'ra', who);
+      print(await ra('GET', `/v1/evidence/revocations${monthQuery(options)}`));
+    });
+
+  evidence
+    .command('crls')
+    .description('the CRL archive checked: cycle gaps over 24 h, digests, retention span; exit 1 if not ok')
+    .action(async () => {
+      const crl = serviceClient(cliContext().config, 'crl', who);
+      const answer = await crl<{ ok: boolean }>('GET', '/v1/evidence/crls');
+      print(answer);
+      if (!answer.ok) process.exitCode = 1;
+    });
+}
