@@ -175,7 +175,7 @@ describe('operator certificate login', () => {
     expect(reused.json().error.code).toBe('LOGIN_TOTP_INVALID');
   });
 
-  it('refuses suspended and revoked certificates, also between challenge and login', async () => {
+  it('refuses suspended and revoked certificates, also between challenge and login, and ends their sessions', async () => {
     const bob = await enrolledOperator(bed, dir);
     const setStatus = (status: string) =>
       bed.pool.query('UPDATE certificates SET status = $3 WHERE issuer_id = $1 AND serial = $2', [
@@ -183,9 +183,12 @@ describe('operator certificate login', () => {
         bob.serial,
         status,
       ]);
+    const session = await logIn(bob);
     nextStep();
     const challenge = await challengeFor(bob);
     await setStatus('hold');
+    // A frozen certificate's sessions end at once, not when they expire.
+    expect((await get('/v1/applications', session.token)).json().error.code).toBe('AUTH_SESSION_INVALID');
     const frozen = await post('/v1/login', {
       challenge,
       signature: opensslSign(dir, bob.keyPath, challenge),
@@ -265,6 +268,11 @@ describe('operator certificate login', () => {
     const person = await get('/v1/applications', alice.credential);
     expect(person.statusCode).toBe(401);
     expect(person.json().error.code).toBe('AUTH_BEARER_AUTOMATION_ONLY');
+    const audited = await bed.pool.query(
+      "SELECT after->>'code' AS code FROM audit_log WHERE action = 'operator.bearer-refuse' AND subject_id = $1",
+      [alice.id],
+    );
+    expect(audited.rows).toEqual([{ code: 'AUTH_BEARER_AUTOMATION_ONLY' }]);
     const automation = await bed.call('reviewer', 'POST', '/v1/logout');
     expect(automation.json().error.code).toBe('LOGOUT_NOT_A_SESSION');
   });

@@ -26,12 +26,16 @@ export async function openSession(
   return { token, expiresAt };
 }
 
-/** The operator id behind a session token that is neither ended nor expired at `now`. */
+/**
+ * The operator id behind a session token that is neither ended nor expired at `now`, and whose
+ * login certificate is still good: freezing or revoking the certificate ends its sessions at once.
+ */
 export async function sessionOperatorId(pool: Pool, token: string, now: Date): Promise<string | undefined> {
   const { rows } = await pool.query({
     name: 'operator-session',
-    text: `SELECT operator_id FROM operator_sessions
-            WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > $2`,
+    text: `SELECT s.operator_id FROM operator_sessions s
+             JOIN certificates c ON c.issuer_id = s.issuer_id AND c.serial = s.serial
+            WHERE s.token_digest = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND c.status = 'good'`,
     values: [credentialDigest(token), now],
   });
   return rows[0] ? String(rows[0].operator_id) : undefined;
