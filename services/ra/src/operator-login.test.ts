@@ -298,6 +298,16 @@ describe('operator certificate login', () => {
       serial: '7fffffff',
     });
     expect(unknown.json().error.code).toBe('CERTIFICATE_NOT_FOUND');
+    const enrolment = await bed.pool.query(
+      "SELECT actor, after FROM audit_log WHERE action = 'operator.login-enrol' AND subject_id = $1",
+      [alice.id],
+    );
+    expect(enrolment.rows).toEqual([
+      {
+        actor: 'op-admin',
+        after: { issuerId: issuingCaId, serial: alice.serial, kind: 'person', newTotp: true },
+      },
+    ]);
     const { rows } = await bed.pool.query('SELECT sealed_secret FROM operator_totp WHERE operator_id = $1', [
       alice.id,
     ]);
