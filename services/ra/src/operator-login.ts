@@ -71,6 +71,7 @@ function locked(until: Date, now: Date): AppError {
   );
 }
 
+/** Throws a refusal only once its transaction committed, so the audit record and the used challenge stay. */
 async function settle<T>(outcome: Promise<T | { refused: AppError }>): Promise<T> {
   const result = await outcome;
   if (typeof result === 'object' && result !== null && 'refused' in result) throw result.refused;
