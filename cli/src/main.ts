@@ -7,6 +7,7 @@ import { registerEvidenceCommands } from './commands/evidence.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKmCommands } from './commands/km.ts';
 import { registerLintCommand } from './commands/lint.ts';
+import { registerLoginCommand } from './commands/login.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
@@ -36,6 +37,12 @@ registerDeviceCommands(program, {
 });
 registerMigrateCommand(program);
 registerOperatorCommands(program);
+registerLoginCommand(program, {
+  raUrl: () => {
+    const { ra } = cliContext().config.services;
+    return `http://${ra.host}:${ra.port}`;
+  },
+});
 registerKmCommands(program);
 registerEvidenceCommands(program);
 registerAuditCommands(program, {

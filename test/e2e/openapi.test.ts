@@ -30,6 +30,7 @@ interface OpenApiDocument {
 const raProfiles = [
   'person-sign',
   'person-encrypt',
+  'operator-sign',
   'organization-sign',
   'organization-encrypt',
   'device-sign',

@@ -5,6 +5,7 @@ export * from './oids.ts';
 export * from './sm2-ciphertext.ts';
 export * from './sm2-curve.ts';
 export * from './sm2-enveloped-key.ts';
+export * from './sm2-private-key.ts';
 export * from './sm2-public-key.ts';
 export * from './sm2-signature.ts';
 export * from './sm2-spki.ts';

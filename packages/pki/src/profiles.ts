@@ -15,7 +15,8 @@ export type ProfileId =
   | 'device-encrypt'
   | 'ocsp-signer'
   | 'tls-server'
-  | 'tls-device';
+  | 'tls-device'
+  | 'operator-sign';
 
 /** What a certificate of one kind must look like (GM/T 0015 annex C types plus OCSP and TLS). */
 export interface CertificateProfile {
@@ -177,6 +178,19 @@ export const PROFILES: Readonly<Record<ProfileId, CertificateProfile>> = {
       ['C', 'O', 'CN'],
     ),
     extendedKeyUsage: [OIDS.kpServerAuth, OIDS.kpClientAuth],
+    requiredExtensions: [...COMMON_REQUIRED, OIDS.cRLDistributionPoints, OIDS.extendedKeyUsage],
+  },
+  'operator-sign': {
+    ...endEntity(
+      'operator-sign',
+      'Login certificate of a CA/RA operator (challenge signed under the GM default ID)',
+      ['digitalSignature'],
+      PERSON_IDS,
+      ['C', 'CN'],
+    ),
+    extendedKeyUsage: [OIDS.kpClientAuth],
+    // An administrator's credential: renewed every two years rather than every five.
+    maxValidityDays: 2 * 366,
     requiredExtensions: [...COMMON_REQUIRED, OIDS.cRLDistributionPoints, OIDS.extendedKeyUsage],
   },
 };

@@ -64,6 +64,7 @@ export interface IssuanceContext {
 export const requestableProfileIds: readonly ProfileId[] = [
   'person-sign',
   'person-encrypt',
+  'operator-sign',
   'organization-sign',
   'organization-encrypt',
   'device-sign',

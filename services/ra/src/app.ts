@@ -18,9 +18,12 @@ import { registerJudicialRecoveryRoutes } from './judicial-recoveries.ts';
 import { registerKeyRecoveryRoutes } from './key-recoveries.ts';
 import { registerKeyRecoveryDownloadRoute } from './key-recovery-download.ts';
 import type { KeyRestorer } from './key-release.ts';
+import { registerLoginRoutes } from './login-routes.ts';
+import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
+import { TotpSeal } from './totp-seal.ts';
 
 /** The RA's signing key: the newest issuers row of kind 'ra', written by the RA key ceremony. */
 async function raKeyLabel(context: ServiceContext): Promise<string> {
@@ -46,7 +49,7 @@ async function raKeyLabel(context: ServiceContext): Promise<string> {
  */
 export async function buildRaApp(
   context: ServiceContext,
-  options: { km?: KeyRestorer } = {},
+  options: { km?: KeyRestorer; login?: Partial<LoginSettings> } = {},
 ): Promise<HttpServer> {
   const { device, config, db } = context;
   if (!device)
@@ -69,8 +72,10 @@ export async function buildRaApp(
     timeouts: config.http,
     title: 'SM2 CA — registration authority',
   });
-  registerAccessControl(app, db.pool);
+  const login = { ...defaultLoginSettings, ...options.login };
+  registerAccessControl(app, db.pool, { now: login.now });
   registerDeadlineMetrics(app, db.pool);
+  registerLoginRoutes(app, { pool: db.pool, seal: TotpSeal.fromHome(config.home), settings: login });
   registerApplicationRoutes(app, ctx);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);

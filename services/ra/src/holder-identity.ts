@@ -47,7 +47,7 @@ export type Holder = Static<typeof HolderSchema>;
 
 /** Which certificate profiles each kind of holder may apply for; CA, sub-CA and OCSP profiles never come through the RA. */
 export const profilesByHolderType: Readonly<Record<HolderType, readonly ProfileId[]>> = {
-  person: ['person-sign', 'person-encrypt'],
+  person: ['person-sign', 'person-encrypt', 'operator-sign'],
   organisation: ['organization-sign', 'organization-encrypt'],
   device: ['device-sign', 'device-encrypt', 'tls-server', 'tls-device'],
 };

@@ -1,4 +1,4 @@
-import { type Actor, errorResponse, findOperatorByCredential, recordAudit } from '@sm2ca/platform';
+import { type Actor, errorResponse, operatorOfToken, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | undefined> {
   if (request.operator) return { name: request.operator.name, role: request.operator.role };
   const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  const operator = match?.[1] ? await findOperatorByCredential(pool, match[1]) : undefined;
+  const operator = match?.[1] ? await operatorOfToken(pool, match[1], new Date()) : undefined;
   return operator && { name: operator.name, role: operator.role };
 }
 

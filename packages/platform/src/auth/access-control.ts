@@ -2,7 +2,8 @@ import type { Pool } from '@sm2ca/store';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../app-error.ts';
 import type { HttpServer } from '../http-server.ts';
-import { findOperatorByCredential, type Operator } from './operators.ts';
+import { authenticate } from './authenticate.ts';
+import type { Operator } from './operators.ts';
 import { type Role, roleNames } from './roles.ts';
 
 /** Who may call a route: everyone, or operators holding one of the roles. */
@@ -28,7 +29,8 @@ function bearer(request: FastifyRequest): string | undefined {
  * everybody. Operator authentication lives only here so that two-factor or
  * certificate login can replace it without touching the routes.
  */
-export function registerAccessControl(app: HttpServer, pool: Pool): void {
+export function registerAccessControl(app: HttpServer, pool: Pool, options: { now?: () => Date } = {}): void {
+  const now = options.now ?? (() => new Date());
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access;
     if (access === 'public') return;
@@ -39,8 +41,7 @@ export function registerAccessControl(app: HttpServer, pool: Pool): void {
     }
     const credential = bearer(request);
     if (!credential) throw new AppError('AUTH_REQUIRED', 'an operator bearer credential is required', 401);
-    const operator = await findOperatorByCredential(pool, credential);
-    if (!operator) throw new AppError('AUTH_INVALID', 'the credential is unknown or disabled', 401);
+    const operator = await authenticate(pool, credential, now());
     if (!access.includes(operator.role)) {
       throw new AppError(
         'ROLE_FORBIDDEN',

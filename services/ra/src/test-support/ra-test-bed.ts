@@ -12,6 +12,7 @@ import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildRaApp } from '../app.ts';
 import { createCaClient } from '../ca-client.ts';
 import { IssueRetrier } from '../issue-retrier.ts';
+import type { LoginSettings } from '../login-settings.ts';
 import { StandInCa } from './stand-in-ca.ts';
 import { StandInKm } from './stand-in-km.ts';
 
@@ -60,7 +61,9 @@ export interface RaTestBed {
  * The RA as its process builds it, on the file's own database and a real
  * hsm-sim token holding the RA key, talking to a stand-in CA over HTTP.
  */
-export function useRaTestBed(options: { allowHolderEncryptionKeys?: boolean } = {}): RaTestBed {
+export function useRaTestBed(
+  options: { allowHolderEncryptionKeys?: boolean; login?: Partial<LoginSettings> } = {},
+): RaTestBed {
   const db = useTestDatabase();
   const bed = {} as RaTestBed;
   let device: Device | undefined;
@@ -102,7 +105,7 @@ export function useRaTestBed(options: { allowHolderEncryptionKeys?: boolean } = 
     const km = new StandInKm(db.pool);
     const app = await buildRaApp(
       { config, log, db: { pool: db.pool, url: db.url, close: async () => {} }, device },
-      { km },
+      { km, ...(options.login ? { login: options.login } : {}) },
     );
     await app.ready();
     Object.assign(bed, {

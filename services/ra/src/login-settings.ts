@@ -1,0 +1,25 @@
+/** How certificate login behaves; tests shorten the times and inject the clock. */
+export interface LoginSettings {
+  /** How long a challenge may be signed. */
+  challengeSeconds: number;
+  /** How long a session lasts from login; there is no renewal short of logging in again. */
+  sessionMinutes: number;
+  /** Failed logins (after a valid signature) tolerated before the account locks. */
+  maxFailures: number;
+  /** The first lockout; each further failure doubles it, up to maxLockoutSeconds. */
+  lockoutSeconds: number;
+  maxLockoutSeconds: number;
+  /** TOTP time steps accepted either side of now, for clock drift. */
+  totpWindow: number;
+  now: () => Date;
+}
+
+export const defaultLoginSettings: LoginSettings = {
+  challengeSeconds: 120,
+  sessionMinutes: 15,
+  maxFailures: 5,
+  lockoutSeconds: 60,
+  maxLockoutSeconds: 3600,
+  totpWindow: 1,
+  now: () => new Date(),
+};
