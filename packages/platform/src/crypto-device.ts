@@ -37,6 +37,19 @@ async function embeddedPins(dir: string, config: Config, create: boolean): Promi
   return pins;
 }
 
+/**
+ * The SO PIN of the configured token, which only a key backup needs: SM2CA_DEVICE_SO_PIN, or the
+ * embedded hsm-sim's pins file.
+ */
+export async function configuredSoPin(config: Config): Promise<string> {
+  if (config.device.soPin) return config.device.soPin;
+  if (!config.device.module) return (await embeddedPins(join(config.home, 'hsm'), config, false)).soPin;
+  throw new ConfigError(
+    'SM2CA_DEVICE_SO_PIN',
+    `the SO PIN of token "${config.device.tokenLabel}" is required (or pass --so-pin-prompt)`,
+  );
+}
+
 function deviceSetting(err: DeviceError): string {
   switch (err.code) {
     case 'DEVICE_PIN_INCORRECT':

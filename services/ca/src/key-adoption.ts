@@ -1,6 +1,9 @@
 import type { Device, KeyPairInspection } from '@sm2ca/device';
 
-/** Everything that keeps a key from being a service key: made in the device, never out of it, sign-only. */
+/**
+ * Everything that keeps a key from being a service key: made in the device, never out of it but
+ * under a key the security officer made trusted (a CA key's split-custody backup), sign-only.
+ */
 function shortcomings(found: KeyPairInspection): string[] {
   const reasons: string[] = [];
   if (found.privateKeys !== 1) reasons.push(`${found.privateKeys} private keys carry the label`);
@@ -9,7 +12,9 @@ function shortcomings(found: KeyPairInspection): string[] {
   if (!key) return reasons;
   if (!key.private) reasons.push('not CKA_PRIVATE');
   if (!key.sensitive || !key.alwaysSensitive) reasons.push('not CKA_SENSITIVE since its creation');
-  if (key.extractable || !key.neverExtractable) reasons.push('CKA_EXTRACTABLE, now or once');
+  if ((key.extractable || !key.neverExtractable) && !key.wrapWithTrusted) {
+    reasons.push('CKA_EXTRACTABLE, now or once, without CKA_WRAP_WITH_TRUSTED');
+  }
   if (!key.local) reasons.push('imported rather than generated in the device');
   if (!key.sign) reasons.push('no CKA_SIGN');
   if (key.decrypt) reasons.push('CKA_DECRYPT');
