@@ -120,7 +120,7 @@ describe.skipIf(!hsmSim.available)('sm2ca key backup / restore', () => {
     expect(signaturesAfter.rows).toEqual(signaturesBefore.rows);
   });
 
-  it('refuses a key that is not a CA key, on record', async () => {
+  it('refuses a key that is not a CA key and a threshold above the custodians, on record', async () => {
     const refused = await failure(
       'key',
       'backup',
@@ -138,8 +138,24 @@ describe.skipIf(!hsmSim.available)('sm2ca key backup / restore', () => {
       'env',
     );
     expect(refused.code).toBe('KEY_BACKUP_NOT_CA_KEY');
-    expect(await audit('key.backup.refused')).toEqual([
-      expect.objectContaining({ code: 'KEY_BACKUP_NOT_CA_KEY' }),
+    const twoOfOne = await failure(
+      'key',
+      'backup',
+      '--issuer',
+      'sub',
+      '--threshold',
+      '2',
+      '--custodian',
+      'alice',
+      '--out',
+      join(work, 'two-of-one'),
+      '--passphrase-source',
+      'env',
+    );
+    expect(twoOfOne.code).toBe('KEY_BACKUP_BAD_INPUT');
+    expect((await audit('key.backup.refused')).map((a) => a.code)).toEqual([
+      'KEY_BACKUP_NOT_CA_KEY',
+      'KEY_BACKUP_BAD_INPUT',
     ]);
   });
 
@@ -167,9 +183,12 @@ describe.skipIf(!hsmSim.available)('sm2ca key backup / restore', () => {
     } finally {
       process.env[passphraseVariable('bob')] = passphrase('bob');
     }
+    const repeated = await failure(...restore, '--share', first!, '--share', first!, '--share', second!);
+    expect(repeated.code).toBe('KEY_SHARE_REPEATED');
     expect((await audit('key.restore.refused')).map((a) => a.code)).toEqual([
       'KEY_BACKUP_TOO_FEW_SHARES',
       'KEY_SHARE_PASSPHRASE',
+      'KEY_SHARE_REPEATED',
     ]);
     const spare = await openDevice(tokenConfig(hsmSim, 'kb-spare', pin));
     try {
@@ -230,7 +249,7 @@ describe.skipIf(!hsmSim.available)('sm2ca key backup / restore', () => {
       { token_label: 'kb-fresh', key_label: 'sub-ca', custodians: ['erin', 'bob', 'carol'] },
     ]);
     expect(await audit('key.restore')).toEqual([
-      expect.objectContaining({ issuerId: 'sub', keyLabel: 'sub-ca', token: 'kb-fresh' }),
+      expect.objectContaining({ issuerId: 'sub', keyLabel: 'sub-ca', tokenLabel: 'kb-fresh' }),
     ]);
   });
 });

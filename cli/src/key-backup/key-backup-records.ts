@@ -1,4 +1,4 @@
-import { type Actor, type AppError, type AuditEntry, recordAudit } from '@sm2ca/platform';
+import { type Actor, type AuditEntry, recordAudit } from '@sm2ca/platform';
 import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
 import type { BackupDocument } from './backup-document.ts';
 
@@ -81,13 +81,31 @@ export async function insertRestore(client: PoolClient, restore: RestoreRecord, 
   );
 }
 
-/** A refused backup or restore is on record before the operator sees the error. */
-export async function refuse(pool: Pool, actor: Actor, entry: AuditEntry, error: AppError): Promise<never> {
-  await withTransaction(pool, (client) =>
-    recordAudit(client, actor, {
-      ...entry,
-      after: { code: error.code, reason: error.message, ...(entry.after as object) },
-    }),
-  );
-  throw error;
+/**
+ * Runs a backup or restore so that its refusal or failure is on record before the operator sees it:
+ * the error's code and message, never a secret (no message here carries one).
+ */
+export async function onRecord<T>(
+  pool: Pool,
+  actor: Actor,
+  entry: AuditEntry,
+  body: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const reason = err instanceof Error ? err.message : String(err);
+    try {
+      await withTransaction(pool, (client) =>
+        recordAudit(client, actor, {
+          ...entry,
+          after: { code: typeof code === 'string' ? code : null, reason },
+        }),
+      );
+    } catch {
+      // The database is what failed: the operator still gets the original error.
+    }
+    throw err;
+  }
 }
