@@ -40,6 +40,11 @@ describe.skipIf(!existsSync(hsmSimModule))('SM2CA_DEVICE_PIN_SOURCE', () => {
     const device = await openConfiguredDevice(config, { createToken: true });
     await device.close();
     expect(existsSync(join(config.home, 'hsm', 'pins.json'))).toBe(false);
+    await expect(
+      configuredSoPin(loadConfig({ ...env, SM2CA_DEVICE_PIN: 'user-pin-1' })),
+    ).rejects.toMatchObject({
+      details: { setting: 'SM2CA_DEVICE_SO_PIN' },
+    });
     // Later starts need only the user PIN.
     const again = await openConfiguredDevice(loadConfig({ ...env, SM2CA_DEVICE_PIN: 'user-pin-1' }));
     await again.close();

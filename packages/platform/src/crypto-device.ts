@@ -44,7 +44,9 @@ async function embeddedPins(dir: string, config: Config, create: boolean): Promi
  */
 export async function configuredSoPin(config: Config): Promise<string> {
   if (config.device.soPin) return config.device.soPin;
-  if (!config.device.module) return (await embeddedPins(join(config.home, 'hsm'), config, false)).soPin;
+  if (!config.device.module && config.device.pinSource === 'file') {
+    return (await embeddedPins(join(config.home, 'hsm'), config, false)).soPin;
+  }
   throw new ConfigError(
     'SM2CA_DEVICE_SO_PIN',
     `the SO PIN of token "${config.device.tokenLabel}" is required (or pass --so-pin-prompt)`,
