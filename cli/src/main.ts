@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { openConfiguredDevice } from '@sm2ca/platform';
+import { configuredSoPin, openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerEvidenceCommands } from './commands/evidence.ts';
 import { registerInitCommand } from './commands/init.ts';
+import { registerKeyCommands } from './commands/key.ts';
 import { registerKmCommands } from './commands/km.ts';
 import { registerLintCommand } from './commands/lint.ts';
 import { registerLoginCommand } from './commands/login.ts';
@@ -30,6 +31,19 @@ registerInitCommand(program);
 registerLintCommand(program);
 registerDeviceCommands(program, {
   device: () => openConfiguredDevice(cliContext().config),
+  database: () => {
+    const { config, log } = cliContext();
+    return openCommandDatabase(config, log);
+  },
+});
+registerKeyCommands(program, {
+  device: (tokenLabel) => {
+    const { config } = cliContext();
+    return openConfiguredDevice(
+      tokenLabel ? { ...config, device: { ...config.device, tokenLabel } } : config,
+    );
+  },
+  soPin: () => configuredSoPin(cliContext().config),
   database: () => {
     const { config, log } = cliContext();
     return openCommandDatabase(config, log);

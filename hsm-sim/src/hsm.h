@@ -35,6 +35,9 @@
 #define SEAL_OVERHEAD 28 /* 12-byte nonce + 16-byte GCM tag */
 #define MIN_PIN 4
 #define MAX_PIN 64
+/* Failed logins in a row after which a PIN is locked (CKR_PIN_LOCKED); the
+ * count survives restarts, so trying PINs across processes gains nothing. */
+#define PIN_TRIES 10
 #define DEFAULT_ID "1234567812345678"
 
 extern const unsigned char SM2_EC_PARAMS[10];
@@ -85,7 +88,19 @@ int tmpl_bool(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, int dfl
 int tmpl_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
 
 /* ---- seal.c: at-rest encryption and small helpers ---- */
-CK_RV seal_pin_key(const unsigned char *pin, size_t pinlen, const unsigned char salt[SALT_LEN], unsigned iter,
+/* How a PIN becomes the key that wraps the token key: scrypt for every PIN set
+ * now, PBKDF2 only for a PIN set before scrypt (rewrapped at its next login). */
+typedef struct {
+  int scrypt;
+  uint64_t n;
+  uint32_t r, p;
+  unsigned iter; /* PBKDF2 */
+} kdf_t;
+
+kdf_t kdf_default(void);
+int kdf_parse(const char *text, kdf_t *out);
+void kdf_format(const kdf_t *k, char *out, size_t n);
+CK_RV seal_pin_key(const unsigned char *pin, size_t pinlen, const unsigned char salt[SALT_LEN], const kdf_t *kdf,
                    unsigned char out[TOKEN_KEY_LEN]);
 CK_RV seal_encrypt(const unsigned char key[TOKEN_KEY_LEN], const unsigned char *aad, size_t aadlen,
                    const unsigned char *in, size_t inlen, unsigned char *out);
@@ -106,10 +121,11 @@ typedef struct slot {
   int unreadable;
   unsigned char token_id[16];
   char label[32];
-  unsigned iter;
+  kdf_t so_kdf, user_kdf;
   unsigned char so_salt[SALT_LEN], so_wrap[TOKEN_KEY_LEN + SEAL_OVERHEAD];
   int user_set;
   unsigned char user_salt[SALT_LEN], user_wrap[TOKEN_KEY_LEN + SEAL_OVERHEAD];
+  unsigned so_fails, user_fails; /* failed logins in a row, kept in token.meta */
   unsigned long long gen;
   int gen_known;
   /* process-wide login state (PKCS#11: per application per token) */
@@ -123,6 +139,9 @@ CK_RV store_sync(slot_t *s);
 CK_RV store_init_token(slot_t *s, const unsigned char *pin, size_t pinlen, const unsigned char label[32]);
 CK_RV store_check_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_t pinlen,
                       unsigned char tkey[TOKEN_KEY_LEN]);
+CK_RV store_login_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_t pinlen,
+                      unsigned char tkey[TOKEN_KEY_LEN]);
+CK_FLAGS store_pin_flags(const slot_t *s);
 CK_RV store_set_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_t pinlen,
                     const unsigned char tkey[TOKEN_KEY_LEN]);
 CK_RV store_write_object(slot_t *s, struct object *o);

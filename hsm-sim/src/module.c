@@ -198,6 +198,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo) {
     pInfo->flags = CKF_RNG | CKF_LOGIN_REQUIRED;
     if (s->initialized) pInfo->flags |= CKF_TOKEN_INITIALIZED;
     if (s->user_set) pInfo->flags |= CKF_USER_PIN_INITIALIZED;
+    pInfo->flags |= store_pin_flags(s);
     CK_ULONG all = 0, rw = 0;
     for (size_t i = 0; i < sess_span(); i++) {
       session_t *x = sess_at(i);

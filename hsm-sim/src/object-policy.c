@@ -191,6 +191,8 @@ CK_RV obj_build(session_t *s, const CK_ATTRIBUTE *t, CK_ULONG n, enum origin how
     }
     if (!have_kt) return CKR_TEMPLATE_INCOMPLETE;
   }
+  /* PKCS#11: only the SO may make a key trusted, i.e. fit to wrap keys marked CKA_WRAP_WITH_TRUSTED */
+  if (tmpl_bool(t, n, CKA_TRUSTED, 0) && sess_slot(s)->login != CKU_SO) return CKR_ATTRIBUTE_READ_ONLY;
   for (CK_ULONG i = 0; i < n; i++) {
     if (!attr_allowed(cls, t[i].type)) return CKR_ATTRIBUTE_TYPE_INVALID;
     if (module_owned(t[i].type) && is_key) return CKR_ATTRIBUTE_READ_ONLY;

@@ -207,6 +207,9 @@ static CK_RV settable(const object_t *o, const CK_ATTRIBUTE *t) {
     case CKA_EXTRACTABLE:
       return (!*(CK_BBOOL *)t->pValue || attrs_bool(&o->attrs, CKA_EXTRACTABLE, 0)) ? CKR_OK
                                                                                      : CKR_ATTRIBUTE_READ_ONLY;
+    case CKA_WRAP_WITH_TRUSTED: /* may only become stricter */
+      return (*(CK_BBOOL *)t->pValue || !attrs_bool(&o->attrs, CKA_WRAP_WITH_TRUSTED, 0)) ? CKR_OK
+                                                                                           : CKR_ATTRIBUTE_READ_ONLY;
     default:
       return CKR_ATTRIBUTE_READ_ONLY;
   }

@@ -2,6 +2,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hsm.h"
@@ -15,12 +17,58 @@ CK_RV random_bytes(unsigned char *out, size_t len) {
   return RAND_bytes(out, (int)len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
-CK_RV seal_pin_key(const unsigned char *pin, size_t pinlen, const unsigned char salt[SALT_LEN], unsigned iter,
+/* scrypt N = 2^15, r = 8: 32 MiB and tens of milliseconds per guess, where
+ * PBKDF2 cost a GPU next to nothing. */
+#define SCRYPT_N (1ULL << 15)
+#define SCRYPT_R 8U
+#define SCRYPT_P 1U
+#define SCRYPT_MAXMEM (256ULL << 20)
+
+/* HSMSIM_SCRYPT_LOG2N (10-20) sets N for PINs set from now on; each PIN keeps
+ * the parameters it was set with. Lower only for tests that log in often under
+ * valgrind. */
+kdf_t kdf_default(void) {
+  kdf_t k = {1, SCRYPT_N, SCRYPT_R, SCRYPT_P, 0};
+  const char *e = getenv("HSMSIM_SCRYPT_LOG2N");
+  char *end;
+  long v = e ? strtol(e, &end, 10) : 0;
+  if (e && *e && !*end && v >= 10 && v <= 20) k.n = 1ULL << v;
+  return k;
+}
+
+/* "scrypt:N:r:p" or "pbkdf2:iterations"; bounds keep a doctored token.meta
+ * from making a login take forever or exhaust memory. */
+int kdf_parse(const char *text, kdf_t *out) {
+  kdf_t k = {0};
+  unsigned long long n;
+  unsigned r, p, it;
+  char end;
+  if (sscanf(text, "scrypt:%llu:%u:%u%c", &n, &r, &p, &end) == 3) {
+    if (n < 1024 || n > (1ULL << 20) || (n & (n - 1)) || r < 1 || r > 32 || p < 1 || p > 16) return 0;
+    if (128ULL * n * r + 128ULL * r * p > SCRYPT_MAXMEM) return 0;
+    k.scrypt = 1, k.n = n, k.r = r, k.p = p;
+  } else if (sscanf(text, "pbkdf2:%u%c", &it, &end) == 1) {
+    if (it < 1000 || it >= 100000000) return 0;
+    k.iter = it;
+  } else {
+    return 0;
+  }
+  *out = k;
+  return 1;
+}
+
+void kdf_format(const kdf_t *k, char *out, size_t n) {
+  if (k->scrypt) snprintf(out, n, "scrypt:%llu:%u:%u", (unsigned long long)k->n, k->r, k->p);
+  else snprintf(out, n, "pbkdf2:%u", k->iter);
+}
+
+CK_RV seal_pin_key(const unsigned char *pin, size_t pinlen, const unsigned char salt[SALT_LEN], const kdf_t *kdf,
                    unsigned char out[TOKEN_KEY_LEN]) {
-  if (PKCS5_PBKDF2_HMAC((const char *)pin, (int)pinlen, salt, SALT_LEN, (int)iter, EVP_sha256(), TOKEN_KEY_LEN,
-                        out) != 1)
-    return CKR_FUNCTION_FAILED;
-  return CKR_OK;
+  int ok = kdf->scrypt ? EVP_PBE_scrypt((const char *)pin, pinlen, salt, SALT_LEN, kdf->n, kdf->r, kdf->p,
+                                        SCRYPT_MAXMEM, out, TOKEN_KEY_LEN)
+                       : PKCS5_PBKDF2_HMAC((const char *)pin, (int)pinlen, salt, SALT_LEN, (int)kdf->iter,
+                                           EVP_sha256(), TOKEN_KEY_LEN, out);
+  return ok == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
 /* out = nonce(12) || ciphertext || tag(16) */

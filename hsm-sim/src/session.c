@@ -208,7 +208,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
   else if (!pPin) rv = CKR_ARGUMENTS_BAD;
   else if (userType == CKU_CONTEXT_SPECIFIC) {
     if (sl->login != CKU_USER) rv = CKR_USER_NOT_LOGGED_IN;
-    else rv = store_check_pin(sl, CKU_USER, pPin, ulPinLen, tkey);
+    else rv = store_login_pin(sl, CKU_USER, pPin, ulPinLen, tkey);
   } else if (sl->login == userType) rv = CKR_USER_ALREADY_LOGGED_IN;
   else if (sl->login != CK_UNAVAILABLE_INFORMATION) rv = CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
   else {
@@ -217,7 +217,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
         session_t *o = sess_at(i);
         if (o && o->slot == s->slot && !sess_rw(o)) rv = CKR_SESSION_READ_ONLY_EXISTS;
       }
-    if (rv == CKR_OK) rv = store_check_pin(sl, userType, pPin, ulPinLen, tkey);
+    if (rv == CKR_OK) rv = store_login_pin(sl, userType, pPin, ulPinLen, tkey);
     if (rv == CKR_OK) {
       sl->login = userType;
       memcpy(sl->tkey, tkey, TOKEN_KEY_LEN);
@@ -272,7 +272,7 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
   if (!pOldPin || !pNewPin) rv = CKR_ARGUMENTS_BAD;
   else if (!sess_rw(s)) rv = CKR_SESSION_READ_ONLY;
   else if (ulNewLen < MIN_PIN || ulNewLen > MAX_PIN) rv = CKR_PIN_LEN_RANGE;
-  else rv = store_check_pin(sl, who, pOldPin, ulOldLen, tkey);
+  else rv = store_login_pin(sl, who, pOldPin, ulOldLen, tkey);
   if (rv == CKR_OK) rv = store_set_pin(sl, who, pNewPin, ulNewLen, tkey);
   wipe(tkey, sizeof tkey);
   UNLOCK();

@@ -1,6 +1,7 @@
 /*
  * Token persistence. Layout under <root>/slot-<n>/:
- *   token.meta   label, salts and the token key wrapped under each PIN
+ *   token.meta   label, salts, KDF parameters and the token key wrapped under
+ *                each PIN, and each PIN's count of failed logins
  *   gen          counter bumped after every change, so other processes
  *                know when to re-read the directory
  *   lock         flock(2) target serialising writers across processes
@@ -232,11 +233,14 @@ static CK_RV load_meta(slot_t *s) {
     }
     return CKR_OK;
   }
-  int ok_id = 0, ok_so = 0, ok_ssalt = 0, ok_us = 0, ok_usalt = 0;
+  int ok_id = 0, ok_so = 0, ok_ssalt = 0, ok_us = 0, ok_usalt = 0, ok_kdf = 1;
   size_t l;
   char *save = NULL;
   memset(s->label, ' ', sizeof s->label);
-  s->iter = PBKDF2_ITER;
+  /* a token.meta from before scrypt names no KDF: its PINs are PBKDF2 with "iter" */
+  kdf_t legacy = {0, 0, 0, 0, PBKDF2_ITER};
+  int so_kdf = 0, user_kdf = 0;
+  s->so_fails = s->user_fails = 0;
   for (char *line = strtok_r((char *)b, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *eq = strchr(line, '=');
     if (!eq) continue;
@@ -251,7 +255,17 @@ static CK_RV load_meta(slot_t *s) {
       }
     } else if (!strcmp(k, "iter")) {
       unsigned long it = strtoul(v, NULL, 10);
-      if (it >= 1000 && it < 100000000) s->iter = (unsigned)it;
+      if (it >= 1000 && it < 100000000) legacy.iter = (unsigned)it;
+    } else if (!strcmp(k, "so_kdf")) {
+      so_kdf = 1;
+      ok_kdf &= kdf_parse(v, &s->so_kdf);
+    } else if (!strcmp(k, "user_kdf")) {
+      user_kdf = 1;
+      ok_kdf &= kdf_parse(v, &s->user_kdf);
+    } else if (!strcmp(k, "so_fails")) {
+      s->so_fails = (unsigned)strtoul(v, NULL, 10);
+    } else if (!strcmp(k, "user_fails")) {
+      s->user_fails = (unsigned)strtoul(v, NULL, 10);
     } else if (!strcmp(k, "so_salt")) ok_ssalt = hex_decode(v, s->so_salt, SALT_LEN, &l) && l == SALT_LEN;
     else if (!strcmp(k, "so_key")) ok_so = hex_decode(v, s->so_wrap, sizeof s->so_wrap, &l) && l == sizeof s->so_wrap;
     else if (!strcmp(k, "user_salt")) ok_usalt = hex_decode(v, s->user_salt, SALT_LEN, &l) && l == SALT_LEN;
@@ -259,7 +273,9 @@ static CK_RV load_meta(slot_t *s) {
       ok_us = hex_decode(v, s->user_wrap, sizeof s->user_wrap, &l) && l == sizeof s->user_wrap;
   }
   free(b);
-  if (!(ok_id && ok_so && ok_ssalt)) return mark_unreadable(s);
+  if (!(ok_id && ok_so && ok_ssalt && ok_kdf)) return mark_unreadable(s);
+  if (!so_kdf) s->so_kdf = legacy;
+  if (!user_kdf) s->user_kdf = legacy;
   s->initialized = 1;
   s->unreadable = 0;
   s->user_set = ok_us && ok_usalt;
@@ -272,19 +288,23 @@ static CK_RV load_meta(slot_t *s) {
 }
 
 static CK_RV save_meta(slot_t *s) {
-  char buf[1024], h1[200], h2[200], h3[200], h4[200], h5[70], h6[40];
+  char buf[1024], h1[200], h2[200], h3[200], h4[200], h5[70], h6[40], k1[64], k2[64];
   hex_encode(s->token_id, 16, h6);
   size_t ll = 32;
   while (ll > 0 && s->label[ll - 1] == ' ') ll--;
   hex_encode((const unsigned char *)s->label, ll, h5);
   hex_encode(s->so_salt, SALT_LEN, h1);
   hex_encode(s->so_wrap, sizeof s->so_wrap, h2);
-  int n = snprintf(buf, sizeof buf, "version=1\ntoken_id=%s\nlabel=%s\niter=%u\nso_salt=%s\nso_key=%s\n", h6, h5,
-                   s->iter, h1, h2);
+  kdf_format(&s->so_kdf, k1, sizeof k1);
+  int n = snprintf(buf, sizeof buf,
+                   "version=2\ntoken_id=%s\nlabel=%s\nso_kdf=%s\nso_salt=%s\nso_key=%s\nso_fails=%u\n", h6, h5, k1,
+                   h1, h2, s->so_fails);
   if (s->user_set) {
     hex_encode(s->user_salt, SALT_LEN, h3);
     hex_encode(s->user_wrap, sizeof s->user_wrap, h4);
-    n += snprintf(buf + n, sizeof buf - (size_t)n, "user_salt=%s\nuser_key=%s\n", h3, h4);
+    kdf_format(&s->user_kdf, k2, sizeof k2);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "user_kdf=%s\nuser_salt=%s\nuser_key=%s\nuser_fails=%u\n", k2,
+                  h3, h4, s->user_fails);
   }
   return write_atomic(s->dir, "token.meta", buf, (size_t)n, NULL) ? CKR_DEVICE_ERROR : CKR_OK;
 }
@@ -294,8 +314,10 @@ static CK_RV wrap_for(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, siz
   unsigned char k[TOKEN_KEY_LEN], aad[20];
   unsigned char *salt = who == CKU_SO ? s->so_salt : s->user_salt;
   unsigned char *out = who == CKU_SO ? s->so_wrap : s->user_wrap;
+  kdf_t *kdf = who == CKU_SO ? &s->so_kdf : &s->user_kdf;
+  *kdf = kdf_default();
   CK_RV rv = random_bytes(salt, SALT_LEN);
-  if (rv == CKR_OK) rv = seal_pin_key(pin, pinlen, salt, s->iter, k);
+  if (rv == CKR_OK) rv = seal_pin_key(pin, pinlen, salt, kdf, k);
   if (rv == CKR_OK) rv = seal_encrypt(k, wrap_aad(s, who, aad), 20, tkey, TOKEN_KEY_LEN, out);
   wipe(k, sizeof k);
   return rv;
@@ -307,7 +329,8 @@ CK_RV store_check_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, siz
   if (!s->initialized) return who == CKU_SO ? CKR_TOKEN_NOT_RECOGNIZED : CKR_USER_PIN_NOT_INITIALIZED;
   if (who == CKU_USER && !s->user_set) return CKR_USER_PIN_NOT_INITIALIZED;
   unsigned char k[TOKEN_KEY_LEN], aad[20];
-  CK_RV rv = seal_pin_key(pin, pinlen, who == CKU_SO ? s->so_salt : s->user_salt, s->iter, k);
+  CK_RV rv = seal_pin_key(pin, pinlen, who == CKU_SO ? s->so_salt : s->user_salt,
+                          who == CKU_SO ? &s->so_kdf : &s->user_kdf, k);
   if (rv == CKR_OK) {
     rv = seal_decrypt(k, wrap_aad(s, who, aad), 20, who == CKU_SO ? s->so_wrap : s->user_wrap,
                       TOKEN_KEY_LEN + SEAL_OVERHEAD, tkey);
@@ -315,6 +338,66 @@ CK_RV store_check_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, siz
   }
   wipe(k, sizeof k);
   return rv;
+}
+
+static unsigned *fails_of(slot_t *s, CK_USER_TYPE who) {
+  return who == CKU_SO ? &s->so_fails : &s->user_fails;
+}
+
+/* Token lock held and token.meta just read: counts a failed login, or clears
+ * the count after a good one. */
+static CK_RV count_locked(slot_t *s, CK_USER_TYPE who, int good) {
+  unsigned *fails = fails_of(s, who);
+  unsigned next = good ? 0 : *fails + 1;
+  if (next == *fails) return CKR_OK;
+  *fails = next;
+  CK_RV rv = save_meta(s);
+  if (rv == CKR_OK) bump_gen(s);
+  return rv;
+}
+
+/* Every PIN check that a caller could repeat to guess goes through here:
+ * refused once PIN_TRIES guesses in a row failed, counted in token.meta under
+ * the token lock (so other processes see it), and a PIN still on PBKDF2 is
+ * rewrapped under scrypt once it is known to be right. */
+CK_RV store_login_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_t pinlen,
+                      unsigned char tkey[TOKEN_KEY_LEN]) {
+  if (s->unreadable) return CKR_TOKEN_NOT_RECOGNIZED;
+  if (!s->initialized) return who == CKU_SO ? CKR_TOKEN_NOT_RECOGNIZED : CKR_USER_PIN_NOT_INITIALIZED;
+  int fd = lock_token(s);
+  if (fd < 0) return CKR_DEVICE_ERROR;
+  unsigned char id[16];
+  memcpy(id, s->token_id, 16);
+  CK_RV rv = load_meta(s);
+  if (rv == CKR_OK && (!s->initialized || memcmp(id, s->token_id, 16) != 0)) rv = CKR_DEVICE_REMOVED;
+  if (rv == CKR_OK && *fails_of(s, who) >= PIN_TRIES) rv = CKR_PIN_LOCKED;
+  if (rv == CKR_OK) {
+    rv = store_check_pin(s, who, pin, pinlen, tkey);
+    if (rv == CKR_OK || rv == CKR_PIN_INCORRECT) {
+      CK_RV counted = count_locked(s, who, rv == CKR_OK);
+      if (counted != CKR_OK) rv = counted;
+    }
+  }
+  int legacy = rv == CKR_OK && !(who == CKU_SO ? s->so_kdf : s->user_kdf).scrypt;
+  if (legacy) {
+    rv = wrap_for(s, who, pin, pinlen, tkey);
+    if (rv == CKR_OK) rv = save_meta(s);
+    if (rv == CKR_OK) bump_gen(s);
+  }
+  unlock_token(fd);
+  if (rv != CKR_OK) wipe(tkey, TOKEN_KEY_LEN);
+  return rv;
+}
+
+CK_FLAGS store_pin_flags(const slot_t *s) {
+  CK_FLAGS f = 0;
+  if (s->user_fails >= PIN_TRIES) f |= CKF_USER_PIN_LOCKED;
+  else if (s->user_fails == PIN_TRIES - 1) f |= CKF_USER_PIN_FINAL_TRY;
+  if (s->user_fails > 0 && s->user_fails < PIN_TRIES) f |= CKF_USER_PIN_COUNT_LOW;
+  if (s->so_fails >= PIN_TRIES) f |= CKF_SO_PIN_LOCKED;
+  else if (s->so_fails == PIN_TRIES - 1) f |= CKF_SO_PIN_FINAL_TRY;
+  if (s->so_fails > 0 && s->so_fails < PIN_TRIES) f |= CKF_SO_PIN_COUNT_LOW;
+  return f;
 }
 
 CK_RV store_set_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_t pinlen,
@@ -329,6 +412,7 @@ CK_RV store_set_pin(slot_t *s, CK_USER_TYPE who, const unsigned char *pin, size_
   if (rv == CKR_OK) rv = wrap_for(s, who, pin, pinlen, tkey);
   if (rv == CKR_OK) {
     if (who == CKU_USER) s->user_set = 1;
+    *fails_of(s, who) = 0;
     rv = save_meta(s);
   }
   if (rv == CKR_OK) bump_gen(s);
@@ -354,7 +438,11 @@ CK_RV store_init_token(slot_t *s, const unsigned char *pin, size_t pinlen, const
   if (fd < 0) return CKR_DEVICE_ERROR;
   unsigned char tkey[TOKEN_KEY_LEN];
   CK_RV rv = load_meta(s);
-  if (rv == CKR_OK && s->initialized) rv = store_check_pin(s, CKU_SO, pin, pinlen, tkey);
+  if (rv == CKR_OK && s->initialized && s->so_fails >= PIN_TRIES) rv = CKR_PIN_LOCKED;
+  if (rv == CKR_OK && s->initialized) {
+    rv = store_check_pin(s, CKU_SO, pin, pinlen, tkey);
+    if (rv == CKR_PIN_INCORRECT) count_locked(s, CKU_SO, 0);
+  }
   if (rv == CKR_OK) {
     erase_object_files(s);
     drop_token_objects(s);
@@ -364,8 +452,8 @@ CK_RV store_init_token(slot_t *s, const unsigned char *pin, size_t pinlen, const
   if (rv == CKR_OK) rv = random_bytes(tkey, TOKEN_KEY_LEN);
   if (rv == CKR_OK) {
     memcpy(s->label, label, 32);
-    s->iter = PBKDF2_ITER;
     s->user_set = 0;
+    s->so_fails = s->user_fails = 0;
     rv = wrap_for(s, CKU_SO, pin, pinlen, tkey);
   }
   if (rv == CKR_OK) rv = save_meta(s);

@@ -1,4 +1,4 @@
-/* C_WrapKey / C_UnwrapKey:
+/* C_WrapKey / C_UnwrapKey (a key marked CKA_WRAP_WITH_TRUSTED leaves only under a CKA_TRUSTED key):
  *   SM4-ECB/CBC under an SM4 key: the raw key value (SM2 scalar or SM4 key), no padding;
  *   SM2 encryption under an SM2 public key: GM/T 0009 ciphertext of the key value. */
 #include <stdlib.h>
@@ -15,7 +15,7 @@ static CK_RV wrap_mech(const CK_MECHANISM *m, unsigned char iv[SM4_BLOCK]) {
 
 /* Resolves the (un)wrapping key: SM4 value copied out, or SM2 key referenced. */
 static CK_RV wrapping_key(session_t *s, CK_MECHANISM_TYPE mt, CK_OBJECT_HANDLE h, int wrapping,
-                          unsigned char sm4[SM4_KEY_LEN], EVP_PKEY **pk) {
+                          unsigned char sm4[SM4_KEY_LEN], EVP_PKEY **pk, int *trusted) {
   object_t *o;
   CK_RV bad = wrapping ? CKR_WRAPPING_KEY_HANDLE_INVALID : CKR_UNWRAPPING_KEY_HANDLE_INVALID;
   CK_RV incons = wrapping ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT : CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
@@ -27,6 +27,7 @@ static CK_RV wrapping_key(session_t *s, CK_MECHANISM_TYPE mt, CK_OBJECT_HANDLE h
     rv = key_check(o, CKO_SECRET_KEY, CKK_SM4, wrapping ? CKA_WRAP : CKA_UNWRAP);
   if (rv == CKR_KEY_TYPE_INCONSISTENT) return incons;
   if (rv != CKR_OK) return rv;
+  if (trusted) *trusted = attrs_bool(&o->attrs, CKA_TRUSTED, 0);
   if (mt != CKM_SM2_ENC) return key_sm4_value(o, sm4) == CKR_OK ? CKR_OK : incons;
   *pk = obj_pkey(o);
   if (!*pk) return incons;
@@ -43,13 +44,15 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJE
   size_t vlen = 0;
   EVP_PKEY *pk = NULL;
   object_t *o;
+  int trusted = 0;
   rv = pulWrappedKeyLen ? wrap_mech(pMechanism, iv) : CKR_ARGUMENTS_BAD;
   if (rv == CKR_OK) {
     LOCK();
-    rv = wrapping_key(s, pMechanism->mechanism, hWrappingKey, 1, wk, &pk);
+    rv = wrapping_key(s, pMechanism->mechanism, hWrappingKey, 1, wk, &pk, &trusted);
     if (rv == CKR_OK) rv = obj_lookup(s, hKey, CKR_KEY_HANDLE_INVALID, &o);
     if (rv == CKR_OK && o->cls != CKO_PRIVATE_KEY && o->cls != CKO_SECRET_KEY) rv = CKR_KEY_NOT_WRAPPABLE;
     if (rv == CKR_OK && !attrs_bool(&o->attrs, CKA_EXTRACTABLE, 0)) rv = CKR_KEY_UNEXTRACTABLE;
+    if (rv == CKR_OK && attrs_bool(&o->attrs, CKA_WRAP_WITH_TRUSTED, 0) && !trusted) rv = CKR_KEY_NOT_WRAPPABLE;
     if (rv == CKR_OK && o->sealed) rv = CKR_USER_NOT_LOGGED_IN;
     if (rv == CKR_OK) {
       attr_t *v = attrs_find(&o->attrs, CKA_VALUE);
@@ -110,7 +113,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OB
     rv = CKR_TEMPLATE_INCONSISTENT;
   if (rv == CKR_OK) {
     LOCK();
-    rv = wrapping_key(s, pMechanism->mechanism, hUnwrappingKey, 0, wk, &pk);
+    rv = wrapping_key(s, pMechanism->mechanism, hUnwrappingKey, 0, wk, &pk, NULL);
     UNLOCK();
   }
   if (rv == CKR_OK) {

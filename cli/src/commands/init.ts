@@ -1,6 +1,6 @@
 import { runKeyCeremony } from '@sm2ca/ca';
 import { ensureKmMasterKey, kmMasterKeyLabel } from '@sm2ca/km';
-import { type Config, type Database, openConfiguredDevice } from '@sm2ca/platform';
+import { type Config, type Database, devicePinWarning, openConfiguredDevice } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
 import { progress } from '../output.ts';
@@ -29,6 +29,8 @@ export function registerInitCommand(program: Command): void {
     )
     .action(async () => {
       const { config, log } = cliContext();
+      const warning = devicePinWarning(config);
+      if (warning) progress(`warning: ${warning}`);
       await withDatabase(config, log, async (db) => {
         const created = await initialise(config, db);
         console.log(

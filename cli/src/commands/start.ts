@@ -1,6 +1,7 @@
 import { AppError, openDatabase, type ServiceName } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
+import { startupDevicePin } from '../device-pin.ts';
 import { checkPortsFree } from '../free-ports.ts';
 import { lockHome } from '../instance-lock.ts';
 import { progress } from '../output.ts';
@@ -24,14 +25,16 @@ export function registerStartCommand(program: Command): void {
           `no such service: ${unknown.join(', ')}; installed: ${installed.join(', ')}`,
         );
       }
-      const { config, log } = cliContext();
+      const context = cliContext();
+      const { log } = context;
+      const { config, env: pinEnv } = await startupDevicePin(context.config);
       const lock = await lockHome(config.home);
       await checkPortsFree(config, wanted);
       progress(
         config.databaseUrl ? 'connecting to DATABASE_URL' : `starting embedded PostgreSQL in ${config.home}`,
       );
       const db = await openDatabase(config, log);
-      const supervisor = new Supervisor(config, { ...process.env, DATABASE_URL: db.url });
+      const supervisor = new Supervisor(config, { ...process.env, ...pinEnv, DATABASE_URL: db.url });
       if (db.embedded) supervisor.watchDatabase(db.embedded);
       const stop = async () => {
         progress('stopping');

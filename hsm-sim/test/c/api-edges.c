@@ -327,6 +327,23 @@ int main(int argc, char **argv) {
   EXPECT(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "sopin456", 8), CKR_OK);
   EXPECT(f->C_Logout(s), CKR_OK);
   EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "newpin12", 8), CKR_OK);
+  /* retry limit: ten wrong user PINs lock it, flags say how close it is, the SO unlocks it */
+  CK_TOKEN_INFO ti;
+  EXPECT(f->C_Logout(s), CKR_OK);
+  for (int i = 0; i < 9; i++) EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "wrongpin", 8), CKR_PIN_INCORRECT);
+  EXPECT(f->C_GetTokenInfo(0, &ti), CKR_OK);
+  CHECK((ti.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY)) ==
+        (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+  EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "wrongpin", 8), CKR_PIN_INCORRECT);
+  EXPECT(f->C_GetTokenInfo(0, &ti), CKR_OK);
+  CHECK((ti.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED)) == CKF_USER_PIN_LOCKED);
+  EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "newpin12", 8), CKR_PIN_LOCKED);
+  EXPECT(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR) "sopin456", 8), CKR_OK);
+  EXPECT(f->C_InitPIN(s, (CK_UTF8CHAR_PTR) "newpin34", 8), CKR_OK);
+  EXPECT(f->C_Logout(s), CKR_OK);
+  EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "newpin34", 8), CKR_OK);
+  EXPECT(f->C_GetTokenInfo(0, &ti), CKR_OK);
+  CHECK((ti.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED | CKF_SO_PIN_COUNT_LOW)) == 0);
   EXPECT(f->C_Finalize(NULL), CKR_OK);
   EXPECT(f->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
   EXPECT(f->C_Initialize(NULL), CKR_OK);

@@ -162,6 +162,7 @@ function backendSuite(backend: TestBackend): void {
           sign: true,
           decrypt: false,
           unwrap: false,
+          wrapWithTrusted: false,
         },
       });
       await device.generateKeyPair({ label: 'enc', token: false, extractable: true, decrypt: true });

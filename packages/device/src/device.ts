@@ -5,6 +5,7 @@ import type { DeviceConfig } from './device-config.ts';
 import { ckrName, DeviceError, toDeviceError } from './device-error.ts';
 import { derToRaw, rawToDer } from './ec-signature.ts';
 import { defaultSignerId, hostDigest, hostSignInput } from './host-digest.ts';
+import { backupPrivateKey, type PrivateKeyBackup, restorePrivateKey } from './key-backup.ts';
 import {
   createMasterKey,
   envelopeWrappedKey,
@@ -503,6 +504,37 @@ export class Device implements Verifier {
         expected,
       ),
     );
+  }
+
+  /**
+   * The private key `label` wrapped under a fresh trusted SM4 key that the security officer makes for
+   * this call alone (`soPin`); the key value is returned for the caller to split. Only a key generated
+   * with `backup: true` can be wrapped this way. Signs nothing.
+   */
+  async backupPrivateKey(label: string, soPin: string): Promise<PrivateKeyBackup> {
+    return this.#run('back up private key', ({ session }) =>
+      backupPrivateKey(this.#context(session), this.#key(session, pkcs11.CKO_PRIVATE_KEY, label), {
+        soPin,
+        userPin: this.#config.pin,
+      }),
+    );
+  }
+
+  /**
+   * A backup made by backupPrivateKey, unwrapped as the token key pair `label` (sensitive, never
+   * extractable, sign-only); resolves to its SubjectPublicKeyInfo. DEVICE_KEY_MISMATCH when
+   * `secretKey` is not the backup's key, DEVICE_KEY_EXISTS when the label is taken.
+   */
+  async restorePrivateKey(
+    secretKey: Uint8Array,
+    wrappedPrivateKey: Uint8Array,
+    label: string,
+  ): Promise<Uint8Array> {
+    return this.#run('restore private key', async ({ session }) => {
+      const point = await restorePrivateKey(this.#context(session), secretKey, wrappedPrivateKey, label);
+      this.#points.set(label, point);
+      return encodeSpki(this.vendor.curveOid, point);
+    });
   }
 
   #point(spki: Uint8Array, what: string): Uint8Array {

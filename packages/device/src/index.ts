@@ -10,6 +10,7 @@ export type { DeviceConfig } from './device-config.ts';
 export { DeviceError, type DeviceErrorCode } from './device-error.ts';
 export { defaultSignerId } from './host-digest.ts';
 export { ensureHsmSimToken, type HsmSimTokenOptions } from './hsm-sim-token.ts';
+export type { PrivateKeyBackup } from './key-backup.ts';
 export type { WrappedKeyPair } from './key-escrow.ts';
 export type {
   KeyPairInspection,

@@ -12,6 +12,8 @@ export interface PrivateKeyAttributes {
   sign: boolean;
   decrypt: boolean;
   unwrap: boolean;
+  /** Extractable, if at all, only under a key the security officer made trusted. */
+  wrapWithTrusted: boolean;
 }
 
 /** What the token holds under one label. Two keys of a kind under it make the label ambiguous. */
@@ -32,6 +34,7 @@ export const privateKeyAttributeTypes: Record<keyof PrivateKeyAttributes, number
   sign: pkcs11.CKA_SIGN,
   decrypt: pkcs11.CKA_DECRYPT,
   unwrap: pkcs11.CKA_UNWRAP,
+  wrapWithTrusted: pkcs11.CKA_WRAP_WITH_TRUSTED,
 };
 
 /** CK_BBOOL values as C_GetAttributeValue returns them, one byte each. */

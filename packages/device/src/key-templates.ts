@@ -10,6 +10,12 @@ export interface KeyOptions {
   /** Whether the key may leave the device wrapped. Default false. */
   extractable?: boolean;
   /**
+   * A private key that may leave the device only wrapped under a key the security officer made trusted
+   * (CKA_EXTRACTABLE with CKA_WRAP_WITH_TRUSTED): a service key that can be backed up under split
+   * custody, never by the user PIN alone. Overrides `extractable`. Default false.
+   */
+  backup?: boolean;
+  /**
    * Whether the pair may also encrypt and wrap (public) and decrypt and unwrap (private): an encryption or
    * key-transport key. Default false, a signing key that does nothing else — and said so explicitly, since
    * a token may default CKA_DECRYPT and CKA_UNWRAP to true.
@@ -59,9 +65,10 @@ export function privateKeyTemplate(vendor: VendorTable, options: KeyOptions): pk
     ...common(pkcs11.CKO_PRIVATE_KEY, vendor.keyTypes.ec, options),
     { type: pkcs11.CKA_PRIVATE, value: true },
     { type: pkcs11.CKA_SENSITIVE, value: true },
-    { type: pkcs11.CKA_EXTRACTABLE, value: options.extractable ?? false },
+    { type: pkcs11.CKA_EXTRACTABLE, value: (options.backup ?? false) || (options.extractable ?? false) },
     { type: pkcs11.CKA_SIGN, value: true },
   ];
+  if (options.backup) template.push({ type: pkcs11.CKA_WRAP_WITH_TRUSTED, value: true });
   const decrypt = options.decrypt ?? false;
   template.push(
     { type: pkcs11.CKA_DECRYPT, value: decrypt && vendor.mechanisms.encrypt !== null },

@@ -32,6 +32,12 @@ export const ConfigSchema = Type.Object({
     tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
     pin: Type.Optional(Type.String({ minLength: 4 })),
     soPin: Type.Optional(Type.String({ minLength: 4 })),
+    /**
+     * Where the embedded hsm-sim token's user PIN comes from: `file` (pins.json beside the token,
+     * development only), `env` (SM2CA_DEVICE_PIN) or `prompt` (asked by `sm2ca start`, handed to the
+     * services it starts through their environment).
+     */
+    pinSource: Type.Union([Type.Literal('file'), Type.Literal('env'), Type.Literal('prompt')]),
     sessions: Type.Integer({ minimum: 1, maximum: 256 }),
   }),
   /** Names written into the CA certificates at the key ceremony. */

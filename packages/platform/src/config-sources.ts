@@ -25,6 +25,7 @@ export const settingSources: SettingSource[] = [
   { path: 'device.tokenLabel', env: 'SM2CA_TOKEN_LABEL', fallback: 'sm2ca' },
   { path: 'device.pin', env: 'SM2CA_DEVICE_PIN' },
   { path: 'device.soPin', env: 'SM2CA_DEVICE_SO_PIN' },
+  { path: 'device.pinSource', env: 'SM2CA_DEVICE_PIN_SOURCE', fallback: 'file' },
   { path: 'device.sessions', env: 'SM2CA_DEVICE_SESSIONS', fallback: 8 },
   { path: 'ca.organization', env: 'SM2CA_ORGANIZATION', fallback: 'SM2CA' },
   { path: 'ca.name', env: 'SM2CA_CA_NAME', fallback: 'SM2CA' },

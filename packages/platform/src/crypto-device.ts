@@ -21,6 +21,7 @@ interface Pins {
  */
 async function embeddedPins(dir: string, config: Config, create: boolean): Promise<Pins> {
   const file = join(dir, 'pins.json');
+  if (config.device.pinSource !== 'file') return operatorPins(config, file);
   if (existsSync(file)) {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Pins;
     return { pin: config.device.pin ?? stored.pin, soPin: config.device.soPin ?? stored.soPin };
@@ -35,6 +36,41 @@ async function embeddedPins(dir: string, config: Config, create: boolean): Promi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(file, `${JSON.stringify(pins)}\n`, { mode: 0o600 });
   return pins;
+}
+
+/**
+ * The SO PIN of the configured token, which only a key backup needs: SM2CA_DEVICE_SO_PIN, or the
+ * embedded hsm-sim's pins file.
+ */
+export async function configuredSoPin(config: Config): Promise<string> {
+  if (config.device.soPin) return config.device.soPin;
+  if (!config.device.module && config.device.pinSource === 'file') {
+    return (await embeddedPins(join(config.home, 'hsm'), config, false)).soPin;
+  }
+  throw new ConfigError(
+    'SM2CA_DEVICE_SO_PIN',
+    `the SO PIN of token "${config.device.tokenLabel}" is required (or pass --so-pin-prompt)`,
+  );
+}
+
+/**
+ * SM2CA_DEVICE_PIN_SOURCE=env or prompt: the operator brings the PINs and nothing is read from or
+ * written beside the token. The SO PIN is needed only to create the token.
+ */
+function operatorPins(config: Config, file: string): Pins {
+  if (!config.device.pin) {
+    throw new ConfigError(
+      'SM2CA_DEVICE_PIN',
+      `SM2CA_DEVICE_PIN_SOURCE=${config.device.pinSource} and no user PIN given (${file} is not read)`,
+    );
+  }
+  return { pin: config.device.pin, soPin: config.device.soPin ?? '' };
+}
+
+/** Said at start-up and by `init`: whether the token's PIN lies beside it, where anyone with the files has it. */
+export function devicePinWarning(config: Config): string | undefined {
+  if (config.device.module || config.device.pinSource !== 'file') return undefined;
+  return `the hsm-sim token's PINs are kept in ${join(config.home, 'hsm', 'pins.json')} beside the token, so its files alone yield every key: for development only (SM2CA_DEVICE_PIN_SOURCE=env or prompt keeps the PIN elsewhere)`;
 }
 
 function deviceSetting(err: DeviceError): string {
@@ -74,7 +110,16 @@ export async function openConfiguredDevice(
       const pins = await embeddedPins(dir, config, options.createToken ?? false);
       pin = pins.pin;
       if (options.createToken) {
-        await ensureHsmSimToken({ dir, label: config.device.tokenLabel, module, ...pins });
+        try {
+          await ensureHsmSimToken({ dir, label: config.device.tokenLabel, module, ...pins });
+        } catch (err) {
+          if (pins.soPin) throw err;
+          throw new ConfigError(
+            'SM2CA_DEVICE_SO_PIN',
+            `creating token "${config.device.tokenLabel}" needs its SO PIN, which SM2CA_DEVICE_PIN_SOURCE=${config.device.pinSource} takes from SM2CA_DEVICE_SO_PIN`,
+            { cause: err },
+          );
+        }
       } else {
         // hsm-sim reads its token directory from here when the module is first loaded.
         process.env.HSMSIM_DIR = dir;

@@ -48,6 +48,7 @@ describe.skipIf(!hsmSim.available)('adopting a key found under a service label',
     await planter.generateKeyPair({ label: 'decrypts', decrypt: true });
     await planter.generateKeyPair({ label: 'extractable', extractable: true });
     await planter.generateKeyPair({ label: 'once-extractable', extractable: true });
+    await planter.generateKeyPair({ label: 'backup-only', backup: true });
     await planter.generateKeyPair({ label: 'swapped' });
     await planter.generateKeyPair({ label: 'decoy' });
     await planter.generateKeyPair({ label: 'source', extractable: true });
@@ -86,6 +87,16 @@ describe.skipIf(!hsmSim.available)('adopting a key found under a service label',
   it('refuses a key that is, or ever was, extractable', async () => {
     expect(await refusal('extractable')).toEqual(['CKA_EXTRACTABLE, now or once']);
     expect(await refusal('once-extractable')).toEqual(['CKA_EXTRACTABLE, now or once']);
+  });
+
+  it('adopts a CA key that leaves the device only under a trusted key, and no other key like it', async () => {
+    const found = await ceremony.inspectKeyPair('backup-only');
+    expect(await adoptionRefusal(ceremony, 'backup-only', found, { backup: true })).toEqual([]);
+    expect(await adoptionRefusal(ceremony, 'backup-only', found)).toEqual(['CKA_EXTRACTABLE, now or once']);
+    const extractable = await ceremony.inspectKeyPair('extractable');
+    expect(await adoptionRefusal(ceremony, 'extractable', extractable, { backup: true })).toEqual([
+      'CKA_EXTRACTABLE, now or once, without CKA_WRAP_WITH_TRUSTED',
+    ]);
   });
 
   it('refuses a key imported rather than generated in the device', async () => {

@@ -1,7 +1,10 @@
 import type { Device, KeyPairInspection } from '@sm2ca/device';
 
-/** Everything that keeps a key from being a service key: made in the device, never out of it, sign-only. */
-function shortcomings(found: KeyPairInspection): string[] {
+/**
+ * Everything that keeps a key from being a service key: made in the device, never out of it, sign-only.
+ * A CA key (`backup`) may instead leave it, but only under a key the security officer made trusted.
+ */
+function shortcomings(found: KeyPairInspection, backup: boolean): string[] {
   const reasons: string[] = [];
   if (found.privateKeys !== 1) reasons.push(`${found.privateKeys} private keys carry the label`);
   if (found.publicKeys !== 1) reasons.push(`${found.publicKeys} public keys carry the label`);
@@ -9,7 +12,11 @@ function shortcomings(found: KeyPairInspection): string[] {
   if (!key) return reasons;
   if (!key.private) reasons.push('not CKA_PRIVATE');
   if (!key.sensitive || !key.alwaysSensitive) reasons.push('not CKA_SENSITIVE since its creation');
-  if (key.extractable || !key.neverExtractable) reasons.push('CKA_EXTRACTABLE, now or once');
+  if ((key.extractable || !key.neverExtractable) && !(backup && key.wrapWithTrusted)) {
+    reasons.push(
+      backup ? 'CKA_EXTRACTABLE, now or once, without CKA_WRAP_WITH_TRUSTED' : 'CKA_EXTRACTABLE, now or once',
+    );
+  }
   if (!key.local) reasons.push('imported rather than generated in the device');
   if (!key.sign) reasons.push('no CKA_SIGN');
   if (key.decrypt) reasons.push('CKA_DECRYPT');
@@ -27,8 +34,9 @@ export async function adoptionRefusal(
   device: Device,
   label: string,
   found: KeyPairInspection,
+  options: { backup?: boolean } = {},
 ): Promise<string[]> {
-  const reasons = shortcomings(found);
+  const reasons = shortcomings(found, options.backup ?? false);
   if (reasons.length > 0) return reasons;
   const challenge = await device.random(32);
   const signature = await device.sign(label, challenge);

@@ -103,8 +103,9 @@ describe('key ceremony: delegated OCSP signers', () => {
     await expect(bed.device.publicKey('ocsp-sub-1')).resolves.toBeInstanceOf(Uint8Array);
   });
 
-  it('generates every key of the hierarchy sign-only, sensitive and never extractable', async () => {
+  it('generates every key of the hierarchy sign-only and sensitive; only CA keys leave, and only under a trusted key', async () => {
     for (const label of ['root-ca', 'sub-ca', 'ra', 'km', 'ca-km', 'ocsp-root-1', 'ocsp-sub-1', 'audit']) {
+      const ca = label === 'root-ca' || label === 'sub-ca';
       expect(await bed.device.inspectKeyPair(label), label).toEqual({
         privateKeys: 1,
         publicKeys: 1,
@@ -112,12 +113,13 @@ describe('key ceremony: delegated OCSP signers', () => {
           private: true,
           sensitive: true,
           alwaysSensitive: true,
-          extractable: false,
-          neverExtractable: true,
+          extractable: ca,
+          neverExtractable: !ca,
           local: true,
           sign: true,
           decrypt: false,
           unwrap: false,
+          wrapWithTrusted: ca,
         },
       });
     }

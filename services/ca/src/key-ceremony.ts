@@ -111,10 +111,13 @@ async function keyFor(
 ): Promise<Uint8Array> {
   const label = step.keyLabel;
   const found = await device.inspectKeyPair(label);
+  // A CA key can be backed up under split custody (`sm2ca key backup`): it leaves the device only
+  // wrapped under a key the security officer made trusted, never under the user PIN alone.
+  const backup = step.kind === 'root' || step.kind === 'subordinate';
   if (found.privateKeys === 0 && found.publicKeys === 0) {
-    return device.generateKeyPair({ label, token: true, extractable: false, decrypt: false });
+    return device.generateKeyPair({ label, token: true, extractable: false, decrypt: false, backup });
   }
-  const reasons = await adoptionRefusal(device, label, found);
+  const reasons = await adoptionRefusal(device, label, found, { backup });
   if (reasons.length === 0) return device.publicKey(label);
   await transact((client) =>
     recordAudit(client, actor, {
