@@ -1,0 +1,201 @@
+import type { Device } from '@sm2ca/device';
+import { sm3, toHex } from '@sm2ca/gm';
+import {
+  type Actor,
+  AppError,
+  type CaActionKind,
+  type CaActionParametersOf,
+  type Config,
+  recordAudit,
+} from '@sm2ca/platform';
+import type { PoolClient } from '@sm2ca/store';
+import { publishStatus } from './certificate-events.ts';
+import { type Issuer, type IssuerKind, loadIssuers, requireUsableIssuer, storedSerial } from './issuers.ts';
+import { ceremonySteps, createIssuer } from './key-ceremony.ts';
+
+export interface PerformContext {
+  client: PoolClient;
+  device: Device;
+  config: Config;
+  actor: Actor;
+}
+
+export interface Performed {
+  result: Record<string, unknown>;
+  /** Whether the OCSP signers should be looked at once this commits (a signer or a CA changed). */
+  signersChanged: boolean;
+}
+
+function member(
+  issuers: Map<string, Issuer>,
+  id: string,
+  kinds: readonly IssuerKind[],
+  serial?: string,
+): Issuer {
+  const issuer = issuers.get(id);
+  if (!issuer || !kinds.includes(issuer.kind)) {
+    throw new AppError(
+      'CA_ACTION_STALE',
+      `issuer ${id} is not a ${kinds.join(' or ')} of the hierarchy`,
+      409,
+    );
+  }
+  // What was approved is one certificate: a later one under the same name was not.
+  if (serial !== undefined && storedSerial(issuer.certificate) !== serial) {
+    throw new AppError('CA_ACTION_STALE', `the certificate of issuer ${id} is no longer ${serial}`, 409);
+  }
+  return issuer;
+}
+
+/** Revokes a certificate of the hierarchy; the issuer guard and OCSP signer renewal read the status from here on. */
+async function revoke(
+  ctx: PerformContext,
+  issuer: Issuer,
+  reason: 'cACompromise' | 'superseded',
+): Promise<Record<string, unknown>> {
+  const filedUnder = issuer.parentId ?? issuer.id;
+  const serial = storedSerial(issuer.certificate);
+  const { rows } = await ctx.client.query(
+    `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = $3,
+            invalidity_date = CASE WHEN $3 = 'cACompromise' THEN now() END
+      WHERE issuer_id = $1 AND serial = $2 AND status <> 'revoked' RETURNING revoked_at`,
+    [filedUnder, serial, reason],
+  );
+  if (!rows[0]) {
+    throw new AppError(
+      'CERTIFICATE_ALREADY_REVOKED',
+      `the certificate of issuer ${issuer.id} is revoked`,
+      409,
+    );
+  }
+  await publishStatus(ctx.client, { issuerId: filedUnder, serial, status: 'revoked' });
+  await recordAudit(ctx.client, ctx.actor, {
+    action: 'issuer.revoke',
+    subjectType: 'issuer',
+    subjectId: issuer.id,
+    after: { issuerId: filedUnder, serial, reason },
+  });
+  return {
+    issuer: issuer.id,
+    issuerId: filedUnder,
+    serial,
+    reason,
+    revokedAt: (rows[0].revoked_at as Date).toISOString(),
+  };
+}
+
+async function revokeHierarchyCertificate(
+  ctx: PerformContext,
+  p: CaActionParametersOf<'revoke_hierarchy_certificate'>,
+): Promise<Performed> {
+  const issuers = await loadIssuers(ctx.client);
+  const issuer = member(issuers, p.issuer, ['subordinate', 'ra', 'ocsp'], p.serial);
+  return { result: await revoke(ctx, issuer, p.reason), signersChanged: true };
+}
+
+const certified = (issuer: Issuer) => ({
+  issuer: issuer.id,
+  serial: storedSerial(issuer.certificate),
+  certificate: Buffer.from(issuer.certificate.der).toString('base64'),
+});
+
+/** A new RA key in the device, certified by the old one's issuer; the old certificate is revoked as superseded. */
+async function rotateRaKey(
+  ctx: PerformContext,
+  p: CaActionParametersOf<'rotate_ra_key'>,
+): Promise<Performed> {
+  const issuers = await loadIssuers(ctx.client);
+  const old = member(issuers, p.retire, ['ra'], p.serial);
+  const newest = [...issuers.values()].filter((i) => i.kind === 'ra').at(-1);
+  if (newest?.id !== old.id) {
+    throw new AppError('CA_ACTION_STALE', `the RA key in use is ${newest?.id}, not ${old.id}`, 409);
+  }
+  const parentId = old.parentId as string;
+  await requireUsableIssuer(ctx.client, issuers, parentId);
+  const template = ceremonySteps(ctx.config).find((s) => s.kind === 'ra');
+  if (!template) throw new Error('the key ceremony has no RA step');
+  let n = 2;
+  while ([...issuers.values()].some((i) => i.id === `ra-${n}` || i.keyLabel === `ra-${n}`)) n++;
+  const created = await createIssuer(
+    (work) => work(ctx.client),
+    ctx.device,
+    ctx.config,
+    issuers,
+    { ...template, id: `ra-${n}`, keyLabel: `ra-${n}`, parentId, commonName: `${template.commonName} ${n}` },
+    ctx.actor,
+  );
+  const retired = await revoke(ctx, old, 'superseded');
+  return { result: { ...certified(created), retired }, signersChanged: false };
+}
+
+/** A new CA key in the device with a certificate from its parent, recorded as an issuer like the ceremony's. */
+async function createSubordinateCa(
+  ctx: PerformContext,
+  p: CaActionParametersOf<'create_subordinate_ca'>,
+): Promise<Performed> {
+  const issuers = await loadIssuers(ctx.client);
+  if ([...issuers.values()].some((i) => i.id === p.id || i.keyLabel === p.id)) {
+    throw new AppError('CA_ACTION_STALE', `issuer or key label ${p.id} exists already`, 409);
+  }
+  member(issuers, p.parent, ['root', 'subordinate']);
+  await requireUsableIssuer(ctx.client, issuers, p.parent);
+  // A key under this label that no issuer owns is not adopted: a subordinate CA starts from a fresh key.
+  if (await ctx.device.hasKey(p.id)) {
+    throw new AppError('CA_ACTION_STALE', `the device already holds a key labelled ${p.id}`, 409);
+  }
+  const created = await createIssuer(
+    (work) => work(ctx.client),
+    ctx.device,
+    ctx.config,
+    issuers,
+    {
+      id: p.id,
+      kind: 'subordinate',
+      parentId: p.parent,
+      profile: 'sub-ca',
+      keyLabel: p.id,
+      commonName: p.commonName,
+      days: p.days,
+    },
+    ctx.actor,
+  );
+  return { result: certified(created), signersChanged: true };
+}
+
+/** The one way a CA key signs anything but a certificate or CRL of its own flows: bytes the approvers saw. */
+async function signWithCaKey(
+  ctx: PerformContext,
+  p: CaActionParametersOf<'sign_with_ca_key'>,
+): Promise<Performed> {
+  const issuers = await loadIssuers(ctx.client);
+  member(issuers, p.issuer, ['root', 'subordinate']);
+  await requireUsableIssuer(ctx.client, issuers, p.issuer);
+  const issuer = issuers.get(p.issuer) as Issuer;
+  const data = Buffer.from(p.data, 'base64');
+  const signature = await ctx.device.sign(issuer.keyLabel, data);
+  const result = {
+    issuer: issuer.id,
+    purpose: p.purpose,
+    sm3: toHex(sm3(data)),
+    signature: Buffer.from(signature).toString('base64'),
+  };
+  await recordAudit(ctx.client, ctx.actor, {
+    action: 'ca_key.sign',
+    subjectType: 'issuer',
+    subjectId: issuer.id,
+    after: result,
+  });
+  return { result, signersChanged: false };
+}
+
+type Performer<K extends CaActionKind> = (
+  ctx: PerformContext,
+  parameters: CaActionParametersOf<K>,
+) => Promise<Performed>;
+
+export const caActionPerformers: { [K in CaActionKind]: Performer<K> } = {
+  revoke_hierarchy_certificate: revokeHierarchyCertificate,
+  rotate_ra_key: rotateRaKey,
+  create_subordinate_ca: createSubordinateCa,
+  sign_with_ca_key: signWithCaKey,
+};

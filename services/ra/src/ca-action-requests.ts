@@ -1,0 +1,156 @@
+import { Type } from '@sinclair/typebox';
+import { parseCertificate } from '@sm2ca/pki';
+import { AppError, type CaActionKind, CaActionParameters, hierarchyRevocationReasons } from '@sm2ca/platform';
+import type { PoolClient } from '@sm2ca/store';
+import { literals } from './ra-context.ts';
+
+const { id: IssuerIdSchema, commonName, days } = CaActionParameters.create_subordinate_ca.properties;
+
+/** What a super administrator asks for; the RA adds what pins it down (serials, defaults) before the digest. */
+export const CaActionRequestBody = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('revoke_hierarchy_certificate'),
+      parameters: Type.Object(
+        {
+          issuer: Type.String({
+            ...IssuerIdSchema,
+            description: 'the issuers row whose certificate is revoked',
+          }),
+          reason: literals(hierarchyRevocationReasons),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('rotate_ra_key'),
+      parameters: Type.Optional(Type.Object({}, { additionalProperties: false })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('create_subordinate_ca'),
+      parameters: Type.Object(
+        {
+          id: IssuerIdSchema,
+          parent: Type.Optional(IssuerIdSchema),
+          commonName,
+          days: Type.Optional(days),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('sign_with_ca_key'), parameters: CaActionParameters.sign_with_ca_key },
+    { additionalProperties: false },
+  ),
+]);
+export type CaActionRequest = typeof CaActionRequestBody.static;
+
+interface HierarchyMember {
+  id: string;
+  kind: string;
+  serial: string;
+  status: string | undefined;
+}
+
+async function hierarchyMember(client: PoolClient, id: string): Promise<HierarchyMember> {
+  const { rows } = await client.query('SELECT id, kind, parent_id, certificate FROM issuers WHERE id = $1', [
+    id,
+  ]);
+  const row = rows[0];
+  if (!row) throw new AppError('ISSUER_UNKNOWN', `no issuer ${id} in the CA hierarchy`, 404);
+  let serial: string;
+  try {
+    serial = Buffer.from(parseCertificate(new Uint8Array(row.certificate)).serialNumber).toString('hex');
+  } catch {
+    throw new AppError(
+      'ISSUER_CERTIFICATE_UNREADABLE',
+      `the certificate of issuer ${id} cannot be read`,
+      409,
+    );
+  }
+  const status = await client.query('SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2', [
+    row.parent_id ?? row.id,
+    serial,
+  ]);
+  return { id, kind: row.kind, serial, status: status.rows[0]?.status };
+}
+
+function requireKind(member: HierarchyMember, kinds: readonly string[], what: string): void {
+  if (!kinds.includes(member.kind)) {
+    throw new AppError(
+      'CA_ACTION_WRONG_ISSUER',
+      `issuer ${member.id} is a ${member.kind} key; ${what} needs one of: ${kinds.join(', ')}`,
+      422,
+      { kind: member.kind },
+    );
+  }
+}
+
+function requireGood(member: HierarchyMember): void {
+  if (member.status !== 'good') {
+    throw new AppError(
+      'CA_ACTION_ISSUER_NOT_GOOD',
+      `the certificate of issuer ${member.id} is ${member.status ?? 'not on record'}`,
+      409,
+      { status: member.status ?? null },
+    );
+  }
+}
+
+/**
+ * The parameters approvers will approve, complete: the serial of the certificate to revoke or
+ * retire (so a later certificate under the same name is not what gets approved), defaults filled in.
+ */
+export async function completeCaAction(
+  client: PoolClient,
+  request: CaActionRequest,
+  defaults: { subordinateDays: number },
+): Promise<{ kind: CaActionKind; parameters: Record<string, unknown> }> {
+  switch (request.kind) {
+    case 'revoke_hierarchy_certificate': {
+      const member = await hierarchyMember(client, request.parameters.issuer);
+      requireKind(member, ['subordinate', 'ra', 'ocsp'], 'revocation under dual control');
+      requireGood(member);
+      return { kind: request.kind, parameters: { ...request.parameters, serial: member.serial } };
+    }
+    case 'rotate_ra_key': {
+      const { rows } = await client.query(
+        "SELECT id FROM issuers WHERE kind = 'ra' ORDER BY created_at DESC, id DESC LIMIT 1",
+      );
+      if (!rows[0]) throw new AppError('RA_KEY_MISSING', 'no RA key is registered', 409);
+      const member = await hierarchyMember(client, rows[0].id);
+      requireGood(member);
+      return { kind: request.kind, parameters: { retire: member.id, serial: member.serial } };
+    }
+    case 'create_subordinate_ca': {
+      const { id } = request.parameters;
+      const taken = await client.query('SELECT 1 FROM issuers WHERE id = $1 OR key_label = $1', [id]);
+      if (taken.rowCount) throw new AppError('ISSUER_EXISTS', `issuer or key label ${id} exists`, 409);
+      const parent = await hierarchyMember(client, request.parameters.parent ?? 'root');
+      requireKind(parent, ['root', 'subordinate'], 'a subordinate CA');
+      requireGood(parent);
+      return {
+        kind: request.kind,
+        parameters: {
+          ...request.parameters,
+          parent: parent.id,
+          days: request.parameters.days ?? defaults.subordinateDays,
+        },
+      };
+    }
+    case 'sign_with_ca_key': {
+      const member = await hierarchyMember(client, request.parameters.issuer);
+      requireKind(member, ['root', 'subordinate'], 'a CA signature');
+      requireGood(member);
+      return { kind: request.kind, parameters: request.parameters };
+    }
+  }
+}
