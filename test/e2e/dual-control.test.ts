@@ -12,6 +12,7 @@ import {
   type Role,
 } from '@sm2ca/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keygenRefusal, signRefusal } from '../../cli/src/service-keys.ts';
 import { loadIssuers } from '../../services/ca/src/issuers.ts';
 import { type CaTestBed, createCaTestBed } from '../../services/ca/src/test-support/ca-test-bed.ts';
 import { buildRaApp } from '../../services/ra/src/app.ts';
@@ -144,6 +145,21 @@ describe('dual control of CA-level actions', () => {
     expect(shown.state).toBe('pending');
     expect(shown.decisions.map((d: { by: string }) => d.by)).toEqual(['op-li']);
 
+    // The database holds the same rules whoever writes to it.
+    const requester = (await bed.db.pool.query("SELECT id FROM operators WHERE name = 'op-wang'")).rows[0].id;
+    await expect(
+      bed.db.pool.query(
+        `INSERT INTO ca_action_approvals (action_id, approver_id, decision, digest)
+         SELECT id, $2, 'approve', digest FROM ca_actions WHERE id = $1`,
+        [action.id, requester],
+      ),
+    ).rejects.toThrow(/may not decide/);
+    await expect(
+      bed.db.pool.query("UPDATE ca_action_approvals SET decision = 'reject' WHERE action_id = $1", [
+        action.id,
+      ]),
+    ).rejects.toThrow(/insert-only/);
+
     // One rejection ends it; nobody decides after that.
     const noReason = await decide('zhao', action.id, 'reject', action.digest);
     expect(noReason.json().error.code).toBe('REVIEW_REASON_REQUIRED');
@@ -152,6 +168,16 @@ describe('dual control of CA-level actions', () => {
     const late = await decide('qian', action.id, 'approve', action.digest);
     expect([late.statusCode, late.json().error.code]).toEqual([409, 'CA_ACTION_CLOSED']);
     expect(await audit('ca_action.reject', action.id)).toHaveLength(1);
+  });
+
+  it('refuses a request fewer super administrators than m could approve', async () => {
+    await bed.db.pool.query("UPDATE operators SET disabled_at = now() WHERE name IN ('op-zhao', 'op-qian')");
+    try {
+      const res = await call('wang', 'POST', path, { kind: 'rotate_ra_key', parameters: {} });
+      expect([res.statusCode, res.json().error.code]).toEqual([409, 'CA_ACTION_TOO_FEW_APPROVERS']);
+    } finally {
+      await bed.db.pool.query("UPDATE operators SET disabled_at = NULL WHERE name IN ('op-zhao', 'op-qian')");
+    }
   });
 
   it('refuses approvals once the request has expired, and closes it on record', async () => {
@@ -309,5 +335,13 @@ describe('dual control of CA-level actions', () => {
       parameters: { issuer: 'root', reason: 'cACompromise' },
     });
     expect([root.statusCode, root.json().error.code]).toEqual([422, 'CA_ACTION_WRONG_ISSUER']);
+  });
+
+  it('leaves the CLI no way to the keys the actions made', async () => {
+    const pool = bed.db.pool;
+    for (const label of ['sub-2026', 'ra-2', 'root', 'sub']) {
+      expect(await signRefusal(pool, bed.device, label), label).toBeDefined();
+      expect(await keygenRefusal(pool, label), label).toBeDefined();
+    }
   });
 });

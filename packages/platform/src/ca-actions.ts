@@ -65,6 +65,12 @@ export function caActionDigest(kind: CaActionKind, parameters: unknown): Buffer 
   return createHash('sm3').update(canonicalJson({ kind, parameters })).digest();
 }
 
+/**
+ * SQL: the operator row `o` may approve CA actions (an enabled super administrator). The one place
+ * that knows how roles are stored, for the RA's count of approvers and for the CA's re-check.
+ */
+export const superAdminSql = (o: string) => `(${o}.role = 'super_admin' AND ${o}.disabled_at IS NULL)`;
+
 export interface CaActionStanding {
   approvals: number;
   rejections: number;
@@ -87,7 +93,7 @@ export async function caActionStanding(
             count(*) FILTER (WHERE NOT counts)::int AS void
        FROM (SELECT d.decision,
                     (d.approver_id <> a.requested_by AND d.digest = a.digest AND d.decided_at < a.expires_at
-                     AND o.disabled_at IS NULL AND o.role = 'super_admin') AS counts
+                     AND ${superAdminSql('o')}) AS counts
                FROM ca_action_approvals d
                JOIN ca_actions a ON a.id = d.action_id
                JOIN operators o ON o.id = d.approver_id

@@ -7,9 +7,10 @@ import {
   type HttpServer,
   Paging,
   recordAudit,
+  superAdminSql,
   withExample,
 } from '@sm2ca/platform';
-import { type Pool, withTransaction } from '@sm2ca/store';
+import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
 import { caActionDecisionExample, caActionExample, caActionRequestExample } from './ca-action-examples.ts';
 import { type CaActionRequest, CaActionRequestBody, completeCaAction } from './ca-action-requests.ts';
 import { CaActionView, caActionStates, listCaActions, lockCaAction, readCaAction } from './ca-action-view.ts';
@@ -45,6 +46,27 @@ const DecisionBody = Type.Object(
 );
 
 const ListQuery = Type.Object({ state: Type.Optional(literals(caActionStates)), ...Paging });
+
+/** n of the m-of-n: an action nobody could ever approve is refused when asked for, not left to expire. */
+async function requireEnoughApprovers(
+  client: PoolClient,
+  requester: string,
+  approvals: number,
+): Promise<void> {
+  const { rows } = await client.query(
+    `SELECT count(*)::int AS n FROM operators o WHERE ${superAdminSql('o')} AND o.id <> $1`,
+    [requester],
+  );
+  const n = rows[0].n as number;
+  if (n < approvals) {
+    throw new AppError(
+      'CA_ACTION_TOO_FEW_APPROVERS',
+      `a CA action needs ${approvals} approvals by other super administrators and there are ${n}`,
+      409,
+      { approvers: n, required: approvals },
+    );
+  }
+}
 
 /** A pending action past its time is closed on record (its own transaction), then refused. */
 async function expire(pool: Pool, actor: Actor, id: string): Promise<never> {
@@ -193,6 +215,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
     async (request, reply) => {
       const actor = actorOf(request);
       const view = await withTransaction(ctx.pool, async (client) => {
+        await requireEnoughApprovers(client, actor.id, ctx.approvals);
         const { kind, parameters } = await completeCaAction(client, request.body as CaActionRequest, {
           subordinateDays: ctx.subordinateDays,
         });
