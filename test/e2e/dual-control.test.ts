@@ -16,6 +16,7 @@ import { keygenRefusal, signRefusal } from '../../cli/src/service-keys.ts';
 import { loadIssuers } from '../../services/ca/src/issuers.ts';
 import { type CaTestBed, createCaTestBed } from '../../services/ca/src/test-support/ca-test-bed.ts';
 import { buildRaApp } from '../../services/ra/src/app.ts';
+import { OpensslHierarchy } from '../support/openssl-ca.ts';
 
 const staff = {
   wang: 'super_admin',
@@ -273,7 +274,43 @@ describe('dual control of CA-level actions', () => {
     expect(await audit('ca_key.sign', 'root')).toHaveLength(1);
   });
 
+  it("cross-certifies another CA's key and name under the root, recorded like every certificate", async () => {
+    const partner = new OpensslHierarchy();
+    try {
+      const action = await request('wang', 'cross_certify', { certificate: partner.root.toString('base64') });
+      // Approvers see whose key they certify.
+      expect(action.parameters).toMatchObject({
+        issuer: 'root',
+        subject: 'C=CN, O=Test, CN=Test Root',
+        days: 365,
+      });
+      await decide('li', action.id, 'approve', action.digest);
+      const done = (await decide('zhao', action.id, 'approve', action.digest)).json();
+      expect(done.state, JSON.stringify(done)).toBe('executed');
+      const cross = parseCertificate(Buffer.from(done.result.certificate, 'base64'));
+      const partnerRoot = parseCertificate(partner.root);
+      expect(Buffer.from(cross.subject)).toEqual(Buffer.from(partnerRoot.subject));
+      expect(Buffer.from(cross.spki)).toEqual(Buffer.from(partnerRoot.spki));
+      expect(cross.notAfter.getTime()).toBeLessThanOrEqual(partnerRoot.notAfter.getTime());
+      const root = (await loadIssuers(bed.db.pool)).get('root')!;
+      await validateChain(cross, { trustAnchors: [root.certificate], verifier: bed.device });
+      const { rows } = await bed.db.pool.query(
+        'SELECT status, profile, request_id FROM certificates WHERE issuer_id = $1 AND serial = $2',
+        ['root', done.result.serial],
+      );
+      expect(rows[0]).toEqual({ status: 'good', profile: 'sub-ca', request_id: `ca-action:${action.id}` });
+    } finally {
+      partner.dispose();
+    }
+  });
+
   it('creates a subordinate CA whose certificate chains to the root, with its own OCSP signer', async () => {
+    // A subordinate CA's certificate has pathLen 0: nothing can be made under one.
+    const under = await call('wang', 'POST', path, {
+      kind: 'create_subordinate_ca',
+      parameters: { id: 'sub-sub', parent: 'sub', commonName: 'SM2CA Nested CA' },
+    });
+    expect([under.statusCode, under.json().error.code]).toEqual([422, 'CA_ACTION_WRONG_ISSUER']);
     const done = await approved('create_subordinate_ca', {
       id: 'sub-2026',
       commonName: 'SM2CA Issuing CA 2',

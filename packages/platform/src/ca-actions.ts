@@ -13,6 +13,7 @@ export const caActionKinds = [
   'rotate_ra_key',
   'create_subordinate_ca',
   'sign_with_ca_key',
+  'cross_certify',
 ] as const;
 export type CaActionKind = (typeof caActionKinds)[number];
 
@@ -21,6 +22,8 @@ export const hierarchyRevocationReasons = ['cACompromise', 'superseded'] as cons
 
 const IssuerId = Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$' });
 const Serial = Type.String({ pattern: '^[0-9a-f]{2,42}$' });
+const Base64 = (maxLength: number) =>
+  Type.String({ pattern: '^[A-Za-z0-9+/]+={0,2}$', minLength: 4, maxLength });
 
 /** What approvers approve, kind by kind; the RA completes a request (serials) before the digest is taken. */
 export const CaActionParameters = {
@@ -51,8 +54,20 @@ export const CaActionParameters = {
     {
       issuer: IssuerId,
       /** The bytes the CA key signs (SM2 with SM3 under the GM default ID), base64; approvers see them. */
-      data: Type.String({ pattern: '^[A-Za-z0-9+/]+={0,2}$', minLength: 4, maxLength: 22_000 }),
+      data: Base64(22_000),
       purpose: Type.String({ minLength: 1, maxLength: 200 }),
+    },
+    { additionalProperties: false },
+  ),
+  cross_certify: Type.Object(
+    {
+      /** The root: a cross-certificate has the sub-ca profile (pathLen 0), which only the root may issue. */
+      issuer: IssuerId,
+      /** The other CA's own certificate (DER, base64): its subject and key are certified. */
+      certificate: Base64(12_000),
+      /** Its subject as text, for the approvers' eyes; the CA checks it against the certificate. */
+      subject: Type.String({ minLength: 1, maxLength: 2000 }),
+      days: Type.Integer({ minimum: 1, maximum: 7300 }),
     },
     { additionalProperties: false },
   ),

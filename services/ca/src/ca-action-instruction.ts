@@ -9,6 +9,7 @@ import {
   caActionDigest,
   caActionKinds,
   caActionStanding,
+  errorResponse,
   type Logger,
   recordAudit,
 } from '@sm2ca/platform';
@@ -130,7 +131,7 @@ export async function executeCaAction(
         );
       }
       const performed = await caActionPerformers[kind](
-        { client, device: ctx.device, config: ctx.config, actor: caActor },
+        { actionId: instruction.actionId, client, device: ctx.device, config: ctx.config, actor: caActor },
         action.parameters as never,
       );
       signersChanged = performed.signersChanged;
@@ -155,7 +156,8 @@ export async function executeCaAction(
       return answer;
     });
   } catch (err) {
-    if (err instanceof AppError && err.status < 500) await auditRefusal(ctx.pool, instruction, err);
+    const { status, body } = errorResponse(err);
+    if (status < 500) await auditRefusal(ctx.pool, instruction, body.error);
     throw err;
   }
   for (const [id, issuer] of await loadIssuers(ctx.pool)) ctx.issuers.set(id, issuer);
@@ -169,7 +171,11 @@ export async function executeCaAction(
 }
 
 /** The refused change rolled back with its transaction: the refusal goes on record in one of its own. */
-async function auditRefusal(pool: Pool, instruction: CaActionInstruction, err: AppError): Promise<void> {
+async function auditRefusal(
+  pool: Pool,
+  instruction: CaActionInstruction,
+  err: { code: string; message: string },
+): Promise<void> {
   await withTransaction(pool, (client) =>
     recordAudit(
       client,

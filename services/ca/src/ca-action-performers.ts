@@ -1,11 +1,20 @@
 import type { Device } from '@sm2ca/device';
 import { sm3, toHex } from '@sm2ca/gm';
 import {
+  DN_ATTRIBUTE_OIDS,
+  type DnAttributeType,
+  decodeName,
+  issueCertificate,
+  nameToString,
+  parseCertificate,
+} from '@sm2ca/pki';
+import {
   type Actor,
   AppError,
   type CaActionKind,
   type CaActionParametersOf,
   type Config,
+  issuerUrls,
   recordAudit,
 } from '@sm2ca/platform';
 import type { PoolClient } from '@sm2ca/store';
@@ -14,6 +23,7 @@ import { type Issuer, type IssuerKind, loadIssuers, requireUsableIssuer, storedS
 import { ceremonySteps, createIssuer } from './key-ceremony.ts';
 
 export interface PerformContext {
+  actionId: string;
   client: PoolClient;
   device: Device;
   config: Config;
@@ -137,7 +147,7 @@ async function createSubordinateCa(
   if ([...issuers.values()].some((i) => i.id === p.id || i.keyLabel === p.id)) {
     throw new AppError('CA_ACTION_STALE', `issuer or key label ${p.id} exists already`, 409);
   }
-  member(issuers, p.parent, ['root', 'subordinate']);
+  member(issuers, p.parent, ['root']);
   await requireUsableIssuer(ctx.client, issuers, p.parent);
   // A key under this label that no issuer owns is not adopted: a subordinate CA starts from a fresh key.
   if (await ctx.device.hasKey(p.id)) {
@@ -188,6 +198,93 @@ async function signWithCaKey(
   return { result, signersChanged: false };
 }
 
+/**
+ * A certificate for another CA's key and name, signed by the root under the sub-ca profile (so the
+ * other CA issues end entities only), recorded like every certificate so OCSP and CRLs cover it.
+ */
+async function crossCertify(
+  ctx: PerformContext,
+  p: CaActionParametersOf<'cross_certify'>,
+): Promise<Performed> {
+  const issuers = await loadIssuers(ctx.client);
+  const issuer = member(issuers, p.issuer, ['root']);
+  await requireUsableIssuer(ctx.client, issuers, p.issuer);
+  const other = parseCertificate(Buffer.from(p.certificate, 'base64'));
+  if (nameToString(other.subject) !== p.subject) {
+    throw new AppError(
+      'CA_ACTION_DIGEST_MISMATCH',
+      "the subject shown to the approvers is not the certificate's",
+      409,
+    );
+  }
+  const subject = decodeName(other.subject).map(({ type, value }) => {
+    if (!(type in DN_ATTRIBUTE_OIDS)) {
+      throw new AppError(
+        'CROSS_CERTIFICATE_SUBJECT',
+        `the other CA's subject has an attribute ${type} we cannot issue`,
+        422,
+      );
+    }
+    return { type: type as DnAttributeType, value };
+  });
+  const notBefore = new Date();
+  const notAfter = new Date(
+    Math.min(
+      notBefore.getTime() + p.days * 86_400_000,
+      other.notAfter.getTime(),
+      issuer.certificate.notAfter.getTime(),
+    ),
+  );
+  const urls = issuerUrls(ctx.config, issuer.id);
+  const der = await issueCertificate(
+    {
+      profile: 'sub-ca',
+      subject,
+      publicKey: other.spki,
+      issuer: issuer.certificate,
+      notBefore,
+      notAfter,
+      crlDistributionPoints: [urls.crl],
+      ocspUrls: [urls.ocsp],
+      caIssuersUrls: [urls.caCertificate],
+    },
+    ctx.device.signer(issuer.keyLabel),
+    { verifier: ctx.device },
+  );
+  const certificate = parseCertificate(der);
+  const serial = storedSerial(certificate);
+  await ctx.client.query(
+    `INSERT INTO certificates (issuer_id, serial, status, profile, subject, tbs, der, not_before, not_after, request_id, issued_at)
+     VALUES ($1, $2, 'good', 'sub-ca', $3, $4, $5, $6, $7, $8, now())`,
+    [
+      issuer.id,
+      serial,
+      p.subject,
+      certificate.tbs,
+      der,
+      certificate.notBefore,
+      certificate.notAfter,
+      `ca-action:${ctx.actionId}`,
+    ],
+  );
+  await publishStatus(ctx.client, { issuerId: issuer.id, serial, status: 'good' });
+  await recordAudit(ctx.client, ctx.actor, {
+    action: 'certificate.cross_certify',
+    subjectType: 'certificate',
+    subjectId: `${issuer.id}/${serial}`,
+    after: { subject: p.subject, notAfter: certificate.notAfter.toISOString() },
+  });
+  return {
+    result: {
+      issuer: issuer.id,
+      serial,
+      subject: p.subject,
+      certificate: Buffer.from(der).toString('base64'),
+    },
+    signersChanged: false,
+  };
+}
+
 type Performer<K extends CaActionKind> = (
   ctx: PerformContext,
   parameters: CaActionParametersOf<K>,
@@ -198,4 +295,5 @@ export const caActionPerformers: { [K in CaActionKind]: Performer<K> } = {
   rotate_ra_key: rotateRaKey,
   create_subordinate_ca: createSubordinateCa,
   sign_with_ca_key: signWithCaKey,
+  cross_certify: crossCertify,
 };

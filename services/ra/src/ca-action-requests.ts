@@ -1,10 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { parseCertificate } from '@sm2ca/pki';
+import { nameToString, parseCertificate } from '@sm2ca/pki';
 import { AppError, type CaActionKind, CaActionParameters, hierarchyRevocationReasons } from '@sm2ca/platform';
 import type { PoolClient } from '@sm2ca/store';
 import { literals } from './ra-context.ts';
 
 const { id: IssuerIdSchema, commonName, days } = CaActionParameters.create_subordinate_ca.properties;
+
+/** A cross-certificate is renewed yearly unless asked otherwise: the other CA's standing is looked at again. */
+const CROSS_CERTIFICATE_DAYS = 365;
 
 /** What a super administrator asks for; the RA adds what pins it down (serials, defaults) before the digest. */
 export const CaActionRequestBody = Type.Union([
@@ -48,6 +51,20 @@ export const CaActionRequestBody = Type.Union([
   ),
   Type.Object(
     { kind: Type.Literal('sign_with_ca_key'), parameters: CaActionParameters.sign_with_ca_key },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('cross_certify'),
+      parameters: Type.Object(
+        {
+          issuer: Type.Optional(IssuerIdSchema),
+          certificate: CaActionParameters.cross_certify.properties.certificate,
+          days: Type.Optional(days),
+        },
+        { additionalProperties: false },
+      ),
+    },
     { additionalProperties: false },
   ),
 ]);
@@ -134,8 +151,9 @@ export async function completeCaAction(
       const { id } = request.parameters;
       const taken = await client.query('SELECT 1 FROM issuers WHERE id = $1 OR key_label = $1', [id]);
       if (taken.rowCount) throw new AppError('ISSUER_EXISTS', `issuer or key label ${id} exists`, 409);
+      // A subordinate CA's certificate has pathLen 0: only the root can issue one.
       const parent = await hierarchyMember(client, request.parameters.parent ?? 'root');
-      requireKind(parent, ['root', 'subordinate'], 'a subordinate CA');
+      requireKind(parent, ['root'], 'a subordinate CA');
       requireGood(parent);
       return {
         kind: request.kind,
@@ -151,6 +169,23 @@ export async function completeCaAction(
       requireKind(member, ['root', 'subordinate'], 'a CA signature');
       requireGood(member);
       return { kind: request.kind, parameters: request.parameters };
+    }
+    case 'cross_certify': {
+      const member = await hierarchyMember(client, request.parameters.issuer ?? 'root');
+      requireKind(member, ['root'], 'a cross-certificate');
+      requireGood(member);
+      let other: ReturnType<typeof parseCertificate>;
+      try {
+        other = parseCertificate(Buffer.from(request.parameters.certificate, 'base64'));
+      } catch {
+        throw new AppError('CROSS_CERTIFICATE_UNREADABLE', 'certificate: not a DER X.509 certificate', 422);
+      }
+      const days = request.parameters.days ?? CROSS_CERTIFICATE_DAYS;
+      // The approvers see whose key they certify, not only base64.
+      return {
+        kind: request.kind,
+        parameters: { ...request.parameters, issuer: member.id, days, subject: nameToString(other.subject) },
+      };
     }
   }
 }
