@@ -31,7 +31,6 @@ export interface CaActionContext {
 }
 
 const path = '/v1/admin/ca-actions';
-const access = { access: ['super_admin'] as const };
 const tags = ['CA administration (dual control)'];
 
 const DecisionBody = Type.Object(
@@ -198,7 +197,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.post(
     path,
     {
-      config: access,
+      config: { access: ['super_admin'] },
       onError,
       schema: {
         tags,
@@ -247,7 +246,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.get(
     path,
     {
-      config: access,
+      config: { access: ['super_admin'] },
       onError,
       schema: {
         tags,
@@ -264,7 +263,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.get(
     `${path}/:id`,
     {
-      config: access,
+      config: { access: ['super_admin'] },
       onError,
       schema: {
         tags,
@@ -280,7 +279,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
     app.post(
       `${path}/:id/${decision}`,
       {
-        config: access,
+        config: { access: ['super_admin'] },
         onError,
         schema: {
           tags,
@@ -308,7 +307,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.post(
     `${path}/:id/execute`,
     {
-      config: access,
+      config: { access: ['super_admin'] },
       onError,
       schema: {
         tags,
