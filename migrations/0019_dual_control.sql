@@ -1,6 +1,6 @@
 -- Dual control (m-of-n) of the CA-level actions: revoking a certificate of the hierarchy,
 -- rotating the RA key, creating a subordinate CA, signing with a CA key outside issuance (given
--- bytes, or a cross-certificate for another CA's key).
+-- bytes, or a cross-certificate for another CA's key, and its revocation).
 
 -- Super administrators approve them. The role check allows the final list of roles agreed for
 -- the branches, whichever of them lands first; where the role column is gone (roles held in their
@@ -29,7 +29,7 @@ CREATE TABLE ca_actions (
   id bigserial PRIMARY KEY,
   kind text NOT NULL CHECK (kind IN (
     'revoke_hierarchy_certificate', 'rotate_ra_key', 'create_subordinate_ca', 'sign_with_ca_key',
-    'cross_certify')),
+    'cross_certify', 'revoke_cross_certificate')),
   parameters jsonb NOT NULL,
   digest bytea NOT NULL CHECK (length(digest) = 32),
   requested_by bigint NOT NULL REFERENCES operators (id),

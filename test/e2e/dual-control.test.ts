@@ -299,6 +299,18 @@ describe('dual control of CA-level actions', () => {
         ['root', done.result.serial],
       );
       expect(rows[0]).toEqual({ status: 'good', profile: 'sub-ca', request_id: `ca-action:${action.id}` });
+
+      // Withdrawn the same way: under dual control, as cACompromise or superseded.
+      const revoked = await approved('revoke_cross_certificate', {
+        serial: done.result.serial,
+        reason: 'superseded',
+      });
+      expect(revoked.result).toMatchObject({ issuer: 'root', subject: 'C=CN, O=Test, CN=Test Root' });
+      const after = await bed.db.pool.query(
+        'SELECT status, revocation_reason FROM certificates WHERE issuer_id = $1 AND serial = $2',
+        ['root', done.result.serial],
+      );
+      expect(after.rows[0]).toEqual({ status: 'revoked', revocation_reason: 'superseded' });
     } finally {
       partner.dispose();
     }

@@ -14,6 +14,7 @@ export const caActionKinds = [
   'create_subordinate_ca',
   'sign_with_ca_key',
   'cross_certify',
+  'revoke_cross_certificate',
 ] as const;
 export type CaActionKind = (typeof caActionKinds)[number];
 
@@ -68,6 +69,16 @@ export const CaActionParameters = {
       /** Its subject as text, for the approvers' eyes; the CA checks it against the certificate. */
       subject: Type.String({ minLength: 1, maxLength: 2000 }),
       days: Type.Integer({ minimum: 1, maximum: 7300 }),
+    },
+    { additionalProperties: false },
+  ),
+  revoke_cross_certificate: Type.Object(
+    {
+      issuer: IssuerId,
+      serial: Serial,
+      /** The other CA's name, for the approvers' eyes; the CA checks it against its record. */
+      subject: Type.String({ minLength: 1, maxLength: 2000 }),
+      reason: Type.Union(hierarchyRevocationReasons.map((r) => Type.Literal(r))),
     },
     { additionalProperties: false },
   ),

@@ -285,6 +285,36 @@ async function crossCertify(
   };
 }
 
+/** Withdraws a cross-certificate this flow made; the other CA's own certificates are not ours to revoke. */
+async function revokeCrossCertificate(
+  ctx: PerformContext,
+  p: CaActionParametersOf<'revoke_cross_certificate'>,
+): Promise<Performed> {
+  const { rows } = await ctx.client.query(
+    `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = $3,
+            invalidity_date = CASE WHEN $3 = 'cACompromise' THEN now() END
+      WHERE issuer_id = $1 AND serial = $2 AND subject = $4 AND profile = 'sub-ca'
+        AND request_id LIKE 'ca-action:%' AND status <> 'revoked'
+      RETURNING revoked_at`,
+    [p.issuer, p.serial, p.reason, p.subject],
+  );
+  if (!rows[0]) {
+    throw new AppError('CA_ACTION_STALE', `no unrevoked cross-certificate ${p.serial} of ${p.subject}`, 409);
+  }
+  await publishStatus(ctx.client, { issuerId: p.issuer, serial: p.serial, status: 'revoked' });
+  await recordAudit(ctx.client, ctx.actor, {
+    action: 'certificate.revoke',
+    subjectType: 'certificate',
+    subjectId: `${p.issuer}/${p.serial}`,
+    before: { status: 'good' },
+    after: { status: 'revoked', reason: p.reason, crossCertificateOf: p.subject },
+  });
+  return {
+    result: { ...p, revokedAt: (rows[0].revoked_at as Date).toISOString() },
+    signersChanged: false,
+  };
+}
+
 type Performer<K extends CaActionKind> = (
   ctx: PerformContext,
   parameters: CaActionParametersOf<K>,
@@ -296,4 +326,5 @@ export const caActionPerformers: { [K in CaActionKind]: Performer<K> } = {
   create_subordinate_ca: createSubordinateCa,
   sign_with_ca_key: signWithCaKey,
   cross_certify: crossCertify,
+  revoke_cross_certificate: revokeCrossCertificate,
 };

@@ -67,6 +67,20 @@ export const CaActionRequestBody = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      kind: Type.Literal('revoke_cross_certificate'),
+      parameters: Type.Object(
+        {
+          issuer: Type.Optional(IssuerIdSchema),
+          serial: CaActionParameters.revoke_cross_certificate.properties.serial,
+          reason: literals(hierarchyRevocationReasons),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 export type CaActionRequest = typeof CaActionRequestBody.static;
 
@@ -186,6 +200,27 @@ export async function completeCaAction(
         kind: request.kind,
         parameters: { ...request.parameters, issuer: member.id, days, subject: nameToString(other.subject) },
       };
+    }
+    case 'revoke_cross_certificate': {
+      const issuer = request.parameters.issuer ?? 'root';
+      const { rows } = await client.query(
+        `SELECT subject, status FROM certificates
+          WHERE issuer_id = $1 AND serial = $2 AND profile = 'sub-ca' AND request_id LIKE 'ca-action:%'`,
+        [issuer, request.parameters.serial],
+      );
+      if (!rows[0]) {
+        throw new AppError(
+          'CROSS_CERTIFICATE_UNKNOWN',
+          `no cross-certificate ${request.parameters.serial} from issuer ${issuer}`,
+          404,
+        );
+      }
+      if (rows[0].status !== 'good') {
+        throw new AppError('CA_ACTION_ISSUER_NOT_GOOD', `the cross-certificate is ${rows[0].status}`, 409, {
+          status: rows[0].status,
+        });
+      }
+      return { kind: request.kind, parameters: { ...request.parameters, issuer, subject: rows[0].subject } };
     }
   }
 }
