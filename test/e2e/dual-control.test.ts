@@ -341,6 +341,11 @@ describe('dual control of CA-level actions', () => {
   });
 
   it('rotates the RA key: a new key and certificate, the old one revoked as superseded and refused', async () => {
+    const inUse = await call('wang', 'POST', path, {
+      kind: 'revoke_hierarchy_certificate',
+      parameters: { issuer: 'ra', reason: 'cACompromise' },
+    });
+    expect([inUse.statusCode, inUse.json().error.code]).toEqual([409, 'RA_KEY_IN_USE']);
     const done = await approved('rotate_ra_key', {});
     expect(done.result).toMatchObject({ issuer: 'ra-2', retired: { issuer: 'ra', reason: 'superseded' } });
     expect(await status('ra')).toEqual({ status: 'revoked', revocation_reason: 'superseded' });

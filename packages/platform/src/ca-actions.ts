@@ -38,8 +38,12 @@ export const CaActionParameters = {
     { additionalProperties: false },
   ),
   rotate_ra_key: Type.Object(
-    /** The RA key in use, retired (its certificate revoked as superseded) once the new one is certified. */
-    { retire: IssuerId, serial: Serial },
+    {
+      /** The RA key in use, retired (its certificate revoked for `reason`) once the new one is certified. */
+      retire: IssuerId,
+      serial: Serial,
+      reason: Type.Union(hierarchyRevocationReasons.map((r) => Type.Literal(r))),
+    },
     { additionalProperties: false },
   ),
   create_subordinate_ca: Type.Object(

@@ -4,7 +4,7 @@ import { revoke } from './ca-action-revocations.ts';
 import { loadIssuers, requireUsableIssuer } from './issuers.ts';
 import { ceremonySteps, createIssuer } from './key-ceremony.ts';
 
-/** A new RA key in the device, certified by the old one's issuer; the old certificate is revoked as superseded. */
+/** A new RA key in the device, certified by the old one's issuer; the old certificate is revoked (superseded, or its key compromised). */
 export async function rotateRaKey(
   ctx: PerformContext,
   p: CaActionParametersOf<'rotate_ra_key'>,
@@ -29,7 +29,7 @@ export async function rotateRaKey(
     { ...template, id: `ra-${n}`, keyLabel: `ra-${n}`, parentId, commonName: `${template.commonName} ${n}` },
     ctx.actor,
   );
-  const retired = await revoke(ctx, old, 'superseded');
+  const retired = await revoke(ctx, old, p.reason);
   return { result: { ...certified(created), retired }, signersChanged: false };
 }
 

@@ -46,6 +46,10 @@ export async function revokeHierarchyCertificate(
 ): Promise<Performed> {
   const issuers = await loadIssuers(ctx.client);
   const issuer = member(issuers, p.issuer, ['subordinate', 'ra', 'ocsp'], p.serial);
+  // The RA's own signature brought this instruction: revoking its key alone would leave no way to rotate it.
+  if (issuer.kind === 'ra' && [...issuers.values()].filter((i) => i.kind === 'ra').at(-1)?.id === issuer.id) {
+    throw new AppError('RA_KEY_IN_USE', `issuer ${issuer.id} is the RA key in use; rotate it instead`, 409);
+  }
   return { result: await revoke(ctx, issuer, p.reason), signersChanged: true };
 }
 

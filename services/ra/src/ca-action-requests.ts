@@ -30,7 +30,19 @@ export const CaActionRequestBody = Type.Union([
   Type.Object(
     {
       kind: Type.Literal('rotate_ra_key'),
-      parameters: Type.Optional(Type.Object({}, { additionalProperties: false })),
+      parameters: Type.Optional(
+        Type.Object(
+          {
+            reason: Type.Optional(
+              literals(hierarchyRevocationReasons, {
+                description:
+                  'why the old RA certificate is revoked: superseded (default) or a compromised key',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -114,6 +126,14 @@ async function hierarchyMember(client: PoolClient, id: string): Promise<Hierarch
   return { id, kind: row.kind, serial, status: status.rows[0]?.status };
 }
 
+/** The RA signs with its newest key (ra-signer): the one a rotation retires. */
+async function raKeyInUse(client: PoolClient): Promise<string | undefined> {
+  const { rows } = await client.query(
+    "SELECT id FROM issuers WHERE kind = 'ra' ORDER BY created_at DESC, id DESC LIMIT 1",
+  );
+  return rows[0]?.id;
+}
+
 function requireKind(member: HierarchyMember, kinds: readonly string[], what: string): void {
   if (!kinds.includes(member.kind)) {
     throw new AppError(
@@ -150,16 +170,28 @@ export async function completeCaAction(
       const member = await hierarchyMember(client, request.parameters.issuer);
       requireKind(member, ['subordinate', 'ra', 'ocsp'], 'revocation under dual control');
       requireGood(member);
+      if (member.kind === 'ra' && member.id === (await raKeyInUse(client))) {
+        throw new AppError(
+          'RA_KEY_IN_USE',
+          `issuer ${member.id} is the RA key in use: revoked alone, the RA could not instruct the CA again (not even a rotation); ask for rotate_ra_key with this reason instead`,
+          409,
+        );
+      }
       return { kind: request.kind, parameters: { ...request.parameters, serial: member.serial } };
     }
     case 'rotate_ra_key': {
-      const { rows } = await client.query(
-        "SELECT id FROM issuers WHERE kind = 'ra' ORDER BY created_at DESC, id DESC LIMIT 1",
-      );
-      if (!rows[0]) throw new AppError('RA_KEY_MISSING', 'no RA key is registered', 409);
-      const member = await hierarchyMember(client, rows[0].id);
+      const inUse = await raKeyInUse(client);
+      if (!inUse) throw new AppError('RA_KEY_MISSING', 'no RA key is registered', 409);
+      const member = await hierarchyMember(client, inUse);
       requireGood(member);
-      return { kind: request.kind, parameters: { retire: member.id, serial: member.serial } };
+      return {
+        kind: request.kind,
+        parameters: {
+          retire: member.id,
+          serial: member.serial,
+          reason: request.parameters?.reason ?? 'superseded',
+        },
+      };
     }
     case 'create_subordinate_ca': {
       const { id } = request.parameters;
