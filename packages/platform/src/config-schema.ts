@@ -103,6 +103,13 @@ export const ConfigSchema = Type.Object({
   downloadCodeDays: Type.Integer({ minimum: 1, maximum: 90 }),
   /** How long a key administrator's approval of a judicial key recovery counts. */
   judicialApprovalHours: Type.Integer({ minimum: 1, maximum: 720 }),
+  /** Dual control of the CA-level actions (revoking the hierarchy, RA key rotation, sub-CAs, CA signatures). */
+  caActions: Type.Object({
+    /** m of the m-of-n: super administrators other than the requester who must approve. */
+    approvals: Type.Integer({ minimum: 2, maximum: 16 }),
+    /** How long a request stays open for approvals and, once approved, for the CA to carry it out. */
+    hours: Type.Integer({ minimum: 1, maximum: 720 }),
+  }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */
   publicUrls: Type.Object({
     ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),

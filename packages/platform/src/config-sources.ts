@@ -49,6 +49,8 @@ export const settingSources: SettingSource[] = [
   { path: 'http.requestTimeoutSeconds', env: 'SM2CA_HTTP_REQUEST_TIMEOUT_SECONDS', fallback: 30 },
   { path: 'downloadCodeDays', env: 'SM2CA_DOWNLOAD_CODE_DAYS', fallback: 7 },
   { path: 'judicialApprovalHours', env: 'SM2CA_JUDICIAL_APPROVAL_HOURS', fallback: 72 },
+  { path: 'caActions.approvals', env: 'SM2CA_CA_ACTION_APPROVALS', fallback: 2 },
+  { path: 'caActions.hours', env: 'SM2CA_CA_ACTION_HOURS', fallback: 24 },
   { path: 'publicUrls.ocsp', env: 'SM2CA_OCSP_URL', fallback: 'http://127.0.0.1:8083/ocsp' },
   { path: 'publicUrls.crl', env: 'SM2CA_CRL_URL', fallback: 'http://127.0.0.1:8084' },
   ...service('ra', 8080, '0.0.0.0'),

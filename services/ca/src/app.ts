@@ -16,7 +16,10 @@ import {
   unsafeInputAt,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
+import { CaActionInstructionSchema, executeCaAction } from './ca-action-instruction.ts';
 import {
+  CaActionInstructionBody,
+  CaActionResultSchema,
   IssueInstructionBody,
   IssueResultSchema,
   RevokeInstructionBody,
@@ -169,6 +172,23 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
       },
     },
     async (request) => revokeCertificate(context.db.pool, checkRevoke(await verified(request)), revoked),
+  );
+  const caActions = { pool: context.db.pool, device, config: context.config, log: context.log, issuers };
+  const checkCaAction = validator(CaActionInstructionSchema);
+  app.post(
+    '/v1/instructions/ca-action',
+    {
+      config: { access: 'public' },
+      validatorCompiler: documentedOnly,
+      schema: {
+        description:
+          'Carry out a CA-level action approved under dual control (signed RA instruction); the CA reads the approvals from the database itself',
+        headers: SignatureHeaders,
+        body: CaActionInstructionBody,
+        response: { 200: CaActionResultSchema },
+      },
+    },
+    async (request) => executeCaAction(caActions, checkCaAction(await verified(request))),
   );
   if (options.ocspSignerRenewal ?? true) {
     const renewal = new OcspSignerRenewal({

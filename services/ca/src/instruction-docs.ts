@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { instructionSignatureHeader, revocationReasons, withExample } from '@sm2ca/platform';
+import { caActionKinds, instructionSignatureHeader, revocationReasons, withExample } from '@sm2ca/platform';
+import { CaActionInstructionSchema } from './ca-action-instruction.ts';
 import { requestableProfileIds } from './issuance.ts';
 import { encryptionProfileIds, IssueInstructionSchema } from './issue-instruction.ts';
 import { RevokeInstructionSchema } from './revocation.ts';
 
 /**
- * How the OpenAPI document shows the CA's two routes. Their bodies are checked only after the
+ * How the OpenAPI document shows the CA's routes. Their bodies are checked only after the
  * RA signature over the raw bytes verifies, so these schemas describe and never validate.
  */
 
@@ -116,4 +117,37 @@ export const RevokeResultSchema = withExample(
     revokedAt: Type.String({ format: 'date-time' }),
   }),
   { issuerId: 'sub', serial, status: 'revoked', revokedAt: '2026-12-02T10:49:00.817Z' },
+);
+
+export const CaActionInstructionBody = withExample(
+  Type.Object(
+    {
+      ...CaActionInstructionSchema.properties,
+      kind: stringEnum(caActionKinds, 'the kind of the action, as recorded'),
+    },
+    { additionalProperties: false },
+  ),
+  {
+    requestId: 'ca-action-7',
+    timestamp,
+    operation: 'ca-action',
+    actionId: '7',
+    kind: 'rotate_ra_key',
+    digest: '5f1c0a3e9d2b7c4e8a6f1d3b5c7e9a0b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c',
+  },
+);
+
+export const CaActionResultSchema = withExample(
+  Type.Object({
+    actionId: Type.String(),
+    kind: Type.String(),
+    state: Type.Literal('executed'),
+    result: Type.Record(Type.String(), Type.Unknown()),
+  }),
+  {
+    actionId: '7',
+    kind: 'rotate_ra_key',
+    state: 'executed',
+    result: { issuer: 'ra-2', serial, retired: { issuer: 'ra', reason: 'superseded' } },
+  },
 );

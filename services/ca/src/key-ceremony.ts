@@ -135,7 +135,7 @@ async function keyFor(
   );
 }
 
-interface IssuerToCreate {
+export interface IssuerToCreate {
   id: string;
   kind: IssuerKind;
   parentId: string | null;
@@ -178,7 +178,7 @@ export async function runKeyCeremony(
 }
 
 /** One state change in one transaction: the pool's own, or one on a connection already held. */
-type Transact = <T>(work: (client: PoolClient) => Promise<T>) => Promise<T>;
+export type Transact = <T>(work: (client: PoolClient) => Promise<T>) => Promise<T>;
 
 /** On the connection holding the renewal lock: with a pool of one, a second connection would never come. */
 async function transactOn<T>(client: PoolClient, work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -296,7 +296,7 @@ function ocspSignerDue(
   };
 }
 
-async function createIssuer(
+export async function createIssuer(
   transact: Transact,
   device: Device,
   config: Config,

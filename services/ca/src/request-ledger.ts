@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '@sm2ca/platform';
+import { AppError, canonicalJson } from '@sm2ca/platform';
 import type { Pool, PoolClient } from '@sm2ca/store';
-import { canonicalJson } from './canonical-json.ts';
 
 export interface LedgerEntry {
   requestId: string;

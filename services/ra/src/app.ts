@@ -8,6 +8,7 @@ import {
   type ServiceContext,
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
+import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
@@ -21,24 +22,10 @@ import type { KeyRestorer } from './key-release.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerQueryRoutes } from './queries.ts';
+import { RaSigner } from './ra-signer.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
 import { TotpSeal } from './totp-seal.ts';
-
-/** The RA's signing key: the newest issuers row of kind 'ra', written by the RA key ceremony. */
-async function raKeyLabel(context: ServiceContext): Promise<string> {
-  const { rows } = await context.db.pool.query(
-    "SELECT key_label FROM issuers WHERE kind = 'ra' ORDER BY created_at DESC LIMIT 1",
-  );
-  if (!rows[0]) {
-    throw new AppError(
-      'RA_KEY_MISSING',
-      'no RA key is registered (issuers of kind ra); run the RA key ceremony',
-      500,
-    );
-  }
-  return rows[0].key_label;
-}
 
 /**
  * The RA: the only service operators and holders talk to. Operators enter,
@@ -54,7 +41,7 @@ export async function buildRaApp(
   const { device, config, db } = context;
   if (!device)
     throw new AppError('DEVICE_REQUIRED', 'the RA signs its CA instructions in the crypto device', 500);
-  const raSigner = device.signer(await raKeyLabel(context));
+  const raSigner = await RaSigner.open(db.pool, device);
   const ca = createCaClient({
     baseUrl: `http://${config.services.ca.host}:${config.services.ca.port}`,
     signer: raSigner,
@@ -92,6 +79,14 @@ export async function buildRaApp(
   registerKeyRecoveryRoutes(app, recovery);
   registerKeyRecoveryDownloadRoute(app, recovery);
   registerJudicialRecoveryRoutes(app, recovery);
+  registerCaActionRoutes(app, {
+    pool: db.pool,
+    ca,
+    approvals: config.caActions.approvals,
+    hours: config.caActions.hours,
+    subordinateDays: config.ca.issuingDays,
+    raKeyRotated: () => raSigner.forget(),
+  });
   const retrier = new IssueRetrier(ctx, context.log, config.issueRetrySeconds * 1000);
   app.addHook('onReady', async () => retrier.start());
   app.addHook('onClose', () => retrier.stop());

@@ -3,7 +3,7 @@ import https from 'node:https';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Signer } from '@sm2ca/pki';
-import { AppError, type RevocationReason, signInstruction } from '@sm2ca/platform';
+import { AppError, type CaActionKind, type RevocationReason, signInstruction } from '@sm2ca/platform';
 import type { HolderInstruction } from './holder-identity.ts';
 
 export { type RevocationReason, revocationReasons } from '@sm2ca/platform';
@@ -52,9 +52,27 @@ const RevokeAnswer = Type.Object({
 });
 export type RevokeAnswer = Static<typeof RevokeAnswer>;
 
+/** Carry out a CA-level action whose approvals the CA reads from the database itself. */
+export interface CaActionInstruction {
+  requestId: string;
+  actionId: string;
+  kind: CaActionKind;
+  /** The action's digest (hex) the approvals are bound to. */
+  digest: string;
+}
+
+const CaActionAnswer = Type.Object({
+  actionId: Type.String(),
+  kind: Type.String(),
+  state: Type.Literal('executed'),
+  result: Type.Record(Type.String(), Type.Unknown()),
+});
+export type CaActionAnswer = Static<typeof CaActionAnswer>;
+
 export interface CaClient {
   issue(instruction: IssueInstruction): Promise<IssueAnswer>;
   revoke(instruction: RevokeInstruction): Promise<RevokeAnswer>;
+  caAction(instruction: CaActionInstruction): Promise<CaActionAnswer>;
 }
 
 export interface CaClientOptions {
@@ -168,5 +186,7 @@ export function createCaClient(options: CaClientOptions): CaClient {
     },
     revoke: (instruction) =>
       post('/v1/instructions/revoke', { operation: 'revoke', ...instruction }, RevokeAnswer),
+    caAction: (instruction) =>
+      post('/v1/instructions/ca-action', { operation: 'ca-action', ...instruction }, CaActionAnswer),
   };
 }

@@ -35,10 +35,11 @@ export const iso = (value: unknown): string | null => (value instanceof Date ? v
 
 /**
  * Every RA business role may read the RA's records; holders may not, nor the key administrator
- * and the judicial officer, who see only the judicial recoveries they take part in.
+ * and the judicial officer, who see only the judicial recoveries they take part in, nor the super
+ * administrator, who administers the CA and reads no holder's data.
  */
 export const anyOperator: readonly Role[] = roles.filter(
-  (role) => role !== 'key_administrator' && role !== 'judicial_officer',
+  (role) => role !== 'key_administrator' && role !== 'judicial_officer' && role !== 'super_admin',
 );
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,17}$' }) });

@@ -4,6 +4,7 @@
  * on judicial key recovery and read no other RA records.
  */
 export const roles = [
+  'super_admin',
   'business_admin',
   'entry_clerk',
   'reviewer',
@@ -15,6 +16,7 @@ export const roles = [
 export type Role = (typeof roles)[number];
 
 export const roleNames: Record<Role, string> = {
+  super_admin: 'super admin (超级管理员)',
   business_admin: 'business admin (业务管理员)',
   entry_clerk: 'entry clerk (录入员)',
   reviewer: 'reviewer (审核员)',
