@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { instructionSignatureHeader, revocationReasons, withExample } from '@sm2ca/platform';
 import { requestableProfileIds } from './issuance.ts';
 import { encryptionProfileIds, IssueInstructionSchema } from './issue-instruction.ts';
+import { ReleaseInstructionSchema } from './release.ts';
 import { RevokeInstructionSchema } from './revocation.ts';
 
 /**
@@ -116,4 +117,22 @@ export const RevokeResultSchema = withExample(
     revokedAt: Type.String({ format: 'date-time' }),
   }),
   { issuerId: 'sub', serial, status: 'revoked', revokedAt: '2026-12-02T10:49:00.817Z' },
+);
+
+export const ReleaseInstructionBody = withExample(ReleaseInstructionSchema, {
+  requestId,
+  timestamp,
+  operation: 'release',
+  issuerId: 'sub',
+  serial,
+});
+
+export const ReleaseResultSchema = withExample(
+  Type.Object({
+    issuerId: Type.String(),
+    serial: Type.String(),
+    status: Type.Literal('good'),
+    releasedAt: Type.String({ format: 'date-time' }),
+  }),
+  { issuerId: 'sub', serial, status: 'good', releasedAt: '2026-12-02T10:49:00.817Z' },
 );

@@ -105,8 +105,10 @@ const { includeTwin: _, ...revoked } = revocationRequestExample;
 
 export const revocationExample = {
   id: '1',
+  kind: 'revoke' as const,
   status: 'done' as const,
   ...revoked,
+  applicationId: null,
   enteredBy: 'Li Lu',
   enteredAt: '2026-12-02T10:49:00.693Z',
   reviewedBy: 'Wang Shen',

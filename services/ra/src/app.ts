@@ -10,6 +10,7 @@ import {
 import { registerApplicationRoutes } from './applications.ts';
 import { createCaClient } from './ca-client.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
+import { registerHoldRoutes } from './holds.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
 import { registerJudicialRecoveryRoutes } from './judicial-recoveries.ts';
@@ -72,6 +73,7 @@ export async function buildRaApp(
   registerIssuanceRoutes(app, ctx);
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
+  registerHoldRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   const recovery = {
     ...ctx,

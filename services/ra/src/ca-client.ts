@@ -27,6 +27,12 @@ export interface RevokeInstruction {
   reason: RevocationReason;
 }
 
+export interface ReleaseInstruction {
+  requestId: string;
+  issuerId: string;
+  serial: string;
+}
+
 const IssueAnswer = Type.Object({
   issuerId: Type.String({ minLength: 1 }),
   serial: Type.String({ pattern: '^[0-9a-f]+$' }),
@@ -52,9 +58,19 @@ const RevokeAnswer = Type.Object({
 });
 export type RevokeAnswer = Static<typeof RevokeAnswer>;
 
+const ReleaseAnswer = Type.Object({
+  issuerId: Type.String(),
+  serial: Type.String(),
+  status: Type.Literal('good'),
+  releasedAt: Type.String(),
+});
+export type ReleaseAnswer = Static<typeof ReleaseAnswer>;
+
 export interface CaClient {
   issue(instruction: IssueInstruction): Promise<IssueAnswer>;
   revoke(instruction: RevokeInstruction): Promise<RevokeAnswer>;
+  /** Ends a suspension: the certificate is good again. */
+  release(instruction: ReleaseInstruction): Promise<ReleaseAnswer>;
 }
 
 export interface CaClientOptions {
@@ -168,5 +184,7 @@ export function createCaClient(options: CaClientOptions): CaClient {
     },
     revoke: (instruction) =>
       post('/v1/instructions/revoke', { operation: 'revoke', ...instruction }, RevokeAnswer),
+    release: (instruction) =>
+      post('/v1/instructions/release', { operation: 'release', ...instruction }, ReleaseAnswer),
   };
 }

@@ -84,7 +84,9 @@ export class StandInCa {
         ? await this.#issue(body)
         : req.url === '/v1/instructions/revoke' && body.operation === 'revoke'
           ? await this.#revoke(body)
-          : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
+          : req.url === '/v1/instructions/release' && body.operation === 'release'
+            ? await this.#release(body)
+            : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
     this.#answers.set(body.requestId, answer);
     return answer;
   }
@@ -163,6 +165,26 @@ export class StandInCa {
         serial: body.serial,
         status,
         revokedAt: rows[0].revoked_at.toISOString(),
+      },
+    };
+  }
+
+  async #release(body: Instruction): Promise<Answer> {
+    const { rows } = await this.pool.query(
+      `UPDATE certificates SET status = 'good', revoked_at = NULL, revocation_reason = NULL
+        WHERE issuer_id = $1 AND serial = $2 AND status = 'hold' RETURNING now() AS released_at`,
+      [body.issuerId, body.serial],
+    );
+    if (!rows[0]) {
+      return { status: 409, body: { error: { code: 'CERTIFICATE_NOT_ON_HOLD', message: 'not on hold' } } };
+    }
+    return {
+      status: 200,
+      body: {
+        issuerId: body.issuerId,
+        serial: body.serial,
+        status: 'good',
+        releasedAt: rows[0].released_at.toISOString(),
       },
     };
   }
