@@ -24,6 +24,7 @@ export const submitExample = {
 
 export const applicationExample = {
   id: '1',
+  kind: 'new' as const,
   status: 'approved' as const,
   holderType: 'person' as const,
   holder: { ...holder, country: 'CN' },
@@ -46,6 +47,7 @@ export const applicationExample = {
   serial: null,
   issueAttempts: 0,
   issueError: null,
+  replaces: null,
   nextIssueAttemptAt: null,
 };
 

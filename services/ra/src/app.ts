@@ -18,6 +18,7 @@ import { registerKeyRecoveryRoutes } from './key-recoveries.ts';
 import { registerKeyRecoveryDownloadRoute } from './key-recovery-download.ts';
 import type { KeyRestorer } from './key-release.ts';
 import { registerQueryRoutes } from './queries.ts';
+import { registerReplacementRoutes } from './replacements.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
 
@@ -74,6 +75,7 @@ export async function buildRaApp(
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerHoldRoutes(app, ctx);
+  registerReplacementRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   const recovery = {
     ...ctx,
