@@ -25,7 +25,8 @@ export function replacedRevocationSql(
                                        include_twin, twin_ca_request_id)
       SELECT 'revoke', 'approved', a.replaces_issuer_id, a.replaces_serial, '${reason}', '${kind} ' || a.id,
              a.entered_by, a.reviewed_by, now(), gen_random_uuid()::text, a.id,
-             o.issuer_id, o.encryption_serial, o.encryption_serial IS NOT NULL,
+             CASE WHEN o.encryption_serial IS NOT NULL THEN o.issuer_id END, o.encryption_serial,
+             o.encryption_serial IS NOT NULL,
              CASE WHEN o.encryption_serial IS NOT NULL THEN gen_random_uuid()::text END
         FROM ${source} s
         JOIN applications a ON a.id = s.id
