@@ -76,7 +76,7 @@ describe('RA certificate lifecycle', () => {
     Number((await bed.pool.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
   /** The refusal's code, after checking it wrote no application, request or audit record. */
   async function refused(
-    call: () => Promise<{ statusCode: number; body: string; json(): any }>,
+    call: () => Promise<{ statusCode: number; body: string; json(): { error: { code: string } } }>,
     status: number,
   ) {
     const before = await Promise.all(['applications', 'revocation_requests', 'audit_log'].map(count));
@@ -85,7 +85,7 @@ describe('RA certificate lifecycle', () => {
     expect(await Promise.all(['applications', 'revocation_requests', 'audit_log'].map(count))).toEqual(
       before,
     );
-    return res.json().error.code as string;
+    return res.json().error.code;
   }
   const renew = (body: object) =>
     bed.call('clerk', 'POST', '/v1/renewals', { issuerId: issuingCaId, ...body });
