@@ -9,7 +9,9 @@ import {
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
 import { createCaClient } from './ca-client.ts';
+import { CertificateArchiver } from './certificate-archive.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
+import { registerHolderCertificateRoutes } from './holder-certificates.ts';
 import { registerHoldRoutes } from './holds.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
@@ -76,6 +78,7 @@ export async function buildRaApp(
   registerRevocationRoutes(app, ctx);
   registerHoldRoutes(app, ctx);
   registerReplacementRoutes(app, ctx);
+  registerHolderCertificateRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   const recovery = {
     ...ctx,
@@ -89,5 +92,13 @@ export async function buildRaApp(
   const retrier = new IssueRetrier(ctx, context.log, config.issueRetrySeconds * 1000);
   app.addHook('onReady', async () => retrier.start());
   app.addHook('onClose', () => retrier.stop());
+  const archiver = new CertificateArchiver({
+    pool: db.pool,
+    url: db.url,
+    settings: config.lifecycle,
+    log: context.log,
+  });
+  app.addHook('onReady', () => archiver.start());
+  app.addHook('onClose', () => archiver.stop());
   return app;
 }
