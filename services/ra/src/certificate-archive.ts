@@ -6,7 +6,7 @@ const BATCH = 1_000;
 /** The CA's status-change channel: a revocation may make a certificate due at once (archiveAfterDays 0). */
 const statusChannel = 'certificate_status';
 
-export type ArchiveSettings = Pick<
+type ArchiveSettings = Pick<
   Config['lifecycle'],
   'archiveAfterDays' | 'holderRetentionYears' | 'governmentRetentionYears'
 >;

@@ -9,8 +9,6 @@ export type ReplacementKind = 'renewal' | 'rekey';
 export interface ReplacedCertificate {
   issuerId: string;
   serial: string;
-  status: string;
-  notAfter: Date;
   /** 04‖X‖Y of the certified key. */
   publicKey: Buffer;
   spki: Uint8Array;
@@ -104,8 +102,6 @@ export async function replaceableCertificate(
   return {
     issuerId,
     serial,
-    status: row.status,
-    notAfter: row.not_after,
     spki: parsed.spki,
     publicKey: publicKeyOfSpki(parsed.spki),
     application: {

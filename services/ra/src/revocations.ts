@@ -28,7 +28,7 @@ import {
 
 const Reason = literals(revocationReasons);
 const revocationStatuses = ['submitted', 'approved', 'rejected', 'done'] as const;
-export const revocationKinds = ['revoke', 'release'] as const;
+const revocationKinds = ['revoke', 'release'] as const;
 export type RevocationKind = (typeof revocationKinds)[number];
 
 export const RevocationView = Type.Object({
@@ -133,7 +133,7 @@ function toView(row: Row): RevocationView {
   };
 }
 
-export async function readRevocation(client: Pick<PoolClient, 'query'>, id: string): Promise<RevocationView> {
+async function readRevocation(client: Pick<PoolClient, 'query'>, id: string): Promise<RevocationView> {
   const { rows } = await client.query(`${select} WHERE v.id = $1`, [id]);
   if (!rows[0]) throw new AppError('REVOCATION_NOT_FOUND', `no revocation request ${id}`, 404);
   return toView(rows[0]);
@@ -275,11 +275,7 @@ async function recordConfirmed(
  * The open request that would revoke this certificate already, as its subject or as an included
  * twin: a second one would have the reviewer decide the same thing twice.
  */
-export async function refuseOpenRevocation(
-  client: PoolClient,
-  issuerId: string,
-  serial: string,
-): Promise<void> {
+async function refuseOpenRevocation(client: PoolClient, issuerId: string, serial: string): Promise<void> {
   const open = await client.query(
     `SELECT id FROM revocation_requests
       WHERE status IN ('submitted', 'approved')
@@ -296,7 +292,7 @@ export async function refuseOpenRevocation(
 }
 
 /** A certificate's status, refused when there is nothing left to revoke for `reason`. */
-export async function requireRevocable(
+async function requireRevocable(
   client: PoolClient,
   issuerId: string,
   serial: string,
@@ -319,7 +315,7 @@ export async function requireRevocable(
   }
 }
 
-export interface RevocationEntry {
+interface RevocationEntry {
   kind: RevocationKind;
   issuerId: string;
   /** Hex, colons allowed. */
