@@ -67,6 +67,17 @@ CREATE TABLE certificate_archive (
 );
 CREATE INDEX certificate_archive_retain ON certificate_archive (retain_until);
 
+-- Keys one of whose certificates was revoked for keyCompromise: never certified again, not even
+-- to the same holder. The CA records the key in the revocation's transaction; the RA and the
+-- CA refuse it (beside certified_keys, whose holder and purpose binding this does not change).
+CREATE TABLE compromised_keys (
+  spki_sha256 bytea PRIMARY KEY CHECK (length(spki_sha256) = 32),
+  issuer_id text NOT NULL,
+  serial text NOT NULL,
+  compromised_at timestamptz NOT NULL DEFAULT now(),
+  FOREIGN KEY (issuer_id, serial) REFERENCES certificates (issuer_id, serial)
+);
+
 -- The query routes look certificates up by these.
 CREATE INDEX certificates_not_after ON certificates (not_after);
 CREATE INDEX certificates_profile ON certificates (profile);

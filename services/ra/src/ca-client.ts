@@ -151,7 +151,7 @@ export function createCaClient(options: CaClientOptions): CaClient {
       const caCode = typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`;
       const caMessage = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
       // A refusal the operator acts on keeps the CA's code: the holder needs a new key pair.
-      if (caCode === 'KEY_REUSED') {
+      if (caCode === 'KEY_REUSED' || caCode === 'KEY_COMPROMISED') {
         throw new AppError(caCode, caMessage, 409, error?.details as Record<string, unknown> | undefined);
       }
       throw new AppError('CA_REFUSED', `the CA refused: ${caMessage}`, 502, {

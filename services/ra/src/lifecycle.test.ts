@@ -249,6 +249,9 @@ describe('RA certificate lifecycle', () => {
     expect(
       await refused(() => rekey({ serial: old.serial, csr: holderKey().csr, holder: person }), 409),
     ).toBe('REKEY_CERTIFICATE_REVOKED');
+    // The compromised key is never certified again, not even to its own holder.
+    const back = { serial: made.json().serial, csr: csrFor(key.name), holder: person };
+    expect(await refused(() => renew(back), 409)).toBe('KEY_COMPROMISED');
   });
 
   it('freezes and unfreezes under review; a frozen certificate can be revoked, a revoked one never unfrozen', async () => {

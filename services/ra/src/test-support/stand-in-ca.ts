@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Device } from '@sm2ca/device';
-import { type ProfileId, parseCsr } from '@sm2ca/pki';
+import { type ProfileId, parseCertificate, parseCsr, publicKeyOfSpki, spkiSha256 } from '@sm2ca/pki';
 import { AppError, instructionSignatureHeader, keyBindingOf, verifyInstruction } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
@@ -157,6 +157,17 @@ export class StandInCa {
         status: 409,
         body: { error: { code: 'CERTIFICATE_NOT_REVOCABLE', message: 'not good or on hold' } },
       };
+    }
+    if (body.reason === 'keyCompromise') {
+      const { rows: certs } = await this.pool.query(
+        'SELECT der FROM certificates WHERE issuer_id = $1 AND serial = $2',
+        [body.issuerId, body.serial],
+      );
+      const publicKey = publicKeyOfSpki(parseCertificate(new Uint8Array(certs[0].der)).spki);
+      await this.pool.query(
+        'INSERT INTO compromised_keys (spki_sha256, issuer_id, serial) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [spkiSha256(publicKey), body.issuerId, body.serial],
+      );
     }
     return {
       status: 200,
