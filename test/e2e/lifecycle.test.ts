@@ -253,7 +253,8 @@ describe('certificate lifecycle end to end', () => {
   }, 180_000);
 
   it('re-keys after compromise: the approval revokes at once, the maker issues the new key', async () => {
-    const made = await issueNew(newKey());
+    const compromised = newKey();
+    const made = await issueNew(compromised);
     const since = await crlNumber();
     const entered = await ra('POST', '/v1/rekeys', 'clerk', {
       issuerId: made.issuerId,
@@ -271,6 +272,14 @@ describe('certificate lifecycle end to end', () => {
     await download(replacement.download.reference, replacement.download.code, replacement.serial);
     await ocspSays(replacement.serial, 'good');
     expect(await fullCrl(replacement.serial)).toBe('absent');
+    const back = await ra('POST', '/v1/renewals', 'clerk', {
+      issuerId: replacement.issuerId,
+      serial: replacement.serial,
+      csr: csrOf(compromised),
+      holder: person,
+    });
+    expect(back.status).toBe(409);
+    expect(back.json().error.code).toBe('KEY_COMPROMISED');
   }, 180_000);
 
   it('archives revoked certificates, still answered by OCSP, and shows them in queries and to the holder', async () => {

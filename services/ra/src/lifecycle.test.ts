@@ -132,6 +132,29 @@ describe('RA certificate lifecycle', () => {
     );
   });
 
+  it('lets the retrier finish a renewal the CA missed, and supersede the old certificate', async () => {
+    const key = holderKey();
+    const old = await issued(key.csr);
+    const entered = await renew({ serial: old.serial, csr: csrFor(key.name) });
+    const { id } = entered.json();
+    await bed.call('reviewer', 'POST', `/v1/applications/${id}/review`, { decision: 'approve' });
+    await bed.ca.close();
+    try {
+      const failed = await bed.call('maker', 'POST', `/v1/applications/${id}/issue`);
+      expect(failed.json().error.code).toBe('CA_UNAVAILABLE');
+    } finally {
+      await bed.ca.listen(bed.caPort);
+    }
+    expect(await status(old.serial)).toMatchObject({ status: 'good' });
+    expect(await bed.retrier().runOnce(new Date(Date.now() + 3_600_000))).toBe(1);
+    expect(await status(old.serial)).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
+    const revocation = await bed.pool.query(
+      'SELECT status FROM revocation_requests WHERE application_id = $1',
+      [id],
+    );
+    expect(revocation.rows).toEqual([{ status: 'done' }]);
+  });
+
   it('renews with a new key countersigned by the current key, or checked at the desk', async () => {
     const key = holderKey();
     const old = await issued(key.csr);
