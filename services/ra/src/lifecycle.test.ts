@@ -155,6 +155,33 @@ describe('RA certificate lifecycle', () => {
     expect(revocation.rows).toEqual([{ status: 'done' }]);
   });
 
+  it('renews a dual-enrollment pair as a pair: a new encryption certificate, both old ones superseded', async () => {
+    const key = holderKey();
+    const submitted = await bed.call('clerk', 'POST', '/v1/applications', {
+      holderType: 'person',
+      profile: 'person-sign',
+      holder: person,
+      csr: key.csr,
+      publishConsent: false,
+      dual: true,
+    });
+    expect(submitted.statusCode, submitted.body).toBe(201);
+    const old = (await issue(submitted.json().id)) as { serial: string; encryption: { serial: string } };
+    const entered = await renew({ serial: old.serial, csr: csrFor(key.name) });
+    expect(entered.json()).toMatchObject({ kind: 'renewal', dual: true });
+    expect(await refused(() => renew({ serial: old.encryption.serial, csr: csrFor(key.name) }), 422)).toBe(
+      'RENEWAL_OF_ENCRYPTION_CERTIFICATE',
+    );
+    const renewed = (await issue(entered.json().id)) as { serial: string; encryption: { serial: string } };
+    expect(renewed.encryption.serial).not.toBe(old.encryption.serial);
+    expect(await status(old.serial)).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
+    expect(await status(old.encryption.serial)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'superseded',
+    });
+    expect(await status(renewed.encryption.serial)).toMatchObject({ status: 'good' });
+  });
+
   it('renews with a new key countersigned by the current key, or checked at the desk', async () => {
     const key = holderKey();
     const old = await issued(key.csr);
