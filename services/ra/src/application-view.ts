@@ -31,7 +31,7 @@ const EncryptionCertificate = Type.Object(
   },
 );
 
-const applicationKinds = ['new', 'renewal', 'rekey'] as const;
+export const applicationKinds = ['new', 'renewal', 'rekey'] as const;
 
 const HolderEvidence = Type.Object(
   {

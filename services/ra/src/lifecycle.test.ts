@@ -113,6 +113,10 @@ describe('RA certificate lifecycle', () => {
     expect(renewed.supersession).toMatchObject({ status: 'done' });
     expect(await status(old.serial)).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
     expect(await status(renewed.serial)).toMatchObject({ status: 'good' });
+    const renewals = await bed.call('auditor', 'GET', '/v1/applications?kind=renewal&status=issued');
+    expect(renewals.json().items.map((r: { id: string }) => r.id)).toContain(entered.json().id);
+    const fresh = await bed.call('auditor', 'GET', '/v1/applications?kind=new');
+    expect(fresh.json().items.map((r: { id: string }) => r.id)).not.toContain(entered.json().id);
     const revocation = await bed.call(
       'auditor',
       'GET',

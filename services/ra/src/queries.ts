@@ -3,6 +3,7 @@ import { AppError, type HttpServer, Paging, withExample } from '@sm2ca/platform'
 import { applicationExample, certificateExample } from './api-examples.ts';
 import {
   ApplicationView,
+  applicationKinds,
   applicationSelect,
   applicationStatuses,
   readApplication,
@@ -29,6 +30,7 @@ const ApplicationQuery = Type.Object({
     Type.Boolean({ description: 'true: only undecided applications past their deadline' }),
   ),
   holderKey: Type.Optional(HolderKey),
+  kind: Type.Optional(literals(applicationKinds, { description: 'new applications, renewals or re-keys' })),
   ...Paging,
 });
 
@@ -86,14 +88,15 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
       },
     },
     async (request) => {
-      const { status, overdue, holderKey, limit, offset } = request.query;
+      const { status, overdue, holderKey, kind, limit, offset } = request.query;
       const { rows } = await ctx.pool.query(
         `${applicationSelect}
           WHERE ($1::text IS NULL OR a.status = $1)
             AND ($2::boolean IS NULL OR (a.status = 'submitted' AND a.deadline < now()) = $2)
             AND ($3::text IS NULL OR a.holder_key = $3)
-          ORDER BY a.deadline, a.id LIMIT $4 OFFSET $5`,
-        [status ?? null, overdue ?? null, holderKey ?? null, limit, offset],
+            AND ($4::text IS NULL OR a.kind = $4)
+          ORDER BY a.deadline, a.id LIMIT $5 OFFSET $6`,
+        [status ?? null, overdue ?? null, holderKey ?? null, kind ?? null, limit, offset],
       );
       return { items: rows.map(toApplicationView) };
     },
