@@ -168,6 +168,11 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
           requestedBy: 'the holder',
         },
         'POST /v1/download': { reference: '123456789012', code: 'ABCD-EFGH', format: 'pem' },
+        'POST /v1/freezes': { issuerId: issuingCaId, serial: 'abcdef', requestedBy: 'the holder' },
+        'POST /v1/unfreezes': { issuerId: issuingCaId, serial: 'abcdef', requestedBy: 'the holder' },
+        'POST /v1/renewals': { issuerId: issuingCaId, serial: 'abcdef', csr: ra.hierarchy.sm2Csr() },
+        'POST /v1/rekeys': { issuerId: issuingCaId, serial: 'abcdef', csr: ra.hierarchy.sm2Csr(), holder },
+        'POST /v1/holder/certificates': { reference: '123456789012', code: 'ABCD-EFGH' },
         'POST /v1/key-recoveries': {
           holderKey: 'resident-id:11010519491231002X',
           identityCheck: {
@@ -230,6 +235,11 @@ describe('route fuzz: no route of any service answers 5xx to hostile input', () 
             { type: 'C', value: 'CN' },
             { type: 'CN', value: '赵六' },
           ],
+        },
+        'POST /v1/instructions/release': {
+          operation: 'release',
+          issuerId: cert.issuerId,
+          serial: cert.serial,
         },
         'POST /v1/instructions/revoke': {
           operation: 'revoke',

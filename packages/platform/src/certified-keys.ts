@@ -36,16 +36,29 @@ export function keyReused(binding: KeyBinding, certified: { holder: string; purp
 }
 
 /**
- * Throws KEY_REUSED when the key is certified to someone or something else. The same holder
- * certifying the same key for the same purpose again is a renewal and passes.
+ * Throws KEY_REUSED when the key is certified to someone or something else, KEY_COMPROMISED when
+ * a certificate of it was revoked for keyCompromise. The same holder certifying the same key for
+ * the same purpose again is a renewal and passes.
  */
 export async function refuseKeyReuse(db: Pool | PoolClient, binding: KeyBinding): Promise<void> {
   const { rows } = await db.query({
     name: 'certified-key',
-    text: 'SELECT holder, purpose FROM certified_keys WHERE spki_sha256 = $1',
+    text: `SELECT k.holder, k.purpose, x.compromised_at
+             FROM (SELECT $1::bytea AS spki_sha256) q
+             LEFT JOIN certified_keys k USING (spki_sha256)
+             LEFT JOIN compromised_keys x USING (spki_sha256)`,
     values: [binding.spkiSha256],
   });
-  const certified = rows[0] as { holder: string; purpose: string } | undefined;
+  const found = rows[0] as { holder: string | null; purpose: string; compromised_at: Date | null };
+  if (found.compromised_at) {
+    throw new AppError(
+      'KEY_COMPROMISED',
+      'a certificate of this public key was revoked because the key was compromised; the holder needs a new key pair',
+      409,
+      { compromisedAt: found.compromised_at.toISOString() },
+    );
+  }
+  const certified = found.holder === null ? undefined : (found as { holder: string; purpose: string });
   if (certified && (certified.holder !== binding.holder || certified.purpose !== binding.purpose)) {
     throw keyReused(binding, certified);
   }

@@ -90,6 +90,17 @@ export const ConfigSchema = Type.Object({
      */
     archiveAfterDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
   }),
+  /** Certificates after their active life (migrations/0017; per-profile renewal policy is in profile_lifecycle). */
+  lifecycle: Type.Object({
+    /** Days a certificate stays among the current ones after it expired or was revoked, before it is archived. */
+    archiveAfterDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
+    /** Years a holder's records are kept after the certificate expires; the regulations ask for at least 5. */
+    holderRetentionYears: Type.Integer({ minimum: 5, maximum: 100 }),
+    /** The same for government bodies (党政机关); the regulations ask for at least 10. */
+    governmentRetentionYears: Type.Integer({ minimum: 10, maximum: 100 }),
+    /** How often the RA's leader looks for certificates due for the archive (also on every status change). */
+    archiveCheckMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+  }),
   /** How often the RA looks for issuances whose CA call failed and are due to be sent again. */
   issueRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   /** Every service's HTTP server: how long a client may take to send a request. */

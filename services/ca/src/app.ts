@@ -22,6 +22,8 @@ import {
   CaActionResultSchema,
   IssueInstructionBody,
   IssueResultSchema,
+  ReleaseInstructionBody,
+  ReleaseResultSchema,
   RevokeInstructionBody,
   RevokeResultSchema,
   SignatureHeaders,
@@ -31,6 +33,7 @@ import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
 import { KmKeyRevocations } from './km-key-revocations.ts';
 import { OcspSignerRenewal } from './ocsp-signer-renewal.ts';
+import { ReleaseInstructionSchema, releaseCertificate } from './release.ts';
 import { RevokeInstructionSchema, revokeCertificate } from './revocation.ts';
 
 function validator<T extends TSchema>(schema: T) {
@@ -93,6 +96,7 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
   });
   const checkIssue = validator(IssueInstructionSchema);
   const checkRevoke = validator(RevokeInstructionSchema);
+  const checkRelease = validator(ReleaseInstructionSchema);
   const raCertificates = new CallerCertificates(context.db.pool, device, {
     kinds: ['ra'],
     codes: {
@@ -189,6 +193,20 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
       },
     },
     async (request) => executeCaAction(caActions, checkCaAction(await verified(request))),
+  );
+  app.post(
+    '/v1/instructions/release',
+    {
+      config: { access: 'public' },
+      validatorCompiler: documentedOnly,
+      schema: {
+        description: 'Release a suspended (certificateHold) certificate (signed RA instruction)',
+        headers: SignatureHeaders,
+        body: ReleaseInstructionBody,
+        response: { 200: ReleaseResultSchema },
+      },
+    },
+    async (request) => releaseCertificate(context.db.pool, checkRelease(await verified(request))),
   );
   if (options.ocspSignerRenewal ?? true) {
     const renewal = new OcspSignerRenewal({

@@ -3,6 +3,7 @@ import { caActionKinds, instructionSignatureHeader, revocationReasons, withExamp
 import { CaActionInstructionSchema } from './ca-action-instruction.ts';
 import { requestableProfileIds } from './issuance.ts';
 import { encryptionProfileIds, IssueInstructionSchema } from './issue-instruction.ts';
+import { ReleaseInstructionSchema } from './release.ts';
 import { RevokeInstructionSchema } from './revocation.ts';
 
 /**
@@ -150,4 +151,22 @@ export const CaActionResultSchema = withExample(
     state: 'executed',
     result: { issuer: 'ra-2', serial, retired: { issuer: 'ra', reason: 'superseded' } },
   },
+);
+
+export const ReleaseInstructionBody = withExample(ReleaseInstructionSchema, {
+  requestId,
+  timestamp,
+  operation: 'release',
+  issuerId: 'sub',
+  serial,
+});
+
+export const ReleaseResultSchema = withExample(
+  Type.Object({
+    issuerId: Type.String(),
+    serial: Type.String(),
+    status: Type.Literal('good'),
+    releasedAt: Type.String({ format: 'date-time' }),
+  }),
+  { issuerId: 'sub', serial, status: 'good', releasedAt: '2026-12-02T10:49:00.817Z' },
 );

@@ -217,6 +217,7 @@ async function issueSignatureCertificate(
                 WHERE NOT EXISTS (SELECT FROM ca_requests WHERE request_id = $8)
                ON CONFLICT (spki_sha256) DO UPDATE SET holder = EXCLUDED.holder
                 WHERE certified_keys.holder = EXCLUDED.holder AND certified_keys.purpose = EXCLUDED.purpose
+                  AND NOT EXISTS (SELECT FROM compromised_keys x WHERE x.spki_sha256 = EXCLUDED.spki_sha256)
                RETURNING spki_sha256
              ), ledger AS (
                INSERT INTO ca_requests (request_id, operation, body_digest, issuer_id, serial)

@@ -83,6 +83,23 @@ describe('CA key reuse', () => {
     expect(other.json().error.code).toBe('KEY_REUSED');
   });
 
+  it('never certifies a key again once a certificate of it was revoked for keyCompromise, and writes nothing', async () => {
+    const csr = await bed.holderCsr();
+    const first = (await issue(csr, holderA)).json();
+    const revoked = await bed.instruct('/v1/instructions/revoke', {
+      operation: 'revoke',
+      issuerId: first.issuerId,
+      serial: first.serial,
+      reason: 'keyCompromise',
+    });
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    const requestId = randomUUID();
+    const again = await issue(csr, holderA, 'person-sign', requestId);
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('KEY_COMPROMISED');
+    expect(await ledgerRows(requestId)).toBe(0);
+  });
+
   it('lets exactly one of several holders issuing one key at once have it', async () => {
     const csr = await bed.holderCsr();
     const holders = ['a', 'b', 'c', 'd'].map((n) => `device:host-${n}.example.cn`);

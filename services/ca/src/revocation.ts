@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { parseCertificate, publicKeyOfSpki, spkiSha256 } from '@sm2ca/pki';
 import {
   AppError,
   type Counter,
@@ -10,7 +11,7 @@ import {
   requireEndEntity,
   revocationReasons,
 } from '@sm2ca/platform';
-import { type Pool, withTransaction } from '@sm2ca/store';
+import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
 import { publishStatus } from './certificate-events.ts';
 import { oweKmKeyRevocation } from './km-key-revocations.ts';
 import {
@@ -44,6 +45,21 @@ export interface RevokeResult {
   revokedAt: string;
 }
 
+/** The certificate's key is never certified again (compromised_keys). */
+async function markKeyCompromised(
+  client: PoolClient,
+  issuerId: string,
+  serial: string,
+  der: Buffer,
+): Promise<void> {
+  const publicKey = publicKeyOfSpki(parseCertificate(new Uint8Array(der)).spki);
+  await client.query(
+    `INSERT INTO compromised_keys (spki_sha256, issuer_id, serial) VALUES ($1, $2, $3)
+     ON CONFLICT (spki_sha256) DO NOTHING`,
+    [spkiSha256(publicKey), issuerId, serial],
+  );
+}
+
 /**
  * Revocation or suspension (certificateHold) of an issued certificate, with its
  * status event and, for a key the KM escrows, the key revocation owed to the KM, in one transaction. A suspended certificate may still be
@@ -70,7 +86,7 @@ export async function revokeCertificate(
     if (done?.response) return done.response as RevokeResult;
     const serial = instruction.serial.toLowerCase();
     const { rows } = await client.query(
-      'SELECT status, revocation_reason FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR UPDATE',
+      'SELECT status, revocation_reason, der FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR UPDATE',
       [instruction.issuerId, serial],
     );
     const current = rows[0];
@@ -106,6 +122,9 @@ export async function revokeCertificate(
       revokedAt: (updated.rows[0].revoked_at as Date).toISOString(),
     };
     await publishStatus(client, { issuerId: instruction.issuerId, serial, status });
+    if (instruction.reason === 'keyCompromise') {
+      await markKeyCompromised(client, instruction.issuerId, serial, current.der);
+    }
     // A suspension keeps the escrowed key current: it may yet be released.
     if (!hold) await oweKmKeyRevocation(client, instruction.issuerId, serial);
     await completeInstruction(client, instruction.requestId, result);

@@ -24,6 +24,7 @@ export const submitExample = {
 
 export const applicationExample = {
   id: '1',
+  kind: 'new' as const,
   status: 'approved' as const,
   holderType: 'person' as const,
   holder: { ...holder, country: 'CN' },
@@ -46,6 +47,7 @@ export const applicationExample = {
   serial: null,
   issueAttempts: 0,
   issueError: null,
+  replaces: null,
   nextIssueAttemptAt: null,
 };
 
@@ -105,8 +107,10 @@ const { includeTwin: _, ...revoked } = revocationRequestExample;
 
 export const revocationExample = {
   id: '1',
+  kind: 'revoke' as const,
   status: 'done' as const,
   ...revoked,
+  applicationId: null,
   enteredBy: 'Li Lu',
   enteredAt: '2026-12-02T10:49:00.693Z',
   reviewedBy: 'Wang Shen',
@@ -130,6 +134,9 @@ export const certificateExample = {
   holderKey: 'resident-id:11010519491231002X',
   applicationId: '1',
   twinSerial: '5f1c0e7a9b2d4c3e8a6f0b1d2c3e4f50',
+  expired: false,
+  archive: null,
+  replacedBy: null,
   notBefore: '2026-12-02T10:47:58.000Z',
   notAfter: '2027-12-02T10:47:58.000Z',
   issuedAt: '2026-12-02T10:48:58.003Z',

@@ -10,9 +10,12 @@ import {
 import { registerApplicationRoutes } from './applications.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
+import { CertificateArchiver } from './certificate-archive.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
 import { registerEvidenceRoutes } from './evidence-routes.ts';
+import { registerHolderCertificateRoutes } from './holder-certificates.ts';
+import { registerHoldRoutes } from './holds.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
 import { registerJudicialRecoveryRoutes } from './judicial-recoveries.ts';
@@ -23,6 +26,7 @@ import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
+import { registerReplacementRoutes } from './replacements.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
 import { TotpSeal } from './totp-seal.ts';
@@ -68,6 +72,9 @@ export async function buildRaApp(
   registerIssuanceRoutes(app, ctx);
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
+  registerHoldRoutes(app, ctx);
+  registerReplacementRoutes(app, ctx);
+  registerHolderCertificateRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
   const recovery = {
@@ -90,5 +97,13 @@ export async function buildRaApp(
   const retrier = new IssueRetrier(ctx, context.log, config.issueRetrySeconds * 1000);
   app.addHook('onReady', async () => retrier.start());
   app.addHook('onClose', () => retrier.stop());
+  const archiver = new CertificateArchiver({
+    pool: db.pool,
+    url: db.url,
+    settings: config.lifecycle,
+    log: context.log,
+  });
+  app.addHook('onReady', () => archiver.start());
+  app.addHook('onClose', () => archiver.stop());
   return app;
 }

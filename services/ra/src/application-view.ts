@@ -31,8 +31,39 @@ const EncryptionCertificate = Type.Object(
   },
 );
 
+export const applicationKinds = ['new', 'renewal', 'rekey'] as const;
+
+const HolderEvidence = Type.Object(
+  {
+    method: literals(['current-key', 'desk'], {
+      description:
+        "current-key: the holder signed the request with the current certificate's key, verified at entry (the lighter " +
+        'identity check); desk: the entry clerk checked the identity and entered the holder again',
+    }),
+    sameKey: Type.Boolean({ description: 'the new certificate certifies the current key again' }),
+  },
+  { additionalProperties: false },
+);
+
+const Replaces = Type.Object(
+  {
+    issuerId: Type.String(),
+    serial: Type.String(),
+    supersede: literals(['revoke', 'expire'], {
+      description:
+        'revoke: revoked (superseded; keyCompromise for a re-key) when decided; expire: left to run out',
+    }),
+    holderEvidence: HolderEvidence,
+  },
+  { description: 'a renewal or re-key: the certificate it replaces' },
+);
+
 export const ApplicationView = Type.Object({
   id: Type.String(),
+  kind: literals(applicationKinds, {
+    description:
+      'new: a first certificate; renewal: replaces a current one; rekey: replaces a compromised one',
+  }),
   status: literals(applicationStatuses),
   holderType: literals(holderTypes),
   holder: HolderSchema,
@@ -57,6 +88,7 @@ export const ApplicationView = Type.Object({
   serial: Nullable(Type.String()),
   issueAttempts: Type.Integer({ description: 'CA calls for this application that failed' }),
   issueError: Nullable(IssueError),
+  replaces: Nullable(Replaces),
   nextIssueAttemptAt: Nullable(
     Type.String({
       format: 'date-time',
@@ -80,6 +112,7 @@ type Row = Record<string, unknown>;
 export function toApplicationView(row: Row): ApplicationView {
   return {
     id: String(row.id),
+    kind: row.kind as ApplicationView['kind'],
     status: row.status as ApplicationView['status'],
     holderType: row.holder_type as ApplicationView['holderType'],
     holder: row.holder as ApplicationView['holder'],
@@ -108,6 +141,14 @@ export function toApplicationView(row: Row): ApplicationView {
     serial: (row.serial as string | null) ?? null,
     issueAttempts: row.issue_attempts as number,
     issueError: (row.issue_error as ApplicationView['issueError']) ?? null,
+    replaces: row.replaces_serial
+      ? {
+          issuerId: row.replaces_issuer_id as string,
+          serial: row.replaces_serial as string,
+          supersede: row.supersede as 'revoke' | 'expire',
+          holderEvidence: row.holder_evidence as Static<typeof HolderEvidence>,
+        }
+      : null,
     // An attempt is due only while the retrier still tries: approved, claimed, under the limit.
     nextIssueAttemptAt:
       row.status === 'approved' && row.ca_request_id && (row.issue_attempts as number) < maxAutomaticAttempts
@@ -128,6 +169,9 @@ export async function readApplication(
 /** The columns the workflow steps decide on. */
 export interface ApplicationRow {
   id: string;
+  kind: ApplicationView['kind'];
+  replaces_issuer_id: string | null;
+  replaces_serial: string | null;
   status: ApplicationView['status'];
   holder_type: ApplicationView['holderType'];
   holder: ApplicationView['holder'];

@@ -27,6 +27,12 @@ export interface RevokeInstruction {
   reason: RevocationReason;
 }
 
+export interface ReleaseInstruction {
+  requestId: string;
+  issuerId: string;
+  serial: string;
+}
+
 const IssueAnswer = Type.Object({
   issuerId: Type.String({ minLength: 1 }),
   serial: Type.String({ pattern: '^[0-9a-f]+$' }),
@@ -68,11 +74,20 @@ const CaActionAnswer = Type.Object({
   result: Type.Record(Type.String(), Type.Unknown()),
 });
 export type CaActionAnswer = Static<typeof CaActionAnswer>;
+const ReleaseAnswer = Type.Object({
+  issuerId: Type.String(),
+  serial: Type.String(),
+  status: Type.Literal('good'),
+  releasedAt: Type.String(),
+});
+export type ReleaseAnswer = Static<typeof ReleaseAnswer>;
 
 export interface CaClient {
   issue(instruction: IssueInstruction): Promise<IssueAnswer>;
   revoke(instruction: RevokeInstruction): Promise<RevokeAnswer>;
   caAction(instruction: CaActionInstruction): Promise<CaActionAnswer>;
+  /** Ends a suspension: the certificate is good again. */
+  release(instruction: ReleaseInstruction): Promise<ReleaseAnswer>;
 }
 
 export interface CaClientOptions {
@@ -153,7 +168,7 @@ export function createCaClient(options: CaClientOptions): CaClient {
       const caCode = typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`;
       const caMessage = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
       // A refusal the operator acts on keeps the CA's code: the holder needs a new key pair.
-      if (caCode === 'KEY_REUSED') {
+      if (caCode === 'KEY_REUSED' || caCode === 'KEY_COMPROMISED') {
         throw new AppError(caCode, caMessage, 409, error?.details as Record<string, unknown> | undefined);
       }
       throw new AppError('CA_REFUSED', `the CA refused: ${caMessage}`, 502, {
@@ -188,5 +203,7 @@ export function createCaClient(options: CaClientOptions): CaClient {
       post('/v1/instructions/revoke', { operation: 'revoke', ...instruction }, RevokeAnswer),
     caAction: (instruction) =>
       post('/v1/instructions/ca-action', { operation: 'ca-action', ...instruction }, CaActionAnswer),
+    release: (instruction) =>
+      post('/v1/instructions/release', { operation: 'release', ...instruction }, ReleaseAnswer),
   };
 }

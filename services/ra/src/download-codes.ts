@@ -132,15 +132,33 @@ async function certificatesOf(
   return new Map(rows.map((r) => [r.serial as string, r.der as Buffer]));
 }
 
-async function redeem(
+/** A download code with the certificate columns of its application. */
+interface ReferenceRow {
+  application_id: string;
+  expires_at: Date;
+  used_at: Date | null;
+  issuer_id: string;
+  serial: string;
+  dual: boolean;
+  /** These two only for a dual application, where the CHECK applications_dual_issued makes them present. */
+  encryption_serial: string;
+  enveloped_key: Buffer;
+  holder_key: string;
+}
+
+/**
+ * The download code row of `reference` with its application's certificate columns, once `code`
+ * matches it; locked for the caller's transaction. A wrong code counts towards the lockout and
+ * is audited; the caller commits that count before it reports the refusal.
+ */
+export async function checkReference(
   client: PoolClient,
   reference: string,
   code: string,
-  format: DownloadFormat,
-): Promise<Outcome> {
+): Promise<{ row: ReferenceRow } | { refused: AppError }> {
   const holder: Actor = { name: `holder:${reference}`, role: 'holder' };
   const { rows } = await client.query(
-    `SELECT d.*, a.issuer_id, a.serial, a.dual, a.encryption_serial, a.enveloped_key
+    `SELECT d.*, a.issuer_id, a.serial, a.dual, a.encryption_serial, a.enveloped_key, a.holder_key
        FROM download_codes d JOIN applications a ON a.id = d.application_id
       WHERE d.reference = $1 FOR UPDATE OF d`,
     [reference],
@@ -179,6 +197,19 @@ async function redeem(
     });
     return { refused: invalid(maxFailedAttempts - failed) };
   }
+  return { row };
+}
+
+async function redeem(
+  client: PoolClient,
+  reference: string,
+  code: string,
+  format: DownloadFormat,
+): Promise<Outcome> {
+  const holder: Actor = { name: `holder:${reference}`, role: 'holder' };
+  const checked = await checkReference(client, reference, code);
+  if ('refused' in checked) return checked;
+  const { row } = checked;
   if (row.used_at) {
     return { refused: new AppError('DOWNLOAD_CODE_USED', 'this code was used already', 410) };
   }

@@ -10,6 +10,7 @@ import { recordIssueFailure } from './issue-failure.ts';
 import { type IssuableRow, issuedAudit, issueInstructionOf } from './issue-instruction.ts';
 import { leaseSeconds } from './issue-retrier.ts';
 import { actorOf, IdParams, type RaContext } from './ra-context.ts';
+import { replacedRevocationSql, sendReplacedRevocation } from './supersession.ts';
 
 const Issued = Type.Object({
   applicationId: Type.String(),
@@ -22,6 +23,15 @@ const Issued = Type.Object({
     ),
   ),
   download: DownloadCode,
+  supersession: Type.Optional(
+    Type.Object(
+      {
+        revocationId: Type.String(),
+        status: Type.String({ description: 'done, or approved while the CA has not confirmed it yet' }),
+      },
+      { description: 'a renewal: the revocation (superseded) of the certificate it replaces' },
+    ),
+  ),
 });
 
 function alreadyIssued(id: string): AppError {
@@ -113,7 +123,7 @@ async function recordIssued(
                    FROM issued
                  UNION ALL
                  SELECT $8, $9, 'download_code.create', 'application', id::text, NULL::jsonb, $11::jsonb FROM issued
-               )
+               ), ${replacedRevocationSql('issued', 'renewal', '$8', '$9')}
                SELECT FROM issued`,
         values: [
           id,
@@ -180,7 +190,8 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
         throw err;
       }
       const result = await recordIssued(ctx, actor, id, answer);
-      return reply.status(201).send(result);
+      const supersession = await sendReplacedRevocation(ctx, actor, id, request.log);
+      return reply.status(201).send(supersession ? { ...result, supersession } : result);
     },
   );
 

@@ -3,6 +3,7 @@ import type { IssueAnswer } from './ca-client.ts';
 import { maxAutomaticAttempts, recordIssueFailure } from './issue-failure.ts';
 import { type IssuableRow, issuedAudit, issueInstructionOf } from './issue-instruction.ts';
 import type { RaContext } from './ra-context.ts';
+import { replacedRevocationSql, sendReplacedRevocation } from './supersession.ts';
 
 /**
  * How far taking an application moves its next attempt on: well beyond the CA client's 30 s
@@ -106,6 +107,7 @@ export class IssueRetrier {
       return;
     }
     const issued = await this.#recordIssued(row, answer);
+    if (issued) await sendReplacedRevocation(this.ctx, retrier, row.id, this.log);
     this.log.info(
       { applicationId: row.id, caRequestId: row.ca_request_id, serial: answer.serial, recorded: issued },
       'issuance retry completed',
@@ -129,7 +131,7 @@ export class IssueRetrier {
                INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, before, after)
                SELECT $4, $5, 'application.issue', 'application', id::text, '{"status":"approved"}'::jsonb, $6::jsonb
                  FROM issued
-             )
+             ), ${replacedRevocationSql('issued', 'renewal', '$4', '$5')}
              SELECT FROM issued`,
       values: [
         row.id,

@@ -1,14 +1,21 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { AppError, type HttpServer, Paging, withExample } from '@sm2ca/platform';
 import { applicationExample, certificateExample } from './api-examples.ts';
 import {
   ApplicationView,
+  applicationKinds,
   applicationSelect,
   applicationStatuses,
   readApplication,
   toApplicationView,
 } from './application-view.ts';
-import { anyOperator, IdParams, iso, literals, Nullable, type RaContext, Time } from './ra-context.ts';
+import {
+  CertificateView,
+  certificateSelect,
+  certificateStatuses,
+  toCertificateView,
+} from './certificate-view.ts';
+import { anyOperator, IdParams, literals, type RaContext, Time } from './ra-context.ts';
 
 const HolderKey = Type.String({
   minLength: 3,
@@ -23,69 +30,44 @@ const ApplicationQuery = Type.Object({
     Type.Boolean({ description: 'true: only undecided applications past their deadline' }),
   ),
   holderKey: Type.Optional(HolderKey),
+  kind: Type.Optional(literals(applicationKinds, { description: 'new applications, renewals or re-keys' })),
   ...Paging,
 });
 
-const certificateStatuses = ['good', 'revoked', 'hold'] as const;
-
-const CertificateView = Type.Object({
-  issuerId: Type.String(),
-  serial: Type.String(),
-  status: literals(certificateStatuses),
-  profile: Type.String(),
-  subject: Type.String(),
-  holderKey: Nullable(Type.String()),
-  applicationId: Nullable(Type.String()),
-  twinSerial: Nullable(
-    Type.String({
-      description: 'the other certificate of a dual-enrollment pair (signature ↔ encryption), same issuer',
-    }),
-  ),
-  notBefore: Time,
-  notAfter: Time,
-  issuedAt: Nullable(Time),
-  revokedAt: Nullable(Time),
-  revocationReason: Nullable(Type.String()),
-});
-type CertificateView = Static<typeof CertificateView>;
+const certificateStates = [...certificateStatuses, 'expired', 'archived'] as const;
 
 const CertificateQuery = Type.Object({
   serial: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f:]{1,64}$' })),
   issuerId: Type.Optional(Type.String({ minLength: 1 })),
   holderKey: Type.Optional(HolderKey),
-  status: Type.Optional(literals(certificateStatuses)),
+  residentId: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{17}[0-9Xx]$',
+      description: "a person's resident identity number (GB 11643)",
+    }),
+  ),
+  uscc: Type.Optional(
+    Type.String({
+      pattern: '^[0-9A-HJ-NPQRTUWXY]{18}$',
+      description: "an organisation's unified social credit code (GB 32100)",
+    }),
+  ),
+  subject: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'part of the subject name, any case' }),
+  ),
+  status: Type.Optional(
+    literals(certificateStates, {
+      description:
+        'good, revoked, hold: as OCSP answers; expired: past notAfter and not yet archived; archived: in the archive',
+    }),
+  ),
+  profile: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  issuedAfter: Type.Optional(Time),
+  issuedBefore: Type.Optional(Time),
+  expiresAfter: Type.Optional(Time),
+  expiresBefore: Type.Optional(Time),
   ...Paging,
 });
-
-// The CA does not learn the RA's holder key; the application that led to a certificate supplies it,
-// and for a dual application the certificate's twin.
-const certificateSelect = `
-  SELECT c.*, coalesce(c.holder_key, a.holder_key) AS holder, a.id AS application_id,
-         CASE WHEN a.serial = c.serial THEN a.encryption_serial ELSE a.serial END AS twin_serial
-    FROM certificates c
-    LEFT JOIN applications a
-      ON a.issuer_id = c.issuer_id AND (a.serial = c.serial OR a.encryption_serial = c.serial)
-   WHERE c.status <> 'planned'`;
-
-type Row = Record<string, unknown>;
-
-function toCertificateView(row: Row): CertificateView {
-  return {
-    issuerId: row.issuer_id as string,
-    serial: row.serial as string,
-    status: row.status as CertificateView['status'],
-    profile: row.profile as string,
-    subject: row.subject as string,
-    holderKey: (row.holder as string | null) ?? null,
-    applicationId: row.application_id == null ? null : String(row.application_id),
-    twinSerial: (row.twin_serial as string | null) ?? null,
-    notBefore: iso(row.not_before)!,
-    notAfter: iso(row.not_after)!,
-    issuedAt: iso(row.issued_at),
-    revokedAt: iso(row.revoked_at),
-    revocationReason: (row.revocation_reason as string | null) ?? null,
-  };
-}
 
 const normalSerial = (serial: string) => serial.replaceAll(':', '').toLowerCase();
 
@@ -106,14 +88,15 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
       },
     },
     async (request) => {
-      const { status, overdue, holderKey, limit, offset } = request.query;
+      const { status, overdue, holderKey, kind, limit, offset } = request.query;
       const { rows } = await ctx.pool.query(
         `${applicationSelect}
           WHERE ($1::text IS NULL OR a.status = $1)
             AND ($2::boolean IS NULL OR (a.status = 'submitted' AND a.deadline < now()) = $2)
             AND ($3::text IS NULL OR a.holder_key = $3)
-          ORDER BY a.deadline, a.id LIMIT $4 OFFSET $5`,
-        [status ?? null, overdue ?? null, holderKey ?? null, limit, offset],
+            AND ($4::text IS NULL OR a.kind = $4)
+          ORDER BY a.deadline, a.id LIMIT $5 OFFSET $6`,
+        [status ?? null, overdue ?? null, holderKey ?? null, kind ?? null, limit, offset],
       );
       return { items: rows.map(toApplicationView) };
     },
@@ -138,7 +121,8 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
       config: { access: anyOperator },
       schema: {
         tags: ['certificates'],
-        summary: 'Issued certificates by serial, issuer, holder or status; newest first',
+        summary:
+          'Issued certificates, archived ones included, by serial, issuer, holder identity, subject, status, profile or time; newest first',
         querystring: CertificateQuery,
         response: {
           200: withExample(Type.Object({ items: Type.Array(CertificateView) }), {
@@ -148,21 +132,39 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
       },
     },
     async (request) => {
-      const { serial, issuerId, holderKey, status, limit, offset } = request.query;
+      const q = request.query;
       const { rows } = await ctx.pool.query(
         `${certificateSelect}
             AND ($1::text IS NULL OR c.serial = $1)
             AND ($2::text IS NULL OR c.issuer_id = $2)
             AND ($3::text IS NULL OR coalesce(c.holder_key, a.holder_key) = $3)
-            AND ($4::text IS NULL OR c.status = $4)
-          ORDER BY c.planned_at DESC, c.serial LIMIT $5 OFFSET $6`,
+            AND ($4::text IS NULL OR coalesce(c.holder_key, a.holder_key) = $4)
+            AND ($5::text IS NULL OR coalesce(c.holder_key, a.holder_key) = $5)
+            AND ($6::text IS NULL OR strpos(lower(c.subject), lower($6)) > 0)
+            AND ($7::text IS NULL OR ($7 IN ('good', 'revoked', 'hold') AND c.status = $7)
+                 OR ($7 = 'expired' AND c.not_after <= now() AND x.serial IS NULL)
+                 OR ($7 = 'archived' AND x.serial IS NOT NULL))
+            AND ($8::text IS NULL OR c.profile = $8)
+            AND ($9::timestamptz IS NULL OR c.issued_at >= $9)
+            AND ($10::timestamptz IS NULL OR c.issued_at < $10)
+            AND ($11::timestamptz IS NULL OR c.not_after >= $11)
+            AND ($12::timestamptz IS NULL OR c.not_after < $12)
+          ORDER BY c.planned_at DESC, c.serial LIMIT $13 OFFSET $14`,
         [
-          serial ? normalSerial(serial) : null,
-          issuerId ?? null,
-          holderKey ?? null,
-          status ?? null,
-          limit,
-          offset,
+          q.serial ? normalSerial(q.serial) : null,
+          q.issuerId ?? null,
+          q.holderKey ?? null,
+          q.residentId ? `resident-id:${q.residentId.toUpperCase()}` : null,
+          q.uscc ? `uscc:${q.uscc}` : null,
+          q.subject ?? null,
+          q.status ?? null,
+          q.profile ?? null,
+          q.issuedAfter ?? null,
+          q.issuedBefore ?? null,
+          q.expiresAfter ?? null,
+          q.expiresBefore ?? null,
+          q.limit,
+          q.offset,
         ],
       );
       return { items: rows.map(toCertificateView) };

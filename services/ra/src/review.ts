@@ -4,6 +4,8 @@ import { applicationExample, reviewExample } from './api-examples.ts';
 import { ApplicationView, lockApplication, readApplication } from './application-view.ts';
 import { csrKeyBinding } from './holder-csr.ts';
 import { actorOf, IdParams, type RaContext, ReviewBody, requireReason } from './ra-context.ts';
+import { replaceableCertificate } from './replaced-certificate.ts';
+import { recordReplacedRevocation, sendReplacedRevocation } from './supersession.ts';
 
 export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
@@ -23,7 +25,7 @@ export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
       const { id } = request.params;
       const { decision, reason } = request.body;
       requireReason(decision, reason);
-      return withTransaction(ctx.pool, async (client) => {
+      const decided = await withTransaction(ctx.pool, async (client) => {
         const row = await lockApplication(client, id);
         if (String(row.entered_by) === actor.id) {
           throw new AppError(
@@ -45,6 +47,10 @@ export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
         // The key may have been certified elsewhere since entry; the CA would refuse it anyway.
         if (decision === 'approve') {
           await refuseKeyReuse(client, csrKeyBinding(row.csr, row.holder_key, row.profile));
+          // The certificate to replace may have been revoked or run out since entry.
+          if (row.kind !== 'new') {
+            await replaceableCertificate(client, row.kind, row.replaces_issuer_id!, row.replaces_serial!);
+          }
         }
         const status = decision === 'approve' ? 'approved' : 'rejected';
         await client.query(
@@ -60,8 +66,16 @@ export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
           before: { status: row.status },
           after: { status, reviewReason: after.reviewReason },
         });
+        // A compromised key is revoked on the reviewer's word, not when the maker gets to the replacement.
+        if (decision === 'approve' && row.kind === 'rekey') {
+          await recordReplacedRevocation(client, actor, id, 'rekey');
+        }
         return after;
       });
+      if (decided.kind === 'rekey' && decided.status === 'approved') {
+        await sendReplacedRevocation(ctx, actor, id, request.log);
+      }
+      return decided;
     },
   );
 }

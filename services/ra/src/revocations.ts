@@ -11,7 +11,7 @@ import {
 } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { reviewExample, revocationExample, revocationRequestExample } from './api-examples.ts';
-import { type RevokeAnswer, type RevokeInstruction, revocationReasons } from './ca-client.ts';
+import { type RevokeInstruction, revocationReasons } from './ca-client.ts';
 import { twinOf } from './certificate-twin.ts';
 import {
   actorOf,
@@ -28,13 +28,23 @@ import {
 
 const Reason = literals(revocationReasons);
 const revocationStatuses = ['submitted', 'approved', 'rejected', 'done'] as const;
+const revocationKinds = ['revoke', 'release'] as const;
+export type RevocationKind = (typeof revocationKinds)[number];
 
 export const RevocationView = Type.Object({
   id: Type.String(),
+  kind: literals(revocationKinds, {
+    description: 'revoke: revocation or suspension (certificateHold); release: the end of a suspension',
+  }),
   status: literals(revocationStatuses),
   issuerId: Type.String(),
   serial: Type.String(),
-  reason: Reason,
+  reason: literals([...revocationReasons, 'removeFromCRL'], {
+    description: 'RFC 5280 CRLReason; removeFromCRL for a release',
+  }),
+  applicationId: Nullable(
+    Type.String({ description: 'the renewal or re-key whose review decided this revocation' }),
+  ),
   requestedBy: Type.String(),
   enteredBy: Type.String(),
   enteredAt: Time,
@@ -59,7 +69,7 @@ export const RevocationView = Type.Object({
     ),
   ),
 });
-type RevocationView = Static<typeof RevocationView>;
+export type RevocationView = Static<typeof RevocationView>;
 
 const RequestBody = Type.Object(
   {
@@ -84,6 +94,7 @@ const RequestBody = Type.Object(
 
 const ListQuery = Type.Object({
   status: Type.Optional(literals(revocationStatuses)),
+  kind: Type.Optional(literals(revocationKinds)),
   ...Paging,
 });
 
@@ -98,10 +109,12 @@ type Row = Record<string, unknown>;
 function toView(row: Row): RevocationView {
   return {
     id: String(row.id),
+    kind: row.kind as RevocationKind,
     status: row.status as RevocationView['status'],
     issuerId: row.issuer_id as string,
     serial: row.serial as string,
     reason: row.reason as RevocationView['reason'],
+    applicationId: row.application_id == null ? null : String(row.application_id),
     requestedBy: row.requested_by as string,
     enteredBy: row.entered_by_name as string,
     enteredAt: iso(row.entered_at)!,
@@ -134,7 +147,7 @@ async function lockRevocation(client: PoolClient, id: string): Promise<Row> {
 
 /** The CA instructions an approved request still needs: its certificate's, then its twin's when included. */
 function pendingInstructions(row: Row): Array<RevokeInstruction & { twin: boolean }> {
-  const reason = row.reason as RevocationView['reason'];
+  const reason = row.reason as RevokeInstruction['reason'];
   const pending: Array<RevokeInstruction & { twin: boolean }> = [];
   if (!row.ca_done_at) {
     pending.push({
@@ -157,17 +170,45 @@ function pendingInstructions(row: Row): Array<RevokeInstruction & { twin: boolea
   return pending;
 }
 
+/** What the CA answered to one instruction of a request: the certificate's new status and since when. */
+interface CaConfirmation {
+  issuerId: string;
+  serial: string;
+  status: string;
+  at: string;
+}
+
+/** A release sends the CA a release instruction; everything else is a revocation or suspension. */
+async function sendInstruction(
+  ctx: RaContext,
+  kind: RevocationKind,
+  instruction: RevokeInstruction,
+): Promise<CaConfirmation> {
+  if (kind === 'release') {
+    const { reason: _reason, ...release } = instruction;
+    const answer = await ctx.ca.release(release);
+    return { issuerId: answer.issuerId, serial: answer.serial, status: answer.status, at: answer.releasedAt };
+  }
+  const answer = await ctx.ca.revoke(instruction);
+  return { issuerId: answer.issuerId, serial: answer.serial, status: answer.status, at: answer.revokedAt };
+}
+
 /**
  * Sends an approved revocation to the CA and records that it is done: one instruction per
  * certificate, each under its own request id and recorded as the CA confirms it, so a retry
  * sends only what is unconfirmed and the CA answers a repeated id without acting twice. When
  * the CA cannot be reached or refuses, the request stays approved (its decision time stands).
  */
-async function instructCa(ctx: RaContext, actor: Actor, id: string, row: Row): Promise<RevocationView> {
+export async function instructCa(
+  ctx: RaContext,
+  actor: Actor,
+  id: string,
+  row: Row,
+): Promise<RevocationView> {
   for (const { twin, ...instruction } of pendingInstructions(row)) {
-    let answer: RevokeAnswer;
+    let answer: CaConfirmation;
     try {
-      answer = await ctx.ca.revoke(instruction);
+      answer = await sendInstruction(ctx, row.kind as RevocationKind, instruction);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       throw new AppError(
@@ -195,7 +236,7 @@ async function recordConfirmed(
   actor: Actor,
   id: string,
   twin: boolean,
-  answer: RevokeAnswer,
+  answer: CaConfirmation,
 ): Promise<void> {
   await withTransaction(ctx.pool, async (client) => {
     const current = await lockRevocation(client, id);
@@ -212,15 +253,16 @@ async function recordConfirmed(
         id,
       ]);
     }
+    const release = current.kind === 'release';
     const certificate = {
       issuerId: answer.issuerId,
       serial: answer.serial,
       certificateStatus: answer.status,
-      revokedAt: answer.revokedAt,
+      [release ? 'releasedAt' : 'revokedAt']: answer.at,
       ...(current.include_twin ? { twin } : {}),
     };
     await recordAudit(client, actor, {
-      action: complete ? 'revocation.done' : 'revocation.certificate_done',
+      action: `${release ? 'release' : 'revocation'}.${complete ? 'done' : 'certificate_done'}`,
       subjectType: 'revocation_request',
       subjectId: id,
       before: { status: 'approved' },
@@ -273,6 +315,107 @@ async function requireRevocable(
   }
 }
 
+interface RevocationEntry {
+  kind: RevocationKind;
+  issuerId: string;
+  /** Hex, colons allowed. */
+  serial: string;
+  reason: RevokeInstruction['reason'] | 'removeFromCRL';
+  requestedBy: string;
+  includeTwin: boolean;
+}
+
+/** A certificate on hold, refused otherwise: only a suspension can be released. */
+async function requireReleasable(
+  client: PoolClient,
+  issuerId: string,
+  serial: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const cert = await client.query(
+    'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
+    [issuerId, serial],
+  );
+  const status = cert.rows[0]?.status as string | undefined;
+  if (!status || status === 'planned') {
+    throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
+  }
+  if (status === 'revoked') {
+    throw new AppError(
+      'CERTIFICATE_REVOKED',
+      `certificate ${serial} is revoked; a revocation is final`,
+      409,
+      {
+        status,
+        ...details,
+      },
+    );
+  }
+  if (status !== 'hold') {
+    throw new AppError('CERTIFICATE_NOT_ON_HOLD', `certificate ${serial} is ${status}, not suspended`, 409, {
+      status,
+      ...details,
+    });
+  }
+}
+
+/**
+ * Records a revocation, suspension or release request as entered by `actor`, in the caller's
+ * transaction, after the checks that refuse it: the certificate's state, an end-entity
+ * certificate, no open request for it (nor for its twin when included).
+ */
+export async function enterRevocation(
+  client: PoolClient,
+  actor: Actor & { id: string },
+  entry: RevocationEntry,
+): Promise<RevocationView> {
+  const { issuerId, reason, includeTwin, kind } = entry;
+  const serial = entry.serial.replaceAll(':', '').toLowerCase();
+  const checkState = (issuer: string, number: string, details?: Record<string, unknown>) =>
+    kind === 'release'
+      ? requireReleasable(client, issuer, number, details)
+      : requireRevocable(client, issuer, number, reason, details);
+  await checkState(issuerId, serial);
+  await requireEndEntity(client, issuerId, serial);
+  await refuseOpenRevocation(client, issuerId, serial);
+  const twin = await twinOf(client, issuerId, serial);
+  if (includeTwin) {
+    if (!twin) {
+      throw new AppError(
+        'CERTIFICATE_HAS_NO_TWIN',
+        `certificate ${serial} of issuer ${issuerId} is not one of a dual-enrollment pair; leave out includeTwin`,
+        422,
+      );
+    }
+    await checkState(twin.issuerId, twin.serial, { twin });
+    await refuseOpenRevocation(client, twin.issuerId, twin.serial);
+  }
+  const { rows } = await client.query(
+    `INSERT INTO revocation_requests (kind, status, issuer_id, serial, reason, requested_by, entered_by,
+                                     twin_issuer_id, twin_serial, include_twin)
+     VALUES ($1, 'submitted', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [
+      kind,
+      issuerId,
+      serial,
+      reason,
+      entry.requestedBy.trim(),
+      actor.id,
+      twin?.issuerId ?? null,
+      twin?.serial ?? null,
+      includeTwin,
+    ],
+  );
+  const created = await readRevocation(client, String(rows[0].id));
+  await recordAudit(client, actor, {
+    action: kind === 'release' ? 'release.submit' : 'revocation.submit',
+    subjectType: 'revocation_request',
+    subjectId: created.id,
+    after: created,
+  });
+  return created;
+}
+
 export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/revocations',
@@ -287,49 +430,17 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
       },
     },
     async (request, reply) => {
-      const actor = actorOf(request);
       const { issuerId, reason, requestedBy, includeTwin = false } = request.body;
-      const serial = request.body.serial.replaceAll(':', '').toLowerCase();
-      const view = await withTransaction(ctx.pool, async (client) => {
-        await requireRevocable(client, issuerId, serial, reason);
-        await requireEndEntity(client, issuerId, serial);
-        await refuseOpenRevocation(client, issuerId, serial);
-        const twin = await twinOf(client, issuerId, serial);
-        if (includeTwin) {
-          if (!twin) {
-            throw new AppError(
-              'CERTIFICATE_HAS_NO_TWIN',
-              `certificate ${serial} of issuer ${issuerId} is not one of a dual-enrollment pair; leave out includeTwin`,
-              422,
-            );
-          }
-          await requireRevocable(client, twin.issuerId, twin.serial, reason, { twin });
-          await refuseOpenRevocation(client, twin.issuerId, twin.serial);
-        }
-        const { rows } = await client.query(
-          `INSERT INTO revocation_requests (status, issuer_id, serial, reason, requested_by, entered_by,
-                                           twin_issuer_id, twin_serial, include_twin)
-           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-          [
-            issuerId,
-            serial,
-            reason,
-            requestedBy.trim(),
-            actor.id,
-            twin?.issuerId ?? null,
-            twin?.serial ?? null,
-            includeTwin,
-          ],
-        );
-        const created = await readRevocation(client, String(rows[0].id));
-        await recordAudit(client, actor, {
-          action: 'revocation.submit',
-          subjectType: 'revocation_request',
-          subjectId: created.id,
-          after: created,
-        });
-        return created;
-      });
+      const view = await withTransaction(ctx.pool, (client) =>
+        enterRevocation(client, actorOf(request), {
+          kind: 'revoke',
+          issuerId,
+          serial: request.body.serial,
+          reason,
+          requestedBy,
+          includeTwin,
+        }),
+      );
       return reply.status(201).send(view);
     },
   );
@@ -382,7 +493,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
           [id, status, actor.id, reason?.trim() ?? null, caRequestId, twinCaRequestId],
         );
         await recordAudit(client, actor, {
-          action: `revocation.${decision}`,
+          action: `${row.kind === 'release' ? 'release' : 'revocation'}.${decision}`,
           subjectType: 'revocation_request',
           subjectId: id,
           before: { status: row.status },
@@ -448,10 +559,11 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
       },
     },
     async (request) => {
-      const { status, limit, offset } = request.query;
+      const { status, kind, limit, offset } = request.query;
       const { rows } = await ctx.pool.query(
-        `${select} WHERE ($1::text IS NULL OR v.status = $1) ORDER BY v.id DESC LIMIT $2 OFFSET $3`,
-        [status ?? null, limit, offset],
+        `${select} WHERE ($1::text IS NULL OR v.status = $1) AND ($2::text IS NULL OR v.kind = $2)
+          ORDER BY v.id DESC LIMIT $3 OFFSET $4`,
+        [status ?? null, kind ?? null, limit, offset],
       );
       return { items: rows.map(toView) };
     },

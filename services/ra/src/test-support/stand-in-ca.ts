@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Device } from '@sm2ca/device';
-import { type ProfileId, parseCsr } from '@sm2ca/pki';
+import { type ProfileId, parseCertificate, parseCsr, publicKeyOfSpki, spkiSha256 } from '@sm2ca/pki';
 import { AppError, instructionSignatureHeader, keyBindingOf, verifyInstruction } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
@@ -84,7 +84,9 @@ export class StandInCa {
         ? await this.#issue(body)
         : req.url === '/v1/instructions/revoke' && body.operation === 'revoke'
           ? await this.#revoke(body)
-          : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
+          : req.url === '/v1/instructions/release' && body.operation === 'release'
+            ? await this.#release(body)
+            : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
     this.#answers.set(body.requestId, answer);
     return answer;
   }
@@ -156,6 +158,17 @@ export class StandInCa {
         body: { error: { code: 'CERTIFICATE_NOT_REVOCABLE', message: 'not good or on hold' } },
       };
     }
+    if (body.reason === 'keyCompromise') {
+      const { rows: certs } = await this.pool.query(
+        'SELECT der FROM certificates WHERE issuer_id = $1 AND serial = $2',
+        [body.issuerId, body.serial],
+      );
+      const publicKey = publicKeyOfSpki(parseCertificate(new Uint8Array(certs[0].der)).spki);
+      await this.pool.query(
+        'INSERT INTO compromised_keys (spki_sha256, issuer_id, serial) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [spkiSha256(publicKey), body.issuerId, body.serial],
+      );
+    }
     return {
       status: 200,
       body: {
@@ -163,6 +176,26 @@ export class StandInCa {
         serial: body.serial,
         status,
         revokedAt: rows[0].revoked_at.toISOString(),
+      },
+    };
+  }
+
+  async #release(body: Instruction): Promise<Answer> {
+    const { rows } = await this.pool.query(
+      `UPDATE certificates SET status = 'good', revoked_at = NULL, revocation_reason = NULL
+        WHERE issuer_id = $1 AND serial = $2 AND status = 'hold' RETURNING now() AS released_at`,
+      [body.issuerId, body.serial],
+    );
+    if (!rows[0]) {
+      return { status: 409, body: { error: { code: 'CERTIFICATE_NOT_ON_HOLD', message: 'not on hold' } } };
+    }
+    return {
+      status: 200,
+      body: {
+        issuerId: body.issuerId,
+        serial: body.serial,
+        status: 'good',
+        releasedAt: rows[0].released_at.toISOString(),
       },
     };
   }
