@@ -3,6 +3,7 @@ import { openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerDeviceCommands } from './commands/device.ts';
+import { registerDirectoryCommands } from './commands/directory.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKmCommands } from './commands/km.ts';
 import { registerLintCommand } from './commands/lint.ts';
@@ -36,6 +37,7 @@ registerDeviceCommands(program, {
 registerMigrateCommand(program);
 registerOperatorCommands(program);
 registerKmCommands(program);
+registerDirectoryCommands(program);
 registerAuditCommands(program, {
   config: () => cliContext().config,
   database: () => {
