@@ -12,7 +12,9 @@ const subCa = encodeName([
 describe('issuer URLs', () => {
   it('name the HTTP CRL only, unless the directory has a public address', () => {
     const config = loadConfig({ SM2CA_CRL_URL: 'http://crl.example.cn/' });
-    expect(issuerUrls(config, 'sub', subCa).crlDistributionPoints).toEqual(['http://crl.example.cn/crl/sub.crl']);
+    expect(issuerUrls(config, 'sub', subCa).crlDistributionPoints).toEqual([
+      'http://crl.example.cn/crl/sub.crl',
+    ]);
   });
 
   it('add the CA entry in the directory as a second name of the same CRL', () => {
