@@ -7,6 +7,8 @@ import { type LocalDirectory, startLocalDirectory } from '../../cli/src/local-di
 import { freePort } from './free-port.ts';
 
 export interface TestDirectory {
+  /** Its configuration (slapd.conf) and database, for slapadd while it is stopped. */
+  dir: string;
   url: string;
   bindDn: string;
   password: string;
@@ -26,6 +28,7 @@ export async function startTestDirectory(baseDn = 'c=CN'): Promise<TestDirectory
   let running: LocalDirectory | undefined = await startLocalDirectory(options);
   const { url, bindDn, password } = running;
   return {
+    dir,
     url,
     bindDn,
     password,

@@ -10,15 +10,20 @@ export interface OutboxItem {
   due: boolean;
   serial?: string;
   crlNumber?: string;
+  /** A certificate item's certificate as it is now, read with the item: DER, and whether it belongs in the directory. */
+  certificate?: { der: Buffer; listed: boolean };
 }
 
 /** The pending items in id order (the order their state changes committed in), up to `limit`. */
 export async function pendingItems(pool: Pool, limit: number): Promise<OutboxItem[]> {
   const { rows } = await pool.query({
     name: 'directory-pending',
-    text: `SELECT id::text, kind, issuer_id, serial, crl_number::text, entry_key, attempts,
-                  next_attempt_at <= clock_timestamp() AS due
-             FROM directory_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+    text: `SELECT o.id::text, o.kind, o.issuer_id, o.serial, o.crl_number::text, o.entry_key, o.attempts,
+                  o.next_attempt_at <= clock_timestamp() AS due, c.der,
+                  c.status = 'good' AND directory_consents(c.issuer_id, c.serial) AS listed
+             FROM directory_outbox o
+             LEFT JOIN certificates c ON o.kind = 'certificate' AND c.issuer_id = o.issuer_id AND c.serial = o.serial
+            WHERE o.published_at IS NULL ORDER BY o.id LIMIT $1`,
     values: [limit],
   });
   return rows.map((r) => ({
@@ -30,15 +35,17 @@ export async function pendingItems(pool: Pool, limit: number): Promise<OutboxIte
     due: r.due,
     ...(r.serial === null ? {} : { serial: r.serial }),
     ...(r.crl_number === null ? {} : { crlNumber: r.crl_number }),
+    ...(r.der ? { certificate: { der: r.der, listed: r.listed } } : {}),
   }));
 }
 
-export async function markPublished(pool: Pool, id: string): Promise<void> {
+export async function markPublished(pool: Pool, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
   await pool.query({
     name: 'directory-published',
     text: `UPDATE directory_outbox SET published_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
-            WHERE id = $1`,
-    values: [id],
+            WHERE id = ANY($1::bigint[])`,
+    values: [ids],
   });
 }
 

@@ -7,6 +7,10 @@ import { type DirectoryConnection, DirectoryWriter } from './directory-writer.ts
 const LEADER_LOCK = 'sm2ca:crl-directory';
 const CHANNEL = 'directory_outbox';
 const BATCH = 500;
+/** Entries written at once: slapd commits each write on its own, so a few in flight overlap the waits. */
+const ENTRIES_IN_FLIGHT = 8;
+/** Published items are marked in the outbox this many at a time (a crash re-sends at most these, harmlessly). */
+const MARK_EVERY = 50;
 
 export interface DirectoryPublisherOptions {
   pool: Pool;
@@ -60,36 +64,55 @@ export class DirectoryPublisher {
   }
 
   async #publishPending(): Promise<void> {
-    const { pool, config, log } = this.#options;
     for (;;) {
-      const items = await pendingItems(pool, BATCH);
-      const heldBack = new Set<string>();
-      let published = 0;
+      const items = await pendingItems(this.#options.pool, BATCH);
+      const byEntry = new Map<string, OutboxItem[]>();
+      for (const item of items) byEntry.set(item.entryKey, [...(byEntry.get(item.entryKey) ?? []), item]);
+      const { published, stop } = await this.#publishEntries([...byEntry.values()]);
+      if (stop || items.length < BATCH || published === 0) return;
+    }
+  }
+
+  /**
+   * Each entry's items in order, several entries at once. An item not due yet, or failing, holds
+   * back the rest of its entry; an unreachable directory stops everything until the back-off.
+   */
+  async #publishEntries(entries: OutboxItem[][]): Promise<{ published: number; stop: boolean }> {
+    const { pool, config, log } = this.#options;
+    let stop = false;
+    let published = 0;
+    let marks: string[] = [];
+    const flush = async () => {
+      const ids = marks;
+      marks = [];
+      await markPublished(pool, ids);
+    };
+    const publishEntry = async (items: OutboxItem[]) => {
       for (const item of items) {
-        if (!this.#job.active) return;
-        if (heldBack.has(item.entryKey)) continue;
-        if (!item.due) {
-          heldBack.add(item.entryKey);
-          continue;
-        }
+        if (stop || !this.#job.active || !item.due) return;
         try {
           await this.#publish(item);
-          await markPublished(pool, item.id);
-          published++;
         } catch (err) {
-          heldBack.add(item.entryKey);
-          const message = (err as Error).message;
-          await markFailed(pool, item, message, config.directory.retryMaxSeconds);
+          await markFailed(pool, item, (err as Error).message, config.directory.retryMaxSeconds);
           log.warn({ err, item: item.id, kind: item.kind }, 'directory publication failed; will try again');
           // A directory that cannot be reached fails every item alike: wait for the back-off.
-          if (unreachable(err)) {
-            await this.#reset();
-            return;
-          }
+          if (unreachable(err)) stop = true;
+          return;
         }
+        published++;
+        marks.push(item.id);
+        if (marks.length >= MARK_EVERY) await flush();
       }
-      if (items.length < BATCH || published === 0) return;
-    }
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(ENTRIES_IN_FLIGHT, entries.length) }, async () => {
+        while (next < entries.length) await publishEntry(entries[next++]!);
+      }),
+    );
+    await flush();
+    if (stop) await this.#reset();
+    return { published, stop };
   }
 
   async #reset(): Promise<void> {
@@ -103,17 +126,12 @@ export class DirectoryPublisher {
     const { pool, config } = this.#options;
     const layout = config.directory;
     if (item.kind === 'certificate') {
-      const { rows } = await pool.query({
-        name: 'directory-certificate',
-        text: `SELECT der, status = 'good' AND directory_consents(issuer_id, serial) AS listed
-                 FROM certificates WHERE issuer_id = $1 AND serial = $2`,
-        values: [item.issuerId, item.serial],
-      });
-      const row = rows[0];
-      if (!row?.der) return;
-      const entry = holderEntry(parseCertificate(row.der).subject, layout);
-      if (row.listed) await writer.addValue(entry, 'holder', 'userCertificate;binary', row.der);
-      else await writer.removeValue(entry, 'userCertificate;binary', row.der);
+      const { certificate } = item;
+      if (!certificate) return;
+      const entry = holderEntry(parseCertificate(certificate.der).subject, layout);
+      if (certificate.listed)
+        await writer.addValue(entry, 'holder', 'userCertificate;binary', certificate.der);
+      else await writer.removeValue(entry, 'userCertificate;binary', certificate.der);
       return;
     }
     const { rows: issuers } = await pool.query({

@@ -61,28 +61,35 @@ function attributesOf(entry: readonly Rdn[], role: EntryRole | undefined): Recor
 export class DirectoryWriter {
   readonly #client: Client;
   readonly #connection: DirectoryConnection;
-  #bound = false;
+  #bound: Promise<void> | undefined;
 
   constructor(connection: DirectoryConnection, timeoutMs = 10_000) {
     this.#connection = connection;
+    // autoRebind: a connection slapd closed (restart, idle timeout) comes back bound as before.
     this.#client = new Client({
       url: connection.url,
       timeout: timeoutMs,
       connectTimeout: timeoutMs,
       strictDN: false,
+      autoRebind: true,
     });
   }
 
+  /** Binds once for all the writes in flight; a failed bind is tried again by the next write. */
   async #ready(): Promise<Client> {
-    if (!this.#bound && this.#connection.bindDn) {
-      await this.#client.bind(this.#connection.bindDn, this.#connection.password ?? '');
+    const { bindDn, password } = this.#connection;
+    this.#bound ??= bindDn ? this.#client.bind(bindDn, password ?? '') : Promise.resolve();
+    try {
+      await this.#bound;
+    } catch (err) {
+      this.#bound = undefined;
+      throw err;
     }
-    this.#bound = true;
     return this.#client;
   }
 
   async close(): Promise<void> {
-    this.#bound = false;
+    this.#bound = undefined;
     await this.#client.unbind().catch(() => {});
   }
 
