@@ -170,7 +170,9 @@ try {
   const client = new Client({ url: ldap.url, strictDN: false });
   const byDn: number[] = [];
   const byCn: number[] = [];
-  for (let i = 0; i < lookups; i++) {
+  // The first lookups warm the connection and slapd's caches; they are not counted.
+  const warmUp = Math.min(500, Math.floor(lookups / 10));
+  for (let i = -warmUp; i < lookups; i++) {
     const n = Math.floor(Math.random() * population);
     let t = performance.now();
     const read = await client.search(`cn=holder-${n},o=Org ${n % ORGS},c=CN`, {
@@ -178,7 +180,7 @@ try {
       attributes: ['userCertificate;binary'],
       explicitBufferAttributes: ['userCertificate;binary'],
     });
-    byDn.push(performance.now() - t);
+    if (i >= 0) byDn.push(performance.now() - t);
     t = performance.now();
     const found = await client.search('c=CN', {
       scope: 'sub',
@@ -186,7 +188,7 @@ try {
       attributes: ['userCertificate;binary'],
       explicitBufferAttributes: ['userCertificate;binary'],
     });
-    byCn.push(performance.now() - t);
+    if (i >= 0) byCn.push(performance.now() - t);
     if (read.searchEntries.length !== 1 || found.searchEntries.length !== 1)
       throw new Error(`holder-${n} not found`);
   }
