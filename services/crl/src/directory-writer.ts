@@ -145,7 +145,11 @@ export class DirectoryWriter {
           ),
           ...Object.entries(values).map(([type, v]) => new Attribute({ type, values: [Buffer.from(v)] })),
         ];
-        await this.#create(entry, attributes);
+        // Made meanwhile by someone else: then it still needs the change.
+        if (await this.#create(entry, attributes)) return;
+        await client.modify(dn, changes).catch((again: unknown) => {
+          if (!(again instanceof TypeOrValueExistsError)) throw again;
+        });
         return;
       }
       // An entry made by someone else, without the auxiliary class the attribute belongs to.
@@ -161,20 +165,21 @@ export class DirectoryWriter {
     }
   }
 
-  /** Adds an entry, its missing parents first. */
-  async #create(entry: readonly Rdn[], attributes: Attribute[]): Promise<void> {
+  /** Adds an entry, its missing parents first; false when it was there already. */
+  async #create(entry: readonly Rdn[], attributes: Attribute[]): Promise<boolean> {
     const client = await this.#ready();
     try {
       await client.add(formatDn(entry), attributes);
+      return true;
     } catch (err) {
-      if (err instanceof AlreadyExistsError) return;
+      if (err instanceof AlreadyExistsError) return false;
       if (!(err instanceof NoSuchObjectError) || entry.length <= 1) throw err;
       const parent = entry.slice(1);
       const parentAttributes = Object.entries(attributesOf(parent, undefined)).map(
         ([type, v]) => new Attribute({ type, values: Array.isArray(v) ? v : [v] }),
       );
       await this.#create(parent, parentAttributes);
-      await client.add(formatDn(entry), attributes);
+      return this.#create(entry, attributes);
     }
   }
 }
