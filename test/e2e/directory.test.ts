@@ -103,9 +103,8 @@ describe('directory publication end to end', () => {
     const url = new URL(text.match(/URI:(ldap:\/\/\S+)/)![1]!);
     expect(url.search).toBe('?certificateRevocationList;binary');
     const entry = decodeURIComponent(url.pathname.slice(1));
-    expect(
-      ldapValues(ldap.url, entry, '(objectClass=pkiCA)', 'certificateRevocationList;binary'),
-    ).toHaveLength(1);
+    const crls = () => ldapValues(ldap.url, entry, '(objectClass=pkiCA)', 'certificateRevocationList;binary');
+    await expect.poll(() => crls().length, EVENTUALLY).toBe(1);
   });
 
   it('never publishes the certificate of a holder who refused', async () => {
