@@ -3,6 +3,7 @@ import { configuredSoPin, openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerDeviceCommands } from './commands/device.ts';
+import { registerDirectoryCommands } from './commands/directory.ts';
 import { registerEvidenceCommands } from './commands/evidence.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKeyCommands } from './commands/key.ts';
@@ -59,6 +60,7 @@ registerLoginCommand(program, {
 });
 registerKmCommands(program);
 registerEvidenceCommands(program);
+registerDirectoryCommands(program);
 registerAuditCommands(program, {
   config: () => cliContext().config,
   database: () => {

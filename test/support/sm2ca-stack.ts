@@ -72,6 +72,8 @@ export async function startStack(
     SM2CA_CRL_HOST: '127.0.0.1',
     SM2CA_OCSP_URL: `http://127.0.0.1:${port.ocsp}/ocsp`,
     SM2CA_CRL_URL: `http://127.0.0.1:${port.crl}`,
+    // `sm2ca start` runs a local slapd where one is installed: each stack on a port of its own.
+    SM2CA_LDAP_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
     ...extraEnv,
   });

@@ -2,6 +2,7 @@ import { AppError, openDatabase, type ServiceName } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
 import { startupDevicePin } from '../device-pin.ts';
+import { directoryChoice, startDirectory } from '../directory-startup.ts';
 import { checkPortsFree } from '../free-ports.ts';
 import { lockHome } from '../instance-lock.ts';
 import { progress } from '../output.ts';
@@ -29,16 +30,31 @@ export function registerStartCommand(program: Command): void {
       const { log } = context;
       const { config, env: pinEnv } = await startupDevicePin(context.config);
       const lock = await lockHome(config.home);
-      await checkPortsFree(config, wanted);
+      // The directory publisher runs in the CRL service: a host without it needs no directory.
+      const directory = wanted.includes('crl') ? directoryChoice(config) : undefined;
+      await checkPortsFree(config, wanted, directory === 'local');
       progress(
         config.databaseUrl ? 'connecting to DATABASE_URL' : `starting embedded PostgreSQL in ${config.home}`,
       );
       const db = await openDatabase(config, log);
-      const supervisor = new Supervisor(config, { ...process.env, ...pinEnv, DATABASE_URL: db.url });
+      const ldap = directory
+        ? await startDirectory(config, directory).catch(async (err) => {
+            await db.close();
+            await lock.release();
+            throw err;
+          })
+        : undefined;
+      const supervisor = new Supervisor(config, {
+        ...process.env,
+        ...pinEnv,
+        DATABASE_URL: db.url,
+        ...ldap?.env,
+      });
       if (db.embedded) supervisor.watchDatabase(db.embedded);
       const stop = async () => {
         progress('stopping');
         await supervisor.stop();
+        await ldap?.stop();
         await db.close();
         await lock.release();
       };

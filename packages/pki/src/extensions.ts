@@ -79,16 +79,14 @@ export function certificatePoliciesExtension(policies: readonly PolicySpec[]): C
   return extension(OIDS.certificatePolicies, false, new CertificatePolicies(items));
 }
 
+/** One distribution point whose names are `uris`: places (HTTP, LDAP) of the same CRL. */
 export function crlDistributionPointsExtension(uris: readonly string[]): CertificateExtension {
-  const points = uris.map(
-    (uri) =>
-      new DistributionPoint({
-        distributionPoint: new DistributionPointName({
-          fullName: [new GeneralName({ uniformResourceIdentifier: uri })],
-        }),
-      }),
-  );
-  return extension(OIDS.cRLDistributionPoints, false, new CRLDistributionPoints(points));
+  const point = new DistributionPoint({
+    distributionPoint: new DistributionPointName({
+      fullName: uris.map((uri) => new GeneralName({ uniformResourceIdentifier: uri })),
+    }),
+  });
+  return extension(OIDS.cRLDistributionPoints, false, new CRLDistributionPoints([point]));
 }
 
 export function authorityInfoAccessExtension(

@@ -125,6 +125,29 @@ export const ConfigSchema = Type.Object({
   publicUrls: Type.Object({
     ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),
     crl: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),
+    /**
+     * The directory as relying parties reach it (ldap://host:port): when set, certificates carry
+     * an ldap:// CRL distribution point to their CA's entry beside the HTTP one.
+     */
+    ldap: Type.Optional(Type.String({ pattern: '^ldaps?://[^/?]+/?$' })),
+  }),
+  /** The LDAP directory certificates and CRLs are published to. */
+  directory: Type.Object({
+    /** An existing directory; when absent, `sm2ca start` runs a local slapd if one is installed. */
+    url: Type.Optional(Type.String({ pattern: '^ldaps?://' })),
+    bindDn: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String({ minLength: 1 })),
+    /** Where the published entries live; the part of a name it shares with the base is not repeated. */
+    baseDn: Type.String({ minLength: 1 }),
+    /**
+     * How a holder's subject names its entry: 'subject' keeps the whole name (cn=…,ou=…,o=…
+     * under the base), 'commonName' puts every holder directly under the base by its CN.
+     */
+    holderEntry: Type.Union([Type.Literal('subject'), Type.Literal('commonName')]),
+    /** The port of the local slapd `sm2ca start` runs. */
+    localPort: Port,
+    /** Longest wait between two attempts of an item the directory refused or could not take. */
+    retryMaxSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   }),
   services: Type.Object({
     ra: Listen,

@@ -22,6 +22,7 @@ export * from './control-connection.ts';
 export * from './crypto-device.ts';
 export * from './database.ts';
 export * from './date-time.ts';
+export * from './directory-names.ts';
 export * from './error-response.ts';
 export * from './hierarchy-certificate.ts';
 export * from './http-server.ts';

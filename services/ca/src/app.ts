@@ -121,7 +121,7 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
     device,
     issuers,
     issuingCa,
-    urls: issuerUrls(context.config, issuingCa.id),
+    urls: issuerUrls(context.config, issuingCa.id, issuingCa.certificate.subject),
     config: context.config,
     km,
     allowHolderEncryptionKeys: context.config.ca.allowHolderEncryptionKeys,

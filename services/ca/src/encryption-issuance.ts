@@ -120,7 +120,7 @@ async function applyForKey(
   });
   const issuer = context.issuers.get(application.issuerId)!;
   const profile = getProfile(instruction.encryption!.profile);
-  const urls = issuerUrls(context.config, application.issuerId);
+  const urls = issuerUrls(context.config, application.issuerId, issuer.certificate.subject);
   const publicKey = decodeSm2Spki(key.publicKey);
   const tbs = buildTbsCertificate({
     profile,
@@ -130,7 +130,7 @@ async function applyForKey(
     serialNumber: Buffer.from(application.serial, 'hex'),
     notBefore: application.notBefore,
     notAfter: application.notAfter,
-    crlDistributionPoints: [urls.crl],
+    crlDistributionPoints: urls.crlDistributionPoints,
     ocspUrls: [urls.ocsp],
     caIssuersUrls: [urls.caCertificate],
   });

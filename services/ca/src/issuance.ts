@@ -49,7 +49,7 @@ export interface IssuanceContext {
   issuers: Map<string, Issuer>;
   /** The CA that signs end-entity certificates. */
   issuingCa: Issuer;
-  urls: { crl: string; ocsp: string; caCertificate: string };
+  urls: { crlDistributionPoints: readonly string[]; ocsp: string; caCertificate: string };
   /** For the URLs of an issuer other than the issuing CA (a retry after a change of CA). */
   config: Config;
   /** Generates and escrows the keys of encryption certificates. */
@@ -136,7 +136,7 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     issuer: context.issuingCa.certificate,
     notBefore,
     notAfter,
-    crlDistributionPoints: [context.urls.crl],
+    crlDistributionPoints: context.urls.crlDistributionPoints,
     ocspUrls: [context.urls.ocsp],
     caIssuersUrls: [context.urls.caCertificate],
   };

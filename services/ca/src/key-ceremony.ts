@@ -323,7 +323,7 @@ export async function createIssuer(
       ...(issuerCertificate ? { issuer: issuerCertificate } : {}),
       notBefore,
       notAfter: notAfterWithin(notBefore, step.days, issuerCertificate),
-      ...distributionUrls(config, step),
+      ...distributionUrls(config, step, issuerCertificate),
     },
     device.signer(parent?.keyLabel ?? step.keyLabel),
     { verifier: device },
@@ -394,9 +394,13 @@ function notAfterWithin(notBefore: Date, days: number, issuer: ParsedCertificate
  * An OCSP signer carries id-pkix-ocsp-nocheck, so relying parties never look up its
  * status: it gets only the way to its issuer's certificate.
  */
-function distributionUrls(config: Config, step: IssuerToCreate) {
+function distributionUrls(config: Config, step: IssuerToCreate, parent: ParsedCertificate | undefined) {
   if (!step.parentId) return {};
-  const urls = issuerUrls(config, step.parentId);
+  const urls = issuerUrls(config, step.parentId, parent?.subject);
   if (step.kind === 'ocsp') return { caIssuersUrls: [urls.caCertificate] };
-  return { crlDistributionPoints: [urls.crl], ocspUrls: [urls.ocsp], caIssuersUrls: [urls.caCertificate] };
+  return {
+    crlDistributionPoints: urls.crlDistributionPoints,
+    ocspUrls: [urls.ocsp],
+    caIssuersUrls: [urls.caCertificate],
+  };
 }

@@ -11,11 +11,27 @@ import { registerCrlEvidenceRoutes } from './crl-evidence-routes.ts';
 import { registerCrlMetrics } from './crl-metrics.ts';
 import { CrlPublishing } from './crl-publishing.ts';
 import { registerCrlRoutes } from './crl-routes.ts';
+import { DirectoryPublisher } from './directory-publisher.ts';
+import { registerDirectoryRoutes } from './directory-routes.ts';
 import { registerRevocationRoutes } from './revocation-routes.ts';
 
 export interface CrlAppOptions {
   /** How often a follower tries to become the publisher (and the leader checks its lock). */
   leaderRetryMs?: number;
+}
+
+/** With no directory configured, publication is off and the outbox just grows until one is. */
+function directoryPublisher(context: ServiceContext, options: CrlAppOptions): DirectoryPublisher | undefined {
+  const { url, bindDn, password } = context.config.directory;
+  if (!url) return undefined;
+  return new DirectoryPublisher({
+    pool: context.db.pool,
+    url: context.db.url,
+    config: context.config,
+    connection: { url, ...(bindDn ? { bindDn } : {}), ...(password ? { password } : {}) },
+    log: context.log,
+    ...(options.leaderRetryMs ? { leaderRetryMs: options.leaderRetryMs } : {}),
+  });
 }
 
 /**
@@ -37,6 +53,7 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
     signer: (label) => device.signer(label),
     ...(options.leaderRetryMs ? { leaderRetryMs: options.leaderRetryMs } : {}),
   });
+  const directory = directoryPublisher(context, options);
 
   const app = await createHttpServer({
     service: 'crl',
@@ -55,7 +72,17 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
     archive,
     publisher: () => ({ id: publishing.publisherId, leader: publishing.leader }),
   });
-  app.addHook('onReady', async () => publishing.start());
-  app.addHook('onClose', async () => publishing.stop());
+  registerDirectoryRoutes(app, {
+    pool,
+    publisher: () => ({ enabled: directory !== undefined, leader: directory?.leader ?? false }),
+  });
+  app.addHook('onReady', async () => {
+    publishing.start();
+    void directory?.start();
+  });
+  app.addHook('onClose', async () => {
+    await directory?.stop();
+    await publishing.stop();
+  });
   return app;
 }
