@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslHolderCsr } from '../support/openssl-cli.ts';
 import { raOperators } from '../support/ra-client.ts';
-import { type Stack, startStack } from '../support/sm2ca-stack.ts';
+import { type Stack, sm2caCli, startStack } from '../support/sm2ca-stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
@@ -83,5 +83,46 @@ describe('audit trail end to end', () => {
     writeFileSync(file, exported.stdout);
     const offline = await stack.cli(['audit', 'verify', '--file', file, '--checkpoints', sink]);
     expect(offline.code, offline.stdout + offline.stderr).toBe(0);
+  }, 120_000);
+
+  it('lets the auditor query and export the trail over the API and the CLI, and nobody else', async () => {
+    const added = await stack.cli(['operator', 'add', '--name', 'auditor', '--role', 'auditor']);
+    expect(added.code, added.stderr).toBe(0);
+    const auditor = added.stdout.trim();
+    const ra = (path: string, credential = auditor) =>
+      fetch(`${stack.url.ra}${path}`, { headers: { authorization: `Bearer ${credential}` } });
+
+    const reviews = await (await ra('/v1/audit/records?action=application.&actor=reviewer')).json();
+    expect(reviews.items.length).toBeGreaterThanOrEqual(1);
+    for (const item of reviews.items)
+      expect(item).toMatchObject({ actor: 'reviewer', actorRole: 'reviewer' });
+    const page = await (await ra('/v1/audit/records?limit=2')).json();
+    const next = await (await ra(`/v1/audit/records?limit=2&afterId=${page.nextAfterId}`)).json();
+    expect(Number(next.items[0].id)).toBeGreaterThan(Number(page.items[1].id));
+
+    const env = { ...stack.env, SM2CA_OPERATOR_CREDENTIAL: auditor };
+    const queried = await sm2caCli(['audit', 'query', '--subject-type', 'application'], env);
+    expect(queried.code, queried.stderr).toBe(0);
+    const lines = queried.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.every((r: { subjectType: string }) => r.subjectType === 'application')).toBe(true);
+
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    const exported = await ra(`/v1/audit/export?from=${from}&to=${to}`);
+    expect(exported.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+    const file = join(dir, 'api-export.jsonl');
+    writeFileSync(file, await exported.text());
+    const offline = await stack.cli(['audit', 'verify', '--file', file, '--checkpoints', sink]);
+    expect(offline.code, offline.stdout + offline.stderr).toBe(0);
+    const { rows } = await db.pool.query("SELECT actor FROM audit_log WHERE action = 'audit.export'");
+    expect(rows).toEqual([{ actor: 'auditor' }]);
+
+    const clerk = await stack.cli(['operator', 'add', '--name', 'clerk2', '--role', 'entry-clerk']);
+    const refused = await ra('/v1/audit/records', clerk.stdout.trim());
+    expect(refused.status).toBe(403);
+    expect((await ra(`/v1/audit/export?from=${to}&to=${from}`)).status).toBe(400);
   }, 120_000);
 });

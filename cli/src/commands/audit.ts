@@ -21,6 +21,7 @@ import {
   verifyAuditChain,
 } from '@sm2ca/platform';
 import type { Command } from 'commander';
+import { serviceClient } from '../service-client.ts';
 
 /** Where the commands get the configuration, the CA's database and the device (for checkpoints). */
 export interface AuditSources {
@@ -173,5 +174,47 @@ export function registerAuditCommands(program: Command, sources: AuditSources): 
         });
         process.stderr.write(`exported ${records} records and ${checkpoints} checkpoints\n`);
       });
+    });
+  audit
+    .command('query')
+    .description(
+      "audit records through the RA's API, as the auditor whose credential SM2CA_OPERATOR_CREDENTIAL holds",
+    )
+    .option('--from <time>', 'records at or after (ISO 8601)')
+    .option('--to <time>', 'records at or before (ISO 8601)')
+    .option('--actor <name>', 'operator or component name')
+    .option('--action <action>', 'an action, or a family with a trailing dot (certificate.)')
+    .option('--subject-type <type>', 'e.g. application, certificate, operator')
+    .option('--subject-id <id>', 'the subject id')
+    .option('--limit <n>', 'records at most (all pages are read up to it)', '1000')
+    .action(async (options: Record<string, string | undefined>) => {
+      const ra = serviceClient(sources.config(), 'ra', 'an auditor');
+      const query = new URLSearchParams();
+      for (const [option, param] of [
+        ['from', 'from'],
+        ['to', 'to'],
+        ['actor', 'actor'],
+        ['action', 'action'],
+        ['subjectType', 'subjectType'],
+        ['subjectId', 'subjectId'],
+      ] as const) {
+        if (options[option]) query.set(param, options[option]);
+      }
+      const wanted = Number(options.limit);
+      if (!Number.isInteger(wanted) || wanted < 1)
+        throw new AppError('LIMIT_INVALID', '--limit: a positive integer');
+      let printed = 0;
+      let afterId: string | null = '0';
+      while (afterId !== null && printed < wanted) {
+        query.set('afterId', afterId);
+        query.set('limit', String(Math.min(500, wanted - printed)));
+        const page: { items: unknown[]; nextAfterId: string | null } = await ra(
+          'GET',
+          `/v1/audit/records?${query}`,
+        );
+        for (const item of page.items) console.log(JSON.stringify(item));
+        printed += page.items.length;
+        afterId = page.nextAfterId;
+      }
     });
 }

@@ -8,6 +8,7 @@ import {
   type ServiceContext,
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
@@ -77,6 +78,7 @@ export async function buildRaApp(
   registerHolderCertificateRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.
