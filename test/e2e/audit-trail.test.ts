@@ -7,6 +7,8 @@ import { raOperators } from '../support/ra-client.ts';
 import { type Stack, sm2caCli, startStack } from '../support/sm2ca-stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
+type Page = { items: { id: string; actor: string; actorRole: string }[]; nextAfterId: string };
+
 async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -92,13 +94,13 @@ describe('audit trail end to end', () => {
     const ra = (path: string, credential = auditor) =>
       fetch(`${stack.url.ra}${path}`, { headers: { authorization: `Bearer ${credential}` } });
 
-    const reviews = await (await ra('/v1/audit/records?action=application.&actor=reviewer')).json();
+    const reviews = (await (await ra('/v1/audit/records?action=application.&actor=reviewer')).json()) as Page;
     expect(reviews.items.length).toBeGreaterThanOrEqual(1);
     for (const item of reviews.items)
       expect(item).toMatchObject({ actor: 'reviewer', actorRole: 'reviewer' });
-    const page = await (await ra('/v1/audit/records?limit=2')).json();
-    const next = await (await ra(`/v1/audit/records?limit=2&afterId=${page.nextAfterId}`)).json();
-    expect(Number(next.items[0].id)).toBeGreaterThan(Number(page.items[1].id));
+    const page = (await (await ra('/v1/audit/records?limit=2')).json()) as Page;
+    const next = (await (await ra(`/v1/audit/records?limit=2&afterId=${page.nextAfterId}`)).json()) as Page;
+    expect(Number(next.items[0]!.id)).toBeGreaterThan(Number(page.items[1]!.id));
 
     const env = { ...stack.env, SM2CA_OPERATOR_CREDENTIAL: auditor };
     const queried = await sm2caCli(['audit', 'query', '--subject-type', 'application'], env);

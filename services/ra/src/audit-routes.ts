@@ -28,7 +28,9 @@ const RecordQuery = Type.Object({
   ),
   subjectType: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   subjectId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  afterId: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'the last id of the previous page' })),
+  afterId: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,18}$', description: 'the last id of the previous page' }),
+  ),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
 });
 
@@ -42,7 +44,9 @@ const AuditRecordView = Type.Object({
   subjectId: Type.String(),
   before: Type.Union([Type.String(), Type.Null()]),
   after: Type.Union([Type.String(), Type.Null()]),
-  seq: Type.Union([Type.Integer(), Type.Null()], { description: 'place in the SM3 chain; null until sealed' }),
+  seq: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'place in the SM3 chain; null until sealed',
+  }),
 });
 
 const recordExample = {
@@ -80,7 +84,10 @@ export function registerAuditRoutes(app: HttpServer, ctx: RaContext): void {
         querystring: RecordQuery,
         response: {
           200: withExample(
-            Type.Object({ items: Type.Array(AuditRecordView), nextAfterId: Type.Union([Type.String(), Type.Null()]) }),
+            Type.Object({
+              items: Type.Array(AuditRecordView),
+              nextAfterId: Type.Union([Type.String(), Type.Null()]),
+            }),
             { items: [recordExample], nextAfterId: '1187' },
           ),
         },
@@ -127,7 +134,17 @@ export function registerAuditRoutes(app: HttpServer, ctx: RaContext): void {
         summary:
           'The chain part covering a time range as JSON lines (certificates, checkpoints, records), for `sm2ca audit verify --file`',
         querystring: Type.Object({ from: Time, to: Time }),
-        produces: ['application/x-ndjson'],
+        response: {
+          200: {
+            description: 'JSON lines: certificate lines, checkpoint lines, then record lines in chain order',
+            content: {
+              'application/x-ndjson': {
+                schema: Type.Unsafe<PassThrough>({ type: 'string' }),
+                example: `${JSON.stringify({ type: 'checkpoint', seq: 1180, head: 'ab…', at: recordExample.at })}\n${JSON.stringify({ type: 'record', seq: 1181, auditId: '1187', prevHash: 'ab…', hash: 'cd…', record: recordExample })}\n`,
+              },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
