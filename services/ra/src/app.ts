@@ -16,6 +16,7 @@ import { registerJudicialRecoveryRoutes } from './judicial-recoveries.ts';
 import { registerKeyRecoveryRoutes } from './key-recoveries.ts';
 import { registerKeyRecoveryDownloadRoute } from './key-recovery-download.ts';
 import type { KeyRestorer } from './key-release.ts';
+import { registerOperatorAdminRoutes } from './operator-admin.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
@@ -73,6 +74,7 @@ export async function buildRaApp(
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
+  registerOperatorAdminRoutes(app, db.pool);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.

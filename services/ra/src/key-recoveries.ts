@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, Paging, recordAudit, withExample } from '@sm2ca/platform';
+import {
+  type Actor,
+  AppError,
+  allowedTo,
+  type HttpServer,
+  Paging,
+  recordAudit,
+  withExample,
+} from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { DownloadCode } from './download-codes.ts';
 import { freshDownloadCode } from './key-recovery-download.ts';
@@ -14,7 +22,7 @@ import {
   toKeyRecoveryView,
 } from './key-recovery-view.ts';
 import { releaseFailed, releaseFromKm, stillApproved } from './key-release.ts';
-import { actorOf, anyOperator, IdParams, literals, ReviewBody, requireReason } from './ra-context.ts';
+import { actorOf, IdParams, literals, ReviewBody, requireReason } from './ra-context.ts';
 import { currentSignatureCertificate, findEncryptionCertificate } from './recovery-certificates.ts';
 import type { RecoveryContext } from './recovery-context.ts';
 import {
@@ -140,7 +148,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.post(
     path,
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('key_recovery.enter') },
       onError,
       schema: {
         tags: ['key recovery'],
@@ -204,7 +212,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.post(
     `${path}/:id/review`,
     {
-      config: { access: ['reviewer'] },
+      config: { access: allowedTo('key_recovery.review') },
       onError,
       schema: {
         tags: ['key recovery'],
@@ -261,7 +269,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.post(
     `${path}/:id/release`,
     {
-      config: { access: ['reviewer', 'certificate_maker'] },
+      config: { access: allowedTo('key_recovery.release') },
       onError,
       schema: {
         tags: ['key recovery'],
@@ -276,7 +284,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.get(
     path,
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('key_recovery.read') },
       schema: {
         tags: ['key recovery'],
         summary: 'Key recoveries, newest first',
@@ -301,7 +309,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.get(
     `${path}/:id`,
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('key_recovery.read') },
       schema: {
         tags: ['key recovery'],
         params: IdParams,

@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   type Actor,
   AppError,
+  allowedTo,
   credentialDigest,
   type HttpServer,
   recordAudit,
@@ -136,7 +137,7 @@ export function registerKeyRecoveryDownloadRoute(app: HttpServer, ctx: RecoveryC
   app.post(
     '/v1/key-recoveries/:id/download-code',
     {
-      config: { access: ['certificate_maker'] },
+      config: { access: allowedTo('key_recovery.renew_download_code') },
       onError: auditRefusals(ctx.pool, 'key_recovery'),
       schema: {
         tags: ['key recovery'],

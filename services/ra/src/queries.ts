@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { AppError, type HttpServer, Paging, withExample } from '@sm2ca/platform';
+import { AppError, allowedTo, type HttpServer, Paging, withExample } from '@sm2ca/platform';
 import { applicationExample, certificateExample } from './api-examples.ts';
 import {
   ApplicationView,
@@ -8,7 +8,7 @@ import {
   readApplication,
   toApplicationView,
 } from './application-view.ts';
-import { anyOperator, IdParams, iso, literals, Nullable, type RaContext, Time } from './ra-context.ts';
+import { IdParams, iso, literals, Nullable, type RaContext, Time } from './ra-context.ts';
 
 const HolderKey = Type.String({
   minLength: 3,
@@ -93,7 +93,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/applications',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('application.read') },
       schema: {
         tags: ['applications'],
         summary: 'Applications by status, overdue-ness or holder; most urgent deadline first',
@@ -122,7 +122,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/applications/:id',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('application.read') },
       schema: {
         tags: ['applications'],
         params: IdParams,
@@ -135,7 +135,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/certificates',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('certificate.read') },
       schema: {
         tags: ['certificates'],
         summary: 'Issued certificates by serial, issuer, holder or status; newest first',
@@ -172,7 +172,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/certificates/:issuerId/:serial',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('certificate.read') },
       schema: {
         tags: ['certificates'],
         params: Type.Object({

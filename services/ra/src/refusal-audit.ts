@@ -4,10 +4,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The operator who asked, also when their role was refused and access control did not set them. */
 async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | undefined> {
-  if (request.operator) return { name: request.operator.name, role: request.operator.role };
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  const operator = match?.[1] ? await findOperatorByCredential(pool, match[1]) : undefined;
-  return operator && { name: operator.name, role: operator.role };
+  const operator =
+    request.operator ??
+    (await findOperatorByCredential(
+      pool,
+      /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '',
+    ));
+  if (!operator) return undefined;
+  // A refused operator acted in none of their roles; the record names all of them.
+  return { name: operator.name, role: request.actingRole ?? (operator.roles.join('+') || 'none') };
 }
 
 /**

@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   type Actor,
   AppError,
+  allowedTo,
   type HttpServer,
   Paging,
   recordAudit,
@@ -15,7 +16,6 @@ import { type RevokeAnswer, type RevokeInstruction, revocationReasons } from './
 import { twinOf } from './certificate-twin.ts';
 import {
   actorOf,
-  anyOperator,
   IdParams,
   iso,
   literals,
@@ -277,7 +277,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.post(
     '/v1/revocations',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('revocation.enter') },
       schema: {
         tags: ['revocations'],
         summary:
@@ -337,7 +337,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.post(
     '/v1/revocations/:id/review',
     {
-      config: { access: ['reviewer'] },
+      config: { access: allowedTo('revocation.review') },
       schema: {
         tags: ['revocations'],
         summary: 'A reviewer other than the entry clerk decides; on approval the RA instructs the CA at once',
@@ -403,7 +403,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.post(
     '/v1/revocations/:id/retry',
     {
-      config: { access: ['reviewer', 'certificate_maker'] },
+      config: { access: allowedTo('revocation.retry') },
       schema: {
         tags: ['revocations'],
         summary: 'Sends an approved revocation the CA has not confirmed to the CA again',
@@ -435,7 +435,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.get(
     '/v1/revocations',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('revocation.read') },
       schema: {
         tags: ['revocations'],
         summary: 'Revocation requests, newest first',
@@ -460,7 +460,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.get(
     '/v1/revocations/:id',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('revocation.read') },
       schema: {
         tags: ['revocations'],
         params: IdParams,
