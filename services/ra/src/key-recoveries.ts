@@ -11,6 +11,7 @@ import {
 } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { DownloadCode } from './download-codes.ts';
+import { auditHolderRead } from './holder-read-audit.ts';
 import { freshDownloadCode } from './key-recovery-download.ts';
 import {
   IdentityCheck,
@@ -302,7 +303,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
         `${keyRecoverySelect} WHERE ($1::text IS NULL OR k.status = $1) ORDER BY k.id DESC LIMIT $2 OFFSET $3`,
         [status ?? null, limit, offset],
       );
-      return { items: rows.map(toKeyRecoveryView) };
+      return { items: await auditHolderRead(ctx.pool, request, rows.map(toKeyRecoveryView)) };
     },
   );
 
@@ -316,6 +317,11 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
         response: { 200: withExample(KeyRecoveryView, keyRecoveryExample) },
       },
     },
-    async (request) => readKeyRecovery(ctx.pool, request.params.id),
+    async (request) => {
+      const [view] = await auditHolderRead(ctx.pool, request, [
+        await readKeyRecovery(ctx.pool, request.params.id),
+      ]);
+      return view;
+    },
   );
 }

@@ -8,6 +8,7 @@ import {
   readApplication,
   toApplicationView,
 } from './application-view.ts';
+import { auditHolderRead } from './holder-read-audit.ts';
 import { IdParams, iso, literals, Nullable, type RaContext, Time } from './ra-context.ts';
 
 const HolderKey = Type.String({
@@ -115,7 +116,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
           ORDER BY a.deadline, a.id LIMIT $4 OFFSET $5`,
         [status ?? null, overdue ?? null, holderKey ?? null, limit, offset],
       );
-      return { items: rows.map(toApplicationView) };
+      return { items: await auditHolderRead(ctx.pool, request, rows.map(toApplicationView)) };
     },
   );
 
@@ -129,7 +130,12 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
         response: { 200: withExample(ApplicationView, applicationExample) },
       },
     },
-    async (request) => readApplication(ctx.pool, request.params.id),
+    async (request) => {
+      const [view] = await auditHolderRead(ctx.pool, request, [
+        await readApplication(ctx.pool, request.params.id),
+      ]);
+      return view;
+    },
   );
 
   app.get(
