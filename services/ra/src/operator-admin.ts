@@ -7,6 +7,7 @@ import {
   type HttpServer,
   listOperators,
   listRoleChanges,
+  readOperatorRecord,
   rejectRoleChange,
   requestRoleChange,
   roles,
@@ -73,7 +74,7 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
     },
     async (request, reply) => {
       const { operator, credential } = await addOperatorAs(pool, actorOf(request), request.body);
-      const record = (await listOperators(pool)).find((o) => o.id === operator.id)!;
+      const record = await readOperatorRecord(pool, operator.id);
       return reply.code(201).send({ operator: record, credential });
     },
   );

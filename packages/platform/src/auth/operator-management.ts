@@ -62,6 +62,12 @@ export async function listOperators(pool: Pool): Promise<OperatorRecord[]> {
   return rows.map(toRecord);
 }
 
+export async function readOperatorRecord(pool: Pool, id: string): Promise<OperatorRecord> {
+  const { rows } = await pool.query(`${recordSelect} WHERE o.id = $1 GROUP BY o.id`, [id]);
+  if (!rows[0]) throw new AppError('OPERATOR_NOT_FOUND', `there is no operator ${id}`, 404);
+  return toRecord(rows[0]);
+}
+
 /** The operator's row, locked for the change the caller's transaction makes. */
 async function lockOperator(client: PoolClient, id: string): Promise<OperatorRecord> {
   const locked = await client.query('SELECT id FROM operators WHERE id = $1 FOR UPDATE', [id]);
