@@ -7,7 +7,16 @@ import type { Stack } from './sm2ca-stack.ts';
 export async function addStackOperator(stack: Stack, name: string, roles: string[]): Promise<string> {
   if (!stack.superAdmin) throw new Error('this stack made no super admin (its database had one already)');
   const added = await stack.cli(
-    ['operator', 'add', '--name', name, '--identity', `staff-${name}`, '--role', ...roles],
+    [
+      'operator',
+      'add',
+      '--name',
+      name,
+      '--identity',
+      `staff-${name.replaceAll(' ', '-')}`,
+      '--role',
+      ...roles,
+    ],
     { SM2CA_OPERATOR_CREDENTIAL: stack.superAdmin },
   );
   if (added.code !== 0) throw new Error(`operator add ${name}: ${added.stderr}`);
