@@ -12,8 +12,16 @@ import {
   requestRoleChange,
   roles,
   rotateCredential,
+  withExample,
 } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
+import {
+  credentialExample,
+  newOperatorExample,
+  operatorExample,
+  roleChangeExample,
+  roleChangeRequestExample,
+} from './operator-admin-examples.ts';
 import { actorOf, IdParams, literals, Nullable, Time } from './ra-context.ts';
 import { auditRefusals } from './refusal-audit.ts';
 
@@ -61,15 +69,23 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
       schema: {
         tags: admin,
         summary: 'Add an operator with compatible roles; their credential is in the answer, once',
-        body: Type.Object(
-          {
-            name: Type.String({ minLength: 1, maxLength: 64 }),
-            identity: Type.String({ minLength: 1, maxLength: 64 }),
-            roles: RoleList,
-          },
-          { additionalProperties: false },
+        body: withExample(
+          Type.Object(
+            {
+              name: Type.String({ minLength: 1, maxLength: 64 }),
+              identity: Type.String({ minLength: 1, maxLength: 64 }),
+              roles: RoleList,
+            },
+            { additionalProperties: false },
+          ),
+          newOperatorExample,
         ),
-        response: { 201: Type.Object({ operator: OperatorRecord, credential: Credential }) },
+        response: {
+          201: withExample(Type.Object({ operator: OperatorRecord, credential: Credential }), {
+            operator: operatorExample,
+            credential: credentialExample,
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -87,7 +103,9 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
       schema: {
         tags: admin,
         summary: 'Every operator with their roles, disabled ones included',
-        response: { 200: Type.Object({ items: Type.Array(OperatorRecord) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(OperatorRecord) }), { items: [operatorExample] }),
+        },
       },
     },
     async () => ({ items: await listOperators(pool) }),
@@ -103,7 +121,9 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
         summary:
           'Disable an operator: their credential stops working; their pending role changes are rejected',
         params: IdParams,
-        response: { 200: OperatorRecord },
+        response: {
+          200: withExample(OperatorRecord, { ...operatorExample, disabledAt: '2026-03-01T08:00:00.000Z' }),
+        },
       },
     },
     async (request) => disableOperator(pool, actorOf(request), request.params.id),
@@ -118,7 +138,12 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
         tags: admin,
         summary: 'Give an operator a new credential; the old one stops working',
         params: IdParams,
-        response: { 200: Type.Object({ operator: OperatorRecord, credential: Credential }) },
+        response: {
+          200: withExample(Type.Object({ operator: OperatorRecord, credential: Credential }), {
+            operator: operatorExample,
+            credential: credentialExample,
+          }),
+        },
       },
     },
     async (request) => rotateCredential(pool, actorOf(request), request.params.id),
@@ -133,8 +158,11 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
         tags: admin,
         summary: "Ask for an operator's roles to become the given set; a second administrator approves it",
         params: IdParams,
-        body: Type.Object({ roles: RoleList }, { additionalProperties: false }),
-        response: { 201: RoleChange },
+        body: withExample(
+          Type.Object({ roles: RoleList }, { additionalProperties: false }),
+          roleChangeRequestExample,
+        ),
+        response: { 201: withExample(RoleChange, roleChangeExample) },
       },
     },
     async (request, reply) =>
@@ -152,7 +180,9 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
         tags: admin,
         summary: 'Role changes, oldest first; pending ones wait for a second administrator',
         querystring: Type.Object({ status: Type.Optional(literals(['pending', 'approved', 'rejected'])) }),
-        response: { 200: Type.Object({ items: Type.Array(RoleChange) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(RoleChange) }), { items: [roleChangeExample] }),
+        },
       },
     },
     async (request) => ({ items: await listRoleChanges(pool, request.query.status) }),
@@ -167,7 +197,14 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
         tags: admin,
         summary: 'Approve a role change another administrator asked for; it takes effect now',
         params: IdParams,
-        response: { 200: RoleChange },
+        response: {
+          200: withExample(RoleChange, {
+            ...roleChangeExample,
+            status: 'approved',
+            decidedBy: '2',
+            decidedAt: '2026-02-03T11:00:00.000Z',
+          }),
+        },
       },
     },
     async (request) => approveRoleChange(pool, actorOf(request), request.params.id),
@@ -182,7 +219,14 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
         tags: admin,
         summary: 'Turn down a role change (or withdraw one you asked for)',
         params: IdParams,
-        response: { 200: RoleChange },
+        response: {
+          200: withExample(RoleChange, {
+            ...roleChangeExample,
+            status: 'rejected',
+            decidedBy: '2',
+            decidedAt: '2026-02-03T11:00:00.000Z',
+          }),
+        },
       },
     },
     async (request) => rejectRoleChange(pool, actorOf(request), request.params.id),
