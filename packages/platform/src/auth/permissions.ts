@@ -7,7 +7,11 @@ import type { Role } from './roles.ts';
 /**
  * The role × action table, the one place that says who may do what. An action is
  * `family.verb`; a role missing from an action's list is denied, and an action missing from the
- * table cannot be named by a route (allowedTo takes only keys of this table).
+ * table cannot be named by a route (allowedTo takes only keys of this table). A route that still
+ * says `access: ['reviewer']` is closed at run time and refused by the type checker: give its
+ * action a line in its family's file (`'revocation.review': ['reviewer']`) and declare
+ * `access: allowedTo('revocation.review')`; where it read `request.operator.role`, take
+ * `operatorActor(request)` (the role it acts in).
  */
 export const permissions = {
   ...enrollmentPermissions,
