@@ -189,6 +189,15 @@ describe('RA enrollment', () => {
     for (const who of ['clerk', 'reviewer', 'maker'] as const) {
       expect((await bed.call(who, 'GET', `/v1/applications/${id}`)).json().status).toBe('approved');
     }
+    const reads = await bed.pool.query(
+      "SELECT actor, actor_role FROM audit_log WHERE action = 'holder.read' AND after->'ids' ? $1 ORDER BY id",
+      [id],
+    );
+    expect(reads.rows.slice(-3)).toEqual([
+      { actor: 'op-clerk', actor_role: 'entry_clerk' },
+      { actor: 'op-reviewer', actor_role: 'reviewer' },
+      { actor: 'op-maker', actor_role: 'certificate_maker' },
+    ]);
     // Holder identity is personal data: administrators and the auditor do not read it.
     for (const who of ['auditor', 'admin', 'superAdmin', 'auditAdmin', 'keyAdmin'] as const) {
       const res = await bed.call(who, 'GET', `/v1/applications/${id}`);

@@ -9,13 +9,14 @@ import { actorOf } from './ra-context.ts';
  * The subject is the holder when the answer concerns one, so "who read this person's data"
  * is one audit query.
  */
-export async function auditHolderRead<T extends { id: string; holderKey: string }>(
+export async function auditHolderRead<T extends { holderKey: string | null }>(
   pool: Pool,
   request: FastifyRequest,
   records: T[],
+  idOf: (record: T) => string = (record) => (record as unknown as { id: string }).id,
 ): Promise<T[]> {
   if (records.length === 0) return records;
-  const holders = [...new Set(records.map((r) => r.holderKey))];
+  const holders = [...new Set(records.map((r) => r.holderKey ?? 'unknown'))];
   await withTransaction(pool, (client) =>
     recordAudit(client, actorOf(request), {
       action: 'holder.read',
@@ -23,7 +24,7 @@ export async function auditHolderRead<T extends { id: string; holderKey: string 
       subjectId: holders.length === 1 ? holders[0]! : '*',
       after: {
         route: `${request.method} ${request.routeOptions.url}`,
-        ids: records.map((r) => r.id),
+        ids: records.map(idOf),
         ...(holders.length > 1 ? { holders } : {}),
       },
     }),

@@ -88,6 +88,8 @@ function toCertificateView(row: Row): CertificateView {
   };
 }
 
+const certificateId = (view: CertificateView) => `${view.issuerId}/${view.serial}`;
+
 const normalSerial = (serial: string) => serial.replaceAll(':', '').toLowerCase();
 
 export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
@@ -171,7 +173,7 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
           offset,
         ],
       );
-      return { items: rows.map(toCertificateView) };
+      return { items: await auditHolderRead(ctx.pool, request, rows.map(toCertificateView), certificateId) };
     },
   );
 
@@ -197,7 +199,8 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
       ]);
       if (!rows[0])
         throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
-      return toCertificateView(rows[0]);
+      const [view] = await auditHolderRead(ctx.pool, request, [toCertificateView(rows[0])], certificateId);
+      return view;
     },
   );
 }

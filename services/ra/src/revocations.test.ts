@@ -144,8 +144,19 @@ describe('RA revocations and certificate queries', () => {
     expect(bySerial.json().items).toEqual([
       expect.objectContaining({ serial: serials[1], status: 'good', holderKey: 'uscc:91350100M000100Y43' }),
     ]);
-    const byHolder = await bed.call('admin', 'GET', '/v1/certificates?holderKey=uscc:91350100M000100Y43');
+    const byHolder = await bed.call('maker', 'GET', '/v1/certificates?holderKey=uscc:91350100M000100Y43');
     expect(byHolder.json().items).toHaveLength(3);
+    // The holder key and subject are personal data: the business admin does not read them, and
+    // every read by an operator is on record under the holder.
+    expect((await bed.call('admin', 'GET', '/v1/certificates')).statusCode).toBe(403);
+    const reads = await bed.pool.query(
+      "SELECT actor, actor_role, after FROM audit_log WHERE action = 'holder.read' AND subject_id = 'uscc:91350100M000100Y43' ORDER BY id DESC LIMIT 1",
+    );
+    expect(reads.rows[0]).toMatchObject({
+      actor: 'op-maker',
+      actor_role: 'certificate_maker',
+      after: { route: 'GET /v1/certificates', ids: expect.arrayContaining([`${issuingCaId}/${serials[1]}`]) },
+    });
     const held = await bed.call('reviewer', 'GET', '/v1/certificates?status=hold');
     expect(held.json().items.map((c: { serial: string }) => c.serial)).toEqual([serials[2]]);
     const missing = await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/abcdef`);
