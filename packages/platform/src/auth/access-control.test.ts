@@ -5,7 +5,7 @@ import { AppError } from '../app-error.ts';
 import { loadConfig } from '../config.ts';
 import { createHttpServer, type HttpServer } from '../http-server.ts';
 import { createLogger } from '../logger.ts';
-import { registerAccessControl } from './access-control.ts';
+import { operatorActor, registerAccessControl } from './access-control.ts';
 import { addOperator } from './operators.ts';
 import { allowedTo } from './permissions.ts';
 
@@ -41,6 +41,9 @@ describe('HTTP server with access control', () => {
       },
       async (request) => ({ by: request.operator?.name, decision: request.body.decision }),
     );
+    app.get('/issue', { config: { access: allowedTo('application.issue') } }, async (request) => ({
+      actor: operatorActor(request),
+    }));
     app.get('/conflict', { config: { access: 'public' } }, async () => {
       throw new AppError('ALREADY_DONE', 'it was done before', 409);
     });
@@ -100,6 +103,16 @@ describe('HTTP server with access control', () => {
   it('lets the right role through and knows who it is', async () => {
     const res = await post('/review', { decision: 'approve' }, 'reviewer');
     expect(res.json()).toEqual({ by: 'op-reviewer', decision: 'approve' });
+  });
+
+  it('acts in the first of an operator’s roles the permission allows, as audit records name it', async () => {
+    const { operator, credential } = await addOperator(db.pool, cli, {
+      name: 'two hats',
+      identity: 'id-two-hats',
+      roles: ['entry_clerk', 'certificate_maker'],
+    });
+    const res = await app.inject({ url: '/issue', headers: { authorization: `Bearer ${credential}` } });
+    expect(res.json()).toEqual({ actor: { id: operator.id, name: 'two hats', role: 'certificate_maker' } });
   });
 
   it('answers schema violations and bad JSON with 400 and a stable code', async () => {
