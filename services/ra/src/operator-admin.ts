@@ -60,6 +60,7 @@ const admin = ['administration'];
  */
 export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
   const onError = auditRefusals(pool, 'operator');
+  const onChangeError = auditRefusals(pool, 'operator_role_change');
 
   app.post(
     '/v1/admin/operators',
@@ -175,7 +176,7 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
     '/v1/admin/role-changes',
     {
       config: { access: allowedTo('operator.list') },
-      onError,
+      onError: onChangeError,
       schema: {
         tags: admin,
         summary: 'Role changes, oldest first; pending ones wait for a second administrator',
@@ -192,7 +193,7 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
     '/v1/admin/role-changes/:id/approve',
     {
       config: { access: allowedTo('operator.approve_role_change') },
-      onError,
+      onError: onChangeError,
       schema: {
         tags: admin,
         summary: 'Approve a role change another administrator asked for; it takes effect now',
@@ -214,7 +215,7 @@ export function registerOperatorAdminRoutes(app: HttpServer, pool: Pool): void {
     '/v1/admin/role-changes/:id/reject',
     {
       config: { access: allowedTo('operator.approve_role_change') },
-      onError,
+      onError: onChangeError,
       schema: {
         tags: admin,
         summary: 'Turn down a role change (or withdraw one you asked for)',
