@@ -1,15 +1,10 @@
-import { type Actor, errorResponse, findOperatorByCredential, recordAudit } from '@sm2ca/platform';
+import { type Actor, errorResponse, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** The operator who asked, also when their role was refused and access control did not set them. */
-async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | undefined> {
-  const operator =
-    request.operator ??
-    (await findOperatorByCredential(
-      pool,
-      /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '',
-    ));
+/** The operator who asked: access control names them before it judges their role. */
+function askerOf(request: FastifyRequest): Actor | undefined {
+  const { operator } = request;
   if (!operator) return undefined;
   // A refused operator acted in none of their roles; the record names all of them.
   return { name: operator.name, role: request.actingRole ?? (operator.roles.join('+') || 'none') };
@@ -25,7 +20,7 @@ export function auditRefusals(pool: Pool, subjectType: string) {
   return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
     const { status, body } = errorResponse(error);
     if (status >= 500) return;
-    const actor = await askerOf(pool, request);
+    const actor = askerOf(request);
     if (!actor) return;
     const id = (request.params as { id?: unknown } | undefined)?.id;
     await withTransaction(pool, (client) =>
