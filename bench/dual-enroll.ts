@@ -19,6 +19,7 @@ import { loadConfig, openConfiguredDevice } from '@sm2ca/platform';
 import { connectPool, startEmbeddedPostgres } from '@sm2ca/store';
 import { freePort } from '../test/support/free-port.ts';
 import { startStack } from '../test/support/sm2ca-stack.ts';
+import { addStackOperator } from '../test/support/stack-operators.ts';
 
 const applications = Number(process.argv[2] ?? 500);
 const makers = Number(process.argv[3] ?? 16);
@@ -48,8 +49,7 @@ const stack = await startStack(pg.url, { SM2CA_DB_POOL_SIZE: '20' }, ['ca', 'ra'
 const db = await connectPool(pg.url);
 try {
   const config = loadConfig(stack.env);
-  const operator = async (name: string, role: string) =>
-    (await stack.cli(['operator', 'add', '--name', name, '--role', role])).stdout.trim();
+  const operator = (name: string, role: string) => addStackOperator(stack, name, [role]);
   const clerk = await operator('clerk', 'entry-clerk');
   const reviewer = await operator('reviewer', 'reviewer');
   const maker = await operator('maker', 'certificate-maker');

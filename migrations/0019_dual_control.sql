@@ -2,26 +2,7 @@
 -- rotating the RA key, creating a subordinate CA, signing with a CA key outside issuance (given
 -- bytes, or a cross-certificate for another CA's key, and its revocation).
 
--- Super administrators approve them. The role check allows the final list of roles agreed for
--- the branches, whichever of them lands first; where the role column is gone (roles held in their
--- own table), there is nothing to extend.
-DO $$
-DECLARE c record;
-BEGIN
-  IF EXISTS (SELECT 1 FROM information_schema.columns
-              WHERE table_name = 'operators' AND column_name = 'role' AND table_schema = current_schema()) THEN
-    FOR c IN SELECT conname FROM pg_constraint
-              WHERE conrelid = 'operators'::regclass AND contype = 'c'
-                AND pg_get_constraintdef(oid) LIKE '%role%'
-    LOOP
-      EXECUTE format('ALTER TABLE operators DROP CONSTRAINT %I', c.conname);
-    END LOOP;
-    ALTER TABLE operators ADD CONSTRAINT operators_role_check CHECK (role IN (
-      'super_admin', 'business_admin', 'audit_admin', 'entry_clerk', 'reviewer', 'certificate_maker',
-      'auditor', 'key_administrator', 'judicial_officer'));
-  END IF;
-END
-$$;
+-- Super administrators (operator_roles, 0016) request and approve them.
 
 -- One requested action. `digest` is SM3 over the canonical JSON of {kind, parameters}: what the
 -- approvers saw and what the CA recomputes before it acts.

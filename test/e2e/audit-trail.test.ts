@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslHolderCsr } from '../support/openssl-cli.ts';
 import { raOperators } from '../support/ra-client.ts';
 import { type Stack, sm2caCli, startStack } from '../support/sm2ca-stack.ts';
+import { addStackOperator } from '../support/stack-operators.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 type Page = { items: { id: string; actor: string; actorRole: string }[]; nextAfterId: string };
@@ -88,9 +89,7 @@ describe('audit trail end to end', () => {
   }, 120_000);
 
   it('lets the auditor query and export the trail over the API and the CLI, and nobody else', async () => {
-    const added = await stack.cli(['operator', 'add', '--name', 'auditor', '--role', 'auditor']);
-    expect(added.code, added.stderr).toBe(0);
-    const auditor = added.stdout.trim();
+    const auditor = await addStackOperator(stack, 'auditor', ['auditor']);
     const ra = (path: string, credential = auditor) =>
       fetch(`${stack.url.ra}${path}`, { headers: { authorization: `Bearer ${credential}` } });
 
@@ -122,8 +121,7 @@ describe('audit trail end to end', () => {
     const { rows } = await db.pool.query("SELECT actor FROM audit_log WHERE action = 'audit.export'");
     expect(rows).toEqual([{ actor: 'auditor' }]);
 
-    const clerk = await stack.cli(['operator', 'add', '--name', 'clerk2', '--role', 'entry-clerk']);
-    const refused = await ra('/v1/audit/records', clerk.stdout.trim());
+    const refused = await ra('/v1/audit/records', await addStackOperator(stack, 'clerk2', ['entry-clerk']));
     expect(refused.status).toBe(403);
     expect((await ra(`/v1/audit/export?from=${to}&to=${from}`)).status).toBe(400);
   }, 120_000);

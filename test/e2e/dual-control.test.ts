@@ -62,7 +62,7 @@ describe('dual control of CA-level actions', () => {
       const added = await addOperator(
         bed.db.pool,
         { name: 'cli', role: 'test' },
-        { name: `op-${who}`, role },
+        { name: `op-${who}`, identity: `id-${who}`, roles: [role] },
       );
       credentials[who] = added.credential;
     }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEnvelopedKey } from '../support/open-enveloped-key.ts';
 import { SmCryptoSigner } from '../support/sm-crypto-signer.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
+import { addStackOperator } from '../support/stack-operators.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -79,11 +80,7 @@ describe('key recovery and judicial recovery end to end', () => {
     const db = await createTestDatabase();
     drop = db.drop;
     stack = await startStack(db.url);
-    for (const [name, role] of staff) {
-      const added = await stack.cli(['operator', 'add', '--name', name, '--role', role]);
-      if (added.code !== 0) throw new Error(`operator add: ${added.stderr}`);
-      token[name] = added.stdout.trim();
-    }
+    for (const [name, role] of staff) token[name] = await addStackOperator(stack, name, [role]);
     const issued = await enroll(holderKey, holderId, true);
     // The holder's own download of the pair: the encryption certificate as enrollment handed it out.
     const { reference, code } = issued.download;

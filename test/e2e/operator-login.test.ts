@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmDistId, openssl, opensslSm2Key, tempDir } from '../support/openssl-cli.ts';
 import { type RaOperators, raOperators } from '../support/ra-client.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
+import { addStackOperator } from '../support/stack-operators.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
 /**
  * Certificate login with every service its own process: the real CA issues an operator-sign
- * certificate through the RA workflow for a key OpenSSL made, a business admin enrols it, and
+ * certificate through the RA workflow for a key OpenSSL made, a super admin enrols it, and
  * `sm2ca login` signs the challenge with the key file; revoking the certificate ends its logins.
  */
 describe('operator certificate login end to end', () => {
@@ -23,14 +24,8 @@ describe('operator certificate login end to end', () => {
     db = await createTestDatabase();
     stack = await startStack(db.url, {}, ['ca', 'ra']);
     operators = await raOperators(stack);
-    for (const [name, role] of [
-      ['admin', 'business-admin'],
-      ['pat', 'reviewer'],
-    ]) {
-      const added = await stack.cli(['operator', 'add', '--name', name as string, '--role', role as string]);
-      expect(added.code, added.stderr).toBe(0);
-      cliToken[name as string] = added.stdout.trim();
-    }
+    cliToken.admin = stack.superAdmin!;
+    cliToken.pat = await addStackOperator(stack, 'pat', ['reviewer']);
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openssl, opensslHolderCsr } from '../support/openssl-cli.ts';
 import { raOperators } from '../support/ra-client.ts';
 import { type Stack, sm2caCli, startStack } from '../support/sm2ca-stack.ts';
+import { addStackOperator } from '../support/stack-operators.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
 /**
@@ -152,9 +153,10 @@ describe('certificate status end to end', () => {
   });
 
   it('shows the revocation on the revocation clock and the CRL archive as kept, through the CLI', async () => {
-    const added = await stack.cli(['operator', 'add', '--name', 'auditor', '--role', 'auditor']);
-    expect(added.code, added.stderr).toBe(0);
-    const env = { ...stack.env, SM2CA_OPERATOR_CREDENTIAL: added.stdout.trim() };
+    const env = {
+      ...stack.env,
+      SM2CA_OPERATOR_CREDENTIAL: await addStackOperator(stack, 'auditor', ['auditor']),
+    };
 
     const clock = await sm2caCli(['evidence', 'revocations', '--detail'], env);
     expect(clock.code, clock.stderr).toBe(0);

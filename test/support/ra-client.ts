@@ -1,4 +1,5 @@
 import type { Stack } from './sm2ca-stack.ts';
+import { addStackOperator } from './stack-operators.ts';
 
 /** Operators of a running stack, and the RA API as they call it. */
 export async function raOperators(stack: Stack) {
@@ -8,9 +9,7 @@ export async function raOperators(stack: Stack) {
     ['reviewer', 'reviewer'],
     ['maker', 'certificate-maker'],
   ] as const) {
-    const added = await stack.cli(['operator', 'add', '--name', name, '--role', role]);
-    if (added.code !== 0) throw new Error(`operator add: ${added.stderr}`);
-    token[name] = added.stdout.trim();
+    token[name] = await addStackOperator(stack, name, [role]);
   }
   const ra = async (
     method: string,

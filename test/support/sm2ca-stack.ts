@@ -12,12 +12,23 @@ const bin = new URL('../../cli/bin/sm2ca.js', import.meta.url).pathname;
 export interface Stack {
   env: NodeJS.ProcessEnv;
   url: { ra: string; ca: string; km: string; ocsp: string; crl: string };
-  /** Runs `sm2ca ARGS` against the same configuration. */
-  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * The credential of the first super admin (`stack-admin`) that `sm2ca start --super-admin` made;
+   * undefined when the database had a super admin already.
+   */
+  superAdmin: string | undefined;
+  /** Runs `sm2ca ARGS` against the same configuration, with `extraEnv` added. */
+  cli(
+    args: string[],
+    extraEnv?: NodeJS.ProcessEnv,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Everything the supervisor printed so far. */
   output(): string;
   stop(): Promise<void>;
 }
+
+/** The name of the first super admin a stack's key ceremony makes. */
+export const stackSuperAdmin = 'stack-admin';
 
 /**
  * Runs the `sm2ca` binary with exactly `env`: its exit code and output, whatever the code.
@@ -77,7 +88,14 @@ export async function startStack(
     LOG_LEVEL: 'warn',
     ...extraEnv,
   });
-  const args = ['start', ...(only ? ['--only', only.join(',')] : [])];
+  const args = [
+    'start',
+    '--super-admin',
+    stackSuperAdmin,
+    '--super-admin-identity',
+    `${stackSuperAdmin}-0001`,
+    ...(only ? ['--only', only.join(',')] : []),
+  ];
   const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,7 +133,8 @@ export async function startStack(
       ocsp: local(port.ocsp),
       crl: local(port.crl),
     },
-    cli: (args) => sm2caCli(args, env),
+    superAdmin: /super admin credential \(shown once\): (sm2op_\S+)/.exec(output)?.[1],
+    cli: (args, extraEnv = {}) => sm2caCli(args, { ...env, ...extraEnv }),
     output: () => output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');

@@ -7,14 +7,13 @@ import { checkPortsFree } from '../free-ports.ts';
 import { lockHome } from '../instance-lock.ts';
 import { progress } from '../output.ts';
 import { installedServices, Supervisor } from '../supervisor.ts';
-import { initialise } from './init.ts';
+import { initialise, type SuperAdminOptions, superAdminOptions } from './init.ts';
 
 export function registerStartCommand(program: Command): void {
-  program
-    .command('start')
+  superAdminOptions(program.command('start'))
     .description('start the database and every service, creating the CA on first use; Ctrl-C stops them all')
     .option('--only <services>', 'comma-separated subset to run on this host, e.g. ca,ra')
-    .action(async (options: { only?: string }) => {
+    .action(async (options: { only?: string } & SuperAdminOptions) => {
       const installed = installedServices();
       const wanted = options.only
         ? (options.only.split(',').map((s) => s.trim()) as ServiceName[])
@@ -59,7 +58,7 @@ export function registerStartCommand(program: Command): void {
         await lock.release();
       };
       try {
-        const created = await initialise(config, db);
+        const created = await initialise(config, db, options);
         progress(created.length === 0 ? 'CA found' : `CA created: ${created.join(', ')}`);
         await supervisor.start(installed.filter((s) => wanted.includes(s)));
       } catch (err) {

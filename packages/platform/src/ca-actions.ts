@@ -99,7 +99,8 @@ export function caActionDigest(kind: CaActionKind, parameters: unknown): Buffer 
  * SQL: the operator row `o` may approve CA actions (an enabled super administrator). The one place
  * that knows how roles are stored, for the RA's count of approvers and for the CA's re-check.
  */
-export const superAdminSql = (o: string) => `(${o}.role = 'super_admin' AND ${o}.disabled_at IS NULL)`;
+export const superAdminSql = (o: string) =>
+  `(${o}.disabled_at IS NULL AND EXISTS (SELECT FROM operator_roles r WHERE r.operator_id = ${o}.id AND r.role = 'super_admin'))`;
 
 export interface CaActionStanding {
   approvals: number;

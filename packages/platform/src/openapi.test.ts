@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './app-error.ts';
+import { allowedTo } from './auth/permissions.ts';
 import { loadConfig } from './config.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
@@ -14,7 +15,7 @@ describe('OpenAPI document of a service', () => {
       timeouts: loadConfig({}).http,
       title: 'test',
     });
-    app.get('/operators-only', { config: { access: ['auditor'] } }, async () => {
+    app.get('/operators-only', { config: { access: allowedTo('audit.read') } }, async () => {
       throw new AppError('ROLE_FORBIDDEN', 'not you', 403, { role: 'reviewer', allowed: ['auditor'] });
     });
     app.get('/public', { config: { access: 'public' } }, async () => ({ ok: true }));

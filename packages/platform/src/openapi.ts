@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { RouteOptions } from 'fastify';
+import { isPermissionRule } from './auth/permissions.ts';
 
 /** What every 4xx and 5xx answer carries (errorResponse builds it). */
 export const ErrorBodySchema = Type.Object(
@@ -49,7 +50,8 @@ export const openapiComponents = {
     [bearerSecurityScheme]: {
       type: 'http' as const,
       scheme: 'bearer',
-      description: 'an RA operator credential, printed once by `npx sm2ca operator add`',
+      description:
+        'an operator credential, printed once by `sm2ca operator add` (or `sm2ca init --super-admin`)',
     },
   },
 };
@@ -70,6 +72,6 @@ export function documentAccessAndErrors(route: RouteOptions): void {
       '4xx': response['4xx'] ?? ErrorBodySchema,
       '5xx': response['5xx'] ?? ErrorBodySchema,
     },
-    ...(Array.isArray(route.config?.access) ? { security: [{ [bearerSecurityScheme]: [] }] } : {}),
+    ...(isPermissionRule(route.config?.access) ? { security: [{ [bearerSecurityScheme]: [] }] } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { type HttpServer, withExample } from '@sm2ca/platform';
+import { allowedTo, type HttpServer, withExample } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { CaIssuerDirectory } from './ca-issuers.ts';
 import { crlCycleSeconds, crlEvidence } from './crl-evidence.ts';
@@ -42,7 +42,7 @@ export function registerCrlEvidenceRoutes(
   app.get(
     '/v1/evidence/crls',
     {
-      config: { access: ['business_admin', 'auditor'] },
+      config: { access: allowedTo('evidence.read') },
       schema: {
         tags: ['evidence'],
         summary:

@@ -39,8 +39,12 @@ describe('directory publication', () => {
       { leaderRetryMs: 200 },
     );
     await app.ready();
-    auditor = (await addOperator(bed.db.pool, cli, { name: 'auditor', role: 'auditor' })).credential;
-    clerkId = (await addOperator(bed.db.pool, cli, { name: 'clerk', role: 'entry_clerk' })).operator.id;
+    auditor = (
+      await addOperator(bed.db.pool, cli, { name: 'auditor', identity: 'id-auditor', roles: ['auditor'] })
+    ).credential;
+    clerkId = (
+      await addOperator(bed.db.pool, cli, { name: 'clerk', identity: 'id-clerk', roles: ['entry_clerk'] })
+    ).operator.id;
   });
   afterAll(async () => {
     await app?.close();

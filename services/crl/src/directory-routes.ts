@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { type HttpServer, withExample } from '@sm2ca/platform';
+import { allowedTo, type HttpServer, withExample } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { outboxStatus } from './directory-outbox.ts';
 
@@ -48,7 +48,7 @@ export function registerDirectoryRoutes(app: HttpServer, deps: DirectoryRouteDep
   app.get(
     '/v1/directory',
     {
-      config: { access: ['business_admin', 'auditor'] },
+      config: { access: allowedTo('directory.read') },
       schema: {
         description: 'The directory (LDAP) publication queue: depth, oldest pending item, last publication',
         response: { 200: DirectorySchema },

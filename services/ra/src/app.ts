@@ -25,6 +25,7 @@ import { registerKeyRecoveryDownloadRoute } from './key-recovery-download.ts';
 import type { KeyRestorer } from './key-release.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
+import { registerOperatorAdminRoutes } from './operator-admin.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
@@ -79,6 +80,7 @@ export async function buildRaApp(
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerOperatorAdminRoutes(app, db.pool);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import {
+  allowedTo,
   type HttpServer,
   recordAudit,
   refuseKeyReuse,
@@ -50,7 +51,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
   app.post(
     '/v1/applications',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('application.enter') },
       schema: {
         tags: ['applications'],
         summary: 'An entry clerk submits a certificate application',

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import {
   AppError,
   AUDIT_RECORD_COLUMNS,
+  allowedTo,
   auditRecordFromRow,
   exportAudit,
   type HttpServer,
@@ -77,7 +78,7 @@ export function registerAuditRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/audit/records',
     {
-      config: { access: ['auditor'] },
+      config: { access: allowedTo('audit.read') },
       schema: {
         tags: ['audit'],
         summary: 'Audit records by time, actor, action (or family) and subject, oldest first, paged by id',
@@ -128,7 +129,7 @@ export function registerAuditRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/audit/export',
     {
-      config: { access: ['auditor'] },
+      config: { access: allowedTo('audit.export') },
       schema: {
         tags: ['audit'],
         summary:

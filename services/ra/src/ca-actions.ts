@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import {
   type Actor,
   AppError,
+  allowedTo,
   caActionDigest,
   caActionStanding,
   type HttpServer,
@@ -197,7 +198,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.post(
     path,
     {
-      config: { access: ['super_admin'] },
+      config: { access: allowedTo('ca_action.request') },
       onError,
       schema: {
         tags,
@@ -246,7 +247,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.get(
     path,
     {
-      config: { access: ['super_admin'] },
+      config: { access: allowedTo('ca_action.read') },
       onError,
       schema: {
         tags,
@@ -263,7 +264,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.get(
     `${path}/:id`,
     {
-      config: { access: ['super_admin'] },
+      config: { access: allowedTo('ca_action.read') },
       onError,
       schema: {
         tags,
@@ -279,7 +280,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
     app.post(
       `${path}/:id/${decision}`,
       {
-        config: { access: ['super_admin'] },
+        config: { access: allowedTo('ca_action.decide') },
         onError,
         schema: {
           tags,
@@ -307,7 +308,7 @@ export function registerCaActionRoutes(app: HttpServer, ctx: CaActionContext): v
   app.post(
     `${path}/:id/execute`,
     {
-      config: { access: ['super_admin'] },
+      config: { access: allowedTo('ca_action.execute') },
       onError,
       schema: {
         tags,

@@ -105,6 +105,9 @@ const DownloadBody = Type.Object(
 
 type Outcome = { ok: Delivered } | { refused: AppError };
 
+/** What a code is compared with when the reference is unknown: the same work as for a known one. */
+export const unknownReferenceDigest = credentialDigest('no such reference');
+
 /** The certificate chain from the issuing CA up to the root, as the CA recorded it. */
 async function chainOf(client: PoolClient, issuerId: string): Promise<Buffer[]> {
   const { rows } = await client.query(
@@ -164,15 +167,33 @@ export async function checkReference(
     [reference],
   );
   const row = rows[0];
-  const invalid = (attemptsLeft?: number) =>
-    new AppError(
-      'DOWNLOAD_CODE_INVALID',
-      'the reference number or authorisation code is wrong',
-      403,
-      attemptsLeft === undefined ? undefined : { attemptsLeft },
-    );
-  if (!row) return { refused: invalid() };
-  if (row.failed_attempts >= maxFailedAttempts) {
+  // An unknown reference, a wrong code and a locked reference answer alike (same code, body and
+  // statements run), so nobody learns from the answer which references exist or how many tries
+  // are left. Only the holder, who has the right code, is told their reference is locked.
+  const invalid = new AppError(
+    'DOWNLOAD_CODE_INVALID',
+    'the reference number or authorisation code is wrong, or too many wrong codes locked it',
+    403,
+  );
+  const given = credentialDigest(canonicalCode(code));
+  const right = timingSafeEqual(given, row?.code_digest ?? unknownReferenceDigest);
+  const locked = row ? row.failed_attempts >= maxFailedAttempts : false;
+  if (!row || !right) {
+    const failed = row ? Math.min(row.failed_attempts + 1, maxFailedAttempts) : null;
+    await client.query('UPDATE download_codes SET failed_attempts = $2 WHERE reference = $1', [
+      reference,
+      failed ?? 0,
+    ]);
+    await recordAudit(client, holder, {
+      action: 'download_code.fail',
+      subjectType: 'download_code',
+      subjectId: reference,
+      before: { failedAttempts: row ? row.failed_attempts : null },
+      after: { failedAttempts: failed },
+    });
+    return { refused: invalid };
+  }
+  if (locked) {
     return {
       refused: new AppError(
         'DOWNLOAD_CODE_LOCKED',
@@ -180,22 +201,6 @@ export async function checkReference(
         403,
       ),
     };
-  }
-  const given = credentialDigest(canonicalCode(code));
-  if (!timingSafeEqual(given, row.code_digest)) {
-    const failed = row.failed_attempts + 1;
-    await client.query('UPDATE download_codes SET failed_attempts = $2 WHERE reference = $1', [
-      reference,
-      failed,
-    ]);
-    await recordAudit(client, holder, {
-      action: 'download_code.fail',
-      subjectType: 'download_code',
-      subjectId: reference,
-      before: { failedAttempts: row.failed_attempts },
-      after: { failedAttempts: failed },
-    });
-    return { refused: invalid(maxFailedAttempts - failed) };
   }
   return { row };
 }

@@ -103,7 +103,7 @@ describe('RA dual enrollment', () => {
     expect(encryption.serial).toMatch(/^[0-9a-f]+$/);
     expect(encryption.serial).not.toBe(serial);
 
-    const view = await bed.call('auditor', 'GET', `/v1/applications/${id}`);
+    const view = await bed.call('reviewer', 'GET', `/v1/applications/${id}`);
     expect(view.json()).toMatchObject({
       status: 'issued',
       dual: true,
@@ -111,9 +111,9 @@ describe('RA dual enrollment', () => {
       serial,
       encryption: { profile: 'person-encrypt', issuerId: issuingCaId, serial: encryption.serial },
     });
-    const signature = await bed.call('auditor', 'GET', `/v1/certificates/${issuingCaId}/${serial}`);
+    const signature = await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/${serial}`);
     expect(signature.json()).toMatchObject({ applicationId: id, twinSerial: encryption.serial });
-    const twin = await bed.call('auditor', 'GET', `/v1/certificates/${issuingCaId}/${encryption.serial}`);
+    const twin = await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/${encryption.serial}`);
     expect(twin.json()).toMatchObject({
       applicationId: id,
       profile: 'person-encrypt',
@@ -190,7 +190,7 @@ describe('RA dual enrollment', () => {
       requestId: claimed.requestId,
       encryption: { profile: 'person-encrypt' },
     });
-    const view = (await bed.call('auditor', 'GET', `/v1/applications/${id}`)).json();
+    const view = (await bed.call('reviewer', 'GET', `/v1/applications/${id}`)).json();
     expect(view).toMatchObject({
       status: 'issued',
       encryption: { serial: expect.stringMatching(/^[0-9a-f]+$/) },
@@ -274,7 +274,7 @@ describe('RA dual enrollment', () => {
       });
       expect(reviewed.statusCode).toBe(503);
       expect(reviewed.json().error.details).toMatchObject({ status: 'approved', serial: other.serial });
-      const pending = (await bed.call('auditor', 'GET', `/v1/revocations/${id}`)).json();
+      const pending = (await bed.call('reviewer', 'GET', `/v1/revocations/${id}`)).json();
       expect(pending).toMatchObject({ status: 'approved', doneAt: null, twin: { doneAt: null } });
 
       const retried = await bed.call('maker', 'POST', `/v1/revocations/${id}/retry`);

@@ -1,15 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { type HttpServer, type Role, withExample } from '@sm2ca/platform';
+import { allowedTo, type HttpServer, withExample } from '@sm2ca/platform';
 import { decisionsByMonth, undecidedByDeadline } from './deadline-clock.ts';
 import { MonthRange, monthRange } from './evidence-months.ts';
 import type { RaContext } from './ra-context.ts';
 import { crlRuleSeconds, revocationMonths, revocationTimes } from './revocation-clock.ts';
-
-/**
- * Who reads the compliance clocks: the business administrator who answers for the deadlines and
- * the auditor who checks them. The figures carry no holder data.
- */
-const evidenceReaders: readonly Role[] = ['business_admin', 'auditor'];
 
 const Seconds = Type.Union([Type.Number(), Type.Null()]);
 const Spread = Type.Object({ p50: Seconds, p99: Seconds, max: Seconds });
@@ -78,7 +72,7 @@ export function registerEvidenceRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/evidence/deadlines',
     {
-      config: { access: evidenceReaders },
+      config: { access: allowedTo('evidence.read') },
       schema: {
         tags: ['evidence'],
         summary: 'Undecided applications past their 2-working-day deadline, and those due within N hours',
@@ -112,7 +106,7 @@ export function registerEvidenceRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/evidence/deadlines/monthly',
     {
-      config: { access: evidenceReaders },
+      config: { access: allowedTo('evidence.read') },
       schema: {
         tags: ['evidence'],
         summary: 'Per month (China Standard Time): applications received, decided, and decided on time',
@@ -145,7 +139,7 @@ export function registerEvidenceRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/evidence/revocations',
     {
-      config: { access: evidenceReaders },
+      config: { access: allowedTo('evidence.read') },
       schema: {
         tags: ['evidence'],
         summary:

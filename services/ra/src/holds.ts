@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { type HttpServer, withExample } from '@sm2ca/platform';
+import { allowedTo, type HttpServer, withExample } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { revocationExample } from './api-examples.ts';
 import { actorOf, type RaContext } from './ra-context.ts';
@@ -40,7 +40,7 @@ export function registerHoldRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/freezes',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('freeze.enter') },
       schema: {
         tags: ['revocations'],
         summary:
@@ -68,7 +68,7 @@ export function registerHoldRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/unfreezes',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('unfreeze.enter') },
       schema: {
         tags: ['revocations'],
         summary:

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, recordAudit, withExample } from '@sm2ca/platform';
+import { type Actor, AppError, allowedTo, type HttpServer, recordAudit, withExample } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { downloadCodeExample, issuedExample } from './api-examples.ts';
 import { lockApplication } from './application-view.ts';
@@ -164,7 +164,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/applications/:id/issue',
     {
-      config: { access: ['certificate_maker'] },
+      config: { access: allowedTo('application.issue') },
       schema: {
         tags: ['applications'],
         summary:
@@ -198,7 +198,7 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/applications/:id/download-code',
     {
-      config: { access: ['certificate_maker'] },
+      config: { access: allowedTo('application.renew_download_code') },
       schema: {
         tags: ['applications'],
         summary:

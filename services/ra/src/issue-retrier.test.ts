@@ -26,7 +26,7 @@ describe('RA issuance retrier', () => {
   }
 
   const issueByHand = (id: string) => bed.call('maker', 'POST', `/v1/applications/${id}/issue`);
-  const view = async (id: string) => (await bed.call('auditor', 'GET', `/v1/applications/${id}`)).json();
+  const view = async (id: string) => (await bed.call('reviewer', 'GET', `/v1/applications/${id}`)).json();
   const requestIdOf = async (id: string) =>
     (await bed.pool.query('SELECT ca_request_id FROM applications WHERE id = $1', [id])).rows[0]
       .ca_request_id as string;
@@ -101,7 +101,7 @@ describe('RA issuance retrier', () => {
       code: 'APPLICATION_NOT_APPROVED',
       details: { status: 'failed' },
     });
-    const listed = await bed.call('auditor', 'GET', '/v1/applications?status=failed');
+    const listed = await bed.call('reviewer', 'GET', '/v1/applications?status=failed');
     expect(listed.json().items.map((a: { id: string }) => a.id)).toContain(id);
   });
 

@@ -212,7 +212,9 @@ describe('RA judicial recovery (司法恢复)', () => {
     expect(other.json().error.code).toBe('JUDICIAL_RECOVERY_NOT_FOUND');
     const listed = (await bed.call('officer2', 'GET', '/v1/judicial-recoveries')).json().items;
     expect(listed.map((c: { id: string }) => c.id)).not.toContain(id);
-    expect((await bed.call('auditor', 'GET', '/v1/judicial-recoveries')).json().items[0].id).toBe(id);
+    expect((await bed.call('keyAdmin', 'GET', '/v1/judicial-recoveries')).json().items[0].id).toBe(id);
+    // The auditor follows judicial recoveries in the audit trail, not in the business records.
+    expect((await bed.call('auditor', 'GET', '/v1/judicial-recoveries')).statusCode).toBe(403);
     expect((await bed.call('clerk', 'GET', '/v1/judicial-recoveries')).statusCode).toBe(403);
   });
 });

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, Paging, recordAudit, withExample } from '@sm2ca/platform';
+import {
+  type Actor,
+  AppError,
+  allowedTo,
+  type HttpServer,
+  Paging,
+  recordAudit,
+  withExample,
+} from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import {
   Authorisation,
@@ -130,7 +138,7 @@ export function registerJudicialRecoveryRoutes(app: HttpServer, ctx: RecoveryCon
   app.post(
     path,
     {
-      config: { access: ['judicial_officer'] },
+      config: { access: allowedTo('judicial_recovery.request') },
       onError,
       schema: {
         tags: ['judicial recovery'],
@@ -194,7 +202,7 @@ export function registerJudicialRecoveryRoutes(app: HttpServer, ctx: RecoveryCon
   app.post(
     `${path}/:id/decisions`,
     {
-      config: { access: ['key_administrator'] },
+      config: { access: allowedTo('judicial_recovery.decide') },
       onError,
       schema: {
         tags: ['judicial recovery'],
@@ -292,7 +300,7 @@ export function registerJudicialRecoveryRoutes(app: HttpServer, ctx: RecoveryCon
   app.post(
     `${path}/:id/release`,
     {
-      config: { access: ['key_administrator'] },
+      config: { access: allowedTo('judicial_recovery.release') },
       onError,
       schema: {
         tags: ['judicial recovery'],
@@ -307,7 +315,7 @@ export function registerJudicialRecoveryRoutes(app: HttpServer, ctx: RecoveryCon
   app.post(
     `${path}/:id/download`,
     {
-      config: { access: ['judicial_officer'] },
+      config: { access: allowedTo('judicial_recovery.download') },
       onError,
       schema: {
         tags: ['judicial recovery'],
@@ -368,7 +376,7 @@ export function registerJudicialRecoveryRoutes(app: HttpServer, ctx: RecoveryCon
   app.get(
     path,
     {
-      config: { access: ['key_administrator', 'judicial_officer', 'auditor'] },
+      config: { access: allowedTo('judicial_recovery.read') },
       schema: {
         tags: ['judicial recovery'],
         summary: 'Judicial recoveries, newest first; a judicial officer sees their own',
@@ -395,7 +403,7 @@ export function registerJudicialRecoveryRoutes(app: HttpServer, ctx: RecoveryCon
   app.get(
     `${path}/:id`,
     {
-      config: { access: ['key_administrator', 'judicial_officer', 'auditor'] },
+      config: { access: allowedTo('judicial_recovery.read') },
       schema: {
         tags: ['judicial recovery'],
         params: IdParams,

@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type HttpServer, Paging, recordAudit, withExample } from '@sm2ca/platform';
+import {
+  type Actor,
+  AppError,
+  allowedTo,
+  type HttpServer,
+  Paging,
+  recordAudit,
+  withExample,
+} from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { DownloadCode } from './download-codes.ts';
+import { auditHolderRead } from './holder-read-audit.ts';
 import { freshDownloadCode } from './key-recovery-download.ts';
 import {
   IdentityCheck,
@@ -14,7 +23,7 @@ import {
   toKeyRecoveryView,
 } from './key-recovery-view.ts';
 import { releaseFailed, releaseFromKm, stillApproved } from './key-release.ts';
-import { actorOf, anyOperator, IdParams, literals, ReviewBody, requireReason } from './ra-context.ts';
+import { actorOf, IdParams, literals, ReviewBody, requireReason } from './ra-context.ts';
 import { currentSignatureCertificate, findEncryptionCertificate } from './recovery-certificates.ts';
 import type { RecoveryContext } from './recovery-context.ts';
 import {
@@ -140,7 +149,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.post(
     path,
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('key_recovery.enter') },
       onError,
       schema: {
         tags: ['key recovery'],
@@ -204,7 +213,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.post(
     `${path}/:id/review`,
     {
-      config: { access: ['reviewer'] },
+      config: { access: allowedTo('key_recovery.review') },
       onError,
       schema: {
         tags: ['key recovery'],
@@ -261,7 +270,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.post(
     `${path}/:id/release`,
     {
-      config: { access: ['reviewer', 'certificate_maker'] },
+      config: { access: allowedTo('key_recovery.release') },
       onError,
       schema: {
         tags: ['key recovery'],
@@ -276,7 +285,7 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
   app.get(
     path,
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('key_recovery.read') },
       schema: {
         tags: ['key recovery'],
         summary: 'Key recoveries, newest first',
@@ -294,20 +303,25 @@ export function registerKeyRecoveryRoutes(app: HttpServer, ctx: RecoveryContext)
         `${keyRecoverySelect} WHERE ($1::text IS NULL OR k.status = $1) ORDER BY k.id DESC LIMIT $2 OFFSET $3`,
         [status ?? null, limit, offset],
       );
-      return { items: rows.map(toKeyRecoveryView) };
+      return { items: await auditHolderRead(ctx.pool, request, rows.map(toKeyRecoveryView)) };
     },
   );
 
   app.get(
     `${path}/:id`,
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('key_recovery.read') },
       schema: {
         tags: ['key recovery'],
         params: IdParams,
         response: { 200: withExample(KeyRecoveryView, keyRecoveryExample) },
       },
     },
-    async (request) => readKeyRecovery(ctx.pool, request.params.id),
+    async (request) => {
+      const [view] = await auditHolderRead(ctx.pool, request, [
+        await readKeyRecovery(ctx.pool, request.params.id),
+      ]);
+      return view;
+    },
   );
 }

@@ -3,13 +3,20 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   type Actor,
   AppError,
+  allowedTo,
   credentialDigest,
   type HttpServer,
   recordAudit,
   withExample,
 } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
-import { canonicalCode, DownloadCode, maxFailedAttempts, newDownloadCode } from './download-codes.ts';
+import {
+  canonicalCode,
+  DownloadCode,
+  maxFailedAttempts,
+  newDownloadCode,
+  unknownReferenceDigest,
+} from './download-codes.ts';
 import { lockKeyRecovery } from './key-recovery-view.ts';
 import { actorOf, IdParams } from './ra-context.ts';
 import type { RecoveryContext } from './recovery-context.ts';
@@ -41,7 +48,7 @@ type Outcome = { ok: Static<typeof ReleasedKey> } | { refused: AppError };
 
 /**
  * The download code rules of certificates (one use, expiry, lockout after wrong codes), for a
- * released key. Every refusal of a real reference is audited here and committed with its count.
+ * released key. Every refusal is audited here and committed with its count.
  */
 async function redeem(client: PoolClient, reference: string, code: string): Promise<Outcome> {
   const holder: Actor = { name: `holder:${reference}`, role: 'holder' };
@@ -50,37 +57,37 @@ async function redeem(client: PoolClient, reference: string, code: string): Prom
     [reference],
   );
   const row = rows[0];
-  if (!row) {
-    return {
-      refused: new AppError(
-        'DOWNLOAD_CODE_INVALID',
-        'the reference number or authorisation code is wrong',
-        403,
-      ),
-    };
-  }
+  // As for certificates (download-codes.ts): unknown reference, wrong code and locked reference
+  // answer alike, after the same statements.
+  const given = credentialDigest(canonicalCode(code));
+  const right = timingSafeEqual(given, row?.code_digest ?? unknownReferenceDigest);
+  const failed = row ? Math.min(row.code_failed_attempts + 1, maxFailedAttempts) : 0;
   const refuse = async (error: AppError, after: Record<string, unknown> = {}): Promise<Outcome> => {
     await recordAudit(client, holder, {
       action: 'key_recovery.download_refuse',
       subjectType: 'key_recovery',
-      subjectId: String(row.id),
+      subjectId: row ? String(row.id) : `reference:${reference}`,
       after: { code: error.code, ...after },
     });
     return { refused: error };
   };
+  if (!row || !right) {
+    await client.query('UPDATE key_recoveries SET code_failed_attempts = $2 WHERE download_reference = $1', [
+      reference,
+      failed,
+    ]);
+    return refuse(
+      new AppError(
+        'DOWNLOAD_CODE_INVALID',
+        'the reference number or authorisation code is wrong, or too many wrong codes locked it',
+        403,
+      ),
+      { failedAttempts: row ? failed : null },
+    );
+  }
   if (row.code_failed_attempts >= maxFailedAttempts) {
     return refuse(
       new AppError('DOWNLOAD_CODE_LOCKED', 'too many wrong codes for this reference; ask the RA again', 403),
-    );
-  }
-  if (!timingSafeEqual(credentialDigest(canonicalCode(code)), row.code_digest)) {
-    const failed = row.code_failed_attempts + 1;
-    await client.query('UPDATE key_recoveries SET code_failed_attempts = $2 WHERE id = $1', [row.id, failed]);
-    return refuse(
-      new AppError('DOWNLOAD_CODE_INVALID', 'the reference number or authorisation code is wrong', 403, {
-        attemptsLeft: maxFailedAttempts - failed,
-      }),
-      { failedAttempts: failed },
     );
   }
   if (row.status !== 'released') {
@@ -136,7 +143,7 @@ export function registerKeyRecoveryDownloadRoute(app: HttpServer, ctx: RecoveryC
   app.post(
     '/v1/key-recoveries/:id/download-code',
     {
-      config: { access: ['certificate_maker'] },
+      config: { access: allowedTo('key_recovery.renew_download_code') },
       onError: auditRefusals(ctx.pool, 'key_recovery'),
       schema: {
         tags: ['key recovery'],

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import {
   AppError,
+  allowedTo,
   endSession,
   type HttpServer,
   isSessionToken,
   recordAudit,
-  roles,
   withExample,
 } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
@@ -129,7 +129,7 @@ export function registerLoginRoutes(app: HttpServer, context: LoginContext): voi
   app.post(
     '/v1/logout',
     {
-      config: { access: roles },
+      config: { access: allowedTo('session.end') },
       schema: {
         tags: ['login'],
         summary: 'Ends the session whose token authorises this request',
@@ -158,7 +158,7 @@ export function registerLoginRoutes(app: HttpServer, context: LoginContext): voi
   app.post(
     '/v1/operators/:id/login-enrolment',
     {
-      config: { access: ['business_admin'] },
+      config: { access: allowedTo('operator.enrol_login') },
       onError: auditRefusals(context.pool, 'operator'),
       schema: {
         tags: ['login'],

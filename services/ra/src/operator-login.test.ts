@@ -278,12 +278,12 @@ describe('operator certificate login', () => {
   });
 
   it('enrols only operator-sign certificates, never one’s own, and seals the TOTP secret', async () => {
-    const own = await bed.call('admin', 'POST', `/v1/operators/${bed.ids.admin}/login-enrolment`, {
+    const own = await bed.call('superAdmin', 'POST', `/v1/operators/${bed.ids.superAdmin}/login-enrolment`, {
       issuerId: issuingCaId,
       serial: alice.serial,
     });
     expect(own.json().error.code).toBe('LOGIN_ENROL_SELF');
-    const taken = await bed.call('admin', 'POST', `/v1/operators/${bed.ids.maker}/login-enrolment`, {
+    const taken = await bed.call('superAdmin', 'POST', `/v1/operators/${bed.ids.maker}/login-enrolment`, {
       issuerId: issuingCaId,
       serial: alice.serial,
     });
@@ -293,7 +293,7 @@ describe('operator certificate login', () => {
       serial: alice.serial,
     });
     expect(clerk.json().error.code).toBe('ROLE_FORBIDDEN');
-    const unknown = await bed.call('admin', 'POST', `/v1/operators/${bed.ids.maker}/login-enrolment`, {
+    const unknown = await bed.call('superAdmin', 'POST', `/v1/operators/${bed.ids.maker}/login-enrolment`, {
       issuerId: issuingCaId,
       serial: '7fffffff',
     });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { AppError, type HttpServer, Paging, withExample } from '@sm2ca/platform';
+import { AppError, allowedTo, type HttpServer, Paging, withExample } from '@sm2ca/platform';
 import { applicationExample, certificateExample } from './api-examples.ts';
 import {
   ApplicationView,
@@ -15,7 +15,8 @@ import {
   certificateStatuses,
   toCertificateView,
 } from './certificate-view.ts';
-import { anyOperator, IdParams, literals, type RaContext, Time } from './ra-context.ts';
+import { auditHolderRead } from './holder-read-audit.ts';
+import { IdParams, literals, type RaContext, Time } from './ra-context.ts';
 
 const HolderKey = Type.String({
   minLength: 3,
@@ -69,13 +70,15 @@ const CertificateQuery = Type.Object({
   ...Paging,
 });
 
+const certificateId = (view: CertificateView) => `${view.issuerId}/${view.serial}`;
+
 const normalSerial = (serial: string) => serial.replaceAll(':', '').toLowerCase();
 
 export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
   app.get(
     '/v1/applications',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('application.read') },
       schema: {
         tags: ['applications'],
         summary: 'Applications by status, overdue-ness or holder; most urgent deadline first',
@@ -98,27 +101,32 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
           ORDER BY a.deadline, a.id LIMIT $5 OFFSET $6`,
         [status ?? null, overdue ?? null, holderKey ?? null, kind ?? null, limit, offset],
       );
-      return { items: rows.map(toApplicationView) };
+      return { items: await auditHolderRead(ctx.pool, request, rows.map(toApplicationView)) };
     },
   );
 
   app.get(
     '/v1/applications/:id',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('application.read') },
       schema: {
         tags: ['applications'],
         params: IdParams,
         response: { 200: withExample(ApplicationView, applicationExample) },
       },
     },
-    async (request) => readApplication(ctx.pool, request.params.id),
+    async (request) => {
+      const [view] = await auditHolderRead(ctx.pool, request, [
+        await readApplication(ctx.pool, request.params.id),
+      ]);
+      return view;
+    },
   );
 
   app.get(
     '/v1/certificates',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('certificate.read') },
       schema: {
         tags: ['certificates'],
         summary:
@@ -167,14 +175,14 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
           q.offset,
         ],
       );
-      return { items: rows.map(toCertificateView) };
+      return { items: await auditHolderRead(ctx.pool, request, rows.map(toCertificateView), certificateId) };
     },
   );
 
   app.get(
     '/v1/certificates/:issuerId/:serial',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('certificate.read') },
       schema: {
         tags: ['certificates'],
         params: Type.Object({
@@ -193,7 +201,8 @@ export function registerQueryRoutes(app: HttpServer, ctx: RaContext): void {
       ]);
       if (!rows[0])
         throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
-      return toCertificateView(rows[0]);
+      const [view] = await auditHolderRead(ctx.pool, request, [toCertificateView(rows[0])], certificateId);
+      return view;
     },
   );
 }

@@ -1,5 +1,5 @@
 import { type SchemaOptions, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
-import { type Actor, AppError, type Role, roles } from '@sm2ca/platform';
+import { type Actor, AppError, operatorActor } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { FastifyRequest } from 'fastify';
 import type { CaClient } from './ca-client.ts';
@@ -33,15 +33,6 @@ export const Time = Type.String({ format: 'date-time' });
 /** A timestamp column as the API shows it. */
 export const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
 
-/**
- * Every RA business role may read the RA's records; holders may not, nor the key administrator
- * and the judicial officer, who see only the judicial recoveries they take part in, nor the super
- * administrator, who administers the CA and reads no holder's data.
- */
-export const anyOperator: readonly Role[] = roles.filter(
-  (role) => role !== 'key_administrator' && role !== 'judicial_officer' && role !== 'super_admin',
-);
-
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,17}$' }) });
 
 export const ReviewBody = Type.Object(
@@ -52,11 +43,9 @@ export const ReviewBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** The operator behind a route that declared roles; access control has already authenticated them. */
+/** The operator behind a route that declared a permission, in the role they act in; access control has authenticated them. */
 export function actorOf(request: FastifyRequest): Actor & { id: string } {
-  const operator = request.operator;
-  if (!operator) throw new AppError('AUTH_REQUIRED', 'an operator bearer credential is required', 401);
-  return { id: operator.id, name: operator.name, role: operator.role };
+  return operatorActor(request);
 }
 
 export function requireReason(decision: 'approve' | 'reject', reason: string | undefined): void {

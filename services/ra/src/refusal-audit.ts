@@ -2,12 +2,20 @@ import { type Actor, errorResponse, operatorOfToken, recordAudit } from '@sm2ca/
 import { type Pool, withTransaction } from '@sm2ca/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** The operator who asked, also when their role was refused and access control did not set them. */
+/**
+ * The operator who asked: access control names them before it judges their role; a token it
+ * refused outright (a person's bearer credential) is looked up here.
+ */
 async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | undefined> {
-  if (request.operator) return { name: request.operator.name, role: request.operator.role };
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  const operator = match?.[1] ? await operatorOfToken(pool, match[1], new Date()) : undefined;
-  return operator && { name: operator.name, role: operator.role };
+  const operator =
+    request.operator ??
+    (await (async () => {
+      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+      return match?.[1] ? operatorOfToken(pool, match[1], new Date()) : undefined;
+    })());
+  if (!operator) return undefined;
+  // A refused operator acted in none of their roles; the record names all of them.
+  return { name: operator.name, role: request.actingRole ?? (operator.roles.join('+') || 'none') };
 }
 
 /**

@@ -3,6 +3,7 @@ import { parseCsr, sm2Verifier } from '@sm2ca/pki';
 import {
   type Actor,
   AppError,
+  allowedTo,
   type HttpServer,
   recordAudit,
   refuseKeyReuse,
@@ -270,7 +271,7 @@ export function registerReplacementRoutes(app: HttpServer, ctx: RaContext): void
   app.post(
     '/v1/renewals',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('renewal.enter') },
       schema: {
         tags: ['applications'],
         summary:
@@ -288,7 +289,7 @@ export function registerReplacementRoutes(app: HttpServer, ctx: RaContext): void
   app.post(
     '/v1/rekeys',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('rekey.enter') },
       schema: {
         tags: ['applications'],
         summary:

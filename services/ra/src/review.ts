@@ -1,4 +1,11 @@
-import { AppError, type HttpServer, recordAudit, refuseKeyReuse, withExample } from '@sm2ca/platform';
+import {
+  AppError,
+  allowedTo,
+  type HttpServer,
+  recordAudit,
+  refuseKeyReuse,
+  withExample,
+} from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { applicationExample, reviewExample } from './api-examples.ts';
 import { ApplicationView, lockApplication, readApplication } from './application-view.ts';
@@ -11,7 +18,7 @@ export function registerReviewRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/applications/:id/review',
     {
-      config: { access: ['reviewer'] },
+      config: { access: allowedTo('application.review') },
       schema: {
         tags: ['applications'],
         summary: 'A reviewer other than the entry clerk approves or rejects a submitted application',

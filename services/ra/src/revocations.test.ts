@@ -64,7 +64,7 @@ describe('RA revocations and certificate queries', () => {
     expect(Date.parse(done.doneAt)).toBeGreaterThanOrEqual(Date.parse(done.decidedAt));
     expect(bed.ca.received.at(-1)).toMatchObject({ operation: 'revoke', issuerId: issuingCaId, serial });
 
-    const cert = await bed.call('auditor', 'GET', `/v1/certificates/${issuingCaId}/${serial}`);
+    const cert = await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/${serial}`);
     expect(cert.json()).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
     expect((await request(serial)).json().error.code).toBe('CERTIFICATE_ALREADY_REVOKED');
     const twice = await bed.call('reviewer2', 'POST', `/v1/revocations/${id}/review`, {
@@ -116,7 +116,7 @@ describe('RA revocations and certificate queries', () => {
       code: 'CA_UNAVAILABLE',
       details: { revocationId: id, status: 'approved' },
     });
-    const pending = (await bed.call('auditor', 'GET', `/v1/revocations/${id}`)).json();
+    const pending = (await bed.call('reviewer', 'GET', `/v1/revocations/${id}`)).json();
     expect(pending).toMatchObject({ status: 'approved', doneAt: null });
     expect(pending.decidedAt).not.toBeNull();
 
@@ -136,12 +136,27 @@ describe('RA revocations and certificate queries', () => {
   });
 
   it('finds certificates by serial, holder and status', async () => {
-    const bySerial = await bed.call('auditor', 'GET', `/v1/certificates?serial=${serials[1]!.toUpperCase()}`);
+    const bySerial = await bed.call(
+      'reviewer',
+      'GET',
+      `/v1/certificates?serial=${serials[1]!.toUpperCase()}`,
+    );
     expect(bySerial.json().items).toEqual([
       expect.objectContaining({ serial: serials[1], status: 'good', holderKey: 'uscc:91350100M000100Y43' }),
     ]);
-    const byHolder = await bed.call('admin', 'GET', '/v1/certificates?holderKey=uscc:91350100M000100Y43');
+    const byHolder = await bed.call('maker', 'GET', '/v1/certificates?holderKey=uscc:91350100M000100Y43');
     expect(byHolder.json().items).toHaveLength(3);
+    // The holder key and subject are personal data: the business admin does not read them, and
+    // every read by an operator is on record under the holder.
+    expect((await bed.call('admin', 'GET', '/v1/certificates')).statusCode).toBe(403);
+    const reads = await bed.pool.query(
+      "SELECT actor, actor_role, after FROM audit_log WHERE action = 'holder.read' AND subject_id = 'uscc:91350100M000100Y43' ORDER BY id DESC LIMIT 1",
+    );
+    expect(reads.rows[0]).toMatchObject({
+      actor: 'op-maker',
+      actor_role: 'certificate_maker',
+      after: { route: 'GET /v1/certificates', ids: expect.arrayContaining([`${issuingCaId}/${serials[1]}`]) },
+    });
     const held = await bed.call('reviewer', 'GET', '/v1/certificates?status=hold');
     expect(held.json().items.map((c: { serial: string }) => c.serial)).toEqual([serials[2]]);
     const missing = await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/abcdef`);
@@ -196,7 +211,7 @@ describe('RA revocations and certificate queries', () => {
     });
     expect(approve.statusCode).toBe(422);
     expect(approve.json().error.code).toBe('NOT_END_ENTITY');
-    expect((await bed.call('auditor', 'GET', `/v1/revocations/${submitted}`)).json().status).toBe(
+    expect((await bed.call('reviewer', 'GET', `/v1/revocations/${submitted}`)).json().status).toBe(
       'submitted',
     );
     const rejected = await bed.call('reviewer', 'POST', `/v1/revocations/${submitted}/review`, {
@@ -219,15 +234,15 @@ describe('RA revocations and certificate queries', () => {
   it('answers input PostgreSQL cannot take with 400, not 500', async () => {
     for (const url of ['/v1/revocations', '/v1/applications', '/v1/certificates']) {
       for (const query of ['offset=9223372036854775808', `offset=${2 ** 31}`, 'offset=1e400']) {
-        const res = await bed.call('auditor', 'GET', `${url}?${query}`);
+        const res = await bed.call('reviewer', 'GET', `${url}?${query}`);
         expect(res.statusCode, `${url}?${query}`).toBe(400);
         expect(res.json().error.code).toBe('REQUEST_INVALID');
       }
-      expect((await bed.call('auditor', 'GET', `${url}?offset=${2 ** 31 - 1}`)).statusCode).toBe(200);
+      expect((await bed.call('reviewer', 'GET', `${url}?offset=${2 ** 31 - 1}`)).statusCode).toBe(200);
     }
     const nul = [
-      await bed.call('auditor', 'GET', '/v1/certificates?issuerId=a%00b'),
-      await bed.call('auditor', 'GET', `/v1/certificates/a%00b/${serials[0]}`),
+      await bed.call('reviewer', 'GET', '/v1/certificates?issuerId=a%00b'),
+      await bed.call('reviewer', 'GET', `/v1/certificates/a%00b/${serials[0]}`),
       await bed.call('clerk', 'POST', '/v1/revocations', {
         issuerId: issuingCaId,
         serial: serials[0],

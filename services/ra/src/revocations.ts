@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   type Actor,
   AppError,
+  allowedTo,
   type HttpServer,
   Paging,
   recordAudit,
@@ -15,7 +16,6 @@ import { type RevokeInstruction, revocationReasons } from './ca-client.ts';
 import { twinOf } from './certificate-twin.ts';
 import {
   actorOf,
-  anyOperator,
   IdParams,
   iso,
   literals,
@@ -420,7 +420,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.post(
     '/v1/revocations',
     {
-      config: { access: ['entry_clerk'] },
+      config: { access: allowedTo('revocation.enter') },
       schema: {
         tags: ['revocations'],
         summary:
@@ -448,7 +448,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.post(
     '/v1/revocations/:id/review',
     {
-      config: { access: ['reviewer'] },
+      config: { access: allowedTo('revocation.review') },
       schema: {
         tags: ['revocations'],
         summary: 'A reviewer other than the entry clerk decides; on approval the RA instructs the CA at once',
@@ -514,7 +514,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.post(
     '/v1/revocations/:id/retry',
     {
-      config: { access: ['reviewer', 'certificate_maker'] },
+      config: { access: allowedTo('revocation.retry') },
       schema: {
         tags: ['revocations'],
         summary: 'Sends an approved revocation the CA has not confirmed to the CA again',
@@ -546,7 +546,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.get(
     '/v1/revocations',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('revocation.read') },
       schema: {
         tags: ['revocations'],
         summary: 'Revocation requests, newest first',
@@ -572,7 +572,7 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
   app.get(
     '/v1/revocations/:id',
     {
-      config: { access: anyOperator },
+      config: { access: allowedTo('revocation.read') },
       schema: {
         tags: ['revocations'],
         params: IdParams,

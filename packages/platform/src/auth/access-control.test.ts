@@ -5,18 +5,21 @@ import { AppError } from '../app-error.ts';
 import { loadConfig } from '../config.ts';
 import { createHttpServer, type HttpServer } from '../http-server.ts';
 import { createLogger } from '../logger.ts';
-import { registerAccessControl } from './access-control.ts';
+import { operatorActor, registerAccessControl } from './access-control.ts';
 import { addOperator } from './operators.ts';
+import { allowedTo } from './permissions.ts';
 
 describe('HTTP server with access control', () => {
   const db = useTestDatabase();
   let app: HttpServer;
   const credentials: Record<string, string> = {};
-  const cli = { name: 'cli', role: 'ceremony' };
+  const cli = { name: 'cli', role: 'key_ceremony' };
 
   beforeAll(async () => {
     for (const role of ['entry_clerk', 'reviewer'] as const) {
-      credentials[role] = (await addOperator(db.pool, cli, { name: `op-${role}`, role })).credential;
+      credentials[role] = (
+        await addOperator(db.pool, cli, { name: `op-${role}`, identity: `id-${role}`, roles: [role] })
+      ).credential;
     }
     app = await createHttpServer({
       service: 'test',
@@ -27,16 +30,21 @@ describe('HTTP server with access control', () => {
     registerAccessControl(app, db.pool);
     app.get('/open', { config: { access: 'public' } }, async () => ({ ok: true }));
     app.get('/undeclared', async () => ({ ok: true }));
+    // What a route of a branch not yet converted to the permission table declares: closed too.
+    app.get('/bare-list', { config: { access: ['reviewer'] as never } }, async () => ({ ok: true }));
     app.post(
       '/review',
       {
-        config: { access: ['reviewer'] },
+        config: { access: allowedTo('application.review') },
         schema: {
           body: Type.Object({ decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]) }),
         },
       },
       async (request) => ({ by: request.operator?.name, decision: request.body.decision }),
     );
+    app.get('/issue', { config: { access: allowedTo('application.issue') } }, async (request) => ({
+      actor: operatorActor(request),
+    }));
     app.get('/conflict', { config: { access: 'public' } }, async () => {
       throw new AppError('ALREADY_DONE', 'it was done before', 409);
     });
@@ -64,6 +72,12 @@ describe('HTTP server with access control', () => {
     const res = await app.inject('/undeclared');
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('ACCESS_NOT_DECLARED');
+    const bare = await app.inject({
+      url: '/bare-list',
+      headers: { authorization: `Bearer ${credentials.reviewer}` },
+    });
+    expect(bare.statusCode).toBe(403);
+    expect(bare.json().error.code).toBe('ACCESS_NOT_DECLARED');
   });
 
   it('asks for a credential, and refuses an unknown one', async () => {
@@ -81,12 +95,25 @@ describe('HTTP server with access control', () => {
   it('refuses an operator outside the route roles with 403 ROLE_FORBIDDEN', async () => {
     const res = await post('/review', { decision: 'approve' }, 'entry_clerk');
     expect(res.statusCode).toBe(403);
-    expect(res.json().error).toMatchObject({ code: 'ROLE_FORBIDDEN', details: { role: 'entry_clerk' } });
+    expect(res.json().error).toMatchObject({
+      code: 'ROLE_FORBIDDEN',
+      details: { roles: ['entry_clerk'], permission: 'application.review', allowed: ['reviewer'] },
+    });
   });
 
   it('lets the right role through and knows who it is', async () => {
     const res = await post('/review', { decision: 'approve' }, 'reviewer');
     expect(res.json()).toEqual({ by: 'op-reviewer', decision: 'approve' });
+  });
+
+  it('acts in the first of an operator’s roles the permission allows, as audit records name it', async () => {
+    const { operator, credential } = await addOperator(db.pool, cli, {
+      name: 'two hats',
+      identity: 'id-two-hats',
+      roles: ['entry_clerk', 'certificate_maker'],
+    });
+    const res = await app.inject({ url: '/issue', headers: { authorization: `Bearer ${credential}` } });
+    expect(res.json()).toEqual({ actor: { id: operator.id, name: 'two hats', role: 'certificate_maker' } });
   });
 
   it('answers schema violations and bad JSON with 400 and a stable code', async () => {

@@ -1,13 +1,15 @@
 import type { Pool } from '@sm2ca/store';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../app-error.ts';
+import type { Actor } from '../audit.ts';
 import type { HttpServer } from '../http-server.ts';
 import { authenticate } from './authenticate.ts';
 import type { Operator } from './operators.ts';
+import { actingRole, isPermissionRule, type PermissionRule } from './permissions.ts';
 import { type Role, roleNames } from './roles.ts';
 
-/** Who may call a route: everyone, or operators holding one of the roles. */
-export type Access = 'public' | readonly Role[];
+/** Who may call a route: everyone, or operators holding a role the permission allows. */
+export type Access = 'public' | PermissionRule;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -15,6 +17,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     operator?: Operator;
+    /** The operator's role this request acts in: the first of theirs the route's permission allows. */
+    actingRole?: Role;
   }
 }
 
@@ -24,32 +28,48 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+/** The authenticated operator and the role they act in, as audit records name them. */
+export function operatorActor(request: FastifyRequest): Actor & { id: string } {
+  const { operator, actingRole: role } = request;
+  if (!operator || !role)
+    throw new AppError('AUTH_REQUIRED', 'an operator bearer credential is required', 401);
+  return { id: operator.id, name: operator.name, role };
+}
+
 /**
- * Deny by default: a route that does not say who may call it answers 403 to
- * everybody. Operator authentication lives only here so that two-factor or
- * certificate login can replace it without touching the routes.
+ * Deny by default: a route that does not say who may call it, or says it with anything but a
+ * rule from allowedTo (a bare role list, say), answers 403 to everybody. Operator
+ * authentication lives only here so that certificate login can replace it without touching
+ * the routes.
  */
 export function registerAccessControl(app: HttpServer, pool: Pool, options: { now?: () => Date } = {}): void {
   const now = options.now ?? (() => new Date());
   app.addHook('onRequest', async (request) => {
-    const access = request.routeOptions.config?.access;
+    const access: unknown = request.routeOptions.config?.access;
     if (access === 'public') return;
     // Unmatched routes go on to the 404 handler rather than a misleading 403.
     if (!request.routeOptions.url) return;
-    if (!access) {
-      throw new AppError('ACCESS_NOT_DECLARED', 'this route declares no access rule, so it is closed', 403);
+    if (!isPermissionRule(access)) {
+      throw new AppError(
+        'ACCESS_NOT_DECLARED',
+        'this route declares no access rule from the permission table, so it is closed',
+        403,
+      );
     }
     const credential = bearer(request);
     if (!credential) throw new AppError('AUTH_REQUIRED', 'an operator bearer credential is required', 401);
     const operator = await authenticate(pool, credential, now());
-    if (!access.includes(operator.role)) {
+    request.operator = operator;
+    const role = actingRole(operator.roles, access.permission);
+    if (!role) {
+      const held = operator.roles.map((r) => roleNames[r]).join(', ') || 'no role';
       throw new AppError(
         'ROLE_FORBIDDEN',
-        `a ${roleNames[operator.role]} may not do this; it needs: ${access.map((r) => roleNames[r]).join(' or ')}`,
+        `${held} may not do ${access.permission}; it needs: ${access.roles.map((r) => roleNames[r]).join(' or ')}`,
         403,
-        { role: operator.role, allowed: [...access] },
+        { roles: operator.roles, permission: access.permission, allowed: [...access.roles] },
       );
     }
-    request.operator = operator;
+    request.actingRole = role;
   });
 }

@@ -2,17 +2,7 @@ import { type Pool, withTransaction } from '@sm2ca/store';
 import { AppError } from '../app-error.ts';
 import { recordAudit } from '../audit.ts';
 import { isSessionToken, sessionOperatorId } from './operator-sessions.ts';
-import { findOperatorByCredential, type Operator } from './operators.ts';
-
-async function operatorById(pool: Pool, id: string): Promise<Operator | undefined> {
-  const { rows } = await pool.query({
-    name: 'session-operator',
-    text: 'SELECT id, name, role FROM operators WHERE id = $1 AND disabled_at IS NULL',
-    values: [id],
-  });
-  const row = rows[0];
-  return row ? { id: String(row.id), name: row.name, role: row.role } : undefined;
-}
+import { findOperatorByCredential, findOperatorById, type Operator } from './operators.ts';
 
 async function operatorKind(pool: Pool, id: string): Promise<string | undefined> {
   const { rows } = await pool.query({
@@ -27,7 +17,7 @@ async function operatorKind(pool: Pool, id: string): Promise<string | undefined>
 export async function operatorOfToken(pool: Pool, token: string, now: Date): Promise<Operator | undefined> {
   if (!isSessionToken(token)) return findOperatorByCredential(pool, token);
   const id = await sessionOperatorId(pool, token, now);
-  return id === undefined ? undefined : operatorById(pool, id);
+  return id === undefined ? undefined : findOperatorById(pool, id);
 }
 
 /**
@@ -53,7 +43,7 @@ export async function authenticate(pool: Pool, token: string, now: Date): Promis
     await withTransaction(pool, (client) =>
       recordAudit(
         client,
-        { name: operator.name, role: operator.role },
+        { name: operator.name, role: operator.roles.join('+') || 'none' },
         {
           action: 'operator.bearer-refuse',
           subjectType: 'operator',

@@ -32,7 +32,11 @@ export async function enrolledOperator(
   role: Role = 'reviewer',
 ): Promise<LoginOperator> {
   const name = `person-${randomBytes(4).toString('hex')}`;
-  const { operator, credential } = await addOperator(bed.pool, cli, { name, role });
+  const { operator, credential } = await addOperator(bed.pool, cli, {
+    name,
+    identity: `id-${name}`,
+    roles: [role],
+  });
   const key = opensslSm2Key(dir, `${name}.key`);
   const csr = openssl(
     [
@@ -72,7 +76,7 @@ export async function enrolledOperator(
     issuingCaId,
     serial,
   ]);
-  const enrolled = await bed.call('admin', 'POST', `/v1/operators/${operator.id}/login-enrolment`, {
+  const enrolled = await bed.call('superAdmin', 'POST', `/v1/operators/${operator.id}/login-enrolment`, {
     issuerId: issuingCaId,
     serial,
   });

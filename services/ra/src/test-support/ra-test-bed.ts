@@ -30,6 +30,9 @@ const staff = {
   keyAdmin3: 'key_administrator',
   officer: 'judicial_officer',
   officer2: 'judicial_officer',
+  superAdmin: 'super_admin',
+  superAdmin2: 'super_admin',
+  auditAdmin: 'audit_admin',
 } as const satisfies Record<string, Role>;
 export type StaffMember = keyof typeof staff;
 
@@ -84,11 +87,15 @@ export function useRaTestBed(
     );
     const ca = new StandInCa(db.pool, device, raSpki, hierarchy, issuingCaId);
     const caPort = await ca.listen();
-    const cli = { name: 'cli', role: 'ceremony' };
+    const cli = { name: 'cli', role: 'key_ceremony' };
     const ids = {} as Record<StaffMember, string>;
     const credentials = {} as Record<StaffMember, string>;
     for (const [who, role] of Object.entries(staff) as Array<[StaffMember, Role]>) {
-      const added = await addOperator(db.pool, cli, { name: `op-${who}`, role });
+      const added = await addOperator(db.pool, cli, {
+        name: `op-${who}`,
+        identity: `staff-${who}`,
+        roles: [role],
+      });
       ids[who] = added.operator.id;
       credentials[who] = added.credential;
     }

@@ -1,0 +1,10 @@
+import type { Role } from '../roles.ts';
+
+/**
+ * Compliance figures (deadlines, revocation timeliness, the CRL archive, the directory queue) carry
+ * no holder data: the business admin who answers for them and the auditor who checks them read them.
+ */
+export const evidencePermissions = {
+  'evidence.read': ['business_admin', 'auditor'],
+  'directory.read': ['business_admin', 'auditor'],
+} as const satisfies Record<string, readonly Role[]>;
