@@ -43,6 +43,10 @@ const publicRoutes: Array<[RegExp, string]> = [
     'when a revocation reached the CRL: no personal data',
   ],
   [/^GET \/v1\/stats$/, 'CRL publication statistics'],
+  [/^GET \/metrics$/, 'Prometheus scrapes: counts and latencies, no personal data'],
+  [/^POST \/v1\/login(\/challenge)?$/, 'operators logging in: a certificate, its signature and a TOTP code'],
+  [/^POST \/v1\/holder\/certificates$/, 'holders, with their reference and code'],
+  [/^POST \/v1\/instructions\/(ca-action|release)$/, 'the CA: only instructions the RA key signed'],
 ];
 
 const sample: Record<string, string> = {

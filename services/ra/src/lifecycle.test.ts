@@ -71,7 +71,7 @@ describe('RA certificate lifecycle', () => {
     return made.json() as { serial: string; supersession?: { revocationId: string; status: string } };
   }
   const status = async (serial: string) =>
-    (await bed.call('auditor', 'GET', `/v1/certificates/${issuingCaId}/${serial}`)).json();
+    (await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/${serial}`)).json();
   const count = async (table: string) =>
     Number((await bed.pool.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
   /** The refusal's code, after checking it wrote no application, request or audit record. */
@@ -113,12 +113,12 @@ describe('RA certificate lifecycle', () => {
     expect(renewed.supersession).toMatchObject({ status: 'done' });
     expect(await status(old.serial)).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
     expect(await status(renewed.serial)).toMatchObject({ status: 'good' });
-    const renewals = await bed.call('auditor', 'GET', '/v1/applications?kind=renewal&status=issued');
+    const renewals = await bed.call('reviewer', 'GET', '/v1/applications?kind=renewal&status=issued');
     expect(renewals.json().items.map((r: { id: string }) => r.id)).toContain(entered.json().id);
-    const fresh = await bed.call('auditor', 'GET', '/v1/applications?kind=new');
+    const fresh = await bed.call('reviewer', 'GET', '/v1/applications?kind=new');
     expect(fresh.json().items.map((r: { id: string }) => r.id)).not.toContain(entered.json().id);
     const revocation = await bed.call(
-      'auditor',
+      'reviewer',
       'GET',
       `/v1/revocations/${renewed.supersession!.revocationId}`,
     );

@@ -304,7 +304,7 @@ describe('operator certificate login', () => {
     );
     expect(enrolment.rows).toEqual([
       {
-        actor: 'op-admin',
+        actor: 'op-superAdmin',
         after: { issuerId: issuingCaId, serial: alice.serial, kind: 'person', newTotp: true },
       },
     ]);
