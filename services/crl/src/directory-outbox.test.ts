@@ -20,7 +20,7 @@ describe('directory outbox triggers', () => {
               ('t-ra', 'ra', 't-ra', 'C=CN, CN=RA', '\\x30', '\\x02', now() + interval '1 year')`,
     );
     const { rows } = await db.pool.query(
-      `INSERT INTO operators (name, role, credential_digest) VALUES ('clerk', 'entry_clerk', '\\x01') RETURNING id`,
+      `INSERT INTO operators (name, identity, credential_digest) VALUES ('clerk', 'staff-clerk', '\\x01') RETURNING id`,
     );
     return rows[0].id as string;
   };
