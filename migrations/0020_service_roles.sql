@@ -69,7 +69,9 @@ GRANT SELECT, INSERT, UPDATE ON ocsp_responses TO sm2ca_ocsp;
 GRANT USAGE ON SEQUENCE ocsp_response_version TO sm2ca_ocsp;
 
 -- CRL: numbering, the archive (insert-only), the revocation lists, and the directory outbox
--- it publishes from (the trigger on crls queues as the CRL service).
+-- it publishes from (the trigger on crls queues as the CRL service; directory_consents reads
+-- the holders' publication consent from applications).
+GRANT SELECT ON applications TO sm2ca_crl;
 GRANT SELECT, INSERT, UPDATE ON crl_numbers, crl_revocations, directory_outbox TO sm2ca_crl;
 GRANT SELECT, INSERT ON crls TO sm2ca_crl;
 
