@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config, Database, ServiceName } from '@sm2ca/platform';
+import { type Config, ConfigError, type Database, type ServiceName } from '@sm2ca/platform';
 
 /** Set to 1 to run the services under their own roles on an operator's DATABASE_URL too. */
 export const serviceRolesSetting = 'SM2CA_SERVICE_ROLES';
@@ -13,7 +13,11 @@ export const serviceRolesSetting = 'SM2CA_SERVICE_ROLES';
  * the roles are the cluster's and the owner's URL may be what the operator wants.
  */
 export function useServiceRoles(config: Config, env: NodeJS.ProcessEnv): boolean {
-  return !config.databaseUrl || env[serviceRolesSetting] === '1';
+  const asked = env[serviceRolesSetting];
+  if (asked !== undefined && asked !== '' && asked !== '0' && asked !== '1') {
+    throw new ConfigError(serviceRolesSetting, `must be 1 or 0, not ${JSON.stringify(asked)}`);
+  }
+  return !config.databaseUrl || asked === '1';
 }
 
 async function rolePassword(dir: string, service: ServiceName): Promise<string> {

@@ -29,6 +29,7 @@ export function registerStartCommand(program: Command): void {
       const context = cliContext();
       const { log } = context;
       const { config, env: pinEnv } = await startupDevicePin(context.config);
+      const serviceRoles = useServiceRoles(config, process.env);
       const lock = await lockHome(config.home);
       // The directory publisher runs in the CRL service: a host without it needs no directory.
       const directory = wanted.includes('crl') ? directoryChoice(config) : undefined;
@@ -62,7 +63,7 @@ export function registerStartCommand(program: Command): void {
         const created = await initialise(config, db, options);
         progress(created.length === 0 ? 'CA found' : `CA created: ${created.join(', ')}`);
         const starting = installed.filter((s) => wanted.includes(s));
-        if (useServiceRoles(config, process.env)) {
+        if (serviceRoles) {
           const urls = await serviceRoleUrls(config, db, starting);
           for (const service of starting) serviceEnv[service] = { DATABASE_URL: urls[service] };
         }
