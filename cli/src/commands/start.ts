@@ -66,6 +66,9 @@ export function registerStartCommand(program: Command): void {
         if (serviceRoles) {
           const urls = await serviceRoleUrls(config, db, starting);
           for (const service of starting) serviceEnv[service] = { DATABASE_URL: urls[service] };
+          progress(
+            `services connect as their own database roles (${starting.map((s) => `sm2ca_${s}`).join(', ')})`,
+          );
         }
         await supervisor.start(starting);
       } catch (err) {
