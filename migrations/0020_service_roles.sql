@@ -51,7 +51,8 @@ GRANT SELECT, INSERT ON directory_outbox TO sm2ca_ra;
 -- CA: issuance, status changes and their outbox, key reuse, the KM's certificates and
 -- revocations, and executing approved CA actions.
 GRANT SELECT ON applications, crls, ca_action_approvals TO sm2ca_ca;
-GRANT INSERT, UPDATE ON issuers, certificates TO sm2ca_ca;
+GRANT INSERT ON issuers TO sm2ca_ca;
+GRANT INSERT, UPDATE ON certificates TO sm2ca_ca;
 GRANT SELECT, INSERT, UPDATE ON ca_requests, certified_keys, km_certificates, km_key_revocations
   TO sm2ca_ca;
 GRANT SELECT, INSERT ON certificate_events, compromised_keys TO sm2ca_ca;

@@ -88,6 +88,23 @@ describe('service database roles (migration 0020)', () => {
     });
   }
 
+  it('grants the audit tables INSERT and SELECT only, and no service role TRUNCATE anywhere', async () => {
+    const { rows } = await client.query(
+      `SELECT grantee, table_name, array_agg(privilege_type::text ORDER BY privilege_type) AS privileges
+         FROM information_schema.role_table_grants
+        WHERE grantee LIKE 'sm2ca\\_%' AND table_name IN ('audit_log', 'audit_chain', 'audit_checkpoints')
+        GROUP BY grantee, table_name`,
+    );
+    expect(rows).toHaveLength(services.length * 3);
+    for (const row of rows)
+      expect(row.privileges, `${row.grantee} on ${row.table_name}`).toEqual(['INSERT', 'SELECT']);
+    const truncate = await client.query(
+      `SELECT grantee, table_name FROM information_schema.role_table_grants
+        WHERE grantee LIKE 'sm2ca\\_%' AND privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER')`,
+    );
+    expect(truncate.rows).toEqual([]);
+  });
+
   it('the owner is still stopped by the 0013 trigger: the grant is the refusal that reaches the services', async () => {
     const err = await refusal(
       (async () => {
