@@ -73,6 +73,8 @@ export class Supervisor {
   constructor(
     private readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
+    /** What differs per service, such as the DATABASE_URL of its own role. */
+    private readonly serviceEnv: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {},
   ) {}
 
   async start(names: ServiceName[]): Promise<void> {
@@ -92,7 +94,7 @@ export class Supervisor {
       process.execPath,
       ['--import', import.meta.resolve('tsx'), `${servicesRoot}${name}/src/main.ts`],
       {
-        env: this.env,
+        env: { ...this.env, ...this.serviceEnv[name] },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       },
     );

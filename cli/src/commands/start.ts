@@ -6,6 +6,7 @@ import { directoryChoice, startDirectory } from '../directory-startup.ts';
 import { checkPortsFree } from '../free-ports.ts';
 import { lockHome } from '../instance-lock.ts';
 import { progress } from '../output.ts';
+import { serviceRoleUrls, useServiceRoles } from '../service-roles.ts';
 import { installedServices, Supervisor } from '../supervisor.ts';
 import { initialise, type SuperAdminOptions, superAdminOptions } from './init.ts';
 
@@ -28,6 +29,7 @@ export function registerStartCommand(program: Command): void {
       const context = cliContext();
       const { log } = context;
       const { config, env: pinEnv } = await startupDevicePin(context.config);
+      const serviceRoles = useServiceRoles(config, process.env);
       const lock = await lockHome(config.home);
       // The directory publisher runs in the CRL service: a host without it needs no directory.
       const directory = wanted.includes('crl') ? directoryChoice(config) : undefined;
@@ -43,12 +45,12 @@ export function registerStartCommand(program: Command): void {
             throw err;
           })
         : undefined;
-      const supervisor = new Supervisor(config, {
-        ...process.env,
-        ...pinEnv,
-        DATABASE_URL: db.url,
-        ...ldap?.env,
-      });
+      const serviceEnv: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {};
+      const supervisor = new Supervisor(
+        config,
+        { ...process.env, ...pinEnv, DATABASE_URL: db.url, ...ldap?.env },
+        serviceEnv,
+      );
       if (db.embedded) supervisor.watchDatabase(db.embedded);
       const stop = async () => {
         progress('stopping');
@@ -60,7 +62,15 @@ export function registerStartCommand(program: Command): void {
       try {
         const created = await initialise(config, db, options);
         progress(created.length === 0 ? 'CA found' : `CA created: ${created.join(', ')}`);
-        await supervisor.start(installed.filter((s) => wanted.includes(s)));
+        const starting = installed.filter((s) => wanted.includes(s));
+        if (serviceRoles) {
+          const urls = await serviceRoleUrls(config, db, starting);
+          for (const service of starting) serviceEnv[service] = { DATABASE_URL: urls[service] };
+          progress(
+            `services connect as their own database roles (${starting.map((s) => `sm2ca_${s}`).join(', ')})`,
+          );
+        }
+        await supervisor.start(starting);
       } catch (err) {
         await stop();
         throw err;
