@@ -111,9 +111,13 @@ export class AuditChainJob {
     }
   }
 
+  /** The audit admin's interval (audit_settings) once set, else the configuration's. */
   async #checkpointDue(): Promise<boolean> {
     const { rows } = await this.#options.pool.query(
-      `SELECT max(at) IS NULL OR max(at) <= now() - make_interval(mins => $1) AS due FROM audit_checkpoints`,
+      `SELECT max(at) IS NULL
+              OR max(at) <= now() - make_interval(mins =>
+                   coalesce((SELECT checkpoint_minutes FROM audit_settings), $1)) AS due
+         FROM audit_checkpoints`,
       [this.#options.config.audit.checkpointMinutes],
     );
     return rows[0].due;

@@ -54,7 +54,7 @@ export interface RaTestBed {
   /** Injects a request as `who`, or as nobody. */
   call(
     who: StaffMember | undefined,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     body?: object,
   ): Promise<LightMyRequestResponse>;
