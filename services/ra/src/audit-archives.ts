@@ -97,7 +97,10 @@ export function registerAuditArchiveRoutes(
   ctx: { pool: Pool; home: string; checkpointMinutes: number; now?: () => Date },
 ): void {
   const now = ctx.now ?? (() => new Date());
-  const onError = auditRefusals(ctx.pool, 'audit_archive');
+  const onError = auditRefusals(ctx.pool, 'audit_archive', (request) => {
+    const month = (request.body as { month?: unknown } | undefined)?.month;
+    return typeof month === 'string' ? month.slice(0, 20) : undefined;
+  });
   app.get(
     '/v1/audit/archives',
     {
