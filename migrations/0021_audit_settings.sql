@@ -22,6 +22,8 @@ CREATE TABLE audit_archives (
   checkpoints integer NOT NULL CHECK (checkpoints >= 0),
   first_seq bigint,
   last_seq bigint,
+  -- The end of the month plus the retention in force when it was archived.
+  keep_until timestamptz NOT NULL,
   made_at timestamptz NOT NULL DEFAULT now(),
   made_by text NOT NULL,
   CHECK ((first_seq IS NULL) = (last_seq IS NULL) AND (first_seq IS NULL) = (records = 0))

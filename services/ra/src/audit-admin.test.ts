@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readExport, sealAuditRecords, verifyAuditChain } from '@sm2ca/platform';
 import { describe, expect, it } from 'vitest';
@@ -136,6 +136,10 @@ describe('audit settings and archives', () => {
       madeBy: 'op-auditAdmin',
     });
     expect(archive.lastSeq - archive.firstSeq).toBe(2);
+    // Retention was set to 15 years above.
+    const keepUntil = monthSpan(month).before;
+    keepUntil.setUTCFullYear(keepUntil.getUTCFullYear() + 15);
+    expect(archive.keepUntil).toBe(keepUntil.toISOString());
 
     const path = join(bed.home, archive.file);
     expect(createHash('sm3').update(readFileSync(path)).digest('hex')).toBe(archive.digest);
@@ -166,6 +170,38 @@ describe('audit settings and archives', () => {
     expect(rows[0].n).toBe(3);
   });
 
+  it('hands the auditor an archive file only while it matches its registered digest', async () => {
+    const [archive] = (await bed.call('auditor', 'GET', '/v1/audit/archives')).json().items;
+    const path = join(bed.home, archive.file);
+    const res = await bed.call('auditor', 'GET', `/v1/audit/archives/${archive.month}`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toMatch(/application\/x-ndjson/);
+    expect(res.body).toBe(readFileSync(path, 'utf8'));
+    expect(await auditRows('audit.export')).toEqual([
+      expect.objectContaining({ actor: 'op-auditor', subject_id: archive.month }),
+    ]);
+
+    const admin = await bed.call('auditAdmin', 'GET', `/v1/audit/archives/${archive.month}`);
+    expect(admin.statusCode).toBe(403);
+    expect(admin.json().error.code).toBe('ROLE_FORBIDDEN');
+    const none = await bed.call('auditor', 'GET', `/v1/audit/archives/${monthFromNow(-7)}`);
+    expect(none.statusCode).toBe(404);
+    expect(none.json().error.code).toBe('AUDIT_ARCHIVE_NOT_FOUND');
+
+    writeFileSync(path, readFileSync(path, 'utf8').replace('op-reviewer', 'op-reviewes'));
+    const altered = await bed.call('auditor', 'GET', `/v1/audit/archives/${archive.month}`);
+    expect(altered.statusCode).toBe(409);
+    expect(altered.json().error.code).toBe('AUDIT_ARCHIVE_ALTERED');
+    expect(
+      (await auditRows('audit_archive.refuse')).map((r) => [r.actor, r.subject_id, r.after.code]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['op-auditAdmin', archive.month, 'ROLE_FORBIDDEN'],
+        ['op-auditor', archive.month, 'AUDIT_ARCHIVE_ALTERED'],
+      ]),
+    );
+  });
+
   it('refuses an open month, a future one and one with records not yet sealed', async () => {
     for (const month of [monthFromNow(0), monthFromNow(1)]) {
       const res = await bed.call('auditAdmin', 'POST', '/v1/audit/archives', { month });
@@ -183,6 +219,9 @@ describe('audit settings and archives', () => {
     expect((await auditRows('audit_archive.refuse')).map((r) => [r.subject_id, r.after.code])).toEqual([
       ['none', 'ROLE_FORBIDDEN'],
       [monthFromNow(-3), 'AUDIT_MONTH_ARCHIVED'],
+      [monthFromNow(-3), 'ROLE_FORBIDDEN'],
+      [monthFromNow(-7), 'AUDIT_ARCHIVE_NOT_FOUND'],
+      [monthFromNow(-3), 'AUDIT_ARCHIVE_ALTERED'],
       [monthFromNow(0), 'AUDIT_MONTH_OPEN'],
       [monthFromNow(1), 'AUDIT_MONTH_OPEN'],
       [month, 'AUDIT_MONTH_UNSEALED'],

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Type } from '@sinclair/typebox';
 import { AppError, allowedTo, exportAudit, type HttpServer, recordAudit, withExample } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
@@ -34,6 +35,7 @@ const ArchiveView = Type.Object({
   checkpoints: Type.Integer(),
   firstSeq: Nullable(Type.Integer()),
   lastSeq: Nullable(Type.Integer()),
+  keepUntil: Type.String({ description: 'the end of the month plus the retention in force when archived' }),
   madeAt: Type.String(),
   madeBy: Type.String(),
 });
@@ -46,6 +48,7 @@ const example = {
   checkpoints: 4320,
   firstSeq: 1181,
   lastSeq: 19414,
+  keepUntil: '2036-11-30T16:00:00.000Z',
   madeAt: '2026-12-02T01:00:00.000Z',
   madeBy: 'Li Shen',
 };
@@ -59,6 +62,7 @@ function archiveView(row: Record<string, unknown>) {
     checkpoints: row.checkpoints as number,
     firstSeq: row.first_seq === null ? null : Number(row.first_seq),
     lastSeq: row.last_seq === null ? null : Number(row.last_seq),
+    keepUntil: iso(row.keep_until) ?? '',
     madeAt: iso(row.made_at) ?? '',
     madeBy: row.made_by as string,
   };
@@ -86,11 +90,18 @@ async function writeArchive(pool: Pool, span: { from: Date; before: Date }, path
   }
 }
 
+async function fileDigest(path: string): Promise<Buffer> {
+  const hash = createHash('sm3');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest();
+}
+
 /**
  * Archives of closed months: the audit admin has a closed month's part of the chain written to
  * $SM2CA_HOME/audit/archive/<month>.jsonl (an export, which `sm2ca audit verify --file` checks)
- * and its SM3 digest put on record; the register lists them for the auditor. The admin sees the
- * register line, not the records. Nothing leaves the database: audit rows are insert-only.
+ * and its SM3 digest put on record; the register lists them, and the auditor fetches a file while
+ * it still matches its digest. The admin sees the register line, not the records. Nothing leaves
+ * the database: audit rows are insert-only.
  */
 export function registerAuditArchiveRoutes(
   app: HttpServer,
@@ -98,7 +109,9 @@ export function registerAuditArchiveRoutes(
 ): void {
   const now = ctx.now ?? (() => new Date());
   const onError = auditRefusals(ctx.pool, 'audit_archive', (request) => {
-    const month = (request.body as { month?: unknown } | undefined)?.month;
+    const month =
+      (request.params as { month?: unknown } | undefined)?.month ??
+      (request.body as { month?: unknown } | undefined)?.month;
     return typeof month === 'string' ? month.slice(0, 20) : undefined;
   });
   app.get(
@@ -115,6 +128,53 @@ export function registerAuditArchiveRoutes(
     async () => {
       const { rows } = await ctx.pool.query('SELECT * FROM audit_archives ORDER BY month');
       return { items: rows.map(archiveView) };
+    },
+  );
+
+  app.get(
+    '/v1/audit/archives/:month',
+    {
+      config: { access: allowedTo('audit.export') },
+      onError,
+      schema: {
+        tags: ['audit'],
+        summary:
+          "A month's archive file (an export, JSON lines) for the auditor, once its SM3 digest still matches the register",
+        params: Type.Object({ month: Month }),
+        response: {
+          200: {
+            description: 'the archive as written: certificate, checkpoint and record lines',
+            content: {
+              'application/x-ndjson': { schema: Type.Unsafe<NodeJS.ReadableStream>({ type: 'string' }) },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { month } = request.params;
+      const { rows } = await ctx.pool.query('SELECT * FROM audit_archives WHERE month = $1', [month]);
+      if (rows.length === 0)
+        throw new AppError('AUDIT_ARCHIVE_NOT_FOUND', `${month} has no archive`, 404, { month });
+      const archive = archiveView(rows[0]);
+      const path = join(ctx.home, archive.file);
+      const digest = await fileDigest(path).catch(() => undefined);
+      if (digest?.toString('hex') !== archive.digest) {
+        throw new AppError(
+          'AUDIT_ARCHIVE_ALTERED',
+          `the archive of ${month} is missing or no longer matches its registered SM3 digest; the records are still in the database`,
+          409,
+          { month, file: archive.file },
+        );
+      }
+      await withTransaction(ctx.pool, (client) =>
+        recordAudit(client, actorOf(request), {
+          action: 'audit.export',
+          subjectType: 'audit_archive',
+          subjectId: month,
+        }),
+      );
+      return reply.type('application/x-ndjson').send(createReadStream(path));
     },
   );
 
@@ -170,8 +230,10 @@ export function registerAuditArchiveRoutes(
         const written = await writeArchive(ctx.pool, span, path);
         try {
           const { rows } = await client.query(
-            `INSERT INTO audit_archives (month, file, digest, records, checkpoints, first_seq, last_seq, made_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+            `INSERT INTO audit_archives
+               (month, file, digest, records, checkpoints, first_seq, last_seq, keep_until, made_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz + make_interval(years => $9), $10)
+             RETURNING *`,
             [
               month,
               file,
@@ -180,6 +242,8 @@ export function registerAuditArchiveRoutes(
               written.checkpoints,
               written.first,
               written.last,
+              span.before,
+              settings.retentionYears,
               actor.name,
             ],
           );

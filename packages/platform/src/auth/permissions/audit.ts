@@ -4,7 +4,8 @@ import type { Role } from '../roles.ts';
  * The auditor reads and exports the audit trail and changes nothing; the audit admin manages
  * its settings (retention, archive, checkpoint interval) and archives closed months, and reads
  * neither the trail nor business data: what they see of an archive is its register line
- * (month, digest, counts), never its records. Both read the settings and the archive register,
+ * (month, digest, counts), never its records; the auditor fetches archive files (audit.export).
+ * Both read the settings and the archive register,
  * which hold no records.
  */
 export const auditPermissions = {
