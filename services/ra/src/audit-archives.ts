@@ -145,7 +145,10 @@ export function registerAuditArchiveRoutes(
           200: {
             description: 'the archive as written: certificate, checkpoint and record lines',
             content: {
-              'application/x-ndjson': { schema: Type.Unsafe<NodeJS.ReadableStream>({ type: 'string' }) },
+              'application/x-ndjson': {
+                schema: Type.Unsafe<NodeJS.ReadableStream>({ type: 'string' }),
+                example: `${JSON.stringify({ type: 'record', seq: 1181, auditId: '1187', prevHash: 'ab…', hash: 'cd…' })}\n`,
+              },
             },
           },
         },
@@ -187,7 +190,9 @@ export function registerAuditArchiveRoutes(
         tags: ['audit'],
         summary:
           "Archives a closed month (China Standard Time): its export to a file with its SM3 digest, once; the month's records stay",
-        body: Type.Object({ month: Month }, { additionalProperties: false }),
+        body: withExample(Type.Object({ month: Month }, { additionalProperties: false }), {
+          month: '2026-11',
+        }),
         response: { 201: withExample(ArchiveView, example) },
       },
     },

@@ -107,7 +107,11 @@ export function registerAuditSettingsRoutes(
       schema: {
         tags: ['audit'],
         summary: 'Replaces the audit settings (audit admin); audited with before and after',
-        body: Type.Object(SettingsFields, { additionalProperties: false }),
+        body: withExample(Type.Object(SettingsFields, { additionalProperties: false }), {
+          retentionYears: 10,
+          checkpointMinutes: 10,
+          archiveAfterDays: 1,
+        }),
         response: { 200: withExample(SettingsView, example) },
       },
     },
