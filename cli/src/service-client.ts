@@ -23,7 +23,7 @@ export function serviceClient(
   const { host, port } = config.services[service];
   const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const name = service.toUpperCase();
-  return async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {

@@ -217,4 +217,60 @@ export function registerAuditCommands(program: Command, sources: AuditSources): 
         afterId = page.nextAfterId;
       }
     });
+
+  audit
+    .command('settings')
+    .description(
+      "the audit settings through the RA's API: shown to the auditor and the audit admin, changed by the audit admin (SM2CA_OPERATOR_CREDENTIAL)",
+    )
+    .option('--retention-years <n>', `years records and archives are kept (at least 10)`)
+    .option('--checkpoint-minutes <n>', 'how often the chain head is signed')
+    .option('--archive-after-days <n>', 'days after a month ends before it may be archived')
+    .action(async (options: Record<string, string | undefined>) => {
+      const ra = serviceClient(sources.config(), 'ra', 'the audit admin or an auditor');
+      type Settings = Record<'retentionYears' | 'checkpointMinutes' | 'archiveAfterDays', number>;
+      const current: Settings = await ra('GET', '/v1/audit/settings');
+      const changes = Object.entries(options).filter(([, v]) => v !== undefined);
+      if (changes.length === 0) {
+        console.log(JSON.stringify(current, null, 2));
+        return;
+      }
+      const next: Settings = {
+        retentionYears: current.retentionYears,
+        checkpointMinutes: current.checkpointMinutes,
+        archiveAfterDays: current.archiveAfterDays,
+      };
+      for (const [option, value] of changes) {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0)
+          throw new AppError(
+            'SETTING_INVALID',
+            `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: an integer`,
+          );
+        next[option as keyof Settings] = n;
+      }
+      console.log(JSON.stringify(await ra('PUT', '/v1/audit/settings', next), null, 2));
+    });
+
+  audit
+    .command('archive')
+    .description(
+      'archive a closed month (China Standard Time) on the RA: its export to $SM2CA_HOME/audit/archive/<month>.jsonl with its SM3 digest, as the audit admin',
+    )
+    .requiredOption('--month <YYYY-MM>', 'the month')
+    .action(async (options: { month: string }) => {
+      const ra = serviceClient(sources.config(), 'ra', 'the audit admin');
+      console.log(JSON.stringify(await ra('POST', '/v1/audit/archives', { month: options.month }), null, 2));
+    });
+
+  audit
+    .command('archives')
+    .description(
+      'the archives of closed months (month, file, SM3 digest, records, seq range), one JSON line each',
+    )
+    .action(async () => {
+      const ra = serviceClient(sources.config(), 'ra', 'an auditor or the audit admin');
+      const { items }: { items: unknown[] } = await ra('GET', '/v1/audit/archives');
+      for (const item of items) console.log(JSON.stringify(item));
+    });
 }

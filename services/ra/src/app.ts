@@ -8,7 +8,9 @@ import {
   type ServiceContext,
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
+import { registerAuditArchiveRoutes } from './audit-archives.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
+import { registerAuditSettingsRoutes } from './audit-settings.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
@@ -80,6 +82,9 @@ export async function buildRaApp(
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  const audit = { pool: db.pool, home: config.home, checkpointMinutes: config.audit.checkpointMinutes };
+  registerAuditSettingsRoutes(app, audit);
+  registerAuditArchiveRoutes(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
   const recovery = {
     ...ctx,

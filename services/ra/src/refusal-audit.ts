@@ -24,18 +24,24 @@ async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | und
  * Anonymous or forged-credential noise is left to the access log, so nobody can fill the audit
  * trail from outside; holders' refused downloads are audited where they are judged.
  */
-export function auditRefusals(pool: Pool, subjectType: string) {
+export function auditRefusals(
+  pool: Pool,
+  subjectType: string,
+  subjectOf: (request: FastifyRequest) => string | undefined = (request) => {
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    return typeof id === 'string' ? id : undefined;
+  },
+) {
   return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
     const { status, body } = errorResponse(error);
     if (status >= 500) return;
     const actor = await askerOf(pool, request);
     if (!actor) return;
-    const id = (request.params as { id?: unknown } | undefined)?.id;
     await withTransaction(pool, (client) =>
       recordAudit(client, actor, {
         action: `${subjectType}.refuse`,
         subjectType,
-        subjectId: typeof id === 'string' ? id : 'none',
+        subjectId: subjectOf(request) ?? 'none',
         after: {
           code: body.error.code,
           message: body.error.message,

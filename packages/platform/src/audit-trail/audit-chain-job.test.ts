@@ -7,7 +7,7 @@ import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { recordAudit } from '../audit.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { AuditChainJob } from './audit-chain-job.ts';
+import { AuditChainJob, checkpointDue } from './audit-chain-job.ts';
 
 const db = useTestDatabase();
 const home = mkdtempSync(join(tmpdir(), 'audit-job-home-'));
@@ -68,5 +68,24 @@ describe('audit chain job', () => {
       await a.stop();
       await b.stop();
     }
+  });
+
+  it("takes the checkpoint interval from the audit admin's settings once set, else from the configuration", async () => {
+    expect(await checkpointDue(db.pool, 10)).toBe(true);
+    await db.pool.query(
+      `INSERT INTO issuers (id, kind, parent_id, key_label, subject, certificate, subject_key_id, not_after)
+       VALUES ('job-audit', 'audit', NULL, 'audit', 'CN=Audit', '\\x00', '\\x04', now() + interval '1 day')`,
+    );
+    await db.pool.query(
+      `INSERT INTO audit_checkpoints (seq, head, at, issuer_id, signature, made_by)
+       VALUES (0, '\\x${'00'.repeat(32)}', now() - interval '20 minutes', 'job-audit', '\\x00', 'test')`,
+    );
+    expect(await checkpointDue(db.pool, 10)).toBe(true);
+    expect(await checkpointDue(db.pool, 30)).toBe(false);
+    await db.pool.query(
+      `INSERT INTO audit_settings (retention_years, checkpoint_minutes, archive_after_days, changed_by)
+       VALUES (10, 30, 1, 'test')`,
+    );
+    expect(await checkpointDue(db.pool, 10)).toBe(false);
   });
 });

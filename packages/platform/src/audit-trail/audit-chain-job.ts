@@ -111,11 +111,22 @@ export class AuditChainJob {
     }
   }
 
-  async #checkpointDue(): Promise<boolean> {
-    const { rows } = await this.#options.pool.query(
-      `SELECT max(at) IS NULL OR max(at) <= now() - make_interval(mins => $1) AS due FROM audit_checkpoints`,
-      [this.#options.config.audit.checkpointMinutes],
-    );
-    return rows[0].due;
+  #checkpointDue(): Promise<boolean> {
+    return checkpointDue(this.#options.pool, this.#options.config.audit.checkpointMinutes);
   }
+}
+
+/**
+ * Whether the last checkpoint is older than the interval: the audit admin's (audit_settings)
+ * once set, else the configured one.
+ */
+export async function checkpointDue(pool: Pool, configuredMinutes: number): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT max(at) IS NULL
+            OR max(at) <= now() - make_interval(mins =>
+                 coalesce((SELECT checkpoint_minutes FROM audit_settings), $1)) AS due
+       FROM audit_checkpoints`,
+    [configuredMinutes],
+  );
+  return rows[0].due;
 }

@@ -14,9 +14,15 @@ import type { AuditTrust } from './audit-verifier.ts';
  * chain order (`{"type":"record","seq","auditId","prevHash","hash","record":{AuditRecord}}`, the
  * record left out when its row is gone from the database).
  */
-export interface ExportRange {
-  from: Date;
-  to: Date;
+/** Records stamped from `from` up to `to` inclusive, or up to `before` exclusive (a calendar month). */
+export type ExportRange = { from: Date; to: Date } | { from: Date; before: Date };
+
+/** What an export wrote; first and last are the seqs of its records (null when it has none). */
+export interface ExportSummary {
+  records: number;
+  checkpoints: number;
+  first: number | null;
+  last: number | null;
 }
 
 /**
@@ -28,12 +34,12 @@ export async function exportAudit(
   pool: Pool,
   range: ExportRange,
   write: (line: string) => void | Promise<void>,
-): Promise<{ records: number; checkpoints: number }> {
+): Promise<ExportSummary> {
   const { rows } = await pool.query(
     `SELECT min(c.seq) AS first, max(c.seq) AS last
        FROM audit_log a JOIN audit_chain c ON c.audit_id = a.id
-      WHERE a.at >= $1 AND a.at <= $2`,
-    [range.from, range.to],
+      WHERE a.at >= $1 AND ($2::timestamptz IS NULL OR a.at <= $2) AND ($3::timestamptz IS NULL OR a.at < $3)`,
+    [range.from, 'to' in range ? range.to : null, 'before' in range ? range.before : null],
   );
   const trust = await auditTrust(pool);
   const certificates = [
@@ -51,7 +57,7 @@ export async function exportAudit(
       }),
     );
   }
-  if (rows[0].first === null) return { records: 0, checkpoints: 0 };
+  if (rows[0].first === null) return { records: 0, checkpoints: 0, first: null, last: null };
   const first = Number(rows[0].first);
   const last = Number(rows[0].last);
   const checkpoints = (await loadCheckpoints(pool)).filter((c) => c.seq >= first - 1 && c.seq <= last);
@@ -61,7 +67,7 @@ export async function exportAudit(
     await write(JSON.stringify({ type: 'record', ...link }));
     records++;
   }
-  return { records, checkpoints: checkpoints.length };
+  return { records, checkpoints: checkpoints.length, first, last };
 }
 
 /** What an export holds besides its records. */

@@ -47,6 +47,8 @@ export interface RaTestBed {
   /** The stand-in CA's port, to bring it back on after closing it. */
   caPort: number;
   hierarchy: OpensslHierarchy;
+  /** The RA's SM2CA_HOME. */
+  home: string;
   /** An issuance retrier as another RA replica runs it, driven by its runOnce() alone. */
   retrier(): IssueRetrier;
   /** Operator ids by staff member. */
@@ -54,7 +56,7 @@ export interface RaTestBed {
   /** Injects a request as `who`, or as nobody. */
   call(
     who: StaffMember | undefined,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     body?: object,
   ): Promise<LightMyRequestResponse>;
@@ -122,6 +124,7 @@ export function useRaTestBed(
       km,
       caPort,
       hierarchy,
+      home,
       retrier: () => {
         const client = createCaClient({
           baseUrl: `http://127.0.0.1:${caPort}`,
