@@ -292,13 +292,8 @@ async function refuseOpenRevocation(client: PoolClient, issuerId: string, serial
 }
 
 /** A certificate's status, refused when there is nothing left to revoke for `reason`. */
-async function requireRevocable(
-  client: PoolClient,
-  issuerId: string,
-  serial: string,
-  reason: string,
-  details: Record<string, unknown> = {},
-): Promise<void> {
+/** An issued certificate's status, share-locked for the caller's transaction; 404 for any other serial. */
+async function issuedStatus(client: PoolClient, issuerId: string, serial: string): Promise<string> {
   const cert = await client.query(
     'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
     [issuerId, serial],
@@ -307,6 +302,17 @@ async function requireRevocable(
   if (!status || status === 'planned') {
     throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
   }
+  return status;
+}
+
+async function requireRevocable(
+  client: PoolClient,
+  issuerId: string,
+  serial: string,
+  reason: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const status = await issuedStatus(client, issuerId, serial);
   if (status === 'revoked' || (status === 'hold' && reason === 'certificateHold')) {
     throw new AppError('CERTIFICATE_ALREADY_REVOKED', `certificate ${serial} is ${status} already`, 409, {
       status,
@@ -332,14 +338,7 @@ async function requireReleasable(
   serial: string,
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  const cert = await client.query(
-    'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
-    [issuerId, serial],
-  );
-  const status = cert.rows[0]?.status as string | undefined;
-  if (!status || status === 'planned') {
-    throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
-  }
+  const status = await issuedStatus(client, issuerId, serial);
   if (status === 'revoked') {
     throw new AppError(
       'CERTIFICATE_REVOKED',
