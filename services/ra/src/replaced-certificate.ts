@@ -1,6 +1,7 @@
 import { parseCertificate, publicKeyOfSpki } from '@sm2ca/pki';
 import { AppError, requireEndEntity } from '@sm2ca/platform';
 import type { PoolClient } from '@sm2ca/store';
+import { lockCertificate } from './certificate-lock.ts';
 import type { Holder, HolderType } from './holder-identity.ts';
 
 export type ReplacementKind = 'renewal' | 'rekey';
@@ -39,6 +40,7 @@ export async function replaceableCertificate(
   issuerId: string,
   serial: string,
 ): Promise<ReplacedCertificate> {
+  await lockCertificate(client, issuerId, serial);
   const { rows } = await client.query(
     `SELECT c.status, c.not_after, c.der, c.not_after <= now() AS expired,
             (a.encryption_serial = c.serial) AS encryption, a.id AS application_id, a.serial AS signature_serial,
@@ -47,8 +49,7 @@ export async function replaceableCertificate(
        LEFT JOIN applications a
          ON a.issuer_id = c.issuer_id AND (a.serial = c.serial OR a.encryption_serial = c.serial)
             AND a.status = 'issued'
-      WHERE c.issuer_id = $1 AND c.serial = $2
-        FOR SHARE OF c`,
+      WHERE c.issuer_id = $1 AND c.serial = $2`,
     [issuerId, serial],
   );
   const row = rows[0];

@@ -13,6 +13,7 @@ import {
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { reviewExample, revocationExample, revocationRequestExample } from './api-examples.ts';
 import { type RevokeInstruction, revocationReasons } from './ca-client.ts';
+import { lockCertificate } from './certificate-lock.ts';
 import { twinOf } from './certificate-twin.ts';
 import {
   actorOf,
@@ -294,10 +295,11 @@ async function refuseOpenRevocation(client: PoolClient, issuerId: string, serial
 /** A certificate's status, refused when there is nothing left to revoke for `reason`. */
 /** An issued certificate's status, share-locked for the caller's transaction; 404 for any other serial. */
 async function issuedStatus(client: PoolClient, issuerId: string, serial: string): Promise<string> {
-  const cert = await client.query(
-    'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
-    [issuerId, serial],
-  );
+  await lockCertificate(client, issuerId, serial);
+  const cert = await client.query('SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2', [
+    issuerId,
+    serial,
+  ]);
   const status = cert.rows[0]?.status as string | undefined;
   if (!status || status === 'planned') {
     throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
