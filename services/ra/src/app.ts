@@ -28,6 +28,7 @@ import type { KeyRestorer } from './key-release.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerOperatorAdminRoutes } from './operator-admin.ts';
+import { registerOperatorCertificateRoutes } from './operator-certificate-routes.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
@@ -86,6 +87,7 @@ export async function buildRaApp(
   registerAuditSettingsRoutes(app, audit);
   registerAuditArchiveRoutes(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
+  registerOperatorCertificateRoutes(app, ctx);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.

@@ -22,6 +22,8 @@ export interface ReplacedCertificate {
     profile: string;
     dual: boolean;
     publishConsent: boolean;
+    /** For an operator's own certificate: the operator it is for. */
+    operatorId: string | null;
   };
 }
 
@@ -44,7 +46,8 @@ export async function replaceableCertificate(
   const { rows } = await client.query(
     `SELECT c.status, c.not_after, c.der, c.not_after <= now() AS expired,
             (a.encryption_serial = c.serial) AS encryption, a.id AS application_id, a.serial AS signature_serial,
-            a.holder_type, a.holder, a.holder_key, a.profile AS application_profile, a.dual, a.publish_consent
+            a.holder_type, a.holder, a.holder_key, a.profile AS application_profile, a.dual, a.publish_consent,
+            a.operator_id
        FROM certificates c
        LEFT JOIN applications a
          ON a.issuer_id = c.issuer_id AND (a.serial = c.serial OR a.encryption_serial = c.serial)
@@ -113,6 +116,7 @@ export async function replaceableCertificate(
       profile: row.application_profile,
       dual: row.dual,
       publishConsent: row.publish_consent,
+      operatorId: row.operator_id === null ? null : String(row.operator_id),
     },
   };
 }
