@@ -318,7 +318,11 @@ describe('operator certificate login', () => {
       "SELECT after->>'code' AS code FROM audit_log WHERE action = 'operator.refuse' ORDER BY id",
     );
     expect(refused.rows.map((r) => r.code)).toEqual(
-      expect.arrayContaining(['LOGIN_ENROL_SELF', 'LOGIN_CERTIFICATE_OTHER_OPERATOR', 'CERTIFICATE_NOT_FOUND']),
+      expect.arrayContaining([
+        'LOGIN_ENROL_SELF',
+        'LOGIN_CERTIFICATE_OTHER_OPERATOR',
+        'CERTIFICATE_NOT_FOUND',
+      ]),
     );
   });
 });
