@@ -68,10 +68,16 @@ export async function buildRaApp(
     timeouts: config.http,
     title: 'SM2 CA — registration authority',
   });
-  const login = { ...defaultLoginSettings, ...options.login };
+  const { totpSealKey, challengesPerMinute, ...timings } = config.login;
+  const login = { ...defaultLoginSettings, ...timings, ...options.login };
   registerAccessControl(app, db.pool, { now: login.now });
   registerDeadlineMetrics(app, db.pool);
-  registerLoginRoutes(app, { pool: db.pool, seal: TotpSeal.fromHome(config.home), settings: login });
+  await registerLoginRoutes(app, {
+    pool: db.pool,
+    seal: TotpSeal.configured(config.home, totpSealKey),
+    settings: login,
+    challengesPerMinute,
+  });
   registerApplicationRoutes(app, ctx);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);
