@@ -197,7 +197,21 @@ describe('operator certificate login end to end', () => {
     ]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('LOGIN_CERTIFICATE_REVOKED');
-  });
+
+    // The super admin queries operators' own certificates.
+    const listed = await fetch(`${stack.url.ra}/v1/admin/operator-certificates?operatorId=${pat}`, {
+      headers: { authorization: `Bearer ${cliToken.admin}` },
+    });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { items: unknown[] }).items).toEqual([
+      expect.objectContaining({
+        serial: issued.serial,
+        operator: 'pat',
+        status: 'revoked',
+        loginBound: true,
+      }),
+    ]);
+  }, 120_000);
 
   it("leaves an administrator's own certificate to another super admin, and audits each refusal", async () => {
     const key = opensslSm2Key(dir, 'admin.key');

@@ -17,4 +17,5 @@ export const administrationPermissions = {
   // An operator's own certificate (application, renewal, re-key, freeze, unfreeze, revocation) is
   // entered and issued like a holder's, but decided by a super admin, never by a reviewer.
   'operator_certificate.decide': ['super_admin'],
+  'operator_certificate.read': ['super_admin'],
 } as const satisfies Record<string, readonly Role[]>;
