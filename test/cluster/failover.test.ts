@@ -40,7 +40,7 @@ describe.skipIf(!haStackInstalled())('the HA stack losing its PostgreSQL primary
   beforeAll(async () => {
     stack = await startHaStack({ SM2CA_KM_POOL_SIZE: '4', SM2CA_KM_POOL_LOW_WATER: '1' });
     operators = await raOperators(stack);
-  }, 180_000);
+  }, 240_000);
   afterAll(async () => {
     await stack?.stop();
     await rm(dir, { recursive: true, force: true });

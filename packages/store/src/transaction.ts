@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 import type { Pool, PoolClient } from './pool.ts';
 import { StoreError } from './store-error.ts';
 
@@ -23,15 +24,21 @@ export async function withTransaction<T>(
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
+    let committing = false;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${(options.isolation ?? 'read committed').toUpperCase()}`);
       const result = await work(client);
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
+      // The connection died before COMMIT was sent (a primary failing over): the server rolled the
+      // transaction back, so it is run again on a new connection. Lost during COMMIT, it may have
+      // committed: that one goes back to the caller.
+      if (broken && !committing && isDatabaseUnavailable(err) && attempt < retries) continue;
       const code = (err as { code?: string }).code;
       if (code && retryable.has(code)) {
         if (attempt < retries) {

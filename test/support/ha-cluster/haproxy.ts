@@ -21,7 +21,7 @@ export interface PostgresBackend {
 
 /**
  * HAProxy in front of everything: each service's replicas, health-checked through
- * /health/ready, and PostgreSQL, routed to whichever Patroni member answers 200 on /primary.
+ * /health/ready (with a fallback to any live replica when none is ready), and PostgreSQL, routed to whichever Patroni member answers 200 on /primary.
  * When the primary moves, sessions to the old one are cut at once (on-marked-down), so pools
  * notice within a second instead of waiting on a dead TCP connection.
  */
@@ -58,6 +58,11 @@ export function haproxyConfig(http: HttpBackend[], postgres: PostgresBackend): s
       `  retry-on ${b.replaySafe ? 'conn-failure empty-response 502 503 504' : 'conn-failure'}`,
       '  default-server inter 1s fastinter 250ms fall 2 rise 2',
       ...b.servers.map((port, i) => `  server ${b.name}${i} 127.0.0.1:${port} check`),
+      // The same replicas again, unchecked, used only when none is ready: a database outage makes
+      // every replica unready at once, and a replica that waits for the database (or answers from
+      // its cache) serves better than HAProxy's own 503. A dead one fails the connection and the
+      // request goes to the next.
+      ...b.servers.map((port, i) => `  server ${b.name}${i}-unready 127.0.0.1:${port} backup`),
     );
   }
   return `${lines.join('\n')}\n`;
