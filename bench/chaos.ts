@@ -80,7 +80,7 @@ try {
   ) => {
     const res = await operators.ra('POST', path, as, body);
     if (res.status !== expect) throw new Error(`HTTP ${res.status} ${res.text.slice(0, 60)}`);
-    return res.json();
+    return res;
   };
   const kinds: Record<keyof typeof rate, (i: number) => Promise<unknown>> = {
     ocspGet: (i) =>
@@ -107,11 +107,12 @@ try {
         ra('/v1/applications', 'clerk', application, 201),
       );
       if (!entered) return;
-      const path = `/v1/applications/${entered.id}`;
+      const path = `/v1/applications/${entered.json().id}`;
       const approve = { decision: 'approve' };
       if (!(await tally.record('enrol review', () => ra(`${path}/review`, 'reviewer', approve, 200)))) return;
-      const issued = await tally.record('enrol issue', () => ra(`${path}/issue`, 'maker', undefined, 201));
-      if (!issued) return;
+      const answer = await tally.record('enrol issue', () => ra(`${path}/issue`, 'maker', undefined, 201));
+      if (!answer) return;
+      const issued = answer.json();
       acknowledged.push({ issuerId: issued.issuerId, serial: issued.serial });
       const { reference, code } = issued.download;
       await tally.record('enrol download', () =>
@@ -161,12 +162,35 @@ try {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (Date.now() >= until) return;
       if (event.what === 'replica') {
-        const victim = stack.replicas[Math.floor(Math.random() * stack.replicas.length)]!;
+        // As a PodDisruptionBudget allows: a replica of a service whose replicas are all up.
+        const up = await Promise.all(
+          stack.replicas.map((r) =>
+            fetch(`http://127.0.0.1:${r.port}/health/live`, { signal: AbortSignal.timeout(2_000) }).then(
+              (res) => res.ok,
+              () => false,
+            ),
+          ),
+        );
+        const whole = new Set(stack.replicas.map((r) => r.service));
+        stack.replicas.forEach((r, i) => {
+          if (!up[i]) whole.delete(r.service);
+        });
+        const candidates = stack.replicas.filter((r) => whole.has(r.service));
+        const victim = candidates[Math.floor(Math.random() * candidates.length)];
+        if (!victim) {
+          log('chaos: no service has all its replicas up; nobody killed this time');
+          continue;
+        }
         victim.process.crash();
         log(`chaos: SIGKILL service replica ${victim.process.spec.name}`);
       } else if (event.what === 'primary') {
-        const primary = await stack.patroni.primary();
-        if (primary) {
+        let primary = await stack.patroni.primary();
+        for (let i = 0; !primary && i < 20; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          primary = await stack.patroni.primary();
+        }
+        if (!primary) log('chaos: no primary found to kill');
+        else {
           const pid = stack.patroni.killPostmaster(primary);
           const killedAt = Date.now();
           log(`chaos: SIGKILL PostgreSQL primary ${primary.name} (postmaster ${pid})`);
@@ -227,6 +251,24 @@ try {
       `${integrity.applicationsWithoutCertificate.length} issued applications without certificate, ` +
       `${integrity.crlsPublished} CRLs, gaps: ${JSON.stringify(integrity.crlGaps)}`,
   );
+  // What the replicas logged as errors (LOG_LEVEL warn; pino level 50 and up), most frequent first.
+  const errors = new Map<string, number>();
+  for (const r of stack.replicas) {
+    for (const line of r.process.output().split('\n')) {
+      if (!/"level":(50|60)/.test(line)) continue;
+      let entry: { msg?: string; err?: { message?: string } };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const key = `${r.service}: ${entry.msg} ${entry.err?.message ?? ''}`.slice(0, 160);
+      errors.set(key, (errors.get(key) ?? 0) + 1);
+    }
+  }
+  for (const [line, n] of [...errors].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+    console.log(`service error log: ${n} × ${line}`);
+  }
   console.log(
     `audit chain (sm2ca audit verify): exit ${audit.code}; ${(audit.stdout + audit.stderr).trim().split('\n').slice(-3).join(' | ')}`,
   );

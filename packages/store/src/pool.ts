@@ -48,6 +48,13 @@ export async function connectPool(
   return pool;
 }
 
+const outageWaits = new WeakMap<pg.Pool, number>();
+
+/** How long the pool waits for an unreachable database (connectPool's outageWaitMs); 0 when it fails at once. */
+export function outageWaitMs(pool: pg.Pool): number {
+  return outageWaits.get(pool) ?? 0;
+}
+
 /**
  * Makes the pool's connect (and so its query, which connects first) try again, with growing
  * pauses, for up to `waitMs` while the database is out of reach: nothing was sent yet, so
@@ -55,6 +62,7 @@ export async function connectPool(
  * instead of an error.
  */
 function waitForConnections(pool: pg.Pool, waitMs: number): void {
+  outageWaits.set(pool, waitMs);
   const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
   const waiting = async (): Promise<pg.PoolClient> => {
     const deadline = Date.now() + waitMs;

@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable } from './database-unavailable.ts';
-import type { Pool, PoolClient } from './pool.ts';
+import { outageWaitMs, type Pool, type PoolClient } from './pool.ts';
 import { StoreError } from './store-error.ts';
 
 /** serialization_failure and deadlock_detected: safe to run the whole transaction again. */
@@ -35,10 +35,17 @@ export async function withTransaction<T>(
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      // The connection died before COMMIT was sent (a primary failing over): the server rolled the
-      // transaction back, so it is run again on a new connection. Lost during COMMIT, it may have
-      // committed: that one goes back to the caller.
-      if (broken && !committing && isDatabaseUnavailable(err) && attempt < retries) continue;
+      // The database went away before COMMIT was sent (a primary failing over, or demoted under
+      // us): the transaction did not commit, so it runs again on a new connection, after a pause
+      // for the new primary to appear. Lost during COMMIT, it may have committed: that one goes
+      // back to the caller. Only for a pool told to wait out outages: others answer 503 at once.
+      if (!committing && isDatabaseUnavailable(err) && outageWaitMs(pool) > 0) {
+        broken = true;
+        if (attempt < retries) {
+          await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+          continue;
+        }
+      }
       const code = (err as { code?: string }).code;
       if (code && retryable.has(code)) {
         if (attempt < retries) {

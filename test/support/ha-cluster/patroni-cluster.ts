@@ -63,10 +63,12 @@ export async function startPatroni(dir: string, etcdHosts: string[], size = 3): 
       etcd3: { hosts: etcdHosts },
       bootstrap: {
         dcs: {
-          // Loopback and a test's patience: a lost primary is noticed within seconds.
-          ttl: 10,
-          loop_wait: 1,
-          retry_timeout: 3,
+          // A crashed postmaster is failed over at once (below), whatever the TTL; the TTL and the
+          // retry timeout only need to outlast an etcd member restarting on a loaded machine, or
+          // the primary demotes itself for want of its leader key.
+          ttl: 20,
+          loop_wait: 2,
+          retry_timeout: 8,
           // A crashed primary's PostgreSQL is not restarted in place: the synchronous standby takes over.
           primary_start_timeout: 0,
           synchronous_mode: true,
