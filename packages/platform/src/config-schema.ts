@@ -12,6 +12,11 @@ export const ConfigSchema = Type.Object({
   /** A streaming replica the OCSP responder may read from; the primary when absent. */
   databaseReplicaUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+  /**
+   * How long a request waits for a database out of reach (a primary being replaced) before its
+   * 503: a failover shorter than this is latency, not an error. 0: fail at once.
+   */
+  databaseOutageWaitSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
   logLevel: Type.Union([
     Type.Literal('fatal'),
     Type.Literal('error'),

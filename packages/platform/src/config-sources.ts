@@ -19,6 +19,7 @@ export const settingSources: SettingSource[] = [
   { path: 'databaseReplicaUrl', env: 'DATABASE_REPLICA_URL' },
   { path: 'embeddedPostgresPort', env: 'SM2CA_PG_PORT', fallback: 54329 },
   { path: 'databasePoolSize', env: 'SM2CA_DB_POOL_SIZE', fallback: 10 },
+  { path: 'databaseOutageWaitSeconds', env: 'SM2CA_DB_OUTAGE_WAIT_SECONDS', fallback: 0 },
   { path: 'logLevel', env: 'LOG_LEVEL', fallback: 'info' },
   { path: 'device.module', env: 'SM2CA_DEVICE_MODULE' },
   { path: 'device.vendor', env: 'SM2CA_DEVICE_VENDOR', fallback: 'hsm-sim' },

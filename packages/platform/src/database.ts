@@ -51,7 +51,10 @@ export async function openDatabase(
   }
   let pool: Pool;
   try {
-    pool = await connectPool(url, { max: config.databasePoolSize });
+    pool = await connectPool(url, {
+      max: config.databasePoolSize,
+      outageWaitMs: config.databaseOutageWaitSeconds * 1000,
+    });
   } catch (err) {
     await embedded?.stop();
     // A server that is down may come back; a URL it refuses (password, database name) will not.

@@ -10,6 +10,7 @@ describe('isDatabaseUnavailable', () => {
     ['reset connection', withCode('ECONNRESET')],
     ['admin_shutdown', withCode('57P01')],
     ['cannot_connect_now', withCode('57P03')],
+    ['a primary demoted under its client', withCode('25006')],
     ['a connection exception class 08', withCode('08006')],
     ['a pool connect timeout', new Error('timeout exceeded when trying to connect')],
     ['a lost connection', new Error('Connection terminated unexpectedly')],

@@ -9,8 +9,12 @@ const socketCodes = new Set([
   'EAI_AGAIN',
 ]);
 
-/** admin_shutdown, crash_shutdown, cannot_connect_now (starting up or recovering), too_many_connections. */
-const sqlStates = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * admin_shutdown, crash_shutdown, cannot_connect_now (starting up or recovering),
+ * too_many_connections, and read_only_sql_transaction: connected to a primary that has just
+ * been demoted to a standby, the new primary being elsewhere.
+ */
+const sqlStates = new Set(['57P01', '57P02', '57P03', '53300', '25006']);
 
 /** What pg and pg-pool say, without a code, about a connection that was lost or never came. */
 const messages = [

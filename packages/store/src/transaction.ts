@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from './pool.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
+import { outageWaitMs, type Pool, type PoolClient } from './pool.ts';
 import { StoreError } from './store-error.ts';
 
 /** serialization_failure and deadlock_detected: safe to run the whole transaction again. */
@@ -23,15 +24,28 @@ export async function withTransaction<T>(
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
+    let committing = false;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${(options.isolation ?? 'read committed').toUpperCase()}`);
       const result = await work(client);
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
+      // The database went away before COMMIT was sent (a primary failing over, or demoted under
+      // us): the transaction did not commit, so it runs again on a new connection, after a pause
+      // for the new primary to appear. Lost during COMMIT, it may have committed: that one goes
+      // back to the caller. Only for a pool told to wait out outages: others answer 503 at once.
+      if (!committing && isDatabaseUnavailable(err) && outageWaitMs(pool) > 0) {
+        broken = true;
+        if (attempt < retries) {
+          await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+          continue;
+        }
+      }
       const code = (err as { code?: string }).code;
       if (code && retryable.has(code)) {
         if (attempt < retries) {

@@ -47,7 +47,10 @@ export async function buildOcspApp(
   }
   const validityMs = config.ocsp.validityHours * 3_600_000;
   const replica = config.databaseReplicaUrl
-    ? await connectPool(config.databaseReplicaUrl, { max: config.databasePoolSize })
+    ? await connectPool(config.databaseReplicaUrl, {
+        max: config.databasePoolSize,
+        outageWaitMs: config.databaseOutageWaitSeconds * 1000,
+      })
     : undefined;
   const cache = new OcspCache();
   const signer = new ResponseSigner(device, validityMs);
