@@ -29,3 +29,4 @@ export * from './signer.ts';
 export * from './sm2-verifier.ts';
 export * from './tbs-builder.ts';
 export * from './time.ts';
+export * from './certificate-template.ts';
