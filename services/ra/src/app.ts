@@ -33,6 +33,7 @@ import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
+import { registerTemplateRoutes } from './template-routes.ts';
 import { TotpSeal } from './totp-seal.ts';
 
 /**
@@ -86,6 +87,7 @@ export async function buildRaApp(
   registerAuditSettingsRoutes(app, audit);
   registerAuditArchiveRoutes(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
+  registerTemplateRoutes(app, db.pool);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.
