@@ -58,11 +58,20 @@ describe('certificate templates', () => {
   it('checks a subject against required, allowed and patterns', () => {
     const body = personSign();
     body.subject = { required: ['C', 'CN'], allowed: ['C', 'CN', 'O'], patterns: { CN: '[A-Z][a-z]+' } };
-    expect(subjectFindings(body, [{ type: 'C', value: 'CN' }, { type: 'CN', value: 'Wang' }])).toEqual([]);
+    expect(
+      subjectFindings(body, [
+        { type: 'C', value: 'CN' },
+        { type: 'CN', value: 'Wang' },
+      ]),
+    ).toEqual([]);
     const codes = subjectFindings(body, [
       { type: 'OU', value: 'x' },
       { type: 'CN', value: 'wang li' },
     ]).map((f) => f.code);
-    expect(codes).toEqual(['TEMPLATE_SUBJECT_REQUIRED', 'TEMPLATE_SUBJECT_NOT_ALLOWED', 'TEMPLATE_SUBJECT_PATTERN']);
+    expect(codes).toEqual([
+      'TEMPLATE_SUBJECT_REQUIRED',
+      'TEMPLATE_SUBJECT_NOT_ALLOWED',
+      'TEMPLATE_SUBJECT_PATTERN',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { SM2_CURVE } from '@sm2ca/gm';
-import { assembleCertificate } from './certificate-issuer.ts';
 import { parseCertificate } from './certificate.ts';
+import { assembleCertificate } from './certificate-issuer.ts';
 import type { KeyUsageName } from './extensions.ts';
 import type { IdentityInfo } from './identity-extensions.ts';
 import { keyPurposeOf } from './key-purpose.ts';
@@ -117,7 +117,9 @@ export function subjectFindings(body: TemplateBody, subject: readonly DnAttribut
  */
 export function templateFindings(name: string, body: TemplateBody): LintFinding[] {
   if (!isTemplateKind(name)) {
-    return [finding('TEMPLATE_KIND', `${name} is not an end-entity certificate kind (${templateKinds.join(', ')})`)];
+    return [
+      finding('TEMPLATE_KIND', `${name} is not an end-entity certificate kind (${templateKinds.join(', ')})`),
+    ];
   }
   const out: LintFinding[] = [];
   const profile = profileOfTemplate(name, body);
@@ -161,7 +163,10 @@ function allowed(profile: CertificateProfile): Set<string> {
 const DAY_MS = 86_400_000;
 /** The generator point: a valid SM2 public key whose private key nobody needs for a sample. */
 const SAMPLE_KEY = new Uint8Array(
-  Buffer.from(`04${SM2_CURVE.gx.toString(16).padStart(64, '0')}${SM2_CURVE.gy.toString(16).padStart(64, '0')}`, 'hex'),
+  Buffer.from(
+    `04${SM2_CURVE.gx.toString(16).padStart(64, '0')}${SM2_CURVE.gy.toString(16).padStart(64, '0')}`,
+    'hex',
+  ),
 );
 const SAMPLE_VALUES: Record<DnAttributeType, string> = {
   C: 'CN',
@@ -179,7 +184,8 @@ function sampleInput(profile: CertificateProfile): TbsInput {
   const notBefore = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS);
   const identity: IdentityInfo = {};
   for (const field of profile.identity) {
-    if (field === 'identifyCode') identity.identifyCode = { type: 'residentCard', value: '11010519491231002X' };
+    if (field === 'identifyCode')
+      identity.identifyCode = { type: 'residentCard', value: '11010519491231002X' };
     else identity[field] = '91110000000000000X';
   }
   return {
@@ -189,7 +195,9 @@ function sampleInput(profile: CertificateProfile): TbsInput {
     issuer: sampleIssuer(),
     notBefore,
     notAfter: new Date(notBefore.getTime() + profile.maxValidityDays * DAY_MS),
-    ...(has.has(OIDS.cRLDistributionPoints) ? { crlDistributionPoints: ['http://crl.example.gov.cn/sub.crl'] } : {}),
+    ...(has.has(OIDS.cRLDistributionPoints)
+      ? { crlDistributionPoints: ['http://crl.example.gov.cn/sub.crl'] }
+      : {}),
     ...(has.has(OIDS.authorityInfoAccess)
       ? { ocspUrls: ['http://ocsp.example.gov.cn'], caIssuersUrls: ['http://ca.example.gov.cn/sub.cer'] }
       : {}),

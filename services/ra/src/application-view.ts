@@ -69,6 +69,9 @@ export const ApplicationView = Type.Object({
   holder: HolderSchema,
   holderKey: Type.String(),
   profile: Type.String(),
+  templateVersion: Type.Integer({
+    description: "the version of the profile's certificate template it is issued under",
+  }),
   dual: Type.Boolean({ description: 'a signature certificate and its encryption twin from one application' }),
   encryption: Nullable(EncryptionCertificate),
   publishConsent: Type.Boolean(),
@@ -118,6 +121,7 @@ export function toApplicationView(row: Row): ApplicationView {
     holder: row.holder as ApplicationView['holder'],
     holderKey: row.holder_key as string,
     profile: row.profile as string,
+    templateVersion: row.template_version as number,
     dual: row.dual as boolean,
     encryption: row.dual
       ? {
@@ -176,6 +180,7 @@ export interface ApplicationRow {
   holder_type: ApplicationView['holderType'];
   holder: ApplicationView['holder'];
   profile: string;
+  template_version: number;
   holder_key: string;
   csr: Buffer;
   dual: boolean;

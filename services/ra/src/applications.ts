@@ -10,6 +10,7 @@ import {
 import { withTransaction } from '@sm2ca/store';
 import { applicationExample, submitExample } from './api-examples.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
+import { refuseOutsideTemplate, templateForApplication } from './certificate-templates.ts';
 import { encryptionProfileFor } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { HolderSchema, holderTypes, profilesByHolderType, vetHolder } from './holder-identity.ts';
@@ -30,6 +31,12 @@ const SubmitBody = Type.Object(
       maxLength: 16_384,
       description: "the holder's PKCS#10 request, PEM or base64 DER, signed with the GM default SM2 ID",
     }),
+    templateVersion: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "the profile's template version to issue under; the newest approved one when absent",
+      }),
+    ),
     publishConsent: Type.Boolean({ description: 'the holder agrees to the certificate being published' }),
     dual: Type.Optional(
       Type.Boolean({
@@ -65,6 +72,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const vetted = vetHolder(body.holderType, body.profile, body.holder);
       const dual = body.dual ?? false;
       encryptionProfileFor(vetted.profile.id, dual, ctx.allowHolderEncryptionKeys);
+      const template = await templateForApplication(ctx.pool, vetted.profile.id, body.templateVersion);
+      refuseOutsideTemplate(template, body.holderType, vetted.instruction.subject);
       const csr = await verifiedCsr(body.csr);
       // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
       await refuseKeyReuse(ctx.pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
@@ -73,8 +82,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const view = await withTransaction(ctx.pool, async (client) => {
         const { rows } = await client.query(
           `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
-                                     entered_by, entered_at, deadline, deadline_provisional, dual)
-           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+                                     entered_by, entered_at, deadline, deadline_provisional, dual, template_version)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
           [
             body.holderType,
             JSON.stringify(vetted.holder),
@@ -87,6 +96,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
             deadline.at,
             deadline.provisional,
             dual,
+            template.version,
           ],
         );
         const created = await readApplication(client, String(rows[0].id));

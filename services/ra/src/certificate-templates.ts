@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { type LintFinding, type ProfileId, type TemplateBody, templateFindings } from '@sm2ca/pki';
+import {
+  type DnAttribute,
+  type LintFinding,
+  type ProfileId,
+  subjectFindings,
+  type TemplateBody,
+  templateFindings,
+} from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
 import type { Pool, PoolClient } from '@sm2ca/store';
 import { iso, literals, Nullable, Time } from './ra-context.ts';
@@ -22,7 +29,10 @@ export const TemplateView = Type.Object({
   retiredAt: Nullable(Time),
   findings: Type.Array(
     Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() }),
-    { description: 'why this version may not be approved (GM/T 0015 lint of a sample certificate); empty: it may' },
+    {
+      description:
+        'why this version may not be approved (GM/T 0015 lint of a sample certificate); empty: it may',
+    },
   ),
 });
 
@@ -69,7 +79,11 @@ export async function readTemplate(db: Pool | PoolClient, name: string, version:
       version,
     });
   }
-  return { view: viewOf(rows[0]), draftedBy: rows[0].drafted_by, requestedBy: rows[0].retirement_requested_by };
+  return {
+    view: viewOf(rows[0]),
+    draftedBy: rows[0].drafted_by,
+    requestedBy: rows[0].retirement_requested_by,
+  };
 }
 
 export interface ApprovedTemplate {
@@ -104,4 +118,30 @@ export async function templateForApplication(
     );
   }
   return { name: name as ProfileId, version: rows[0].version, body: rows[0].body };
+}
+
+/** Refuses at entry what the template would refuse at issuance: the holder type, the subject's attributes and patterns. */
+export function refuseOutsideTemplate(
+  template: ApprovedTemplate,
+  holderType: string,
+  subject: readonly DnAttribute[],
+): void {
+  const at = { name: template.name, version: template.version };
+  if (!template.body.holderTypes.includes(holderType)) {
+    throw new AppError(
+      'TEMPLATE_HOLDER_TYPE',
+      `template ${template.name} version ${template.version} is for ${template.body.holderTypes.join(', ')} holders`,
+      422,
+      { ...at, holderType },
+    );
+  }
+  const findings = subjectFindings(template.body, subject);
+  if (findings.length > 0) {
+    throw new AppError(
+      'TEMPLATE_SUBJECT',
+      `the subject does not fit template ${template.name} version ${template.version}: ${findings.map((f) => f.message).join('; ')}`,
+      422,
+      { ...at, findings },
+    );
+  }
 }

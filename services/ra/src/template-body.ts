@@ -34,7 +34,10 @@ export const TemplateBodySchema = Type.Object(
         required: Type.Array(Oid, { maxItems: 20, uniqueItems: true }),
         optional: Type.Array(Oid, { maxItems: 20, uniqueItems: true }),
       },
-      { additionalProperties: false, description: 'extension OIDs a certificate must carry, and may carry besides' },
+      {
+        additionalProperties: false,
+        description: 'extension OIDs a certificate must carry, and may carry besides',
+      },
     ),
     subject: Type.Object(
       {
@@ -50,11 +53,14 @@ export const TemplateBodySchema = Type.Object(
       { additionalProperties: false },
     ),
     holderTypes: Type.Array(literals(holderTypes), { minItems: 1, maxItems: 3, uniqueItems: true }),
-    identity: Type.Array(literals(Object.keys(IDENTITY_EXTENSION_OIDS) as (keyof typeof IDENTITY_EXTENSION_OIDS)[]), {
-      maxItems: 6,
-      uniqueItems: true,
-      description: 'GM/T 0015 identity extensions a holder of this template may carry',
-    }),
+    identity: Type.Array(
+      literals(Object.keys(IDENTITY_EXTENSION_OIDS) as (keyof typeof IDENTITY_EXTENSION_OIDS)[]),
+      {
+        maxItems: 6,
+        uniqueItems: true,
+        description: 'GM/T 0015 identity extensions a holder of this template may carry',
+      },
+    ),
     renewal: Type.Optional(
       Type.Object(
         {
@@ -63,7 +69,8 @@ export const TemplateBodySchema = Type.Object(
         },
         {
           additionalProperties: false,
-          description: 'absent: not renewable; supersede says whether the renewed certificate is revoked or left to expire',
+          description:
+            'absent: not renewable; supersede says whether the renewed certificate is revoked or left to expire',
         },
       ),
     ),

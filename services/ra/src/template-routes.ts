@@ -68,7 +68,9 @@ async function syncRenewalRule(client: PoolClient, name: string): Promise<void> 
 export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
   const onError = auditRefusals(pool, 'certificate_template', (request) => {
     const { name, version } = (request.params ?? {}) as { name?: unknown; version?: unknown };
-    return typeof name === 'string' ? `${name}${version === undefined ? '' : `/${String(version)}`}` : undefined;
+    return typeof name === 'string'
+      ? `${name}${version === undefined ? '' : `/${String(version)}`}`
+      : undefined;
   });
 
   app.get(
@@ -159,7 +161,9 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
         tags: ['templates'],
         summary: "Another business administrator approves a draft (linted first) or a version's retirement",
         params: VersionParams,
-        response: { 200: withExample(TemplateView, { ...viewExample, status: 'approved' as const, findings: [] }) },
+        response: {
+          200: withExample(TemplateView, { ...viewExample, status: 'approved' as const, findings: [] }),
+        },
       },
     },
     async (request) => {
@@ -170,10 +174,15 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
         const subjectId = `${name}/${version}`;
         if (current.view.status === 'draft') {
           if (String(current.draftedBy) === actor.id) {
-            throw new AppError('TEMPLATE_OWN_DRAFT', 'a template version is approved by someone other than its drafter', 403, {
-              name,
-              version,
-            });
+            throw new AppError(
+              'TEMPLATE_OWN_DRAFT',
+              'a template version is approved by someone other than its drafter',
+              403,
+              {
+                name,
+                version,
+              },
+            );
           }
           const findings = templateFindings(name, current.view.body);
           if (findings.length > 0) {
@@ -191,10 +200,15 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
           );
         } else if (current.view.status === 'approved' && current.requestedBy !== null) {
           if (String(current.requestedBy) === actor.id) {
-            throw new AppError('TEMPLATE_OWN_RETIREMENT', 'a retirement is approved by someone other than who asked for it', 403, {
-              name,
-              version,
-            });
+            throw new AppError(
+              'TEMPLATE_OWN_RETIREMENT',
+              'a retirement is approved by someone other than who asked for it',
+              403,
+              {
+                name,
+                version,
+              },
+            );
           }
           await client.query(
             `UPDATE certificate_templates SET status = 'retired', retired_by = $3, retired_at = now()
