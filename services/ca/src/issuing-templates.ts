@@ -12,7 +12,7 @@ import type { Pool } from '@sm2ca/store';
 /** An approved template version as the CA issues under it. */
 export interface IssuingTemplate {
   profile: CertificateProfile;
-  /** Refuses a subject the template's attribute rules and patterns do not allow. */
+  /** Refuses a subject value the template's patterns do not allow (its attributes are the tbs builder's to check). */
   checkSubject(subject: readonly DnAttribute[]): void;
 }
 
@@ -66,7 +66,7 @@ async function load(pool: Pool, name: string, version: number): Promise<IssuingT
   return {
     profile: profileOfTemplate(name, body),
     checkSubject(subject) {
-      const findings = subjectFindings(body, subject);
+      const findings = subjectFindings(body, subject).filter((f) => f.code === 'TEMPLATE_SUBJECT_PATTERN');
       if (findings.length > 0) {
         throw new AppError(
           'TEMPLATE_SUBJECT',
