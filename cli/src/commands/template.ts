@@ -23,7 +23,11 @@ const path = (name: string, version: string) =>
 
 function summary(t: TemplateView): string {
   const pending =
-    t.status === 'draft' ? 'draft' : t.retirementRequestedBy ? `${t.status}, retirement asked` : t.status;
+    t.status === 'draft'
+      ? 'draft'
+      : t.status === 'approved' && t.retirementRequestedBy
+        ? 'approved, retirement asked'
+        : t.status;
   return [
     t.name,
     t.version,
