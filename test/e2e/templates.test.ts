@@ -29,8 +29,10 @@ describe('certificate templates end to end', () => {
     drop = db.drop;
     stack = await startStack(db.url, {}, ['ca', 'ra']);
     ({ ra } = await raOperators(stack));
-    admin.a = await addStackOperator(stack, 'admin-a', ['business-admin']);
-    admin.b = await addStackOperator(stack, 'admin-b', ['business-admin']);
+    [admin.a, admin.b] = await Promise.all([
+      addStackOperator(stack, 'admin-a', ['business-admin']),
+      addStackOperator(stack, 'admin-b', ['business-admin']),
+    ]);
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
