@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { IDENTITY_EXTENSION_OIDS, type KeyUsageName } from '@sm2ca/pki';
 import { holderTypes } from './holder-identity.ts';
 import { literals } from './ra-context.ts';
 
-const keyUsages: readonly KeyUsageName[] = [
+const keyUsages = [
   'digitalSignature',
   'nonRepudiation',
   'keyEncipherment',
@@ -13,7 +12,15 @@ const keyUsages: readonly KeyUsageName[] = [
   'cRLSign',
   'encipherOnly',
   'decipherOnly',
-];
+] as const;
+const identityExtensions = [
+  'identifyCode',
+  'insuranceNumber',
+  'icRegistrationNumber',
+  'organizationCode',
+  'taxationNumber',
+  'unifiedSocialCreditCode',
+] as const;
 const dnTypes = ['C', 'ST', 'L', 'O', 'OU', 'CN', 'serialNumber'] as const;
 const Oid = Type.String({ pattern: '^[0-2](\\.(0|[1-9][0-9]*)){1,20}$', maxLength: 128 });
 const Pattern = Type.String({ minLength: 1, maxLength: 256 });
@@ -53,14 +60,11 @@ export const TemplateBodySchema = Type.Object(
       { additionalProperties: false },
     ),
     holderTypes: Type.Array(literals(holderTypes), { minItems: 1, maxItems: 3, uniqueItems: true }),
-    identity: Type.Array(
-      literals(Object.keys(IDENTITY_EXTENSION_OIDS) as (keyof typeof IDENTITY_EXTENSION_OIDS)[]),
-      {
-        maxItems: 6,
-        uniqueItems: true,
-        description: 'GM/T 0015 identity extensions a holder of this template may carry',
-      },
-    ),
+    identity: Type.Array(literals(identityExtensions), {
+      maxItems: 6,
+      uniqueItems: true,
+      description: 'GM/T 0015 identity extensions a holder of this template may carry',
+    }),
     renewal: Type.Optional(
       Type.Object(
         {

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { type TemplateBody, templateFindings, templateKinds, templateOfProfile } from '@sm2ca/pki';
 import { AppError, allowedTo, type HttpServer, recordAudit, withExample } from '@sm2ca/platform';
 import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
@@ -17,8 +17,9 @@ const RejectBody = Type.Object(
   { additionalProperties: false },
 );
 
-const bodyExample: TemplateBody = {
+const bodyExample: Static<typeof TemplateBodySchema> = {
   ...templateOfProfile('person-sign', ['person'], { sameKeyRenewal: true, supersede: 'revoke' }),
+  holderTypes: ['person'],
   description: 'Signature certificate of a person, two years',
   validityDays: 731,
 };
@@ -81,7 +82,9 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
       schema: {
         tags: ['templates'],
         summary: 'Every version of every certificate template',
-        response: { 200: Type.Object({ items: Type.Array(TemplateView) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(TemplateView) }), { items: [viewExample] }),
+        },
       },
     },
     async () => ({ items: await listTemplates(pool) }),
@@ -111,7 +114,7 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
         tags: ['templates'],
         summary: 'A business administrator drafts the next version of a template',
         params: NameParams,
-        body: withExample(TemplateBodySchema, bodyExample as never),
+        body: withExample(TemplateBodySchema, bodyExample),
         response: { 201: withExample(TemplateView, viewExample) },
       },
     },
