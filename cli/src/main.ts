@@ -13,6 +13,7 @@ import { registerLoginCommand } from './commands/login.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
 import { registerStartCommand } from './commands/start.ts';
+import { registerTemplateCommands } from './commands/template.ts';
 import { cliContext } from './context.ts';
 import { describeFailure } from './output.ts';
 import { openCommandDatabase } from './with-database.ts';
@@ -52,6 +53,7 @@ registerKeyCommands(program, {
 });
 registerMigrateCommand(program);
 registerOperatorCommands(program);
+registerTemplateCommands(program);
 registerLoginCommand(program, {
   raUrl: () => {
     const { ra } = cliContext().config.services;

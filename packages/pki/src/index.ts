@@ -1,5 +1,6 @@
 export * from './certificate.ts';
 export * from './certificate-issuer.ts';
+export * from './certificate-template.ts';
 export * from './chain.ts';
 export * from './crl-builder.ts';
 export type { CrlEntry } from './crl-entry-writer.ts';

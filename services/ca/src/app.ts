@@ -31,6 +31,7 @@ import {
 import { issueCertificate } from './issuance.ts';
 import { IssueInstructionSchema } from './issue-instruction.ts';
 import { loadIssuers } from './issuers.ts';
+import { issuingTemplates } from './issuing-templates.ts';
 import { KmKeyRevocations } from './km-key-revocations.ts';
 import { OcspSignerRenewal } from './ocsp-signer-renewal.ts';
 import { ReleaseInstructionSchema, releaseCertificate } from './release.ts';
@@ -125,6 +126,7 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
     config: context.config,
     km,
     allowHolderEncryptionKeys: context.config.ca.allowHolderEncryptionKeys,
+    templates: issuingTemplates(context.db.pool),
     issued: app.metrics.counter({
       name: 'sm2ca_certificates_issued_total',
       help: 'Certificates signed and stored, by profile',

@@ -1,6 +1,7 @@
 import type { Device } from '@sm2ca/device';
 import {
   buildTbsCertificate,
+  type DnAttribute,
   getProfile,
   type ProfileId,
   parseCsr,
@@ -22,6 +23,7 @@ import { issueEncryptionCertificate, type KeyApplication } from './encryption-is
 import type { IssueInstruction } from './issue-instruction.ts';
 import { signPlanned, storeIssued } from './issued-certificate.ts';
 import { chainOf, type Issuer } from './issuers.ts';
+import type { IssuingTemplates } from './issuing-templates.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
 
 export interface IssueResult {
@@ -56,6 +58,8 @@ export interface IssuanceContext {
   km: Pick<KmClient, 'applyKey'>;
   /** ca.allowHolderEncryptionKeys: an encryption certificate for a key the holder brought. */
   allowHolderEncryptionKeys: boolean;
+  /** The approved template version an instruction names, read by the CA itself. */
+  templates: IssuingTemplates;
   /** Counts each certificate when it is stored: a replayed instruction's answer is not counted again. */
   issued: Counter<'profile'>;
 }
@@ -119,7 +123,9 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     );
   }
   refuseEncryptionRequest(context, instruction);
-  const profile = getProfile(instruction.profile as ProfileId);
+  const template = await context.templates(instruction.profile, instruction.templateVersion);
+  template.checkSubject(instruction.subject as DnAttribute[]);
+  const { profile } = template;
   const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
   await verifyCsr(csr, context.device);
   const notBefore = new Date();

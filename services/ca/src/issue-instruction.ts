@@ -12,6 +12,8 @@ export const IssueInstructionSchema = Type.Object(
     timestamp: Type.String(),
     operation: Type.Literal('issue'),
     profile: Text(64),
+    /** The approved version of the profile's template; version 1, the seeded built-in profile, when absent. */
+    templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     holderKey: Type.Optional(Text(128)),
     csr: Type.String({ minLength: 1, maxLength: 16384, pattern: '^[A-Za-z0-9+/]+={0,2}$' }),
     subject: Type.Array(

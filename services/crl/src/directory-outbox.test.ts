@@ -36,8 +36,8 @@ describe('directory outbox triggers', () => {
   const application = async (clerk: string, serial: string, consent: boolean) => {
     const { rows } = await db.pool.query(
       `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
-                                 entered_by, deadline, deadline_provisional)
-       VALUES ('approved', 'person', '{}', $1, 'person-sign', '\\x00', $2, $3, now() + interval '1 day', false)
+                                 entered_by, deadline, deadline_provisional, template_version)
+       VALUES ('approved', 'person', '{}', $1, 'person-sign', '\\x00', $2, $3, now() + interval '1 day', false, 1)
        RETURNING id`,
       [`k${serial}`, consent, clerk],
     );

@@ -57,8 +57,8 @@ describe('directory publication', () => {
     const issued = await bed.issue(commonName);
     const { rows } = await bed.db.pool.query(
       `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
-                                entered_by, deadline, deadline_provisional)
-       VALUES ('approved', 'person', '{}', $1, 'person-sign', '\\x00', $2, $3, now() + interval '1 day', false)
+                                entered_by, deadline, deadline_provisional, template_version)
+       VALUES ('approved', 'person', '{}', $1, 'person-sign', '\\x00', $2, $3, now() + interval '1 day', false, 1)
        RETURNING id`,
       [`holder:${commonName}`, consent, clerkId],
     );

@@ -31,6 +31,7 @@ export const applicationExample = {
   holderKey: 'resident-id:11010519491231002X',
   profile: 'person-sign',
   operatorId: null,
+  templateVersion: 1,
   dual: true,
   encryption: { profile: 'person-encrypt', issuerId: null, serial: null },
   publishConsent: true,

@@ -34,6 +34,7 @@ import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
+import { registerTemplateRoutes } from './template-routes.ts';
 import { TotpSeal } from './totp-seal.ts';
 
 /**
@@ -94,6 +95,7 @@ export async function buildRaApp(
   registerAuditArchiveRoutes(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
   registerOperatorCertificateRoutes(app, ctx);
+  registerTemplateRoutes(app, db.pool);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.

@@ -75,6 +75,9 @@ export const ApplicationView = Type.Object({
         "for an operator's own (operator-sign) certificate: the operator it is for; decided by a super admin",
     }),
   ),
+  templateVersion: Type.Integer({
+    description: "the version of the profile's certificate template it is issued under",
+  }),
   dual: Type.Boolean({ description: 'a signature certificate and its encryption twin from one application' }),
   encryption: Nullable(EncryptionCertificate),
   publishConsent: Type.Boolean(),
@@ -125,6 +128,7 @@ export function toApplicationView(row: Row): ApplicationView {
     holderKey: row.holder_key as string,
     profile: row.profile as string,
     operatorId: row.operator_id == null ? null : String(row.operator_id),
+    templateVersion: row.template_version as number,
     dual: row.dual as boolean,
     encryption: row.dual
       ? {
@@ -184,6 +188,7 @@ export interface ApplicationRow {
   holder: ApplicationView['holder'];
   profile: string;
   operator_id: string | null;
+  template_version: number;
   holder_key: string;
   csr: Buffer;
   dual: boolean;

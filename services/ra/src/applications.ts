@@ -10,6 +10,7 @@ import {
 import { withTransaction } from '@sm2ca/store';
 import { applicationExample, submitExample } from './api-examples.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
+import { refuseOutsideTemplate, templateForApplication } from './certificate-templates.ts';
 import { encryptionProfileFor } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { HolderSchema, holderTypes, profilesByHolderType, vetHolder } from './holder-identity.ts';
@@ -38,6 +39,12 @@ const SubmitBody = Type.Object(
       maxLength: 16_384,
       description: "the holder's PKCS#10 request, PEM or base64 DER, signed with the GM default SM2 ID",
     }),
+    templateVersion: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "the profile's template version to issue under; the newest approved one when absent",
+      }),
+    ),
     publishConsent: Type.Boolean({ description: 'the holder agrees to the certificate being published' }),
     dual: Type.Optional(
       Type.Boolean({
@@ -74,6 +81,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const dual = body.dual ?? false;
       encryptionProfileFor(vetted.profile.id, dual, ctx.allowHolderEncryptionKeys);
       const operatorId = await operatorOfApplication(ctx.pool, vetted.profile.id, body.operatorId);
+      const template = await templateForApplication(ctx.pool, vetted.profile.id, body.templateVersion);
+      refuseOutsideTemplate(template, body.holderType, vetted.instruction.subject);
       const csr = await verifiedCsr(body.csr);
       // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
       await refuseKeyReuse(ctx.pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
@@ -82,8 +91,9 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const view = await withTransaction(ctx.pool, async (client) => {
         const { rows } = await client.query(
           `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
-                                     entered_by, entered_at, deadline, deadline_provisional, dual, operator_id)
-           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+                                     entered_by, entered_at, deadline, deadline_provisional, dual, operator_id,
+                                     template_version)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
           [
             body.holderType,
             JSON.stringify(vetted.holder),
@@ -97,6 +107,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
             deadline.provisional,
             dual,
             operatorId,
+            template.version,
           ],
         );
         const created = await readApplication(client, String(rows[0].id));

@@ -11,6 +11,8 @@ export { type RevocationReason, revocationReasons } from '@sm2ca/platform';
 export interface IssueInstruction extends HolderInstruction {
   requestId: string;
   profile: string;
+  /** The approved template version of the profile; the CA reads it itself. */
+  templateVersion?: number;
   /** How the RA finds this holder's certificates again (identifier type and value). */
   holderKey: string;
   /** PKCS#10 DER, base64. */

@@ -6,7 +6,7 @@ import { vetHolder } from './holder-identity.ts';
 
 export type IssuableRow = Pick<
   ApplicationRow,
-  'holder_type' | 'holder' | 'profile' | 'holder_key' | 'csr' | 'dual'
+  'holder_type' | 'holder' | 'profile' | 'template_version' | 'holder_key' | 'csr' | 'dual'
 >;
 
 /**
@@ -21,6 +21,7 @@ export function issueInstructionOf(row: IssuableRow, requestId: string): IssueIn
   return {
     requestId,
     profile: row.profile,
+    templateVersion: row.template_version,
     holderKey: row.holder_key,
     csr: row.csr.toString('base64'),
     ...instruction,

@@ -13,6 +13,7 @@ import {
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { applicationExample } from './api-examples.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
+import { templateForApplication } from './certificate-templates.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { type Holder, HolderSchema, vetHolder } from './holder-identity.ts';
 import { actorOf, type RaContext } from './ra-context.ts';
@@ -193,6 +194,8 @@ async function enterReplacement(
       const current = await replaceableCertificate(client, entry.kind, entry.issuerId, serial);
       const { profile, holderKey } = current.application;
       const policy = await profilePolicy(client, profile);
+      // A renewed certificate follows the template in use now, not the one the old certificate had.
+      const template = await templateForApplication(client, profile);
       const sameKey = current.publicKey.equals(csrKey);
       if (sameKey && entry.kind === 'rekey') {
         throw new AppError(
@@ -216,8 +219,9 @@ async function enterReplacement(
       const { rows } = await client.query(
         `INSERT INTO applications (status, kind, holder_type, holder, holder_key, profile, csr, publish_consent,
                                    entered_by, entered_at, deadline, deadline_provisional, dual,
-                                   replaces_issuer_id, replaces_serial, supersede, holder_evidence, operator_id)
-         VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                   replaces_issuer_id, replaces_serial, supersede, holder_evidence, operator_id,
+                                   template_version)
+         VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
          RETURNING id`,
         [
           entry.kind,
@@ -237,6 +241,7 @@ async function enterReplacement(
           entry.kind === 'rekey' ? 'revoke' : policy.supersede,
           JSON.stringify({ method: evidence.method, sameKey }),
           current.application.operatorId,
+          template.version,
         ],
       );
       const created = await readApplication(client, String(rows[0].id));

@@ -6,6 +6,7 @@ import { evidencePermissions } from './permissions/evidence.ts';
 import { lifecyclePermissions } from './permissions/lifecycle.ts';
 import { recoveryPermissions } from './permissions/recovery.ts';
 import { sessionPermissions } from './permissions/sessions.ts';
+import { templatePermissions } from './permissions/templates.ts';
 import type { Role } from './roles.ts';
 
 /**
@@ -26,6 +27,7 @@ export const permissions = {
   ...caAdministrationPermissions,
   ...evidencePermissions,
   ...sessionPermissions,
+  ...templatePermissions,
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof permissions;
 
