@@ -104,7 +104,8 @@ describe('availability monitor end to end', () => {
     const totals: Record<string, { downSeconds: number; plannedSeconds: number; failedProbes: number }> = {};
     for (const period of JSON.parse(result.stdout).periods) {
       for (const s of period.services) {
-        const total = (totals[s.service] ??= { downSeconds: 0, plannedSeconds: 0, failedProbes: 0 });
+        totals[s.service] ??= { downSeconds: 0, plannedSeconds: 0, failedProbes: 0 };
+        const total = totals[s.service]!;
         total.downSeconds += s.downSeconds;
         total.plannedSeconds += s.plannedSeconds;
         total.failedProbes += s.failedProbes;

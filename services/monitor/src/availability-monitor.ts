@@ -74,6 +74,8 @@ export class AvailabilityMonitor {
   readonly #job: LeaderJob;
   readonly #probes: ServiceProbe[];
   readonly #timeoutMs: number;
+  /** The last failure code per service (null when up), so the log tells changes, not every probe. */
+  readonly #last = new Map<string, string | null>();
 
   constructor(
     private readonly options: {
@@ -166,7 +168,12 @@ export class AvailabilityMonitor {
         labelNames: ['endpoint'],
       })
       .set(labels, errorCode ? 0 : 1);
-    if (errorCode) this.options.log.warn({ service: probe.service, code: errorCode }, 'probe failed');
+    if (this.#last.get(probe.service) !== errorCode) {
+      if (errorCode)
+        this.options.log.warn({ service: probe.service, code: errorCode }, 'service probe failing');
+      else this.options.log.info({ service: probe.service }, 'service probe passing');
+      this.#last.set(probe.service, errorCode);
+    }
     return {
       service: probe.service,
       target: probe.target,
