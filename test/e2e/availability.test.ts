@@ -154,5 +154,5 @@ describe('availability monitor end to end', () => {
       /sm2ca_availability_probes_total\{endpoint="ocsp",result="failed",code="CONNECTION_REFUSED"/,
     );
     expect(metrics).toMatch(/sm2ca_availability_up\{[^}]*endpoint="ocsp"[^}]*\} 1/);
-  }, 60_000);
+  }, 120_000);
 });
