@@ -19,7 +19,7 @@ import { raOperators } from '../support/ra-client.ts';
 import { SmCryptoSigner } from '../support/sm-crypto-signer.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
 
-const services = ['ra', 'ca', 'km', 'ocsp', 'crl'] as const;
+const services = ['ra', 'ca', 'km', 'ocsp', 'crl', 'monitor'] as const;
 
 async function poll(what: string, probe: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -38,12 +38,14 @@ describe('sm2ca start: each service connects as its own database role', () => {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-service-roles-'));
   let stack: Stack;
   let owner: pg.Client;
+  let ownerOf: (database: string) => pg.Client;
 
   beforeAll(async () => {
     const port = await freePort();
-    stack = await startStack(undefined, { SM2CA_PG_PORT: String(port) });
+    stack = await startStack(undefined, { SM2CA_PG_PORT: String(port), SM2CA_MONITOR_INTERVAL_SECONDS: '1' });
     const password = readFileSync(join(stack.env.SM2CA_HOME!, 'pg', 'password'), 'utf8').trim();
-    owner = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+    ownerOf = (database) => new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database });
+    owner = ownerOf('postgres');
     await owner.connect();
   }, 240_000);
   afterAll(async () => {
@@ -58,6 +60,19 @@ describe('sm2ca start: each service connects as its own database role', () => {
       const file = join(stack.env.SM2CA_HOME!, 'pg', 'roles', `${service}.password`);
       expect(statSync(file).mode & 0o777, file).toBe(0o600);
       expect(readFileSync(file, 'utf8').trim()).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    }
+  });
+
+  it('lets the availability monitor probe and store its probes under its role', async () => {
+    const ca = ownerOf('sm2ca');
+    await ca.connect();
+    try {
+      await poll('passing probes of the RA, OCSP and CRL', async () => {
+        const { rows } = await ca.query('SELECT DISTINCT service FROM availability_probes WHERE ok');
+        return ['crl', 'ocsp', 'ra'].every((s) => rows.some((r) => r.service === s));
+      });
+    } finally {
+      await ca.end();
     }
   });
 

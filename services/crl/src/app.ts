@@ -13,6 +13,7 @@ import { CrlPublishing } from './crl-publishing.ts';
 import { registerCrlRoutes } from './crl-routes.ts';
 import { DirectoryPublisher } from './directory-publisher.ts';
 import { registerDirectoryRoutes } from './directory-routes.ts';
+import { registerPublicationLagMetrics } from './publication-lag-metrics.ts';
 import { registerRevocationRoutes } from './revocation-routes.ts';
 
 export interface CrlAppOptions {
@@ -64,6 +65,7 @@ export async function buildCrlApp(context: ServiceContext, options: CrlAppOption
   });
   registerAccessControl(app, pool);
   registerCrlMetrics(app, pool);
+  registerPublicationLagMetrics(app, pool);
   registerCrlRoutes(app, { issuers, archive });
   registerCrlEvidenceRoutes(app, { pool, issuers });
   registerRevocationRoutes(app, {

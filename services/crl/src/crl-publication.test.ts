@@ -173,6 +173,20 @@ describe('CRL publisher', () => {
     expect(revocations[0].clearedByCrl).toBe(revocations[1].firstCrl.number);
     for (const r of revocations) expect(r.firstCrl.delaySeconds).toBeLessThan(60);
 
+    // The same lags as a histogram, once the publications have settled (5 s).
+    const lagCount = async () => {
+      const text = (await get('/metrics')).body;
+      const line = text
+        .split('\n')
+        .find((l) => /^sm2ca_crl_publication_lag_seconds_count\{[^}]*issuer="sub"/.test(l));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const deadline = Date.now() + 20_000;
+    while ((await lagCount()) < revocations.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await lagCount()).toBeGreaterThanOrEqual(revocations.length);
+
     const first = (await get(`/crl/sub/${revocations[1].firstCrl.number}.crl`)).rawPayload;
     expect(entryOf(parseCrl(first), suspended)?.reason).toBe(CrlReason.superseded);
 
