@@ -31,6 +31,7 @@ import { registerOperatorAdminRoutes } from './operator-admin.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
+import { registerReportRoutes } from './report-routes.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
 import { TotpSeal } from './totp-seal.ts';
@@ -81,6 +82,7 @@ export async function buildRaApp(
   registerHolderCertificateRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
+  registerReportRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   const audit = { pool: db.pool, home: config.home, checkpointMinutes: config.audit.checkpointMinutes };
   registerAuditSettingsRoutes(app, audit);
