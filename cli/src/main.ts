@@ -12,6 +12,7 @@ import { registerLintCommand } from './commands/lint.ts';
 import { registerLoginCommand } from './commands/login.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
+import { registerReportCommands } from './commands/report.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { cliContext } from './context.ts';
 import { describeFailure } from './output.ts';
@@ -60,6 +61,7 @@ registerLoginCommand(program, {
 });
 registerKmCommands(program);
 registerEvidenceCommands(program);
+registerReportCommands(program);
 registerDirectoryCommands(program);
 registerAuditCommands(program, {
   config: () => cliContext().config,
