@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { configuredSoPin, openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerDemoCommands } from './commands/demo.ts';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerDirectoryCommands } from './commands/directory.ts';
 import { registerEvidenceCommands } from './commands/evidence.ts';
@@ -62,6 +63,7 @@ registerLoginCommand(program, {
 registerKmCommands(program);
 registerEvidenceCommands(program);
 registerReportCommands(program);
+registerDemoCommands(program);
 registerDirectoryCommands(program);
 registerAuditCommands(program, {
   config: () => cliContext().config,
