@@ -92,7 +92,7 @@ export async function startDemoStack(home: string, start: Date): Promise<DemoSta
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo stack not up after 300 s:\n${output}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`demo stack not up after 300 s:\n${output}`)), 300_000);
     const take = (data: Buffer) => {
       output += data;
       if (output.includes('all services are up')) {

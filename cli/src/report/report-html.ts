@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Counts, Report, Spread } from './report-data.ts';
 
+// The UMD build beside the package's CommonJS entry (dist/): the one that runs from a <script> tag.
 const chartJs = () =>
-  readFileSync(createRequire(import.meta.url).resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
 
 const textOf = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const share = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(2)}%`);
