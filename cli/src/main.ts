@@ -11,6 +11,7 @@ import { registerKeyCommands } from './commands/key.ts';
 import { registerKmCommands } from './commands/km.ts';
 import { registerLintCommand } from './commands/lint.ts';
 import { registerLoginCommand } from './commands/login.ts';
+import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
 import { registerReportCommands } from './commands/report.ts';
@@ -54,6 +55,7 @@ registerKeyCommands(program, {
 });
 registerMigrateCommand(program);
 registerOperatorCommands(program);
+registerMaintenanceCommands(program);
 registerLoginCommand(program, {
   raUrl: () => {
     const { ra } = cliContext().config.services;

@@ -10,8 +10,8 @@ const servicesRoot = new URL('../../services/', import.meta.url).pathname;
 const databaseRestartLimit = 5;
 const databaseRestartWindowMs = 10 * 60_000;
 
-/** Start order: the CA before the RA that instructs it. */
-const startOrder: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl'];
+/** Start order: the CA before the RA that instructs it; the monitor once there is something to probe. */
+const startOrder: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl', 'monitor'];
 
 export function installedServices(): ServiceName[] {
   return startOrder.filter((name) => existsSync(`${servicesRoot}${name}/src/main.ts`));

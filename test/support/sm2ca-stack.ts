@@ -11,7 +11,7 @@ const bin = new URL('../../cli/bin/sm2ca.js', import.meta.url).pathname;
 
 export interface Stack {
   env: NodeJS.ProcessEnv;
-  url: { ra: string; ca: string; km: string; ocsp: string; crl: string };
+  url: { ra: string; ca: string; km: string; ocsp: string; crl: string; monitor: string };
   /**
    * The credential of the first super admin (`stack-admin`) that `sm2ca start --super-admin` made;
    * undefined when the database had a super admin already.
@@ -68,6 +68,7 @@ export async function startStack(
     km: await freePort(),
     ocsp: await freePort(),
     crl: await freePort(),
+    monitor: await freePort(),
   };
   const home = mkdtempSync(join(tmpdir(), 'sm2ca-stack-'));
   const env: NodeJS.ProcessEnv = childEnv({
@@ -81,6 +82,7 @@ export async function startStack(
     SM2CA_OCSP_HOST: '127.0.0.1',
     SM2CA_CRL_PORT: String(port.crl),
     SM2CA_CRL_HOST: '127.0.0.1',
+    SM2CA_MONITOR_PORT: String(port.monitor),
     SM2CA_OCSP_URL: `http://127.0.0.1:${port.ocsp}/ocsp`,
     SM2CA_CRL_URL: `http://127.0.0.1:${port.crl}`,
     // `sm2ca start` runs a local slapd where one is installed: each stack on a port of its own.
@@ -132,6 +134,7 @@ export async function startStack(
       km: local(port.km),
       ocsp: local(port.ocsp),
       crl: local(port.crl),
+      monitor: local(port.monitor),
     },
     superAdmin: /super admin credential \(shown once\): (sm2op_\S+)/.exec(output)?.[1],
     cli: (args, extraEnv = {}) => sm2caCli(args, { ...env, ...extraEnv }),

@@ -20,6 +20,49 @@ function monthQuery(options: MonthOptions & { detail?: boolean }): string {
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
+interface AvailabilityAnswer {
+  target: number;
+  periods: {
+    period: string;
+    services: {
+      service: string;
+      probes: number;
+      failedProbes: number;
+      downSeconds: number;
+      plannedSeconds: number;
+      availability: number | null;
+      meetsTarget: boolean | null;
+    }[];
+  }[];
+}
+
+/** One line per period and service; "-" where the monitor measured nothing. */
+function availabilityTable(answer: AvailabilityAnswer): string {
+  const rows = [['period', 'service', 'availability', 'down s', 'planned s', 'probes', 'failed', 'target']];
+  for (const { period, services } of answer.periods) {
+    for (const s of services) {
+      rows.push([
+        period,
+        s.service,
+        s.availability === null ? '-' : `${(s.availability * 100).toFixed(3)}%`,
+        String(Math.round(s.downSeconds)),
+        String(Math.round(s.plannedSeconds)),
+        String(s.probes),
+        String(s.failedProbes),
+        s.meetsTarget === null ? '-' : s.meetsTarget ? 'met' : 'MISSED',
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  return [`target ${(answer.target * 100).toFixed(1)}%`, ...lines].join('\n');
+}
+
 /**
  * The compliance clocks as JSON, read through the RA and CRL services under the operator's own
  * credential: deadlines of applications, revocation timeliness, the CRL archive's cycle.
@@ -59,6 +102,23 @@ export function registerEvidenceCommands(program: Command): void {
     .action(async (options: MonthOptions & { detail?: boolean }) => {
       const ra = serviceClient(cliContext().config, 'ra', who);
       print(await ra('GET', `/v1/evidence/revocations${monthQuery(options)}`));
+    });
+
+  evidence
+    .command('availability')
+    .description('availability per service per day, month or year from the monitor, against the 99.9% target')
+    .option('--granularity <day|month|year>', 'period length (China Standard Time)', 'day')
+    .option('--from <period>', 'first period: YYYY-MM-DD, YYYY-MM or YYYY; default: a few before --to')
+    .option('--to <period>', 'last period; default: the current one')
+    .option('--json', 'print the API answer as JSON instead of a table')
+    .action(async (options: MonthOptions & { granularity: string; json?: boolean }) => {
+      const ra = serviceClient(cliContext().config, 'ra', who);
+      const query = new URLSearchParams({ granularity: options.granularity });
+      if (options.from) query.set('from', options.from);
+      if (options.to) query.set('to', options.to);
+      const answer = await ra<AvailabilityAnswer>('GET', `/v1/evidence/availability?${query}`);
+      if (options.json) print(answer);
+      else console.log(availabilityTable(answer));
     });
 
   evidence

@@ -55,11 +55,8 @@ export async function assembleReport(
 }
 
 async function availability(ra: Call, figures: RaReport): Promise<Availability> {
-  const query = new URLSearchParams({
-    granularity: figures.period.kind,
-    from: figures.period.start,
-    to: figures.period.end,
-  });
+  const { kind, label } = figures.period;
+  const query = new URLSearchParams({ granularity: kind, from: label, to: label });
   try {
     const answer = await ra<Omit<Availability & { measured: true }, 'measured'>>(
       'GET',

@@ -154,12 +154,17 @@ export const ConfigSchema = Type.Object({
     /** Longest wait between two attempts of an item the directory refused or could not take. */
     retryMaxSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   }),
+  monitor: Type.Object({
+    /** How often the availability monitor probes each public endpoint. */
+    intervalSeconds: Type.Number({ minimum: 0.05, maximum: 3600 }),
+  }),
   services: Type.Object({
     ra: Listen,
     ca: Listen,
     km: Listen,
     ocsp: Listen,
     crl: Listen,
+    monitor: Listen,
   }),
 });
 

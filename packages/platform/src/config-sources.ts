@@ -36,6 +36,7 @@ export const settingSources: SettingSource[] = [
   { path: 'ocsp.validityHours', env: 'SM2CA_OCSP_VALIDITY_HOURS', fallback: 24 },
   { path: 'ocsp.liveSigningPerSecond', env: 'SM2CA_OCSP_LIVE_SIGNING_RATE', fallback: 10 },
   { path: 'ocsp.liveSigningBurst', env: 'SM2CA_OCSP_LIVE_SIGNING_BURST', fallback: 50 },
+  { path: 'monitor.intervalSeconds', env: 'SM2CA_MONITOR_INTERVAL_SECONDS', fallback: 30 },
   { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
@@ -71,4 +72,5 @@ export const settingSources: SettingSource[] = [
   ...service('km', 8082),
   ...service('ocsp', 8083, '0.0.0.0'),
   ...service('crl', 8084, '0.0.0.0'),
+  ...service('monitor', 8085),
 ];

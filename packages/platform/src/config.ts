@@ -56,11 +56,12 @@ function schemaAt(path: string): TSchema | undefined {
     .reduce<TSchema | undefined>((node, key) => node?.properties?.[key] as TSchema | undefined, ConfigSchema);
 }
 
-/** Environment values are strings; only settings the schema wants as integers or booleans change type. */
+/** Environment values are strings; only settings the schema wants as numbers or booleans change type. */
 function coerce(path: string, raw: unknown): unknown {
   const type = schemaAt(path)?.type;
   if (typeof raw !== 'string') return raw;
   if (type === 'integer' && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+  if (type === 'number' && /^-?\d+(\.\d+)?$/.test(raw.trim())) return Number(raw.trim());
   if (type === 'boolean' && /^(true|false)$/.test(raw.trim())) return raw.trim() === 'true';
   return raw;
 }

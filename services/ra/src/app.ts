@@ -11,6 +11,7 @@ import { registerApplicationRoutes } from './applications.ts';
 import { registerAuditArchiveRoutes } from './audit-archives.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerAuditSettingsRoutes } from './audit-settings.ts';
+import { registerAvailabilityRoutes } from './availability-routes.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
@@ -83,6 +84,7 @@ export async function buildRaApp(
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
   registerReportRoutes(app, ctx);
+  registerAvailabilityRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   const audit = { pool: db.pool, home: config.home, checkpointMinutes: config.audit.checkpointMinutes };
   registerAuditSettingsRoutes(app, audit);

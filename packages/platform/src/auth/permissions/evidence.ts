@@ -7,4 +7,7 @@ import type { Role } from '../roles.ts';
 export const evidencePermissions = {
   'evidence.read': ['business_admin', 'auditor'],
   'directory.read': ['business_admin', 'auditor'],
+  // Planned maintenance is announced by the business admin who answers for availability.
+  'maintenance.read': ['business_admin', 'auditor'],
+  'maintenance.create': ['business_admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -1,0 +1,1 @@
+export { buildMonitorApp, type MonitorAppOptions } from './app.ts';
