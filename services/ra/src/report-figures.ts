@@ -65,7 +65,9 @@ const holderTypeOf = new Map<string, HolderType>(
 );
 const zero = (): CertificateCounts => ({ issued: 0, validAtEnd: 0, revoked: 0, renewed: 0 });
 
-// Per profile and month of issue or revocation. A certificate counts as renewed when the
+// Per profile and month of issue or revocation, of the certificates issued to holders through
+// applications: the key ceremony's own service certificates (RA, KM, audit) and operators' login
+// certificates are the CA's, not its subscribers'. A certificate counts as renewed when the
 // application that issued it (its signature or its encryption twin) was a renewal; valid at the
 // end of the period when issued before it, not yet expired then and not revoked by then (a hold
 // at the period end is not counted as a revocation: it may be released).
@@ -81,7 +83,7 @@ const certificatesSql = `
            AND NOT (c.status = 'revoked' AND c.revoked_at < $2::timestamp AT TIME ZONE '${reportingZone}') AS valid_at_end,
          coalesce(a.kind = 'renewal', false) AS renewal
     FROM certificates c
-    LEFT JOIN applications a
+    JOIN applications a
       ON a.issuer_id = c.issuer_id AND (a.serial = c.serial OR a.encryption_serial = c.serial)
    WHERE c.status <> 'planned' AND c.issued_at < $2::timestamp AT TIME ZONE '${reportingZone}'`;
 
