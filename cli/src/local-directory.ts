@@ -85,8 +85,13 @@ export async function startLocalDirectory(options: LocalDirectoryOptions): Promi
   writeFileSync(conf, slapdConf(options, bindDn, password), { mode: 0o600 });
   const url = `ldap://127.0.0.1:${port}`;
   // -d 0 keeps slapd in the foreground, a child we supervise rather than a daemon we lose track of.
+  // Without libfaketime: slapd crashes under it, and the entries it keeps carry no dates we compare.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'LD_PRELOAD' && !name.startsWith('FAKETIME')),
+  );
   const child = spawn(options.slapd ?? slapdPath, ['-f', conf, '-h', `${url}/`, '-d', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { configuredSoPin, openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerDemoCommands } from './commands/demo.ts';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerDirectoryCommands } from './commands/directory.ts';
 import { registerEvidenceCommands } from './commands/evidence.ts';
@@ -13,6 +14,7 @@ import { registerLoginCommand } from './commands/login.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOperatorCommands } from './commands/operator.ts';
+import { registerReportCommands } from './commands/report.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerTemplateCommands } from './commands/template.ts';
 import { cliContext } from './context.ts';
@@ -64,6 +66,8 @@ registerLoginCommand(program, {
 });
 registerKmCommands(program);
 registerEvidenceCommands(program);
+registerReportCommands(program);
+registerDemoCommands(program);
 registerDirectoryCommands(program);
 registerAuditCommands(program, {
   config: () => cliContext().config,

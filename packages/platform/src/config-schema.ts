@@ -76,6 +76,11 @@ export const ConfigSchema = Type.Object({
     deltaIntervalMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
     /** Quiet time after a revocation before the CRL that carries it is published. */
     debounceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
+    /**
+     * Longest wait between looks at the schedule: a clock that jumps (a restored VM, or
+     * `sm2ca demo populate` moving days under libfaketime) is noticed within it.
+     */
+    scheduleCheckSeconds: Type.Integer({ minimum: 1, maximum: 30 }),
   }),
   audit: Type.Object({
     /** How often the chain head is signed by the audit key (when the chain has grown). */

@@ -41,6 +41,7 @@ export const settingSources: SettingSource[] = [
   { path: 'crl.intervalMinutes', env: 'SM2CA_CRL_INTERVAL_MINUTES', fallback: 60 },
   { path: 'crl.deltaIntervalMinutes', env: 'SM2CA_CRL_DELTA_INTERVAL_MINUTES', fallback: 10 },
   { path: 'crl.debounceSeconds', env: 'SM2CA_CRL_DEBOUNCE_SECONDS', fallback: 2 },
+  { path: 'crl.scheduleCheckSeconds', env: 'SM2CA_CRL_SCHEDULE_CHECK_SECONDS', fallback: 30 },
   { path: 'audit.checkpointMinutes', env: 'SM2CA_AUDIT_CHECKPOINT_MINUTES', fallback: 10 },
   { path: 'audit.checkpointSink', env: 'SM2CA_AUDIT_CHECKPOINT_SINK' },
   { path: 'km.poolSize', env: 'SM2CA_KM_POOL_SIZE', fallback: 100 },

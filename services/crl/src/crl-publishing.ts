@@ -13,8 +13,6 @@ import { Debouncer } from './debouncer.ts';
 const LEADER_LOCK_KEY = 0x534d3243_43524c00n;
 /** The CA's status-change channel (services/ca certificate-events.ts). */
 const STATUS_CHANNEL = 'certificate_status';
-/** Longest the schedule sleeps, so new issuers and clock changes are noticed. */
-const MAX_SLEEP_MS = 30_000;
 const RETRY_AFTER_FAILURE_MS = 10_000;
 
 export interface CrlPublishingOptions {
@@ -96,7 +94,7 @@ export class CrlPublishing {
     clearTimeout(this.#timer);
     if (!this.leader) return;
     const { pool, config, log } = this.#options;
-    let sleep = MAX_SLEEP_MS;
+    let sleep = config.crl.scheduleCheckSeconds * 1000;
     try {
       this.#issuers = await loadCaIssuers(pool);
       const now = new Date();

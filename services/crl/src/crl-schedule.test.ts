@@ -4,7 +4,12 @@ import { Debouncer } from './debouncer.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const settings = { intervalMinutes: 60, deltaIntervalMinutes: 10, debounceSeconds: 2 };
+const settings = {
+  intervalMinutes: 60,
+  deltaIntervalMinutes: 10,
+  debounceSeconds: 2,
+  scheduleCheckSeconds: 30,
+};
 const start = Math.floor(Date.now() / HOUR) * HOUR;
 const at = (ms: number) => new Date(start + ms);
 
@@ -36,7 +41,12 @@ describe('CRL schedule', () => {
 
   it('replaces a full CRL before it expires after the cycle was made longer', () => {
     const full = { thisUpdate: at(0), nextUpdate: nextUpdateFor(at(0), 60) };
-    const daily = { intervalMinutes: 1440, deltaIntervalMinutes: 1440, debounceSeconds: 2 };
+    const daily = {
+      intervalMinutes: 1440,
+      deltaIntervalMinutes: 1440,
+      debounceSeconds: 2,
+      scheduleCheckSeconds: 30,
+    };
     expect(nextDueAt({ full }, daily)).toEqual(at(30 * MINUTE));
     expect(dueKind({ full }, at(30 * MINUTE), daily)).toBe('full');
   });

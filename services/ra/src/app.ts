@@ -33,6 +33,7 @@ import { registerOperatorCertificateRoutes } from './operator-certificate-routes
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
+import { registerReportRoutes } from './report-routes.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
 import { registerTemplateRoutes } from './template-routes.ts';
@@ -90,6 +91,7 @@ export async function buildRaApp(
   registerHolderCertificateRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
   registerEvidenceRoutes(app, ctx);
+  registerReportRoutes(app, ctx);
   registerAvailabilityRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   const audit = { pool: db.pool, home: config.home, checkpointMinutes: config.audit.checkpointMinutes };

@@ -86,7 +86,7 @@ export async function revocationTimes(
 }
 
 /** Nearest-rank percentiles: each figure is a delay that really happened. */
-function spread(values: (number | null)[]): Spread {
+export function spread(values: (number | null)[]): Spread {
   const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
   if (known.length === 0) return { p50: null, p99: null, max: null };
   const rank = (p: number) => known[Math.max(0, Math.ceil(p * known.length) - 1)]!;
