@@ -13,15 +13,22 @@ import type { ManagedProcess } from './managed-process.ts';
 import { type PatroniCluster, pgBin, startPatroni } from './patroni-cluster.ts';
 import { type ServiceReplica, startReplicas, waitReady } from './service-replicas.ts';
 
-/** Replicas per service: two of each, so any one may die. */
-const replicaCount: Record<ServiceName, number> = { ca: 2, km: 2, ra: 2, ocsp: 2, crl: 2 };
-const order: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl'];
+/** Replicas per service: two of each, so any one may die; the monitor measures, so one is enough. */
+const replicaCount: Record<ServiceName, number> = { ca: 2, km: 2, ra: 2, ocsp: 2, crl: 2, monitor: 1 };
+const order: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl', 'monitor'];
 /**
  * What the front doors replay on another replica: the read-only services, and the CA and KM,
  * whose every request carries a signed request id answered the same way however often it comes
  * (their request ledgers). The RA's callers get no such promise.
  */
-const replaySafe: Record<ServiceName, boolean> = { ca: true, km: true, ra: false, ocsp: true, crl: true };
+const replaySafe: Record<ServiceName, boolean> = {
+  ca: true,
+  km: true,
+  ra: false,
+  ocsp: true,
+  crl: true,
+  monitor: true,
+};
 
 /** Whether the Debian packages the stack runs on (.ci/run installs them) are here. */
 export function haStackInstalled(): boolean {
@@ -129,6 +136,7 @@ export async function startHaStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Ha
         km: local(front.km),
         ocsp: local(front.ocsp),
         crl: local(front.crl),
+        monitor: local(front.monitor),
       },
       superAdmin,
       cli: (args, more = {}) => sm2caCli(args, { ...env, ...more }),
