@@ -10,6 +10,11 @@ const root = new URL('..', import.meta.url).pathname;
 const staging = join(root, '.build');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
+if (!existsSync(tsc)) {
+  // `npm ci --omit=dev` has no compiler: the CLI then runs the source through tsx.
+  console.warn('sm2ca build: TypeScript is not installed; skipped (services run through tsx)');
+  process.exit(0);
+}
 rmSync(staging, { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 for (const group of ['packages', 'services', 'cli']) {
