@@ -93,7 +93,8 @@ export class Supervisor {
       const child = this.#spawn(name, 0);
       const { host, port } = this.config.services[name];
       const probeHost = host === '0.0.0.0' ? '127.0.0.1' : host;
-      await waitReady(`http://${probeHost}:${port}/health/ready`, child, 60_000).catch((err: Error) => {
+      // All start at once on what may be a small, busy machine: give each the time the slowest needs.
+      await waitReady(`http://${probeHost}:${port}/health/ready`, child, 120_000).catch((err: Error) => {
         throw new Error(`service ${name}: ${err.message}`);
       });
       progress(`${name} ready on http://${probeHost}:${port} (API description: /docs)`);
