@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx, so operators run exactly the source that was reviewed.
-import { register } from 'tsx/esm/api';
+// `npm ci` compiles every workspace to JavaScript (scripts/build.js), which starts without tsx's
+// compile; after an edit the source runs through tsx, so a stale build never runs reviewed-out code.
+import { register } from 'node:module';
+import { compiledBuildIsCurrent } from './compiled-build.js';
 
-register();
-await import('../src/main.ts');
+if (compiledBuildIsCurrent()) {
+  register('./compiled-conditions.js', import.meta.url);
+  await import('../dist/main.js');
+} else {
+  const tsx = await import('tsx/esm/api');
+  tsx.register();
+  await import('../src/main.ts');
+}

@@ -10,8 +10,22 @@ const servicesRoot = new URL('../../services/', import.meta.url).pathname;
 const databaseRestartLimit = 5;
 const databaseRestartWindowMs = 10 * 60_000;
 
-/** Start order: the CA before the RA that instructs it; the monitor once there is something to probe. */
 const startOrder: ServiceName[] = ['ca', 'km', 'ra', 'ocsp', 'crl', 'monitor'];
+
+/**
+ * What must be ready before a service starts: the CA before the RA that instructs it; the monitor
+ * once there is something to probe, so a start is not measured as an outage.
+ */
+const startsAfter: Partial<Record<ServiceName, ServiceName[]>> = {
+  ra: ['ca'],
+  monitor: ['ra', 'ocsp', 'crl'],
+};
+
+/**
+ * The CLI runs compiled (cli/bin/sm2ca.js) only while the build of every workspace is current,
+ * so its services may run compiled too: no tsx compile at each launch.
+ */
+const compiled = import.meta.url.endsWith('.js');
 
 export function installedServices(): ServiceName[] {
   return startOrder.filter((name) => existsSync(`${servicesRoot}${name}/src/main.ts`));
@@ -77,22 +91,32 @@ export class Supervisor {
     private readonly serviceEnv: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {},
   ) {}
 
+  /** Starts the services together, each as soon as those it starts after are ready. */
   async start(names: ServiceName[]): Promise<void> {
-    for (const name of names) {
+    const ready = new Map<ServiceName, Promise<void>>();
+    const startOne = async (name: ServiceName): Promise<void> => {
+      await Promise.all((startsAfter[name] ?? []).flatMap((first) => ready.get(first) ?? []));
       const child = this.#spawn(name, 0);
       const { host, port } = this.config.services[name];
       const probeHost = host === '0.0.0.0' ? '127.0.0.1' : host;
-      await waitReady(`http://${probeHost}:${port}/health/ready`, child, 60_000).catch((err: Error) => {
+      // All start at once on what may be a small, busy machine: give each the time the slowest needs.
+      await waitReady(`http://${probeHost}:${port}/health/ready`, child, 120_000).catch((err: Error) => {
         throw new Error(`service ${name}: ${err.message}`);
       });
       progress(`${name} ready on http://${probeHost}:${port} (API description: /docs)`);
-    }
+    };
+    for (const name of names) ready.set(name, startOne(name));
+    const outcomes = await Promise.allSettled(ready.values());
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
   }
 
   #spawn(name: ServiceName, restarts: number): ChildProcess {
     const child = spawn(
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), `${servicesRoot}${name}/src/main.ts`],
+      compiled
+        ? ['--conditions=sm2ca-compiled', `${servicesRoot}${name}/dist/main.js`]
+        : ['--import', import.meta.resolve('tsx'), `${servicesRoot}${name}/src/main.ts`],
       {
         env: { ...this.env, ...this.serviceEnv[name] },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
