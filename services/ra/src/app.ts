@@ -14,8 +14,10 @@ import { registerAuditSettingsRoutes } from './audit-settings.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
+import { registerConsoleAssets } from './console-assets.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
+import { registerEnrollmentProfileRoute } from './enrollment-profiles.ts';
 import { registerEvidenceRoutes } from './evidence-routes.ts';
 import { registerHolderCertificateRoutes } from './holder-certificates.ts';
 import { registerHoldRoutes } from './holds.ts';
@@ -33,6 +35,7 @@ import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
+import { registerSessionRoute } from './session-route.ts';
 import { TotpSeal } from './totp-seal.ts';
 
 /**
@@ -71,7 +74,10 @@ export async function buildRaApp(
   registerAccessControl(app, db.pool, { now: login.now });
   registerDeadlineMetrics(app, db.pool);
   registerLoginRoutes(app, { pool: db.pool, seal: TotpSeal.fromHome(config.home), settings: login });
+  registerSessionRoute(app);
+  await registerConsoleAssets(app);
   registerApplicationRoutes(app, ctx);
+  registerEnrollmentProfileRoute(app);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);
   registerDownloadRoutes(app, ctx);
