@@ -31,7 +31,7 @@ const assetFile = /^assets\/[\w.-]+\.(js|css|svg|woff2)$/;
  */
 export async function registerConsoleAssets(app: HttpServer, root = consoleBuild()): Promise<void> {
   const built = existsSync(join(root, 'index.html'));
-  if (built) await app.register(fastifyStatic, { root, serve: false });
+  if (built) await app.register(fastifyStatic, { root, serve: false, cacheControl: false });
   app.get('/console', { config: { access: 'public' }, schema: { hide: true } }, (_request, reply) =>
     reply.redirect('/console/'),
   );
