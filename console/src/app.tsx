@@ -1,10 +1,14 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session, whenSessionLost } from './api.ts';
+import { AuditPage } from './audit-page.tsx';
+import { CertificateSearchPage } from './certificate-search-page.tsx';
 import { EntryPage } from './entry-page.tsx';
-import { type Lang, LangContext, messages, type Translator } from './i18n.ts';
+import { type Lang, LangContext, type MessageKey, messages, type Translator } from './i18n.ts';
 import { IssuePage } from './issue-page.tsx';
 import { LoginPage } from './login-page.tsx';
 import { ReviewPage } from './review-page.tsx';
+import { RevocationPage } from './revocation-page.tsx';
+import { RevocationReviewPage } from './revocation-review-page.tsx';
 import { roleNames } from './role-names.ts';
 
 interface Operator {
@@ -14,11 +18,16 @@ interface Operator {
 }
 
 /** Each page and the roles it is for; the RA still checks every call, this only hides what would be refused. */
-const pages = [
-  { path: '#/enter', label: 'navEnter', role: 'entry_clerk' },
-  { path: '#/review', label: 'navReview', role: 'reviewer' },
-  { path: '#/issue', label: 'navIssue', role: 'certificate_maker' },
-] as const;
+const businessOperators = ['entry_clerk', 'reviewer', 'certificate_maker'];
+const pages: Array<{ path: string; label: MessageKey; roles: string[] }> = [
+  { path: '#/enter', label: 'navEnter', roles: ['entry_clerk'] },
+  { path: '#/review', label: 'navReview', roles: ['reviewer'] },
+  { path: '#/issue', label: 'navIssue', roles: ['certificate_maker'] },
+  { path: '#/revoke', label: 'navRevoke', roles: ['entry_clerk'] },
+  { path: '#/revocations', label: 'navRevocationReview', roles: ['reviewer'] },
+  { path: '#/certificates', label: 'navCertificates', roles: businessOperators },
+  { path: '#/audit', label: 'navAudit', roles: ['auditor'] },
+];
 
 const langKey = 'sm2ca.lang';
 
@@ -30,6 +39,25 @@ function useHash(): string {
     return () => removeEventListener('hashchange', changed);
   }, []);
   return hash;
+}
+
+function Page({ path, me }: { path: string; me: string }) {
+  switch (path) {
+    case '#/enter':
+      return <EntryPage />;
+    case '#/review':
+      return <ReviewPage me={me} />;
+    case '#/issue':
+      return <IssuePage />;
+    case '#/revoke':
+      return <RevocationPage />;
+    case '#/revocations':
+      return <RevocationReviewPage me={me} />;
+    case '#/certificates':
+      return <CertificateSearchPage />;
+    default:
+      return <AuditPage />;
+  }
 }
 
 export function App() {
@@ -72,7 +100,9 @@ export function App() {
   };
 
   const { t } = translator;
-  const mine = operator ? pages.filter((page) => operator.roles.includes(page.role)) : [];
+  const mine = operator
+    ? pages.filter((page) => page.roles.some((role) => operator.roles.includes(role)))
+    : [];
   const current = mine.find((page) => page.path === hash);
   return (
     <LangContext.Provider value={translator}>
@@ -103,12 +133,8 @@ export function App() {
       </header>
       {!checked ? null : !operator ? (
         <LoginPage onLogin={loadOperator} />
-      ) : current?.role === 'entry_clerk' ? (
-        <EntryPage />
-      ) : current?.role === 'reviewer' ? (
-        <ReviewPage me={operator.name} />
-      ) : current?.role === 'certificate_maker' ? (
-        <IssuePage />
+      ) : current ? (
+        <Page path={current.path} me={operator.name} />
       ) : (
         <main>
           <h1>{t('homeHeading')}</h1>

@@ -39,6 +39,8 @@ export function IssuePage() {
         <section class="issued" role="status">
           <h2>{t('issuedHeading')}</h2>
           <dl>
+            <dt>{t('issuerId')}</dt>
+            <dd data-testid="issuer">{issued.issuerId}</dd>
             <dt>{t('serial')}</dt>
             <dd data-testid="serial">{issued.serial}</dd>
             <dt>{t('reference')}</dt>

@@ -32,7 +32,7 @@ describe('operator console in Chromium', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let browser: Browser;
   const dir = tempDir('e2e-console-');
-  const staff: Record<'clerk' | 'reviewer' | 'maker', LoginOperator> = {} as never;
+  const staff: Record<'clerk' | 'reviewer' | 'maker' | 'auditor', LoginOperator> = {} as never;
   const pageErrors: string[] = [];
   // A TOTP code admits once: each operator logs in once here and the later test reuses the page.
   const pages: Partial<Record<string, Page>> = {};
@@ -44,6 +44,7 @@ describe('operator console in Chromium', () => {
     staff.clerk = await loginOperator(stack, operators, dir, 'wang', ['entry_clerk']);
     staff.reviewer = await loginOperator(stack, operators, dir, 'zhao', ['reviewer']);
     staff.maker = await loginOperator(stack, operators, dir, 'sun', ['certificate_maker']);
+    staff.auditor = await loginOperator(stack, operators, dir, 'zhou', ['auditor']);
     browser = await chromium.launch(launchOptions);
   }, 240_000);
   afterAll(async () => {
@@ -71,7 +72,7 @@ describe('operator console in Chromium', () => {
     return page;
   }
 
-  it('enters, reviews and issues an application; the holder downloads the certificate', async () => {
+  it('enters, reviews, issues, revokes; the holder downloads; the auditor finds it all on record', async () => {
     const clerk = await loggedIn(staff.clerk);
     await menu(clerk, '录入申请').click();
     await clerk.locator('input[name=commonName]').fill('李四');
@@ -112,6 +113,8 @@ describe('operator console in Chromium', () => {
     const maker = await loggedIn(staff.maker);
     await menu(maker, '制证').click();
     await maker.locator(`tr[data-application="${id}"]`).getByRole('button', { name: '签发' }).click();
+    const issuerId = (await maker.getByTestId('issuer').textContent())!;
+    const serial = (await maker.getByTestId('serial').textContent())!;
     const reference = await maker.getByTestId('reference').textContent();
     const code = await maker.getByTestId('code').textContent();
 
@@ -130,6 +133,33 @@ describe('operator console in Chromium', () => {
       Buffer.from(pem),
     ).toString();
     expect(subject).toContain('李四');
+
+    await menu(clerk, '撤销申请').click();
+    await clerk.locator('input[name=issuerId]').fill(issuerId);
+    await clerk.locator('input[name=serial]').fill(serial);
+    await clerk.locator('select[name=reason]').selectOption('keyCompromise');
+    await clerk.locator('input[name=requestedBy]').fill('李四本人');
+    await clerk.getByRole('button', { name: '提交申请' }).click();
+    const revocation = await clerk.getByTestId('revocation-id').textContent();
+
+    await menu(reviewer, '撤销审核').click();
+    const request = reviewer.locator(`tr[data-revocation="${revocation}"]`);
+    await request.getByRole('button', { name: '批准' }).click();
+    await request.waitFor({ state: 'detached' });
+
+    await menu(clerk, '证书查询').click();
+    await clerk.locator('input[name=serial]').fill(serial);
+    await clerk.getByRole('button', { name: '查询' }).click();
+    expect(
+      await clerk.locator(`tr[data-serial="${serial}"]`).getByTestId('certificate-status').textContent(),
+    ).toBe('已撤销');
+
+    const auditor = await loggedIn(staff.auditor);
+    await menu(auditor, '审计查询').click();
+    await auditor.locator('input[name=actor]').fill(staff.reviewer.name);
+    await auditor.getByRole('button', { name: '查询' }).click();
+    await auditor.locator('tr[data-action="application.approve"]').first().waitFor();
+    await auditor.locator('tr[data-action="revocation.approve"]').first().waitFor();
     expect(pageErrors).toEqual([]);
   });
 
