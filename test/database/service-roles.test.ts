@@ -129,6 +129,8 @@ describe('service database roles (migration 0020)', () => {
     ['crl', 'SELECT * FROM km_keys', 'km_keys'],
     ['ra', 'SELECT * FROM km_keys', 'km_keys'],
     ['ra', `UPDATE certificates SET der = der`, 'certificates'],
+    ['ra', `UPDATE certificates SET status = status`, 'certificates'],
+    ['ra', 'SELECT status FROM certificates FOR SHARE', 'certificates'],
     ['ca', 'SELECT * FROM operator_totp', 'operator_totp'],
     ['ca', 'DELETE FROM certificates', 'certificates'],
     ['ra', 'DELETE FROM applications', 'applications'],
@@ -138,5 +140,22 @@ describe('service database roles (migration 0020)', () => {
     const err = await refusal(asRole(client, service, statement));
     expect(err.code).toBe('42501');
     expect(err.message).toBe(`permission denied for table ${table}`);
+  });
+
+  it('the RA share-locks certificates only through the 0022 lock function, which no other service may call', async () => {
+    const locked = await asRole(client, 'ra', `SELECT lock_certificate_for_share('x', 'ab')`);
+    expect(locked.rowCount).toBe(1);
+    for (const service of ['ca', 'km', 'ocsp', 'crl']) {
+      const err = await refusal(asRole(client, service, `SELECT lock_certificate_for_share('x', 'ab')`));
+      expect(err.code, service).toBe('42501');
+      expect(err.message).toBe('permission denied for function lock_certificate_for_share');
+    }
+    const { rows } = await client.query(
+      `SELECT p.prosecdef, p.proconfig, r.rolsuper OR r.rolname = current_user AS owned_by_migrator
+         FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname = 'lock_certificate_for_share'`,
+    );
+    expect(rows).toEqual([
+      { prosecdef: true, proconfig: ['search_path=pg_catalog, public'], owned_by_migrator: true },
+    ]);
   });
 });

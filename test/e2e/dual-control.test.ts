@@ -11,12 +11,14 @@ import {
   loadConfig,
   type Role,
 } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keygenRefusal, signRefusal } from '../../cli/src/service-keys.ts';
 import { loadIssuers } from '../../services/ca/src/issuers.ts';
 import { type CaTestBed, createCaTestBed } from '../../services/ca/src/test-support/ca-test-bed.ts';
 import { buildRaApp } from '../../services/ra/src/app.ts';
 import { OpensslHierarchy } from '../support/openssl-ca.ts';
+import { serviceRolePool } from '../support/service-role-pool.ts';
 
 const staff = {
   wang: 'super_admin',
@@ -32,16 +34,19 @@ const path = '/v1/admin/ca-actions';
 /**
  * Dual control end to end: the RA (its routes, over app.inject) and the real CA (listening on a
  * port, as the RA's CA client reaches it), one database, one hsm-sim token holding the hierarchy
- * the real key ceremony made.
+ * the real key ceremony made. Each service connects as its own database role (sm2ca_ra, sm2ca_ca), as
+ * `sm2ca start` runs them, so a missing grant fails here.
  */
 describe('dual control of CA-level actions', () => {
   let bed: CaTestBed;
   let ra: HttpServer;
+  let raPool: Pool;
   let home: string;
   const credentials = {} as Record<Who, string>;
 
   beforeAll(async () => {
-    bed = await createCaTestBed();
+    bed = await createCaTestBed({}, { serviceRole: true });
+    raPool = await serviceRolePool(bed.db.url, 'ra');
     await bed.app.listen({ port: 0, host: '127.0.0.1' });
     const caPort = (bed.app.server.address() as AddressInfo).port;
     home = mkdtempSync(join(tmpdir(), 'dual-control-'));
@@ -54,7 +59,7 @@ describe('dual control of CA-level actions', () => {
         LOG_LEVEL: 'silent',
       }),
       log: createLogger('ra', { level: 'silent' }),
-      db: { pool: bed.db.pool, url: bed.db.url, close: async () => {} },
+      db: { pool: raPool, url: bed.db.url, close: async () => {} },
       device: bed.device,
     });
     await ra.ready();
@@ -69,6 +74,7 @@ describe('dual control of CA-level actions', () => {
   });
   afterAll(async () => {
     await ra?.close();
+    await raPool?.end();
     await bed?.close();
     if (home) rmSync(home, { recursive: true, force: true });
   });
@@ -113,6 +119,16 @@ describe('dual control of CA-level actions', () => {
     );
     return rows[0] as { status: string; revocation_reason: string | null };
   };
+
+  it('runs the RA and the CA under their own database roles', async () => {
+    for (const [pool, role] of [
+      [raPool, 'sm2ca_ra'],
+      [bed.caPool, 'sm2ca_ca'],
+    ] as const) {
+      const { rows } = await pool.query('SELECT current_user AS role');
+      expect(rows[0].role).toBe(role);
+    }
+  });
 
   it('refuses everyone but super administrators, on record', async () => {
     const res = await call('reviewer', 'POST', path, { kind: 'rotate_ra_key', parameters: {} });

@@ -26,6 +26,7 @@ describe('operator certificate login end to end', () => {
     operators = await raOperators(stack);
     cliToken.admin = stack.superAdmin!;
     cliToken.pat = await addStackOperator(stack, 'pat', ['reviewer']);
+    cliToken.sam = await addStackOperator(stack, 'sam', ['super-admin']);
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
@@ -41,8 +42,73 @@ describe('operator certificate login end to end', () => {
     });
     return {
       status: res.status,
-      json: (await res.json()) as { error?: { code: string }; totp?: { secret: string } },
+      json: (await res.json()) as {
+        id?: string;
+        status?: string;
+        error?: { code: string };
+        totp?: { secret: string };
+      },
     };
+  };
+
+  const adminId = async (name: string) =>
+    (await db.pool.query('SELECT id FROM operators WHERE name = $1', [name])).rows[0].id as string;
+
+  /**
+   * An operator-sign certificate for `operatorId` through the RA workflow: the clerk enters it, a
+   * reviewer is refused the decision, a super admin approves, the maker issues.
+   */
+  const issueOperatorCertificate = async (csr: string, operatorId: string, commonName: string) => {
+    const entered = await operators.ra('POST', '/v1/applications', 'clerk', {
+      holderType: 'person',
+      profile: 'operator-sign',
+      operatorId,
+      holder: { commonName, identity: { passportNumber: `E${operatorId.padStart(8, '1')}` } },
+      csr,
+      publishConsent: false,
+    });
+    expect(entered.status, entered.text).toBe(201);
+    const id = entered.json().id as string;
+    const byReviewer = await operators.ra('POST', `/v1/applications/${id}/review`, 'reviewer', {
+      decision: 'approve',
+    });
+    expect(byReviewer.json().error.code).toBe('OPERATOR_CERTIFICATE_SUPER_ADMIN_ONLY');
+    const approved = await call(
+      'POST',
+      `/v1/admin/operator-certificates/applications/${id}/review`,
+      operatorId === (await adminId('stack-admin')) ? cliToken.sam! : cliToken.admin!,
+      { decision: 'approve' },
+    );
+    expect(approved.status, JSON.stringify(approved.json)).toBe(200);
+    const issued = await operators.ra('POST', `/v1/applications/${id}/issue`, 'maker');
+    expect(issued.status, issued.text).toBe(201);
+    return issued.json() as {
+      issuerId: string;
+      serial: string;
+      download: { reference: string; code: string };
+    };
+  };
+
+  /** A freeze, unfreeze or revocation of an operator's certificate, decided by a super admin. */
+  const decideHold = async (path: string, cert: { issuerId: string; serial: string }, operatorId: string) => {
+    const entered = await operators.ra('POST', path, 'clerk', {
+      issuerId: cert.issuerId,
+      serial: cert.serial,
+      requestedBy: 'e2e',
+      ...(path === '/v1/revocations' ? { reason: 'cessationOfOperation' } : {}),
+    });
+    expect(entered.status, entered.text).toBe(201);
+    const id = entered.json().id as string;
+    const byReviewer = await operators.ra('POST', `/v1/revocations/${id}/review`, 'reviewer', {
+      decision: 'approve',
+    });
+    expect(byReviewer.json().error.code).toBe('OPERATOR_CERTIFICATE_SUPER_ADMIN_ONLY');
+    const decider = operatorId === (await adminId('stack-admin')) ? cliToken.sam! : cliToken.admin!;
+    const decided = await call('POST', `/v1/admin/operator-certificates/revocations/${id}/review`, decider, {
+      decision: 'approve',
+    });
+    expect(decided.status, JSON.stringify(decided.json)).toBe(200);
+    return decided.json;
   };
 
   it('issues, enrols and logs in an operator; a revoked certificate logs in no more', async () => {
@@ -63,11 +129,8 @@ describe('operator certificate login end to end', () => {
       ],
       dir,
     ).toString();
-    const issued = await operators.issue(
-      csr,
-      { commonName: 'Pat', identity: { passportNumber: 'E12345678' } },
-      'operator-sign',
-    );
+    const pat = (await db.pool.query("SELECT id FROM operators WHERE name = 'pat'")).rows[0].id as string;
+    const issued = await issueOperatorCertificate(csr, pat, 'Pat');
     const { reference, code } = issued.download;
     const download = await operators.ra('POST', '/v1/download', undefined, {
       reference,
@@ -82,7 +145,6 @@ describe('operator certificate login end to end', () => {
     expect(text).toContain('TLS Web Client Authentication');
     expect(text).toMatch(/Key Usage: critical\s+Digital Signature\n/);
 
-    const pat = (await db.pool.query("SELECT id FROM operators WHERE name = 'pat'")).rows[0].id as string;
     const enrolled = await call('POST', `/v1/operators/${pat}/login-enrolment`, cliToken.admin!, {
       issuerId: issued.issuerId,
       serial: issued.serial,
@@ -108,7 +170,22 @@ describe('operator certificate login end to end', () => {
     expect(session).toMatch(/^sm2ses_/);
     expect((await call('GET', '/v1/applications', session)).status).toBe(200);
 
-    await operators.revoke(issued.issuerId, issued.serial);
+    // Freeze, unfreeze and revocation of an operator's certificate: entered by the clerk, decided
+    // by a super admin; the reviewer is refused, and so is the operator concerned.
+    const frozen = await decideHold('/v1/freezes', issued, pat);
+    expect(frozen.status).toBe('done');
+    const suspended = await stack.cli([
+      'login',
+      '--key',
+      key.keyPath,
+      '--cert',
+      certFile,
+      '--totp',
+      totp.generate(),
+    ]);
+    expect(suspended.stderr).toContain('LOGIN_CERTIFICATE_SUSPENDED');
+    expect((await decideHold('/v1/unfreezes', issued, pat)).status).toBe('done');
+    expect((await decideHold('/v1/revocations', issued, pat)).status).toBe('done');
     const refused = await stack.cli([
       'login',
       '--key',
@@ -120,5 +197,125 @@ describe('operator certificate login end to end', () => {
     ]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('LOGIN_CERTIFICATE_REVOKED');
+
+    // The super admin queries operators' own certificates.
+    const listed = await fetch(`${stack.url.ra}/v1/admin/operator-certificates?operatorId=${pat}`, {
+      headers: { authorization: `Bearer ${cliToken.admin}` },
+    });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { items: unknown[] }).items).toEqual([
+      expect.objectContaining({
+        serial: issued.serial,
+        operator: 'pat',
+        status: 'revoked',
+        loginBound: true,
+      }),
+    ]);
+  }, 120_000);
+
+  it("leaves an administrator's own certificate to another super admin, and audits each refusal", async () => {
+    const key = opensslSm2Key(dir, 'admin.key');
+    const csr = openssl(
+      [
+        'req',
+        '-new',
+        '-key',
+        key.keyPath,
+        '-sm3',
+        '-sigopt',
+        gmDistId,
+        '-subj',
+        '/C=CN/CN=Admin',
+        '-outform',
+        'PEM',
+      ],
+      dir,
+    ).toString();
+    const admin = await adminId('stack-admin');
+    const entered = await operators.ra('POST', '/v1/applications', 'clerk', {
+      holderType: 'person',
+      profile: 'operator-sign',
+      operatorId: admin,
+      holder: { commonName: 'Admin', identity: { passportNumber: 'E87654321' } },
+      csr,
+      publishConsent: false,
+    });
+    expect(entered.status, entered.text).toBe(201);
+    const id = entered.json().id as string;
+    const own = await call(
+      'POST',
+      `/v1/admin/operator-certificates/applications/${id}/review`,
+      cliToken.admin!,
+      {
+        decision: 'approve',
+      },
+    );
+    expect(own.status).toBe(403);
+    expect(own.json.error?.code).toBe('OPERATOR_CERTIFICATE_OWN');
+    const unnamed = await operators.ra('POST', '/v1/applications', 'clerk', {
+      holderType: 'person',
+      profile: 'operator-sign',
+      holder: { commonName: 'Admin', identity: { passportNumber: 'E87654321' } },
+      csr,
+      publishConsent: false,
+    });
+    expect(unnamed.json().error.code).toBe('OPERATOR_CERTIFICATE_NAMES_OPERATOR');
+
+    // A holder's certificate stays the reviewer's: the super admin's route refuses it.
+    const holderKey = opensslSm2Key(dir, 'holder.key');
+    const holderCsr = openssl(
+      [
+        'req',
+        '-new',
+        '-key',
+        holderKey.keyPath,
+        '-sm3',
+        '-sigopt',
+        gmDistId,
+        '-subj',
+        '/C=CN/CN=Holder',
+        '-outform',
+        'PEM',
+      ],
+      dir,
+    ).toString();
+    const holder = await operators.ra('POST', '/v1/applications', 'clerk', {
+      holderType: 'person',
+      profile: 'person-sign',
+      holder: { commonName: 'Holder', identity: { passportNumber: 'E11223344' } },
+      csr: holderCsr,
+      publishConsent: false,
+    });
+    expect(holder.status, holder.text).toBe(201);
+    const notOurs = await call(
+      'POST',
+      `/v1/admin/operator-certificates/applications/${holder.json().id}/review`,
+      cliToken.sam!,
+      { decision: 'approve' },
+    );
+    expect(notOurs.json.error?.code).toBe('NOT_AN_OPERATOR_CERTIFICATE');
+
+    const bySam = await call(
+      'POST',
+      `/v1/admin/operator-certificates/applications/${id}/review`,
+      cliToken.sam!,
+      {
+        decision: 'approve',
+      },
+    );
+    expect(bySam.status, JSON.stringify(bySam.json)).toBe(200);
+    expect(bySam.json.status).toBe('approved');
+
+    const refusals = await db.pool.query(
+      `SELECT actor, after->>'code' AS code FROM audit_log
+        WHERE action IN ('application.refuse', 'revocation_request.refuse') ORDER BY id`,
+    );
+    expect(refusals.rows).toEqual(
+      expect.arrayContaining([
+        { actor: 'reviewer', code: 'OPERATOR_CERTIFICATE_SUPER_ADMIN_ONLY' },
+        { actor: 'stack-admin', code: 'OPERATOR_CERTIFICATE_OWN' },
+        { actor: 'sam', code: 'NOT_AN_OPERATOR_CERTIFICATE' },
+      ]),
+    );
   });
 });

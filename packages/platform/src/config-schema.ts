@@ -121,6 +121,25 @@ export const ConfigSchema = Type.Object({
     /** How long a request stays open for approvals and, once approved, for the CA to carry it out. */
     hours: Type.Integer({ minimum: 1, maximum: 720 }),
   }),
+  /** Operators' certificate login at the RA. */
+  login: Type.Object({
+    /** How long a challenge may be signed. */
+    challengeSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
+    /** How long a session lasts from login; there is no renewal short of logging in again. */
+    sessionMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /** Failed logins (after a valid signature) tolerated before the account locks. */
+    maxFailures: Type.Integer({ minimum: 1, maximum: 100 }),
+    /** The first lockout; each further failure doubles it, up to maxLockoutSeconds. */
+    lockoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    maxLockoutSeconds: Type.Integer({ minimum: 1, maximum: 604_800 }),
+    /** Anonymous challenge requests answered per client address and minute; more get 429. */
+    challengesPerMinute: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    /**
+     * The TOTP seal key itself (at least 32 bytes: hex when every character is a hex digit, else
+     * base64), for RA replicas on several hosts; when absent, $SM2CA_HOME/secrets/totp-seal.key.
+     */
+    totpSealKey: Type.Optional(Type.String({ pattern: '^([0-9A-Fa-f]{64,}|[A-Za-z0-9+/]{43,}={0,2})$' })),
+  }),
   /** Base URLs relying parties use; they go into every certificate (CRL DP, AIA). */
   publicUrls: Type.Object({
     ocsp: Type.String({ pattern: '^https?://[^/]+(/.*)?$' }),

@@ -73,6 +73,27 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('"12"');
   });
 
+  it('takes the login timings, with today’s defaults, and the TOTP seal key without echoing it', () => {
+    expect(loadConfig({}).login).toEqual({
+      challengeSeconds: 120,
+      sessionMinutes: 15,
+      maxFailures: 5,
+      lockoutSeconds: 60,
+      maxLockoutSeconds: 3600,
+      challengesPerMinute: 30,
+    });
+    const key = 'ab'.repeat(32);
+    const config = loadConfig({ SM2CA_LOGIN_SESSION_MINUTES: '30', SM2CA_TOTP_SEAL_KEY: key });
+    expect(config.login.sessionMinutes).toBe(30);
+    expect(config.login.totpSealKey).toBe(key);
+    const short = failure({ SM2CA_TOTP_SEAL_KEY: 'abcdef0123' });
+    expect(short.message).toMatch(/^SM2CA_TOTP_SEAL_KEY: /);
+    expect(short.message).not.toContain('abcdef0123');
+    expect(
+      failure({ SM2CA_LOGIN_LOCKOUT_SECONDS: '600', SM2CA_LOGIN_MAX_LOCKOUT_SECONDS: '60' }).message,
+    ).toMatch(/^SM2CA_LOGIN_MAX_LOCKOUT_SECONDS: must be at least the first lockout of 600 s/);
+  });
+
   it('keeps digit-only strings as strings, from the environment and from the file', async () => {
     expect(loadConfig({ SM2CA_DEVICE_PIN: '12345678', SM2CA_TOKEN_LABEL: '0042' }).device).toMatchObject({
       pin: '12345678',

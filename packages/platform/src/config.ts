@@ -108,7 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (first) {
     const path = first.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
     const shown = JSON.stringify(getPath(tree, path) ?? null);
-    const secret = /pin|password|databaseUrl/i.test(path);
+    const secret = /pin|password|databaseUrl|sealKey/i.test(path);
     const message = expected(first.schema, first.message);
     throw new ConfigError(describe(path, fromEnv), `${message}${secret ? '' : ` (got ${shown})`}`);
   }
@@ -123,6 +123,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       describe('km.poolLowWater', fromEnv),
       `must be below the pool size of ${config.km.poolSize} (SM2CA_KM_POOL_SIZE): the filler refills from the low-water mark up to the size (got ${config.km.poolLowWater})`,
+    );
+  }
+  if (config.login.maxLockoutSeconds < config.login.lockoutSeconds) {
+    throw new ConfigError(
+      describe('login.maxLockoutSeconds', fromEnv),
+      `must be at least the first lockout of ${config.login.lockoutSeconds} s (SM2CA_LOGIN_LOCKOUT_SECONDS) (got ${config.login.maxLockoutSeconds})`,
     );
   }
   config.home = resolve(homeBase, config.home);

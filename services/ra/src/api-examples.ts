@@ -30,6 +30,7 @@ export const applicationExample = {
   holder: { ...holder, country: 'CN' },
   holderKey: 'resident-id:11010519491231002X',
   profile: 'person-sign',
+  operatorId: null,
   dual: true,
   encryption: { profile: 'person-encrypt', issuerId: null, serial: null },
   publishConsent: true,

@@ -30,6 +30,7 @@ import type { KeyRestorer } from './key-release.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerOperatorAdminRoutes } from './operator-admin.ts';
+import { registerOperatorCertificateRoutes } from './operator-certificate-routes.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
 import { registerReplacementRoutes } from './replacements.ts';
@@ -70,10 +71,16 @@ export async function buildRaApp(
     timeouts: config.http,
     title: 'SM2 CA — registration authority',
   });
-  const login = { ...defaultLoginSettings, ...options.login };
+  const { totpSealKey, challengesPerMinute, ...timings } = config.login;
+  const login = { ...defaultLoginSettings, ...timings, ...options.login };
   registerAccessControl(app, db.pool, { now: login.now });
   registerDeadlineMetrics(app, db.pool);
-  registerLoginRoutes(app, { pool: db.pool, seal: TotpSeal.fromHome(config.home), settings: login });
+  await registerLoginRoutes(app, {
+    pool: db.pool,
+    seal: TotpSeal.configured(config.home, totpSealKey),
+    settings: login,
+    challengesPerMinute,
+  });
   registerSessionRoute(app);
   await registerConsoleAssets(app);
   registerApplicationRoutes(app, ctx);
@@ -92,6 +99,7 @@ export async function buildRaApp(
   registerAuditSettingsRoutes(app, audit);
   registerAuditArchiveRoutes(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
+  registerOperatorCertificateRoutes(app, ctx);
   const recovery = {
     ...ctx,
     // KM takes key recovery (RestoreKeyReq) only under a current RA certificate.

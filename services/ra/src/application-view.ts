@@ -69,6 +69,12 @@ export const ApplicationView = Type.Object({
   holder: HolderSchema,
   holderKey: Type.String(),
   profile: Type.String(),
+  operatorId: Nullable(
+    Type.String({
+      description:
+        "for an operator's own (operator-sign) certificate: the operator it is for; decided by a super admin",
+    }),
+  ),
   dual: Type.Boolean({ description: 'a signature certificate and its encryption twin from one application' }),
   encryption: Nullable(EncryptionCertificate),
   publishConsent: Type.Boolean(),
@@ -118,6 +124,7 @@ export function toApplicationView(row: Row): ApplicationView {
     holder: row.holder as ApplicationView['holder'],
     holderKey: row.holder_key as string,
     profile: row.profile as string,
+    operatorId: row.operator_id == null ? null : String(row.operator_id),
     dual: row.dual as boolean,
     encryption: row.dual
       ? {
@@ -176,6 +183,7 @@ export interface ApplicationRow {
   holder_type: ApplicationView['holderType'];
   holder: ApplicationView['holder'];
   profile: string;
+  operator_id: string | null;
   holder_key: string;
   csr: Buffer;
   dual: boolean;

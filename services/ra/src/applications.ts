@@ -13,6 +13,7 @@ import { ApplicationView, readApplication } from './application-view.ts';
 import { encryptionProfileFor } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { HolderSchema, holderTypes, profilesByHolderType, vetHolder } from './holder-identity.ts';
+import { operatorOfApplication } from './operator-certificates.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
 
 /** The regulation: an application is decided, and the applicant told, within two working days. */
@@ -25,6 +26,13 @@ const SubmitBody = Type.Object(
       description: 'a certificate profile that fits the holder type',
     }),
     holder: HolderSchema,
+    operatorId: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,17}$',
+        description:
+          'operator-sign only, and required there: the operator whose own login certificate this is. A super admin other than that operator decides it',
+      }),
+    ),
     csr: Type.String({
       minLength: 1,
       maxLength: 16_384,
@@ -65,6 +73,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const vetted = vetHolder(body.holderType, body.profile, body.holder);
       const dual = body.dual ?? false;
       encryptionProfileFor(vetted.profile.id, dual, ctx.allowHolderEncryptionKeys);
+      const operatorId = await operatorOfApplication(ctx.pool, vetted.profile.id, body.operatorId);
       const csr = await verifiedCsr(body.csr);
       // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
       await refuseKeyReuse(ctx.pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
@@ -73,8 +82,8 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const view = await withTransaction(ctx.pool, async (client) => {
         const { rows } = await client.query(
           `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
-                                     entered_by, entered_at, deadline, deadline_provisional, dual)
-           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+                                     entered_by, entered_at, deadline, deadline_provisional, dual, operator_id)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
           [
             body.holderType,
             JSON.stringify(vetted.holder),
@@ -87,6 +96,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
             deadline.at,
             deadline.provisional,
             dual,
+            operatorId,
           ],
         );
         const created = await readApplication(client, String(rows[0].id));

@@ -2,6 +2,7 @@ import { type Actor, AppError, recordAudit } from '@sm2ca/platform';
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { Secret } from 'otpauth';
 import { loginProfile } from './login-certificates.ts';
+import { concernOfCertificate } from './operator-certificates.ts';
 import { operatorTotp } from './operator-login.ts';
 import type { TotpSeal } from './totp-seal.ts';
 
@@ -56,6 +57,14 @@ export async function enrolForLogin(
     }
     if (certificate.status !== 'good') {
       throw new AppError('LOGIN_CERTIFICATE_NOT_GOOD', `this certificate is ${certificate.status}`, 409);
+    }
+    const named = await concernOfCertificate(client, input.issuerId, serial);
+    if (named.operatorCertificate && named.operatorId !== null && named.operatorId !== input.operatorId) {
+      throw new AppError(
+        'LOGIN_CERTIFICATE_OTHER_OPERATOR',
+        `this certificate was applied for operator ${named.operatorId}`,
+        409,
+      );
     }
     const bound = await client.query(
       `INSERT INTO operator_certificates (issuer_id, serial, operator_id, bound_by) VALUES ($1, $2, $3, $4)

@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import { Type } from '@sinclair/typebox';
 import {
   AppError,
@@ -79,14 +80,35 @@ const challengeExample = {
 
 /**
  * Certificate login (issue 11): a challenge, signed with the operator's own key under the GM
- * default ID, plus a TOTP code, gives a short-lived session token; logout ends it. A business
- * admin binds an operator-sign certificate issued through the ordinary RA workflow to an operator.
+ * default ID, plus a TOTP code, gives a short-lived session token; logout ends it. A super admin
+ * binds an operator-sign certificate, issued through the RA workflow on a super admin's approval,
+ * to the operator it was applied for.
  */
-export function registerLoginRoutes(app: HttpServer, context: LoginContext): void {
+export async function registerLoginRoutes(
+  app: HttpServer,
+  context: LoginContext & { challengesPerMinute: number },
+): Promise<void> {
+  // Challenges are anonymous and each costs a certificate look-up and a row: limited per client
+  // address (SM2CA_LOGIN_CHALLENGES_PER_MINUTE), in memory per replica. Only routes that ask are limited.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, limit) =>
+      new AppError(
+        'LOGIN_CHALLENGE_RATE_LIMITED',
+        `too many login challenges; retry in ${limit.after}`,
+        429,
+        {
+          retryAfterSeconds: Math.ceil(limit.ttl / 1000),
+        },
+      ),
+  });
   app.post(
     '/v1/login/challenge',
     {
-      config: { access: 'public' },
+      config: {
+        access: 'public',
+        rateLimit: { max: context.challengesPerMinute, timeWindow: 60_000 },
+      },
       schema: {
         tags: ['login'],
         summary: 'A one-time challenge for the holder of an operator login certificate',

@@ -1,4 +1,4 @@
-/** How certificate login behaves; tests shorten the times and inject the clock. */
+/** How certificate login behaves: the SM2CA_LOGIN_* settings; tests shorten the times and inject the clock. */
 export interface LoginSettings {
   /** How long a challenge may be signed. */
   challengeSeconds: number;
@@ -14,12 +14,8 @@ export interface LoginSettings {
   now: () => Date;
 }
 
-export const defaultLoginSettings: LoginSettings = {
-  challengeSeconds: 120,
-  sessionMinutes: 15,
-  maxFailures: 5,
-  lockoutSeconds: 60,
-  maxLockoutSeconds: 3600,
+/** What the configuration does not set; the timings' defaults are the configuration's (config-sources.ts). */
+export const defaultLoginSettings: Pick<LoginSettings, 'totpWindow' | 'now'> = {
   totpWindow: 1,
   now: () => new Date(),
 };

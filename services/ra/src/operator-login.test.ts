@@ -287,7 +287,8 @@ describe('operator certificate login', () => {
       issuerId: issuingCaId,
       serial: alice.serial,
     });
-    expect(taken.json().error.code).toBe('LOGIN_CERTIFICATE_TAKEN');
+    // Alice's certificate was applied for her: nobody else can be enrolled with it.
+    expect(taken.json().error.code).toBe('LOGIN_CERTIFICATE_OTHER_OPERATOR');
     const clerk = await bed.call('clerk', 'POST', `/v1/operators/${bed.ids.maker}/login-enrolment`, {
       issuerId: issuingCaId,
       serial: alice.serial,
@@ -317,7 +318,11 @@ describe('operator certificate login', () => {
       "SELECT after->>'code' AS code FROM audit_log WHERE action = 'operator.refuse' ORDER BY id",
     );
     expect(refused.rows.map((r) => r.code)).toEqual(
-      expect.arrayContaining(['LOGIN_ENROL_SELF', 'LOGIN_CERTIFICATE_TAKEN', 'CERTIFICATE_NOT_FOUND']),
+      expect.arrayContaining([
+        'LOGIN_ENROL_SELF',
+        'LOGIN_CERTIFICATE_OTHER_OPERATOR',
+        'CERTIFICATE_NOT_FOUND',
+      ]),
     );
   });
 });

@@ -31,10 +31,12 @@ export function auditRefusals(
     const id = (request.params as { id?: unknown } | undefined)?.id;
     return typeof id === 'string' ? id : undefined;
   },
+  /** Only refusals with these codes, where the route's other refusals are audited elsewhere or not at all. */
+  codes?: ReadonlySet<string>,
 ) {
   return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
     const { status, body } = errorResponse(error);
-    if (status >= 500) return;
+    if (status >= 500 || (codes && !codes.has(body.error.code))) return;
     const actor = await askerOf(pool, request);
     if (!actor) return;
     await withTransaction(pool, (client) =>

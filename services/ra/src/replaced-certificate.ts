@@ -1,6 +1,7 @@
 import { parseCertificate, publicKeyOfSpki } from '@sm2ca/pki';
 import { AppError, requireEndEntity } from '@sm2ca/platform';
 import type { PoolClient } from '@sm2ca/store';
+import { lockCertificate } from './certificate-lock.ts';
 import type { Holder, HolderType } from './holder-identity.ts';
 
 export type ReplacementKind = 'renewal' | 'rekey';
@@ -21,6 +22,8 @@ export interface ReplacedCertificate {
     profile: string;
     dual: boolean;
     publishConsent: boolean;
+    /** For an operator's own certificate: the operator it is for. */
+    operatorId: string | null;
   };
 }
 
@@ -39,16 +42,17 @@ export async function replaceableCertificate(
   issuerId: string,
   serial: string,
 ): Promise<ReplacedCertificate> {
+  await lockCertificate(client, issuerId, serial);
   const { rows } = await client.query(
     `SELECT c.status, c.not_after, c.der, c.not_after <= now() AS expired,
             (a.encryption_serial = c.serial) AS encryption, a.id AS application_id, a.serial AS signature_serial,
-            a.holder_type, a.holder, a.holder_key, a.profile AS application_profile, a.dual, a.publish_consent
+            a.holder_type, a.holder, a.holder_key, a.profile AS application_profile, a.dual, a.publish_consent,
+            a.operator_id
        FROM certificates c
        LEFT JOIN applications a
          ON a.issuer_id = c.issuer_id AND (a.serial = c.serial OR a.encryption_serial = c.serial)
             AND a.status = 'issued'
-      WHERE c.issuer_id = $1 AND c.serial = $2
-        FOR SHARE OF c`,
+      WHERE c.issuer_id = $1 AND c.serial = $2`,
     [issuerId, serial],
   );
   const row = rows[0];
@@ -112,6 +116,7 @@ export async function replaceableCertificate(
       profile: row.application_profile,
       dual: row.dual,
       publishConsent: row.publish_consent,
+      operatorId: row.operator_id === null ? null : String(row.operator_id),
     },
   };
 }

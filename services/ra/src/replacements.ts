@@ -216,8 +216,9 @@ async function enterReplacement(
       const { rows } = await client.query(
         `INSERT INTO applications (status, kind, holder_type, holder, holder_key, profile, csr, publish_consent,
                                    entered_by, entered_at, deadline, deadline_provisional, dual,
-                                   replaces_issuer_id, replaces_serial, supersede, holder_evidence)
-         VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+                                   replaces_issuer_id, replaces_serial, supersede, holder_evidence, operator_id)
+         VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         RETURNING id`,
         [
           entry.kind,
           current.application.holderType,
@@ -235,6 +236,7 @@ async function enterReplacement(
           serial,
           entry.kind === 'rekey' ? 'revoke' : policy.supersede,
           JSON.stringify({ method: evidence.method, sameKey }),
+          current.application.operatorId,
         ],
       );
       const created = await readApplication(client, String(rows[0].id));

@@ -13,7 +13,14 @@ import {
 import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { reviewExample, revocationExample, revocationRequestExample } from './api-examples.ts';
 import { type RevokeInstruction, revocationReasons } from './ca-client.ts';
+import { lockCertificate } from './certificate-lock.ts';
 import { twinOf } from './certificate-twin.ts';
+import {
+  concernOfCertificate,
+  type Decider,
+  deciderRefusals,
+  requireDecider,
+} from './operator-certificates.ts';
 import {
   actorOf,
   IdParams,
@@ -25,6 +32,7 @@ import {
   requireReason,
   Time,
 } from './ra-context.ts';
+import { auditRefusals } from './refusal-audit.ts';
 
 const Reason = literals(revocationReasons);
 const revocationStatuses = ['submitted', 'approved', 'rejected', 'done'] as const;
@@ -294,10 +302,11 @@ async function refuseOpenRevocation(client: PoolClient, issuerId: string, serial
 /** A certificate's status, refused when there is nothing left to revoke for `reason`. */
 /** An issued certificate's status, share-locked for the caller's transaction; 404 for any other serial. */
 async function issuedStatus(client: PoolClient, issuerId: string, serial: string): Promise<string> {
-  const cert = await client.query(
-    'SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2 FOR SHARE',
-    [issuerId, serial],
-  );
+  await lockCertificate(client, issuerId, serial);
+  const cert = await client.query('SELECT status FROM certificates WHERE issuer_id = $1 AND serial = $2', [
+    issuerId,
+    serial,
+  ]);
   const status = cert.rows[0]?.status as string | undefined;
   if (!status || status === 'planned') {
     throw new AppError('CERTIFICATE_NOT_FOUND', `issuer ${issuerId} has no certificate ${serial}`, 404);
@@ -415,6 +424,72 @@ export async function enterRevocation(
   return created;
 }
 
+/**
+ * A decision on a submitted revocation, freeze or unfreeze request by someone other than its
+ * entry clerk: a reviewer, or for an operator's own certificate a super admin (requireDecider).
+ * On approval the RA instructs the CA at once.
+ */
+export async function decideRevocation(
+  ctx: RaContext,
+  actor: Actor & { id: string },
+  id: string,
+  { decision, reason }: Static<typeof ReviewBody>,
+  decider: Decider,
+): Promise<RevocationView> {
+  requireReason(decision, reason);
+  const decided = await withTransaction(ctx.pool, async (client) => {
+    const row = await lockRevocation(client, id);
+    requireDecider(
+      decider,
+      actor,
+      await concernOfCertificate(client, row.issuer_id as string, row.serial as string),
+    );
+    if (String(row.entered_by) === actor.id) {
+      throw new AppError('SAME_OPERATOR', 'the operator who entered a request may not review it', 403);
+    }
+    if (row.status !== 'submitted') {
+      throw new AppError(
+        'REVOCATION_ALREADY_REVIEWED',
+        `revocation request ${id} is already ${row.status}`,
+        409,
+        {
+          status: row.status,
+        },
+      );
+    }
+    // Checked again on the way to the CA: a request entered before this check existed is
+    // refused here and stays submitted for a reviewer to reject.
+    if (decision === 'approve') {
+      await requireEndEntity(client, row.issuer_id as string, row.serial as string);
+    }
+    const status = decision === 'approve' ? 'approved' : 'rejected';
+    const caRequestId = decision === 'approve' ? randomUUID() : null;
+    const twinCaRequestId = decision === 'approve' && row.include_twin ? randomUUID() : null;
+    const { rows } = await client.query(
+      `UPDATE revocation_requests
+          SET status = $2, reviewed_by = $3, decided_at = now(), review_reason = $4, ca_request_id = $5,
+              twin_ca_request_id = $6
+        WHERE id = $1 RETURNING *`,
+      [id, status, actor.id, reason?.trim() ?? null, caRequestId, twinCaRequestId],
+    );
+    await recordAudit(client, actor, {
+      action: `${row.kind === 'release' ? 'release' : 'revocation'}.${decision}`,
+      subjectType: 'revocation_request',
+      subjectId: id,
+      before: { status: row.status },
+      after: {
+        status,
+        reviewReason: reason?.trim() ?? null,
+        caRequestId,
+        ...(twinCaRequestId ? { twinCaRequestId } : {}),
+      },
+    });
+    return rows[0] as Row;
+  });
+  if (decided.status === 'rejected') return readRevocation(ctx.pool, id);
+  return instructCa(ctx, actor, id, decided);
+}
+
 export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void {
   app.post(
     '/v1/revocations',
@@ -448,66 +523,17 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
     '/v1/revocations/:id/review',
     {
       config: { access: allowedTo('revocation.review') },
+      onError: auditRefusals(ctx.pool, 'revocation_request', undefined, deciderRefusals),
       schema: {
         tags: ['revocations'],
-        summary: 'A reviewer other than the entry clerk decides; on approval the RA instructs the CA at once',
+        summary:
+          "A reviewer other than the entry clerk decides; on approval the RA instructs the CA at once. An operator's own certificate is decided at /v1/admin/operator-certificates/revocations/:id/review",
         params: IdParams,
         body: withExample(ReviewBody, reviewExample),
         response: { 200: withExample(RevocationView, revocationExample) },
       },
     },
-    async (request) => {
-      const actor = actorOf(request);
-      const { id } = request.params;
-      const { decision, reason } = request.body;
-      requireReason(decision, reason);
-      const decided = await withTransaction(ctx.pool, async (client) => {
-        const row = await lockRevocation(client, id);
-        if (String(row.entered_by) === actor.id) {
-          throw new AppError('SAME_OPERATOR', 'the operator who entered a request may not review it', 403);
-        }
-        if (row.status !== 'submitted') {
-          throw new AppError(
-            'REVOCATION_ALREADY_REVIEWED',
-            `revocation request ${id} is already ${row.status}`,
-            409,
-            {
-              status: row.status,
-            },
-          );
-        }
-        // Checked again on the way to the CA: a request entered before this check existed is
-        // refused here and stays submitted for a reviewer to reject.
-        if (decision === 'approve') {
-          await requireEndEntity(client, row.issuer_id as string, row.serial as string);
-        }
-        const status = decision === 'approve' ? 'approved' : 'rejected';
-        const caRequestId = decision === 'approve' ? randomUUID() : null;
-        const twinCaRequestId = decision === 'approve' && row.include_twin ? randomUUID() : null;
-        const { rows } = await client.query(
-          `UPDATE revocation_requests
-              SET status = $2, reviewed_by = $3, decided_at = now(), review_reason = $4, ca_request_id = $5,
-                  twin_ca_request_id = $6
-            WHERE id = $1 RETURNING *`,
-          [id, status, actor.id, reason?.trim() ?? null, caRequestId, twinCaRequestId],
-        );
-        await recordAudit(client, actor, {
-          action: `${row.kind === 'release' ? 'release' : 'revocation'}.${decision}`,
-          subjectType: 'revocation_request',
-          subjectId: id,
-          before: { status: row.status },
-          after: {
-            status,
-            reviewReason: reason?.trim() ?? null,
-            caRequestId,
-            ...(twinCaRequestId ? { twinCaRequestId } : {}),
-          },
-        });
-        return rows[0] as Row;
-      });
-      if (decided.status === 'rejected') return readRevocation(ctx.pool, id);
-      return instructCa(ctx, actor, id, decided);
-    },
+    async (request) => decideRevocation(ctx, actorOf(request), request.params.id, request.body, 'reviewer'),
   );
 
   app.post(

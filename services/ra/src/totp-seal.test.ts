@@ -32,4 +32,14 @@ describe('TotpSeal', () => {
     expect(() => seal.open('7', sealed.subarray(0, 40))).toThrow(expect.objectContaining(broken));
     expect(() => new TotpSeal(randomBytes(32)).open('7', sealed)).toThrow(expect.objectContaining(broken));
   });
+
+  it('takes the key as hex or base64 text, the same key either way, and refuses one under 32 bytes', () => {
+    const key = randomBytes(32);
+    const secret = randomBytes(20);
+    const sealed = TotpSeal.fromText(key.toString('hex')).seal('7', secret);
+    expect(TotpSeal.fromText(key.toString('base64')).open('7', sealed)).toEqual(secret);
+    expect(() => TotpSeal.fromText(randomBytes(16).toString('hex'))).toThrow(
+      expect.objectContaining({ code: 'TOTP_SEAL_KEY_SHORT' }),
+    );
+  });
 });

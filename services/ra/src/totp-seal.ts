@@ -50,6 +50,20 @@ export class TotpSeal {
     return new TotpSeal(readFileSync(file));
   }
 
+  /**
+   * The key given as text (SM2CA_TOTP_SEAL_KEY): hex when every character is a hex digit, else
+   * base64. Replicas on several hosts share it this way instead of a file each host must copy.
+   */
+  static fromText(text: string): TotpSeal {
+    const trimmed = text.trim();
+    return new TotpSeal(Buffer.from(trimmed, /^[0-9A-Fa-f]+$/.test(trimmed) ? 'hex' : 'base64'));
+  }
+
+  /** The configured key if there is one, else the data directory's file. */
+  static configured(home: string, key: string | undefined): TotpSeal {
+    return key === undefined ? TotpSeal.fromHome(home) : TotpSeal.fromText(key);
+  }
+
   seal(operatorId: string, secret: Uint8Array): Buffer {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('sm4-ctr', this.#encryptionKey, iv);

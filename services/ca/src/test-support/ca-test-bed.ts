@@ -10,6 +10,7 @@ import { createLogger, type HttpServer, loadConfig, signInstruction } from '@sm2
 import { withTransaction } from '@sm2ca/store';
 import { hsmSim, tokenConfig } from '../../../../packages/device/src/test-tokens.ts';
 import { freePort } from '../../../../test/support/free-port.ts';
+import { serviceRolePool } from '../../../../test/support/service-role-pool.ts';
 import { createTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildCaApp } from '../app.ts';
 import { publishStatus } from '../certificate-events.ts';
@@ -21,10 +22,11 @@ import { runKeyCeremony } from '../key-ceremony.ts';
  * The background OCSP-signer renewal and KM key revocations run only when asked for, so
  * tests that move the clock or count signers see only what they do themselves. The KM is
  * on a free port of its own (`config.services.km`), where nothing answers unless a test starts it.
+ * With `serviceRole` the CA connects as sm2ca_ca, as `sm2ca start` runs it; `db.pool` stays the owner's.
  */
 export async function createCaTestBed(
   env: NodeJS.ProcessEnv = {},
-  options: { ocspSignerRenewal?: boolean; kmKeyRevocations?: boolean } = {},
+  options: { ocspSignerRenewal?: boolean; kmKeyRevocations?: boolean; serviceRole?: boolean } = {},
 ) {
   const db = await createTestDatabase();
   const pin = randomBytes(8).toString('hex');
@@ -36,11 +38,13 @@ export async function createCaTestBed(
     SM2CA_HOME: mkdtempSync(join(tmpdir(), 'ca-test-home-')),
   });
   await runKeyCeremony(db.pool, device, config);
+  // The key ceremony runs as the owner (`sm2ca init` does); the CA itself, when asked, as sm2ca_ca.
+  const caPool = options.serviceRole ? await serviceRolePool(db.url, 'ca') : db.pool;
   const app: HttpServer = await buildCaApp(
     {
       config,
       log: createLogger('ca', { level: 'silent' }),
-      db: { pool: db.pool, url: db.url, close: async () => {} },
+      db: { pool: caPool, url: db.url, close: async () => {} },
       device,
     },
     {
@@ -83,6 +87,8 @@ export async function createCaTestBed(
 
   return {
     db,
+    /** The pool the CA uses: db.pool, or sm2ca_ca's with `serviceRole`. */
+    caPool,
     device,
     config,
     app,
@@ -119,6 +125,7 @@ export async function createCaTestBed(
       }),
     async close() {
       await app.close();
+      if (caPool !== db.pool) await caPool.end();
       await device.close();
       await db.drop();
       await rm(tokenDir!, { recursive: true, force: true });

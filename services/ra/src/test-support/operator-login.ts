@@ -23,8 +23,8 @@ export interface LoginOperator {
 const cli = { name: 'cli', role: 'ceremony' };
 
 /**
- * An operator-sign certificate through the ordinary RA workflow (entry, review, issue) for a key
- * OpenSSL made in `dir`, then a business admin's enrolment: the operator is a person from then on.
+ * An operator-sign certificate through the RA workflow (entry, a super admin's approval, issue) for
+ * a key OpenSSL made in `dir`, then a super admin's enrolment: the operator is a person from then on.
  */
 export async function enrolledOperator(
   bed: RaTestBed,
@@ -61,14 +61,21 @@ export async function enrolledOperator(
       commonName: name,
       identity: { passportNumber: `E${randomBytes(5).toString('hex').toUpperCase()}` },
     },
+    operatorId: operator.id,
     csr,
     publishConsent: false,
   });
   expect(entered.statusCode, entered.body).toBe(201);
   const { id } = entered.json();
-  expect(
-    (await bed.call('reviewer', 'POST', `/v1/applications/${id}/review`, { decision: 'approve' })).statusCode,
-  ).toBe(200);
+  const approved = await bed.call(
+    'superAdmin',
+    'POST',
+    `/v1/admin/operator-certificates/applications/${id}/review`,
+    {
+      decision: 'approve',
+    },
+  );
+  expect(approved.statusCode, approved.body).toBe(200);
   const issued = await bed.call('maker', 'POST', `/v1/applications/${id}/issue`);
   expect(issued.statusCode, issued.body).toBe(201);
   const { serial } = issued.json();

@@ -67,7 +67,12 @@ export interface RaTestBed {
  * hsm-sim token holding the RA key, talking to a stand-in CA over HTTP.
  */
 export function useRaTestBed(
-  options: { allowHolderEncryptionKeys?: boolean; login?: Partial<LoginSettings> } = {},
+  options: {
+    allowHolderEncryptionKeys?: boolean;
+    login?: Partial<LoginSettings>;
+    /** More settings, as the environment gives them. */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): RaTestBed {
   const db = useTestDatabase();
   const bed = {} as RaTestBed;
@@ -109,6 +114,7 @@ export function useRaTestBed(
       SM2CA_ISSUE_RETRY_SECONDS: '3600',
       SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS: String(options.allowHolderEncryptionKeys ?? false),
       LOG_LEVEL: 'silent',
+      ...options.env,
     });
     const log = createLogger('ra', { level: 'silent' });
     const km = new StandInKm(db.pool);

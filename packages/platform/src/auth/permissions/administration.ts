@@ -14,4 +14,8 @@ export const administrationPermissions = {
   'operator.approve_role_change': ['super_admin'],
   // Binding a login certificate makes the operator a person who logs in with it: an administrator's act.
   'operator.enrol_login': ['super_admin'],
+  // An operator's own certificate (application, renewal, re-key, freeze, unfreeze, revocation) is
+  // entered and issued like a holder's, but decided by a super admin, never by a reviewer.
+  'operator_certificate.decide': ['super_admin'],
+  'operator_certificate.read': ['super_admin'],
 } as const satisfies Record<string, readonly Role[]>;
