@@ -55,7 +55,7 @@ describe('operator console in Chromium', () => {
   });
 
   const menu = (page: Page, name: string) =>
-    page.getByRole('navigation', { name: 'main' }).getByRole('link', { name });
+    page.getByRole('navigation', { name: 'main' }).getByRole('link', { name, exact: true });
 
   async function loggedIn(who: LoginOperator): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });

@@ -15,8 +15,8 @@ export interface LoginOperator {
 
 /**
  * An operator who logs in as a person does: added with their roles, an operator-sign certificate
- * issued through the RA workflow for a key OpenSSL made, and enrolled for login with TOTP by the
- * stack's super admin. The key and certificate files are left in `dir`.
+ * issued through the RA workflow (decided by the stack's super admin) for a key OpenSSL made, and
+ * enrolled for login with TOTP. The key and certificate files are left in `dir`.
  */
 export async function loginOperator(
   stack: Stack,
@@ -31,14 +31,34 @@ export async function loginOperator(
     ['req', '-new', '-key', key.keyPath, '-sm3', '-sigopt', gmDistId, '-subj', `/C=CN/CN=${name}`],
     dir,
   ).toString();
-  const issued = await operators.issue(
+  const admin = { authorization: `Bearer ${stack.superAdmin}`, 'content-type': 'application/json' };
+  const listed = await fetch(`${stack.url.ra}/v1/admin/operators`, { headers: admin });
+  const { items } = (await listed.json()) as { items: Array<{ id: string; name: string }> };
+  const id = items.find((operator) => operator.name === name)?.id;
+  if (!id) throw new Error(`operator ${name} not listed`);
+  // An operator's own certificate: entered by the clerk, decided by a super admin, issued by the maker.
+  const entered = await operators.ra('POST', '/v1/applications', 'clerk', {
+    holderType: 'person',
+    profile: 'operator-sign',
+    operatorId: id,
+    holder: { commonName: name, identity: { passportNumber: `E${id.padStart(8, '1')}` } },
     csr,
-    {
-      commonName: name,
-      identity: { passportNumber: `E${name.toUpperCase().replace(/[^A-Z0-9]/g, '')}0001` },
-    },
-    'operator-sign',
+    publishConsent: false,
+  });
+  if (entered.status !== 201) throw new Error(`enter ${name}: ${entered.text}`);
+  const application = entered.json().id as string;
+  const approved = await fetch(
+    `${stack.url.ra}/v1/admin/operator-certificates/applications/${application}/review`,
+    { method: 'POST', headers: admin, body: JSON.stringify({ decision: 'approve' }) },
   );
+  if (approved.status !== 200) throw new Error(`approve ${name}: ${await approved.text()}`);
+  const issuing = await operators.ra('POST', `/v1/applications/${application}/issue`, 'maker');
+  if (issuing.status !== 201) throw new Error(`issue ${name}: ${issuing.text}`);
+  const issued = issuing.json() as {
+    issuerId: string;
+    serial: string;
+    download: { reference: string; code: string };
+  };
   const download = await operators.ra('POST', '/v1/download', undefined, {
     reference: issued.download.reference,
     code: issued.download.code,
@@ -51,11 +71,6 @@ export async function loginOperator(
     /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(download.text)![0],
   );
 
-  const admin = { authorization: `Bearer ${stack.superAdmin}`, 'content-type': 'application/json' };
-  const listed = await fetch(`${stack.url.ra}/v1/admin/operators`, { headers: admin });
-  const { items } = (await listed.json()) as { items: Array<{ id: string; name: string }> };
-  const id = items.find((operator) => operator.name === name)?.id;
-  if (!id) throw new Error(`operator ${name} not listed`);
   const enrolled = await fetch(`${stack.url.ra}/v1/operators/${id}/login-enrolment`, {
     method: 'POST',
     headers: admin,
