@@ -28,5 +28,14 @@ for (const group of ['packages', 'services', 'cli']) {
   }
 }
 rmSync(staging, { recursive: true, force: true });
+// The operators' console: static assets the RA serves under /console/ (services/ra/src/console-assets.ts).
+execFileSync(
+  process.execPath,
+  [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'],
+  {
+    cwd: join(root, 'console'),
+    stdio: 'inherit',
+  },
+);
 // Written last: the CLI runs the compiled code only while this is newer than every source file.
 writeFileSync(join(root, 'cli', 'dist', 'built-at'), `${new Date().toISOString()}\n`);

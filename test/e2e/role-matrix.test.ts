@@ -47,6 +47,10 @@ const publicRoutes: Array<[RegExp, string]> = [
   [/^POST \/v1\/login(\/challenge)?$/, 'operators logging in: a certificate, its signature and a TOTP code'],
   [/^POST \/v1\/holder\/certificates$/, 'holders, with their reference and code'],
   [/^POST \/v1\/instructions\/(ca-action|release)$/, 'the CA: only instructions the RA key signed'],
+  [
+    /^GET \/console(\/\*)?$/,
+    'the console page and its assets; everything it does is an authenticated API call',
+  ],
 ];
 
 const sample: Record<string, string> = {

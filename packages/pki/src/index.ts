@@ -9,6 +9,7 @@ export * from './crl-reason.ts';
 export * from './csr.ts';
 export * from './extensions.ts';
 export * from './identity-extensions.ts';
+export * from './identity-numbers.ts';
 export * from './key-identifier.ts';
 export * from './key-purpose.ts';
 export * from './km-protocol/csr-response.ts';

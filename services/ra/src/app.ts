@@ -15,8 +15,10 @@ import { registerAvailabilityRoutes } from './availability-routes.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
+import { registerConsoleAssets } from './console-assets.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
+import { registerEnrollmentProfileRoute } from './enrollment-profiles.ts';
 import { registerEvidenceRoutes } from './evidence-routes.ts';
 import { registerHolderCertificateRoutes } from './holder-certificates.ts';
 import { registerHoldRoutes } from './holds.ts';
@@ -36,6 +38,7 @@ import { registerReplacementRoutes } from './replacements.ts';
 import { registerReportRoutes } from './report-routes.ts';
 import { registerReviewRoutes } from './review.ts';
 import { registerRevocationRoutes } from './revocations.ts';
+import { registerSessionRoute } from './session-route.ts';
 import { registerTemplateRoutes } from './template-routes.ts';
 import { TotpSeal } from './totp-seal.ts';
 
@@ -81,7 +84,10 @@ export async function buildRaApp(
     settings: login,
     challengesPerMinute,
   });
+  registerSessionRoute(app);
+  await registerConsoleAssets(app);
   registerApplicationRoutes(app, ctx);
+  registerEnrollmentProfileRoute(app);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);
   registerDownloadRoutes(app, ctx);

@@ -1,5 +1,5 @@
+import { isOrganizationCode, isResidentId, isUnifiedSocialCreditCode } from '@sm2ca/pki';
 import { describe, expect, it } from 'vitest';
-import { isOrganizationCode, isResidentId, isUnifiedSocialCreditCode } from './check-digits.ts';
 import { vetHolder } from './holder-identity.ts';
 
 const refusal = (fn: () => unknown) => {

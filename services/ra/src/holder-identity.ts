@@ -1,8 +1,16 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
-import { type CertificateProfile, type IdentityInfo, OIDS, PROFILES, type ProfileId } from '@sm2ca/pki';
+import {
+  type CertificateProfile,
+  type IdentityInfo,
+  isOrganizationCode,
+  isResidentId,
+  isUnifiedSocialCreditCode,
+  OIDS,
+  PROFILES,
+  type ProfileId,
+} from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
-import { isOrganizationCode, isResidentId, isUnifiedSocialCreditCode } from './check-digits.ts';
 
 export const holderTypes = ['person', 'organisation', 'device'] as const;
 export type HolderType = (typeof holderTypes)[number];

@@ -1,6 +1,7 @@
 import { roles } from '../roles.ts';
 
-/** Whoever has a session may end it. */
+/** Whoever has a session may see whom it stands for (the console shows their menus) and end it. */
 export const sessionPermissions = {
+  'session.read': roles,
   'session.end': roles,
 } as const;

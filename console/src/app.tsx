@@ -1,0 +1,156 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, session, whenSessionLost } from './api.ts';
+import { AuditPage } from './audit-page.tsx';
+import { CertificateSearchPage } from './certificate-search-page.tsx';
+import { EntryPage } from './entry-page.tsx';
+import { type Lang, LangContext, type MessageKey, messages, type Translator } from './i18n.ts';
+import { IssuePage } from './issue-page.tsx';
+import { LoginPage } from './login-page.tsx';
+import { ReviewPage } from './review-page.tsx';
+import { RevocationPage } from './revocation-page.tsx';
+import { RevocationReviewPage } from './revocation-review-page.tsx';
+import { roleNames } from './role-names.ts';
+
+interface Operator {
+  id: string;
+  name: string;
+  roles: string[];
+}
+
+/** Each page and the roles it is for; the RA still checks every call, this only hides what would be refused. */
+const businessOperators = ['entry_clerk', 'reviewer', 'certificate_maker'];
+const pages: Array<{ path: string; label: MessageKey; roles: string[] }> = [
+  { path: '#/enter', label: 'navEnter', roles: ['entry_clerk'] },
+  { path: '#/review', label: 'navReview', roles: ['reviewer'] },
+  { path: '#/issue', label: 'navIssue', roles: ['certificate_maker'] },
+  { path: '#/revoke', label: 'navRevoke', roles: ['entry_clerk'] },
+  { path: '#/revocations', label: 'navRevocationReview', roles: ['reviewer'] },
+  { path: '#/certificates', label: 'navCertificates', roles: businessOperators },
+  { path: '#/audit', label: 'navAudit', roles: ['auditor'] },
+];
+
+const langKey = 'sm2ca.lang';
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const changed = () => setHash(location.hash);
+    addEventListener('hashchange', changed);
+    return () => removeEventListener('hashchange', changed);
+  }, []);
+  return hash;
+}
+
+function Page({ path, me }: { path: string; me: string }) {
+  switch (path) {
+    case '#/enter':
+      return <EntryPage />;
+    case '#/review':
+      return <ReviewPage me={me} />;
+    case '#/issue':
+      return <IssuePage />;
+    case '#/revoke':
+      return <RevocationPage />;
+    case '#/revocations':
+      return <RevocationReviewPage me={me} />;
+    case '#/certificates':
+      return <CertificateSearchPage />;
+    default:
+      return <AuditPage />;
+  }
+}
+
+export function App() {
+  const [lang, setLang] = useState<Lang>(localStorage.getItem(langKey) === 'en' ? 'en' : 'zh');
+  const [operator, setOperator] = useState<Operator | null>(null);
+  const [checked, setChecked] = useState(false);
+  const hash = useHash();
+  const translator = useMemo<Translator>(
+    () => ({
+      lang,
+      t: (key) => messages[lang][key],
+      setLang: (next) => {
+        localStorage.setItem(langKey, next);
+        setLang(next);
+      },
+    }),
+    [lang],
+  );
+  useEffect(() => {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = messages[lang].title;
+  }, [lang]);
+
+  const loadOperator = () =>
+    (session.token()
+      ? api<{ operator: Operator }>('GET', '/v1/session').then((answer) => setOperator(answer.operator))
+      : Promise.resolve()
+    )
+      .catch(() => setOperator(null))
+      .finally(() => setChecked(true));
+  useEffect(() => {
+    whenSessionLost(() => setOperator(null));
+    loadOperator();
+  }, []);
+
+  const logout = async () => {
+    await api('POST', '/v1/logout').catch(() => {});
+    session.clear();
+    setOperator(null);
+  };
+
+  const { t } = translator;
+  const mine = operator
+    ? pages.filter((page) => page.roles.some((role) => operator.roles.includes(role)))
+    : [];
+  const current = mine.find((page) => page.path === hash);
+  return (
+    <LangContext.Provider value={translator}>
+      <header>
+        <span class="brand">{t('title')}</span>
+        <nav aria-label="main">
+          {operator && <a href="#/">{t('navHome')}</a>}
+          {mine.map((page) => (
+            <a key={page.path} href={page.path} aria-current={page === current ? 'page' : undefined}>
+              {t(page.label)}
+            </a>
+          ))}
+        </nav>
+        <span class="spacer" />
+        {operator && (
+          <span class="who">
+            {t('loggedInAs')}: <strong data-testid="operator-name">{operator.name}</strong>
+          </span>
+        )}
+        <button type="button" class="link" onClick={() => translator.setLang(lang === 'zh' ? 'en' : 'zh')}>
+          {t('switchLang')}
+        </button>
+        {operator && (
+          <button type="button" class="link" onClick={logout}>
+            {t('logout')}
+          </button>
+        )}
+      </header>
+      {!checked ? null : !operator ? (
+        <LoginPage onLogin={loadOperator} />
+      ) : current ? (
+        <Page path={current.path} me={operator.name} />
+      ) : (
+        <main>
+          <h1>{t('homeHeading')}</h1>
+          <p>
+            {t('homeRoles')}: {operator.roles.map((role) => roleNames[lang][role] ?? role).join('、')}
+          </p>
+          {mine.length === 0 && <p>{t('noWork')}</p>}
+          <ul class="tiles">
+            {mine.map((page) => (
+              <li key={page.path}>
+                <a href={page.path}>{t(page.label)}</a>
+              </li>
+            ))}
+          </ul>
+        </main>
+      )}
+    </LangContext.Provider>
+  );
+}

@@ -1,0 +1,18 @@
+export interface Application {
+  id: string;
+  status: string;
+  holderType: string;
+  holder: { commonName: string; organization?: string };
+  profile: string;
+  dual: boolean;
+  enteredBy: string;
+  enteredAt: string;
+  deadline: string;
+  overdue: boolean;
+}
+
+export const formatTime = (iso: string, lang: string) =>
+  new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+  });

@@ -1,0 +1,89 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.ts';
+import { type Application, formatTime } from './applications.ts';
+import { ErrorLine } from './error-line.tsx';
+import { useT } from './i18n.ts';
+
+interface Issued {
+  issuerId: string;
+  serial: string;
+  download: { reference: string; code: string };
+}
+
+export function IssuePage() {
+  const { t, lang } = useT();
+  const [items, setItems] = useState<Application[] | null>(null);
+  const [issued, setIssued] = useState<Issued | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () =>
+    api<{ items: Application[] }>('GET', '/v1/applications?status=approved&limit=100')
+      .then((answer) => setItems(answer.items))
+      .catch(setError);
+  useEffect(() => {
+    load();
+  }, []);
+  const issue = async (id: string) => {
+    setError(null);
+    setIssued(null);
+    try {
+      setIssued(await api<Issued>('POST', `/v1/applications/${id}/issue`));
+      load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <main>
+      <h1>{t('issueHeading')}</h1>
+      {issued && (
+        <section class="issued" role="status">
+          <h2>{t('issuedHeading')}</h2>
+          <dl>
+            <dt>{t('issuerId')}</dt>
+            <dd data-testid="issuer">{issued.issuerId}</dd>
+            <dt>{t('serial')}</dt>
+            <dd data-testid="serial">{issued.serial}</dd>
+            <dt>{t('reference')}</dt>
+            <dd data-testid="reference">{issued.download.reference}</dd>
+            <dt>{t('code')}</dt>
+            <dd data-testid="code">{issued.download.code}</dd>
+          </dl>
+          <p class="hint">{t('onceOnly')}</p>
+        </section>
+      )}
+      <ErrorLine error={error} />
+      {items === null ? (
+        <p>{t('loading')}</p>
+      ) : items.length === 0 ? (
+        <p>{t('nothingToIssue')}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>{t('holder')}</th>
+              <th>{t('profile')}</th>
+              <th>{t('deadline')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((application) => (
+              <tr key={application.id} data-application={application.id}>
+                <td>{application.id}</td>
+                <td>{application.holder.commonName}</td>
+                <td>{application.profile}</td>
+                <td>{formatTime(application.deadline, lang)}</td>
+                <td>
+                  <button type="button" onClick={() => issue(application.id)}>
+                    {t('issue')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,114 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.ts';
+import { type Application, formatTime } from './applications.ts';
+import { ErrorLine } from './error-line.tsx';
+import { useT } from './i18n.ts';
+
+function ReviewRow({
+  application,
+  me,
+  onDecided,
+}: {
+  application: Application;
+  me: string;
+  onDecided: () => void;
+}) {
+  const { t, lang } = useT();
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  // The RA refuses it anyway (SAME_OPERATOR); saying so before the click saves a round trip and a refusal on record.
+  const own = application.enteredBy === me;
+  const decide = async (decision: 'approve' | 'reject') => {
+    setError(null);
+    try {
+      await api('POST', `/v1/applications/${application.id}/review`, {
+        decision,
+        ...(reason ? { reason } : {}),
+      });
+      onDecided();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <tr class={application.overdue ? 'overdue' : ''} data-application={application.id}>
+      <td>{application.id}</td>
+      <td>
+        {application.holder.commonName}
+        {application.holder.organization ? ` · ${application.holder.organization}` : ''}
+      </td>
+      <td>{application.profile}</td>
+      <td>{application.enteredBy}</td>
+      <td>
+        {formatTime(application.deadline, lang)}
+        {application.overdue && <strong class="badge">{t('overdue')}</strong>}
+      </td>
+      <td>
+        {own ? (
+          <span class="muted">{t('ownApplication')}</span>
+        ) : (
+          <div class="actions">
+            <input
+              aria-label={t('reason')}
+              placeholder={t('reason')}
+              value={reason}
+              onInput={(e) => setReason(e.currentTarget.value)}
+            />
+            <button type="button" onClick={() => decide('approve')}>
+              {t('approve')}
+            </button>
+            <button type="button" class="secondary" onClick={() => decide('reject')}>
+              {t('reject')}
+            </button>
+          </div>
+        )}
+        <ErrorLine error={error} />
+      </td>
+    </tr>
+  );
+}
+
+export function ReviewPage({ me }: { me: string }) {
+  const { t } = useT();
+  const [items, setItems] = useState<Application[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () =>
+    api<{ items: Application[] }>('GET', '/v1/applications?status=submitted&limit=100')
+      .then((answer) => setItems(answer.items))
+      .catch(setError);
+  useEffect(() => {
+    load();
+  }, []);
+  return (
+    <main>
+      <h1>{t('reviewHeading')}</h1>
+      <button type="button" class="secondary" onClick={load}>
+        {t('refresh')}
+      </button>
+      <ErrorLine error={error} />
+      {items === null ? (
+        <p>{t('loading')}</p>
+      ) : items.length === 0 ? (
+        <p>{t('nothingToReview')}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>{t('holder')}</th>
+              <th>{t('profile')}</th>
+              <th>{t('enteredBy')}</th>
+              <th>{t('deadline')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((application) => (
+              <ReviewRow key={application.id} application={application} me={me} onDecided={load} />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}

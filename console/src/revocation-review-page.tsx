@@ -1,0 +1,107 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.ts';
+import { formatTime } from './applications.ts';
+import { ErrorLine } from './error-line.tsx';
+import { useT } from './i18n.ts';
+
+interface Revocation {
+  id: string;
+  kind: string;
+  issuerId: string;
+  serial: string;
+  reason: string;
+  requestedBy: string;
+  enteredBy: string;
+  enteredAt: string;
+}
+
+function RevocationRow({ item, me, onDecided }: { item: Revocation; me: string; onDecided: () => void }) {
+  const { t, lang } = useT();
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const decide = async (decision: 'approve' | 'reject') => {
+    setError(null);
+    try {
+      await api('POST', `/v1/revocations/${item.id}/review`, { decision, ...(reason ? { reason } : {}) });
+      onDecided();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <tr data-revocation={item.id}>
+      <td>{item.id}</td>
+      <td>
+        {item.issuerId} / <code>{item.serial}</code>
+      </td>
+      <td>{item.kind === 'release' ? t('release') : item.reason}</td>
+      <td>{item.requestedBy}</td>
+      <td>
+        {item.enteredBy} · {formatTime(item.enteredAt, lang)}
+      </td>
+      <td>
+        {item.enteredBy === me ? (
+          <span class="muted">{t('ownApplication')}</span>
+        ) : (
+          <div class="actions">
+            <input
+              aria-label={t('reason')}
+              placeholder={t('reason')}
+              value={reason}
+              onInput={(e) => setReason(e.currentTarget.value)}
+            />
+            <button type="button" onClick={() => decide('approve')}>
+              {t('approve')}
+            </button>
+            <button type="button" class="secondary" onClick={() => decide('reject')}>
+              {t('reject')}
+            </button>
+          </div>
+        )}
+        <ErrorLine error={error} />
+      </td>
+    </tr>
+  );
+}
+
+export function RevocationReviewPage({ me }: { me: string }) {
+  const { t } = useT();
+  const [items, setItems] = useState<Revocation[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () =>
+    api<{ items: Revocation[] }>('GET', '/v1/revocations?status=submitted&limit=100')
+      .then((answer) => setItems(answer.items))
+      .catch(setError);
+  useEffect(() => {
+    load();
+  }, []);
+  return (
+    <main>
+      <h1>{t('revocationReviewHeading')}</h1>
+      <ErrorLine error={error} />
+      {items === null ? (
+        <p>{t('loading')}</p>
+      ) : items.length === 0 ? (
+        <p>{t('nothingToReview')}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>{t('certificate')}</th>
+              <th>{t('revocationReason')}</th>
+              <th>{t('requestedBy')}</th>
+              <th>{t('enteredBy')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((item) => (
+              <RevocationRow key={item.id} item={item} me={me} onDecided={load} />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}
