@@ -11,6 +11,8 @@ import { registerApplicationRoutes } from './applications.ts';
 import { registerAuditArchiveRoutes } from './audit-archives.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerAuditSettingsRoutes } from './audit-settings.ts';
+import { registerBatchIssueRoute } from './batch-issue.ts';
+import { registerBatchRoutes } from './batches.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
@@ -74,6 +76,8 @@ export async function buildRaApp(
   registerApplicationRoutes(app, ctx);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);
+  registerBatchRoutes(app, ctx);
+  registerBatchIssueRoute(app, ctx);
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerHoldRoutes(app, ctx);

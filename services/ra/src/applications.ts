@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { allowedTo, type HttpServer, recordAudit, withExample, workingDayDeadline } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { applicationExample, submitExample } from './api-examples.ts';
-import { ApplicationView, readApplication } from './application-view.ts';
 import { vetEntry } from './application-entry.ts';
+import { ApplicationView, readApplication } from './application-view.ts';
 import { HolderSchema, holderTypes, profilesByHolderType } from './holder-identity.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
 

@@ -12,7 +12,16 @@ import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { decisionWorkingDays } from './applications.ts';
 import { type BadRow, checkRowCount, type GoodRow, rowsOfCsv, rowsOfJson, vetRows } from './batch-rows.ts';
 import { csrKeyBinding } from './holder-csr.ts';
-import { actorOf, IdParams, iso, literals, Nullable, type RaContext, requireReason, Time } from './ra-context.ts';
+import {
+  actorOf,
+  IdParams,
+  iso,
+  literals,
+  Nullable,
+  type RaContext,
+  requireReason,
+  Time,
+} from './ra-context.ts';
 
 /** 10,000 rows of a few kilobytes each, with room for PEM armour. */
 const batchBodyLimit = 64 * 1024 * 1024;
@@ -163,8 +172,10 @@ async function lockBatch(client: PoolClient, id: string): Promise<{ entered_by: 
 }
 
 export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: batchBodyLimit }, (_request, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'string', bodyLimit: batchBodyLimit },
+    (_request, body, done) => done(null, body),
   );
 
   app.post(
@@ -213,7 +224,8 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
       config: { access: allowedTo('application.read') },
       schema: {
         tags: ['batches'],
-        summary: 'A batch with its progress: rows invalid, submitted, approved (pending issuance), issued, failed',
+        summary:
+          'A batch with its progress: rows invalid, submitted, approved (pending issuance), issued, failed',
         params: IdParams,
         response: { 200: BatchView },
       },
@@ -268,7 +280,9 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
           "A reviewer other than the batch's entry clerk approves or rejects all its submitted rows, or the listed ones",
         params: IdParams,
         body: BatchReviewBody,
-        response: { 200: Type.Object({ batch: BatchView, decided: Type.Integer(), refused: Type.Array(RowRefusal) }) },
+        response: {
+          200: Type.Object({ batch: BatchView, decided: Type.Integer(), refused: Type.Array(RowRefusal) }),
+        },
       },
     },
     async (request) => {
@@ -291,7 +305,11 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
         const found = new Set(rows.map((r) => r.batch_row as number));
         for (const rowNumber of listed ?? []) {
           if (!found.has(rowNumber)) {
-            refused.push({ rowNumber, code: 'ROW_NOT_FOUND', message: `row ${rowNumber} is no application of the batch` });
+            refused.push({
+              rowNumber,
+              code: 'ROW_NOT_FOUND',
+              message: `row ${rowNumber} is no application of the batch`,
+            });
           }
         }
         const decide: string[] = [];
@@ -328,7 +346,16 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
            SELECT $5, $6, $7, 'application', id::text, '{"status":"submitted"}'::jsonb,
                   jsonb_build_object('status', $2::text, 'reviewReason', $4::text, 'batchId', $8::text)
              FROM decided`,
-          [decide, status, actor.id, reason?.trim() ?? null, actor.name, actor.role, `application.${decision}`, id],
+          [
+            decide,
+            status,
+            actor.id,
+            reason?.trim() ?? null,
+            actor.name,
+            actor.role,
+            `application.${decision}`,
+            id,
+          ],
         );
         const view = await readBatch(client, id);
         await recordAudit(client, actor, {
