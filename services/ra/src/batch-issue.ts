@@ -48,9 +48,11 @@ type Claimed = IssuableRow & { id: string; batch_row: number; ca_request_id: str
 
 /**
  * Leases the next approved rows of the batch, each under the CA request id it keeps for good:
- * a row a crashed RA left claimed is taken again once its lease ran out, under the same id,
- * so the CA answers it with the certificate it may have issued already, never a second one.
- * SKIP LOCKED lets the retrier and another call of this route share the rows.
+ * a row a crashed RA left claimed is taken again once its lease ran out, and a row whose last
+ * CA call failed at once (the maker asks again, as for a single application), under the same
+ * id, so the CA answers it with the certificate it may have issued already, never a second
+ * one. SKIP LOCKED lets the retrier and another call of this route share the rows. The
+ * failure stays in the audit log; the application shows the current attempt's.
  */
 async function claimChunk(ctx: RaContext, actor: Actor, batchId: string): Promise<Claimed[]> {
   const { rows } = await ctx.pool.query({
@@ -58,11 +60,11 @@ async function claimChunk(ctx: RaContext, actor: Actor, batchId: string): Promis
     text: `WITH due AS (
              SELECT id FROM applications
               WHERE batch_id = $1 AND status = 'approved'
-                AND (ca_request_id IS NULL OR next_issue_attempt_at <= now())
+                AND (ca_request_id IS NULL OR next_issue_attempt_at <= now() OR issue_error IS NOT NULL)
               ORDER BY batch_row LIMIT $2 FOR UPDATE SKIP LOCKED
            ), claimed AS (
              UPDATE applications a SET ca_request_id = coalesce(a.ca_request_id, gen_random_uuid()::text),
-                                       next_issue_attempt_at = now() + make_interval(secs => $3)
+                                       next_issue_attempt_at = now() + make_interval(secs => $3), issue_error = NULL
                FROM due WHERE a.id = due.id
              RETURNING a.id, a.batch_row, a.holder_type, a.holder, a.profile, a.holder_key, a.csr, a.dual,
                        a.ca_request_id

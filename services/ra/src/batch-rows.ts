@@ -1,19 +1,18 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { AppError } from '@sm2ca/platform';
+import { AppError, errorResponse } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { parse } from 'csv-parse/sync';
 import { type VettedEntry, vetEntry } from './application-entry.ts';
 import { csrKeyBinding } from './holder-csr.ts';
 import { HolderSchema, holderTypes, IdentitySchema, profilesByHolderType } from './holder-identity.ts';
-import { literals } from './ra-context.ts';
 
 /** The capacity: one batch carries up to this many rows. */
 export const maxBatchRows = 10_000;
 
 export const BatchRowSchema = Type.Object(
   {
-    holderType: literals(holderTypes),
+    holderType: Type.Union(holderTypes.map((type) => Type.Literal(type))),
     profile: Type.String({ minLength: 1, maxLength: 64 }),
     holder: HolderSchema,
     csr: Type.String({ minLength: 1, maxLength: 16_384, description: 'PKCS#10, PEM or base64 DER' }),
@@ -85,9 +84,11 @@ export function checkRowCount(rows: unknown[]): void {
   }
 }
 
+/** A row refused as the single path answers the same input (a 4xx code); anything else fails the batch. */
 function bad(rowNumber: number, err: unknown): BadRow {
-  if (err instanceof AppError) return { rowNumber, code: err.code, message: err.message };
-  throw err;
+  const { status, body } = errorResponse(err);
+  if (status >= 500) throw err;
+  return { rowNumber, code: body.error.code, message: body.error.message };
 }
 
 async function vetRow(pool: Pool, allowHolderEncryptionKeys: boolean, raw: unknown, rowNumber: number) {
