@@ -16,7 +16,12 @@ import {
   unsafeInputAt,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
-import { BatchIssueInstructionSchema, BatchIssueResultSchema, issueBatch } from './batch-issuance.ts';
+import {
+  BatchIssueInstructionBody,
+  BatchIssueInstructionSchema,
+  BatchIssueResultSchema,
+  issueBatch,
+} from './batch-issuance.ts';
 import { CaActionInstructionSchema, executeCaAction } from './ca-action-instruction.ts';
 import {
   CaActionInstructionBody,
@@ -174,7 +179,7 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
         description:
           'Issue a chunk of a batch (signed RA instruction, one signature for all its items); each item is an issue instruction without timestamp and operation, answered with its serial or its error',
         headers: SignatureHeaders,
-        body: BatchIssueInstructionSchema,
+        body: BatchIssueInstructionBody,
         response: { 200: BatchIssueResultSchema },
       },
     },

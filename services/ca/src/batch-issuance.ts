@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { AppError } from '@sm2ca/platform';
+import { AppError, withExample } from '@sm2ca/platform';
 import { type IssuanceContext, issueCertificate } from './issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
 
@@ -26,6 +26,13 @@ export const BatchIssueInstructionSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const BatchIssueInstructionBody = withExample(BatchIssueInstructionSchema, {
+  requestId: '6f1c2e0a-5b7d-4c3e-9a21-0d8f4b6e2c11',
+  timestamp: '2026-12-03T02:20:00.000Z',
+  operation: 'issue-batch',
+  items: [{ requestId: '0b6c1f4e-8d1a-4a57-9a43-2f1f8c0f5d11' }],
+});
 
 export const BatchIssueResultSchema = Type.Object({
   results: Type.Array(

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { type Actor, AppError, allowedTo, type HttpServer } from '@sm2ca/platform';
+import { type Actor, AppError, allowedTo, type HttpServer, withExample } from '@sm2ca/platform';
 import { BatchView, readBatch } from './batches.ts';
 import { type BatchIssueAnswer, caRefusal } from './ca-client.ts';
 import { DownloadCode } from './download-codes.ts';
@@ -171,7 +171,33 @@ export function registerBatchIssueRoute(app: HttpServer, ctx: RaContext): void {
         summary:
           "A certificate maker has the CA issue a batch's approved rows in one operation; GET the batch for progress. Answers each issued row's download code, shown only here",
         params: IdParams,
-        response: { 200: BatchIssueView },
+        response: {
+          200: withExample(BatchIssueView, {
+            batch: {
+              id: '42',
+              enteredBy: '7',
+              enteredAt: '2026-12-03T02:15:00.000Z',
+              format: 'json',
+              deadline: null,
+              counts: { rows: 2, invalid: 0, submitted: 0, approved: 0, rejected: 0, issued: 2, failed: 0 },
+            },
+            issued: [
+              {
+                rowNumber: 1,
+                applicationId: '1001',
+                serial: '5c1d0e7b92a4f3086e1bd2c4a97f0e21',
+                download: {
+                  reference: '482913570264',
+                  code: 'K7QP-M2XD-9RTA-4HVB',
+                  expiresAt: '2026-12-10T02:20:00.000Z',
+                },
+              },
+            ],
+            failed: [
+              { rowNumber: 2, code: 'KEY_REUSED', message: 'the key is certified for another holder' },
+            ],
+          }),
+        },
       },
     },
     async (request) => issueBatchRows(ctx, actorOf(request), request.params.id),

@@ -6,6 +6,7 @@ import {
   Paging,
   recordAudit,
   refuseKeyReuse,
+  withExample,
   workingDayDeadline,
 } from '@sm2ca/platform';
 import { type PoolClient, withTransaction } from '@sm2ca/store';
@@ -71,6 +72,20 @@ const BatchReviewBody = Type.Object(
 );
 
 const RowRefusal = Type.Object({ rowNumber: Type.Integer(), code: Type.String(), message: Type.String() });
+
+const batchExample: BatchView = {
+  id: '42',
+  enteredBy: '7',
+  enteredAt: '2026-12-03T02:15:00.000Z',
+  format: 'csv',
+  deadline: '2026-12-07T02:15:00.000Z',
+  counts: { rows: 100, invalid: 1, submitted: 0, approved: 20, rejected: 0, issued: 79, failed: 0 },
+};
+const refusalExample = {
+  rowNumber: 17,
+  code: 'IDENTITY_INVALID',
+  message: 'residentId must be a GB 11643 number',
+};
 
 export async function readBatch(db: PoolClient | RaContext['pool'], id: string): Promise<BatchView> {
   const { rows } = await db.query(
@@ -188,7 +203,13 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
         summary:
           'An entry clerk submits a batch of applications (JSON { rows } or text/csv, up to 10,000 rows); each row is checked on its own and a bad row is reported without spoiling the others',
         response: {
-          201: Type.Object({ batch: BatchView, invalid: Type.Array(RowRefusal) }),
+          201: withExample(Type.Object({ batch: BatchView, invalid: Type.Array(RowRefusal) }), {
+            batch: {
+              ...batchExample,
+              counts: { ...batchExample.counts, submitted: 99, approved: 0, issued: 0 },
+            },
+            invalid: [refusalExample],
+          }),
         },
       },
     },
@@ -227,7 +248,7 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
         summary:
           'A batch with its progress: rows invalid, submitted, approved (pending issuance), issued, failed',
         params: IdParams,
-        response: { 200: BatchView },
+        response: { 200: withExample(BatchView, batchExample) },
       },
     },
     async (request) => readBatch(ctx.pool, request.params.id),
@@ -242,7 +263,21 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
         summary: "A batch's rows in order, each with its application or the code it was refused with",
         params: IdParams,
         querystring: Type.Object(Paging),
-        response: { 200: Type.Object({ items: Type.Array(RowView) }) },
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(RowView) }), {
+            items: [
+              {
+                rowNumber: 16,
+                status: 'issued',
+                applicationId: '1016',
+                code: null,
+                message: null,
+                serial: '5c1d0e7b92a4f3086e1bd2c4a97f0e21',
+              },
+              { ...refusalExample, status: 'invalid', applicationId: null, serial: null },
+            ],
+          }),
+        },
       },
     },
     async (request) => {
