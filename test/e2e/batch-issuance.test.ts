@@ -157,5 +157,5 @@ describe('batch issuance end to end', () => {
     // Issued once: asking again sends nothing and makes no certificate.
     const again = await operators.ra('POST', `/v1/batches/${batch.id}/issue`, 'maker');
     expect(again.json()).toMatchObject({ issued: [], failed: [], batch: { counts: { issued: 4 } } });
-  });
+  }, 120_000);
 });
