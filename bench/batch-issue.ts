@@ -148,11 +148,11 @@ try {
 
   process.stderr.write(`issuing batch ${batchId}…\n`);
   t = performance.now();
-  const issued = await call<{ issued: unknown[]; failed: unknown[] }>(
-    'maker',
-    'POST',
-    `/v1/batches/${batchId}/issue`,
-  );
+  const issued = await call<{
+    issued: unknown[];
+    failed: unknown[];
+    stopped?: { code: string; message: string };
+  }>('maker', 'POST', `/v1/batches/${batchId}/issue`);
   const issueSeconds = (performance.now() - t) / 1000;
 
   const pgNow = postgresPids(postmaster);
@@ -194,6 +194,7 @@ try {
   console.log(
     `CPU ms per certificate while issuing: RA ${perCert(cpu.ra)}, CA ${perCert(cpu.ca)}, PostgreSQL ${perCert(cpu.pg)}, driver ${perCert(cpu.driver)}, total ${perCert(cpu.ra + cpu.ca + cpu.pg + cpu.driver)}`,
   );
+  if (issued.stopped) console.log(`stopped: ${issued.stopped.code} ${issued.stopped.message}`);
   console.log(
     `acceptance (every good row issued, every bad row reported): ${acceptance ? 'yes' : `NO (issued ${count}, failed ${issued.failed.length}, reported ${reported.length})`}`,
   );

@@ -10,7 +10,7 @@ import { leaseSeconds } from './issue-retrier.ts';
 import { actorOf, IdParams, type RaContext } from './ra-context.ts';
 
 /** Rows per CA instruction: one RA signature each, and an answer well inside the CA's body and time limits. */
-export const chunkRows = 250;
+export const chunkRows = 100;
 
 /** Chunks in flight: the CA signs one while the RA records the answer of the other. */
 const chunksInFlight = 2;
