@@ -49,18 +49,19 @@ type Claimed = IssuableRow & { id: string; batch_row: number; ca_request_id: str
 /**
  * Leases the next approved rows of the batch, each under the CA request id it keeps for good:
  * a row a crashed RA left claimed is taken again once its lease ran out, and a row whose last
- * CA call failed at once (the maker asks again, as for a single application), under the same
+ * CA call failed before this call `since` at once (the maker asks again, as for a single
+ * application; one that failed in this call waits for the retrier), under the same
  * id, so the CA answers it with the certificate it may have issued already, never a second
  * one. SKIP LOCKED lets the retrier and another call of this route share the rows. The
  * failure stays in the audit log; the application shows the current attempt's.
  */
-async function claimChunk(ctx: RaContext, actor: Actor, batchId: string): Promise<Claimed[]> {
+async function claimChunk(ctx: RaContext, actor: Actor, batchId: string, since: Date): Promise<Claimed[]> {
   const { rows } = await ctx.pool.query({
     name: 'ra-claim-batch-chunk',
     text: `WITH due AS (
              SELECT id FROM applications
               WHERE batch_id = $1 AND status = 'approved'
-                AND (ca_request_id IS NULL OR next_issue_attempt_at <= now() OR issue_error IS NOT NULL)
+                AND (ca_request_id IS NULL OR next_issue_attempt_at <= now() OR (issue_error->>'at')::timestamptz < $6)
               ORDER BY batch_row LIMIT $2 FOR UPDATE SKIP LOCKED
            ), claimed AS (
              UPDATE applications a SET ca_request_id = coalesce(a.ca_request_id, gen_random_uuid()::text),
@@ -75,7 +76,7 @@ async function claimChunk(ctx: RaContext, actor: Actor, batchId: string): Promis
                FROM claimed
            )
            SELECT * FROM claimed ORDER BY batch_row`,
-    values: [batchId, chunkRows, leaseSeconds, actor.name, actor.role],
+    values: [batchId, chunkRows, leaseSeconds, actor.name, actor.role, since],
   });
   return rows.map((r) => ({ ...r, id: String(r.id) }));
 }
@@ -130,11 +131,12 @@ async function recordChunk(
  * A call that stops (the RA or CA down) is resumed by calling it again, or by the retrier.
  */
 async function issueBatchRows(ctx: RaContext, actor: Actor & { id: string }, batchId: string) {
+  const since = new Date();
   const view: BatchIssueView = { batch: await readBatch(ctx.pool, batchId), issued: [], failed: [] };
   let done = false;
   const worker = async () => {
     while (!done) {
-      const chunk = await claimChunk(ctx, actor, batchId);
+      const chunk = await claimChunk(ctx, actor, batchId, since);
       if (chunk.length === 0) {
         done = true;
         return;
