@@ -34,7 +34,7 @@ const publicRoutes: Array<[RegExp, string]> = [
   [/^GET \/docs/, 'the OpenAPI document'],
   [/^POST \/v1\/download$/, 'holders, with their reference and one-time code'],
   [/^POST \/v1\/key-recoveries\/download$/, 'holders, with their reference and one-time code'],
-  [/^POST \/v1\/instructions\/(issue|revoke)$/, 'the CA: only instructions the RA key signed'],
+  [/^POST \/v1\/instructions\/(issue|issue-batch|revoke)$/, 'the CA: only instructions the RA key signed'],
   [/^POST \/v1\/gmt0014$/, 'the KM: only requests the CA or RA key signed'],
   [/^(GET|POST) \/ocsp/, 'relying parties (RFC 6960)'],
   [/^GET \/(crl|ca)\//, 'relying parties fetch CRLs and CA certificates (RFC 5280)'],

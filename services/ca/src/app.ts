@@ -16,6 +16,12 @@ import {
   unsafeInputAt,
 } from '@sm2ca/platform';
 import type { FastifyRequest } from 'fastify';
+import {
+  BatchIssueInstructionBody,
+  BatchIssueInstructionSchema,
+  BatchIssueResultSchema,
+  issueBatch,
+} from './batch-issuance.ts';
 import { CaActionInstructionSchema, executeCaAction } from './ca-action-instruction.ts';
 import {
   CaActionInstructionBody,
@@ -164,6 +170,22 @@ export async function buildCaApp(context: ServiceContext, options: CaAppOptions 
       },
     },
     async (request) => issueCertificate(issuance, checkIssue(await verified(request))),
+  );
+  const checkBatch = validator(BatchIssueInstructionSchema);
+  app.post(
+    '/v1/instructions/issue-batch',
+    {
+      config: { access: 'public' },
+      validatorCompiler: documentedOnly,
+      schema: {
+        description:
+          'Issue a chunk of a batch (signed RA instruction, one signature for all its items); each item is an issue instruction without timestamp and operation, answered with its serial or its error',
+        headers: SignatureHeaders,
+        body: BatchIssueInstructionBody,
+        response: { 200: BatchIssueResultSchema },
+      },
+    },
+    async (request) => issueBatch(issuance, checkIssue, checkBatch(await verified(request))),
   );
   app.post(
     '/v1/instructions/revoke',

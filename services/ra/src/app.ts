@@ -12,6 +12,8 @@ import { registerAuditArchiveRoutes } from './audit-archives.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerAuditSettingsRoutes } from './audit-settings.ts';
 import { registerAvailabilityRoutes } from './availability-routes.ts';
+import { registerBatchIssueRoute } from './batch-issue.ts';
+import { registerBatchRoutes } from './batches.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
@@ -90,6 +92,8 @@ export async function buildRaApp(
   registerEnrollmentProfileRoute(app);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);
+  registerBatchRoutes(app, ctx);
+  registerBatchIssueRoute(app, ctx);
   registerDownloadRoutes(app, ctx);
   registerRevocationRoutes(app, ctx);
   registerHoldRoutes(app, ctx);

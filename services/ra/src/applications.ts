@@ -1,24 +1,14 @@
 import { Type } from '@sinclair/typebox';
-import {
-  allowedTo,
-  type HttpServer,
-  recordAudit,
-  refuseKeyReuse,
-  withExample,
-  workingDayDeadline,
-} from '@sm2ca/platform';
+import { allowedTo, type HttpServer, recordAudit, withExample, workingDayDeadline } from '@sm2ca/platform';
 import { withTransaction } from '@sm2ca/store';
 import { applicationExample, submitExample } from './api-examples.ts';
+import { vetEntry } from './application-entry.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
-import { refuseOutsideTemplate, templateForApplication } from './certificate-templates.ts';
-import { encryptionProfileFor } from './encryption-profiles.ts';
-import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
-import { HolderSchema, holderTypes, profilesByHolderType, vetHolder } from './holder-identity.ts';
-import { operatorOfApplication } from './operator-certificates.ts';
+import { HolderSchema, holderTypes, profilesByHolderType } from './holder-identity.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
 
 /** The regulation: an application is decided, and the applicant told, within two working days. */
-const decisionWorkingDays = 2;
+export const decisionWorkingDays = 2;
 
 const SubmitBody = Type.Object(
   {
@@ -77,15 +67,11 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
     async (request, reply) => {
       const actor = actorOf(request);
       const body = request.body;
-      const vetted = vetHolder(body.holderType, body.profile, body.holder);
       const dual = body.dual ?? false;
-      encryptionProfileFor(vetted.profile.id, dual, ctx.allowHolderEncryptionKeys);
-      const operatorId = await operatorOfApplication(ctx.pool, vetted.profile.id, body.operatorId);
-      const template = await templateForApplication(ctx.pool, vetted.profile.id, body.templateVersion);
-      refuseOutsideTemplate(template, body.holderType, vetted.instruction.subject);
-      const csr = await verifiedCsr(body.csr);
-      // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
-      await refuseKeyReuse(ctx.pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
+      const { vetted, csr, template, operatorId } = await vetEntry(ctx.pool, ctx.allowHolderEncryptionKeys, {
+        ...body,
+        dual,
+      });
       const receivedAt = new Date();
       const deadline = workingDayDeadline(receivedAt, decisionWorkingDays);
       const view = await withTransaction(ctx.pool, async (client) => {

@@ -84,8 +84,27 @@ const ReleaseAnswer = Type.Object({
 });
 export type ReleaseAnswer = Static<typeof ReleaseAnswer>;
 
+const BatchIssueAnswer = Type.Object({
+  results: Type.Array(
+    Type.Union([
+      Type.Object({
+        requestId: Type.String(),
+        issuerId: Type.String(),
+        serial: Type.String({ pattern: '^[0-9a-f]+$' }),
+      }),
+      Type.Object({
+        requestId: Type.String(),
+        error: Type.Object({ code: Type.String(), message: Type.String(), status: Type.Integer() }),
+      }),
+    ]),
+  ),
+});
+export type BatchIssueAnswer = Static<typeof BatchIssueAnswer>;
+
 export interface CaClient {
   issue(instruction: IssueInstruction): Promise<IssueAnswer>;
+  /** Issue instructions under one signature: each item answered with its serial or its error, in order. */
+  issueBatch(items: IssueInstruction[]): Promise<BatchIssueAnswer>;
   revoke(instruction: RevokeInstruction): Promise<RevokeAnswer>;
   caAction(instruction: CaActionInstruction): Promise<CaActionAnswer>;
   /** Ends a suspension: the certificate is good again. */
@@ -97,6 +116,19 @@ export interface CaClientOptions {
   /** The RA's own key in the device; the CA acts only on instructions it signed. */
   signer: Signer;
   timeoutMs?: number;
+}
+
+/** A CA refusal as the RA reports it, for a whole instruction or one item of a batch. */
+export function caRefusal(
+  caStatus: number,
+  caCode: string,
+  caMessage: string,
+  details?: Record<string, unknown>,
+): AppError {
+  // A refusal the operator acts on keeps the CA's code: the holder needs a new key pair.
+  if (caCode === 'KEY_REUSED' || caCode === 'KEY_COMPROMISED')
+    return new AppError(caCode, caMessage, 409, details);
+  return new AppError('CA_REFUSED', `the CA refused: ${caMessage}`, 502, { caCode, caStatus });
 }
 
 /**
@@ -167,16 +199,12 @@ export function createCaClient(options: CaClientOptions): CaClient {
       const error = (
         parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
       )?.error;
-      const caCode = typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`;
-      const caMessage = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
-      // A refusal the operator acts on keeps the CA's code: the holder needs a new key pair.
-      if (caCode === 'KEY_REUSED' || caCode === 'KEY_COMPROMISED') {
-        throw new AppError(caCode, caMessage, 409, error?.details as Record<string, unknown> | undefined);
-      }
-      throw new AppError('CA_REFUSED', `the CA refused: ${caMessage}`, 502, {
-        caCode,
-        caStatus: response.status,
-      });
+      throw caRefusal(
+        response.status,
+        typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
+        typeof error?.message === 'string' ? error.message : text.slice(0, 200),
+        error?.details as Record<string, unknown> | undefined,
+      );
     }
     if (!Value.Check(answer, parsed)) {
       throw new AppError('CA_ANSWER_INVALID', `the CA's answer to ${path} does not match the contract`, 502);
@@ -198,6 +226,20 @@ export function createCaClient(options: CaClientOptions): CaClient {
           `the CA's answer to a ${instruction.encryption ? 'dual' : 'single'} issue instruction ${answer.encryption ? 'has' : 'lacks'} an encryption certificate`,
           502,
         );
+      }
+      return answer;
+    },
+    async issueBatch(items) {
+      const answer = await post(
+        '/v1/instructions/issue-batch',
+        { operation: 'issue-batch', items },
+        BatchIssueAnswer,
+      );
+      if (
+        answer.results.length !== items.length ||
+        answer.results.some((result, index) => result.requestId !== items[index]?.requestId)
+      ) {
+        throw new AppError('CA_ANSWER_INVALID', "the CA's answer to a batch does not follow its items", 502);
       }
       return answer;
     },

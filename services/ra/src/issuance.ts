@@ -7,7 +7,12 @@ import { lockApplication } from './application-view.ts';
 import type { IssueAnswer } from './ca-client.ts';
 import { createDownloadCode, DownloadCode, newDownloadCode } from './download-codes.ts';
 import { recordIssueFailure } from './issue-failure.ts';
-import { type IssuableRow, issuedAudit, issueInstructionOf } from './issue-instruction.ts';
+import {
+  type IssuableRow,
+  type IssuedCertificates,
+  issuedAudit,
+  issueInstructionOf,
+} from './issue-instruction.ts';
 import { leaseSeconds } from './issue-retrier.ts';
 import { actorOf, IdParams, type RaContext } from './ra-context.ts';
 import { replacedRevocationSql, sendReplacedRevocation } from './supersession.ts';
@@ -33,6 +38,8 @@ const Issued = Type.Object({
     ),
   ),
 });
+
+export type IssuedView = Static<typeof Issued>;
 
 function alreadyIssued(id: string): AppError {
   return new AppError('APPLICATION_ALREADY_ISSUED', `application ${id} is issued already`, 409);
@@ -98,12 +105,12 @@ async function claimForIssue(
  * number that is taken aborts the whole statement, which then runs again with
  * a new one.
  */
-async function recordIssued(
+export async function recordIssued(
   ctx: RaContext,
   actor: Actor & { id: string },
   id: string,
-  answer: IssueAnswer,
-): Promise<Static<typeof Issued>> {
+  answer: IssuedCertificates,
+): Promise<IssuedView> {
   for (;;) {
     const { digest, ...download } = newDownloadCode(ctx.downloadCodeDays);
     try {

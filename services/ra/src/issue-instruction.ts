@@ -29,8 +29,11 @@ export function issueInstructionOf(row: IssuableRow, requestId: string): IssueIn
   };
 }
 
+/** What the RA records of an issuance: the certificates' issuer and serials (and a dual's enveloped key). */
+export type IssuedCertificates = Pick<IssueAnswer, 'issuerId' | 'serial' | 'encryption'>;
+
 /** What the audit record of an issuance says about the certificates (never the enveloped key). */
-export function issuedAudit(answer: IssueAnswer): Record<string, unknown> {
+export function issuedAudit(answer: IssuedCertificates): Record<string, unknown> {
   return {
     status: 'issued',
     issuerId: answer.issuerId,

@@ -53,12 +53,12 @@ export interface RaTestBed {
   retrier(): IssueRetrier;
   /** Operator ids by staff member. */
   ids: Record<StaffMember, string>;
-  /** Injects a request as `who`, or as nobody. */
+  /** Injects a request as `who`, or as nobody; a string body is sent as text/csv. */
   call(
     who: StaffMember | undefined,
     method: 'GET' | 'POST' | 'PUT',
     url: string,
-    body?: object,
+    body?: object | string,
   ): Promise<LightMyRequestResponse>;
 }
 
@@ -153,7 +153,10 @@ export function useRaTestBed(
           method,
           url,
           ...(body ? { payload: body } : {}),
-          headers: who ? { authorization: `Bearer ${credentials[who]}` } : {},
+          headers: {
+            ...(who ? { authorization: `Bearer ${credentials[who]}` } : {}),
+            ...(typeof body === 'string' ? { 'content-type': 'text/csv' } : {}),
+          },
         }),
     } satisfies RaTestBed);
   });

@@ -86,7 +86,9 @@ export class StandInCa {
           ? await this.#revoke(body)
           : req.url === '/v1/instructions/release' && body.operation === 'release'
             ? await this.#release(body)
-            : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
+            : req.url === '/v1/instructions/issue-batch' && body.operation === 'issue-batch'
+              ? await this.#issueBatch(body)
+              : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no ${req.url}` } } };
     this.#answers.set(body.requestId, answer);
     return answer;
   }
@@ -143,6 +145,19 @@ export class StandInCa {
       certificate: der.toString('base64'),
       envelopedKey: km.envelopedKey.toString('base64'),
     };
+  }
+
+  /** Each item as its own issue instruction, under its own request id; a known one answered again. */
+  async #issueBatch(body: Instruction): Promise<Answer> {
+    const results = [];
+    for (const item of body.items as Array<Instruction>) {
+      const answer =
+        this.#answers.get(item.requestId) ?? (await this.#issue({ ...item, timestamp: body.timestamp }));
+      this.#answers.set(item.requestId, answer);
+      const { issuerId, serial } = answer.body as { issuerId: string; serial: string };
+      results.push({ requestId: item.requestId, issuerId, serial });
+    }
+    return { status: 200, body: { results } };
   }
 
   async #revoke(body: Instruction): Promise<Answer> {
