@@ -41,6 +41,7 @@ import { settle } from './settle.ts';
 import { decodeSpki, encodeSpki } from './spki.ts';
 import { slotWithLabel } from './token-slots.ts';
 import { type VendorTable, vendorTable } from './vendor-table.ts';
+import { VerifyKeyCache } from './verify-key-cache.ts';
 
 export interface SignOptions {
   /** SM2 signer ID; the GM/T 0009 default `1234567812345678` when absent. Ignored for ECDSA. */
@@ -110,6 +111,7 @@ export class Device implements Verifier {
   #slot: graphene.Slot;
   #handles = new Map<string, Buffer>();
   #points = new Map<string, Uint8Array>();
+  #verifyKeys = new VerifyKeyCache();
   // Master keys being made: the label check and the key generation are two calls.
   #creatingMasterKeys = new Set<string>();
   #closed = false;
@@ -284,7 +286,10 @@ export class Device implements Verifier {
     return { sign: (data) => this.sign(label, data, options) };
   }
 
-  /** Verifies inside the device with `spki` imported as a session object, so the host needs no SM2 code. */
+  /**
+   * Verifies inside the device with `spki` imported as a session object, so the host needs no SM2
+   * code; a key that verifies again and again stays imported.
+   */
   async verify(
     spki: Uint8Array,
     data: Uint8Array,
@@ -298,9 +303,14 @@ export class Device implements Verifier {
     } catch {
       return false;
     }
-    return this.#run('verify', async ({ session }) => {
+    return this.#run('verify', async ({ session, generation, overflow }) => {
       const { mechanism, input } = this.#signMechanism(() => point, data, options);
-      const key = importPublicKey(this.#context(session), point, pkcs11.CKA_VERIFY);
+      let key = this.#verifyKeys.get(point, generation);
+      let kept = key !== undefined;
+      if (!key) {
+        key = importPublicKey(this.#context(session), point, pkcs11.CKA_VERIFY);
+        kept = this.#verifyKeys.keep(point, key, generation, overflow);
+      }
       try {
         this.#lib.C_VerifyInit(session.handle, mechanism, key);
         const sig = Buffer.from(raw);
@@ -310,7 +320,7 @@ export class Device implements Verifier {
         if (ckr === 'CKR_SIGNATURE_INVALID' || ckr === 'CKR_SIGNATURE_LEN_RANGE') return false;
         throw error;
       } finally {
-        destroyObjects(this.#context(session), [key]);
+        if (!kept) destroyObjects(this.#context(session), [key]);
       }
     });
   }
@@ -690,6 +700,7 @@ export class Device implements Verifier {
     if (staleHandle.has(ckr)) {
       this.#handles.clear();
       this.#points.clear();
+      this.#verifyKeys.clear();
       return true;
     }
     if (!reconnectable.has(ckr)) return false;

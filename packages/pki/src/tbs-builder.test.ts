@@ -7,15 +7,15 @@ import {
   opensslVerifiesSm2Signature,
   tempDir,
 } from '../../../test/support/openssl-cli.ts';
-import { findExtension } from './certificate.ts';
+import { findExtension, parseTbsCertificate } from './certificate.ts';
 import { decodeBasicConstraints, decodeKeyUsage } from './extensions.ts';
 import { decodeIdentityExtensions } from './identity-extensions.ts';
 import { lintCertificate } from './linter.ts';
 import { OIDS } from './oids.ts';
 import { derToPem } from './pem.ts';
 import { PROFILES, type ProfileId } from './profiles.ts';
-import { buildTbsCertificate, type TbsInput } from './tbs-builder.ts';
-import { issue, NOT_BEFORE, subject, testHierarchy, testKey } from './test-support/test-hierarchy.ts';
+import { buildTbsCertificate, planTbsCertificate, type TbsInput } from './tbs-builder.ts';
+import { issue, NOT_BEFORE, subject, testHierarchy, testKey, URLS } from './test-support/test-hierarchy.ts';
 
 describe('certificates built from profiles', async () => {
   const { root, sub, leaf } = await testHierarchy();
@@ -105,6 +105,32 @@ describe('certificates built from profiles', async () => {
       expect([...usages].sort()).toEqual([...PROFILES[profile].keyUsage].sort());
     },
   );
+
+  it('plan the fields that parsing the built TBSCertificate reads back', () => {
+    // Fractions of a second are dropped, a bound from 2050 on is a GeneralizedTime.
+    const notBefore = new Date(Date.UTC(2045, 0, 1, 0, 0, 0, 750));
+    for (const [profile, issuer, notAfter] of [
+      ['person-sign', sub, new Date(NOT_BEFORE.getTime() + 86_400_000)],
+      ['root-ca', undefined, new Date(Date.UTC(2051, 0, 1))],
+      ['tls-server', sub, new Date(NOT_BEFORE.getTime() + 86_400_000)],
+    ] as const) {
+      const plan = planTbsCertificate({
+        profile,
+        subject: subject(profile),
+        publicKey: testKey().publicKey,
+        issuer: issuer?.parsed,
+        notBefore: issuer ? NOT_BEFORE : notBefore,
+        notAfter,
+        serialNumber: Uint8Array.of(0x80, 0x01),
+        ...(issuer ? URLS : {}),
+        ...(profile === 'tls-server' ? { subjectAltName: { dns: ['www.example.gov.cn'] } } : {}),
+        ...(profile === 'person-sign'
+          ? { identity: { identifyCode: { type: 'residentCard', value: '11010519491231002X' } } }
+          : {}),
+      } as TbsInput);
+      expect(plan).toEqual(parseTbsCertificate(plan.tbs));
+    }
+  });
 
   it('lint clean: root-ca (self-signature checked)', async () => {
     expect(await lintCertificate(root.der, { profile: 'root-ca' })).toEqual([]);

@@ -1,7 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { decodeSm2Spki, encodeSm2Spki, GmError } from '@sm2ca/gm';
-import { type CertificateExtension, findExtension, type ParsedCertificate } from './certificate.ts';
-import { derInteger, derTimeLength, derTlv, TAG_SEQUENCE, writeDerTime } from './crl-der-writer.ts';
+import {
+  type CertificateExtension,
+  findExtension,
+  type ParsedCertificate,
+  type ParsedTbsCertificate,
+} from './certificate.ts';
+import {
+  derInteger,
+  derIntegerContent,
+  derTimeLength,
+  derTlv,
+  TAG_SEQUENCE,
+  writeDerTime,
+} from './crl-der-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from './crl-ocsp-algorithms.ts';
 import {
   authorityInfoAccessExtension,
@@ -78,6 +90,14 @@ export function randomSerialNumber(): Uint8Array {
  * extensions. Throws PkiError when the input does not fit the profile.
  */
 export function buildTbsCertificate(input: TbsInput): Uint8Array {
+  return planTbsCertificate(input).tbs;
+}
+
+/**
+ * `buildTbsCertificate`, with the fields as `parseTbsCertificate` would read them back from the
+ * DER: the CA lints what it built without parsing it again, which cost as much as building it.
+ */
+export function planTbsCertificate(input: TbsInput): ParsedTbsCertificate {
   const profile = getProfile(input.profile);
   if (profile.selfSigned !== (input.issuer === undefined)) {
     throw new PkiError(
@@ -114,7 +134,7 @@ export function buildTbsCertificate(input: TbsInput): Uint8Array {
     }
   }
 
-  return assembleTbsCertificate({
+  const fields: TbsFields = {
     version: 3,
     serialNumber: input.serialNumber ?? randomSerialNumber(),
     issuer: input.issuer ? input.issuer.subject : subject,
@@ -123,7 +143,28 @@ export function buildTbsCertificate(input: TbsInput): Uint8Array {
     notAfter: input.notAfter,
     spki,
     extensions,
-  });
+  };
+  const serialNumber = new Uint8Array(derIntegerContent(fields.serialNumber));
+  const notBefore = toAsnTime(fields.notBefore);
+  const notAfter = toAsnTime(fields.notAfter);
+  return {
+    tbs: assembleTbsCertificate(fields),
+    version: fields.version,
+    serialNumber,
+    serialHex: Buffer.from(
+      serialNumber[0] === 0 && serialNumber.length > 1 ? serialNumber.subarray(1) : serialNumber,
+    ).toString('hex'),
+    tbsSignatureAlgorithm: { oid: OIDS.sm2WithSm3 },
+    issuer: fields.issuer,
+    subject: fields.subject,
+    notBefore: notBefore.getTime(),
+    notAfter: notAfter.getTime(),
+    notBeforeType: notBefore.utcTime ? 'utcTime' : 'generalTime',
+    notAfterType: notAfter.utcTime ? 'utcTime' : 'generalTime',
+    spki: fields.spki,
+    hasUniqueIds: false,
+    extensions,
+  };
 }
 
 /** DER TBSCertificate from its parts, exactly as given; no profile rules applied. */

@@ -4,7 +4,7 @@ import {
   type IdentityInfo,
   lintTbs,
   type ParsedCertificate,
-  parseTbsCertificate,
+  type ParsedTbsCertificate,
 } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
 import type { IssueInstruction } from './issue-instruction.ts';
@@ -46,14 +46,16 @@ export function holderOf(instruction: IssueInstruction): string {
   return instruction.holderKey ?? `subject:${subjectText(instruction)}`;
 }
 
-/** The parsed TBSCertificate, or CERTIFICATE_LINT_FAILED if it would break its profile. */
+/**
+ * The TBSCertificate as planned (planTbsCertificate: linted as built, not parsed again), or
+ * CERTIFICATE_LINT_FAILED if it would break its profile.
+ */
 export function lintedTbs(
-  tbs: Uint8Array,
+  planned: ParsedTbsCertificate,
   profile: CertificateProfile,
   issuer: ParsedCertificate,
-): ReturnType<typeof parseTbsCertificate> {
-  const parsed = parseTbsCertificate(tbs);
-  const errors = lintTbs(parsed, { profile, issuer }).filter((f) => f.severity === 'error');
+): ParsedTbsCertificate {
+  const errors = lintTbs(planned, { profile, issuer }).filter((f) => f.severity === 'error');
   if (errors.length > 0) {
     throw new AppError(
       'CERTIFICATE_LINT_FAILED',
@@ -62,5 +64,5 @@ export function lintedTbs(
       { findings: errors },
     );
   }
-  return parsed;
+  return planned;
 }

@@ -1,5 +1,5 @@
 import { decodeSm2Spki, encodeSm2Spki } from '@sm2ca/gm';
-import { buildTbsCertificate, getProfile, parseCsr, randomSerialNumber } from '@sm2ca/pki';
+import { getProfile, parseCsr, planTbsCertificate, randomSerialNumber } from '@sm2ca/pki';
 import { AppError, issuerUrls, keyBindingOf } from '@sm2ca/platform';
 import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fields.ts';
 import type { IssuanceContext, IssueResult } from './issuance.ts';
@@ -122,19 +122,22 @@ async function applyForKey(
   const profile = getProfile(instruction.encryption!.profile);
   const urls = issuerUrls(context.config, application.issuerId, issuer.certificate.subject);
   const publicKey = decodeSm2Spki(key.publicKey);
-  const tbs = buildTbsCertificate({
+  const { tbs } = lintedTbs(
+    planTbsCertificate({
+      profile,
+      ...holderFields(instruction),
+      publicKey,
+      issuer: issuer.certificate,
+      serialNumber: Buffer.from(application.serial, 'hex'),
+      notBefore: application.notBefore,
+      notAfter: application.notAfter,
+      crlDistributionPoints: urls.crlDistributionPoints,
+      ocspUrls: [urls.ocsp],
+      caIssuersUrls: [urls.caCertificate],
+    }),
     profile,
-    ...holderFields(instruction),
-    publicKey,
-    issuer: issuer.certificate,
-    serialNumber: Buffer.from(application.serial, 'hex'),
-    notBefore: application.notBefore,
-    notAfter: application.notAfter,
-    crlDistributionPoints: urls.crlDistributionPoints,
-    ocspUrls: [urls.ocsp],
-    caIssuersUrls: [urls.caCertificate],
-  });
-  lintedTbs(tbs, profile, issuer.certificate);
+    issuer.certificate,
+  );
   const binding = keyBindingOf(publicKey, holderOf(instruction), profile.id);
   const planned = await context.pool.query({
     name: 'ca-plan-encryption-certificate',

@@ -1,10 +1,10 @@
 import type { Device } from '@sm2ca/device';
 import {
-  buildTbsCertificate,
   type DnAttribute,
   getProfile,
   type ProfileId,
   parseCsr,
+  planTbsCertificate,
   randomSerialNumber,
   verifyCsr,
 } from '@sm2ca/pki';
@@ -146,13 +146,17 @@ async function planCertificate(context: IssuanceContext, instruction: IssueInstr
     ocspUrls: [context.urls.ocsp],
     caIssuersUrls: [context.urls.caCertificate],
   };
-  const tbs = buildTbsCertificate({ profile, ...fields });
-  const parsed = lintedTbs(tbs, profile, context.issuingCa.certificate);
+  const parsed = lintedTbs(
+    planTbsCertificate({ profile, ...fields }),
+    profile,
+    context.issuingCa.certificate,
+  );
+  const { tbs } = parsed;
   if (instruction.encryption) {
     // The twin's key comes from the KM later; whether the holder's fields fit its profile is
     // known now, before the signature certificate is issued without it.
     const twin = getProfile(instruction.encryption.profile);
-    lintedTbs(buildTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
+    lintedTbs(planTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
   }
   return {
     tbs,
