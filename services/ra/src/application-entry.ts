@@ -1,8 +1,12 @@
 import { refuseKeyReuse } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
+import {
+  type ApprovedTemplate,
+  refuseOutsideTemplate,
+  templateForApplication,
+} from './certificate-templates.ts';
 import { encryptionProfileFor } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
-import { type ApprovedTemplate, refuseOutsideTemplate, templateForApplication } from './certificate-templates.ts';
 import { type Holder, type HolderType, type VettedHolder, vetHolder } from './holder-identity.ts';
 import { operatorOfApplication } from './operator-certificates.ts';
 

@@ -19,8 +19,10 @@ async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | und
 }
 
 /**
- * An onError hook for the key recovery routes: a request an operator made and was refused
- * (4xx) is audited in its own transaction, since the refused change rolled back with its own.
+ * An onError hook for routes whose refusals name their subject (a key recovery, an operator, a CA
+ * action): a request an operator made and was refused (4xx) is audited in its own transaction,
+ * since the refused change rolled back with its own. Other refusals fall to access control's
+ * generic `request.refuse` record.
  * Anonymous or forged-credential noise is left to the access log, so nobody can fill the audit
  * trail from outside; holders' refused downloads are audited where they are judged.
  */
@@ -51,5 +53,6 @@ export function auditRefusals(
         },
       }),
     );
+    request.refusalAudited = true;
   };
 }

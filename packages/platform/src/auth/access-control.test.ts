@@ -45,6 +45,9 @@ describe('HTTP server with access control', () => {
     app.get('/issue', { config: { access: allowedTo('application.issue') } }, async (request) => ({
       actor: operatorActor(request),
     }));
+    app.post('/decided', { config: { access: allowedTo('application.review') } }, async () => {
+      throw new AppError('APPLICATION_ALREADY_REVIEWED', 'it was decided before', 409);
+    });
     app.get('/conflict', { config: { access: 'public' } }, async () => {
       throw new AppError('ALREADY_DONE', 'it was done before', 409);
     });
@@ -145,5 +148,31 @@ describe('HTTP server with access control', () => {
     const docs = await app.inject('/docs/json');
     expect(docs.statusCode).toBe(200);
     expect(docs.json().paths['/review']).toBeDefined();
+  });
+
+  it('puts every refusal of an operator on record, and no anonymous one', async () => {
+    const refusals = async () =>
+      (
+        await db.pool.query(
+          "SELECT actor, actor_role, subject_id, after FROM audit_log WHERE action = 'request.refuse' ORDER BY id",
+        )
+      ).rows;
+    const before = (await refusals()).length;
+    expect((await post('/decided', {}, 'reviewer')).statusCode).toBe(409);
+    expect((await post('/review', { decision: 'approve' }, 'entry_clerk')).statusCode).toBe(403);
+    expect((await post('/review', { decision: 'approve' })).statusCode).toBe(401);
+    const added = (await refusals()).slice(before);
+    expect(added).toHaveLength(2);
+    expect(added[0]).toMatchObject({
+      actor: 'op-reviewer',
+      actor_role: 'reviewer',
+      subject_id: 'POST /decided',
+    });
+    expect(added[0].after).toMatchObject({
+      code: 'APPLICATION_ALREADY_REVIEWED',
+      permission: 'application.review',
+    });
+    expect(added[1]).toMatchObject({ actor: 'op-entry_clerk', actor_role: 'entry_clerk' });
+    expect(added[1].after.code).toBe('ROLE_FORBIDDEN');
   });
 });

@@ -6,6 +6,7 @@ import type { HttpServer } from '../http-server.ts';
 import { authenticate } from './authenticate.ts';
 import type { Operator } from './operators.ts';
 import { actingRole, isPermissionRule, type PermissionRule } from './permissions.ts';
+import { registerRefusalAudit } from './refusal-audit.ts';
 import { type Role, roleNames } from './roles.ts';
 
 /** Who may call a route: everyone, or operators holding a role the permission allows. */
@@ -44,6 +45,7 @@ export function operatorActor(request: FastifyRequest): Actor & { id: string } {
  */
 export function registerAccessControl(app: HttpServer, pool: Pool, options: { now?: () => Date } = {}): void {
   const now = options.now ?? (() => new Date());
+  registerRefusalAudit(app, pool);
   app.addHook('onRequest', async (request) => {
     const access: unknown = request.routeOptions.config?.access;
     if (access === 'public') return;
