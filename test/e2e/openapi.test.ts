@@ -96,7 +96,7 @@ describe('OpenAPI documents', () => {
   };
 
   it('declares the bearer scheme in every service', () => {
-    expect(Object.keys(documents).sort()).toEqual(['ca', 'crl', 'km', 'ocsp', 'ra']);
+    expect(Object.keys(documents).sort()).toEqual(['ca', 'crl', 'km', 'monitor', 'ocsp', 'ra']);
     for (const document of Object.values(documents)) {
       expect(document.components.securitySchemes?.bearer).toEqual(
         expect.objectContaining({ type: 'http', scheme: 'bearer' }),

@@ -317,7 +317,11 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
         summary:
           "A reviewer other than the batch's entry clerk approves or rejects all its submitted rows, or the listed ones",
         params: IdParams,
-        body: BatchReviewBody,
+        body: withExample(BatchReviewBody, {
+          decision: 'reject',
+          reason: 'identity not confirmed',
+          rows: [3, 7],
+        }),
         response: {
           200: Type.Object({ batch: BatchView, decided: Type.Integer(), refused: Type.Array(RowRefusal) }),
         },

@@ -74,18 +74,27 @@ describe('RA certificate lifecycle', () => {
     (await bed.call('reviewer', 'GET', `/v1/certificates/${issuingCaId}/${serial}`)).json();
   const count = async (table: string) =>
     Number((await bed.pool.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
-  /** The refusal's code, after checking it wrote no application, request or audit record. */
+  const changes = () =>
+    Promise.all([
+      count('applications'),
+      count('revocation_requests'),
+      count("audit_log WHERE action <> 'request.refuse'"),
+    ]);
+  /** The refusal's code, after checking it wrote no application, request or audit record but the refusal's own. */
   async function refused(
     call: () => Promise<{ statusCode: number; body: string; json(): { error: { code: string } } }>,
     status: number,
   ) {
-    const before = await Promise.all(['applications', 'revocation_requests', 'audit_log'].map(count));
+    const before = await changes();
     const res = await call();
     expect(res.statusCode, res.body).toBe(status);
-    expect(await Promise.all(['applications', 'revocation_requests', 'audit_log'].map(count))).toEqual(
-      before,
+    expect(await changes()).toEqual(before);
+    const code = res.json().error.code;
+    const { rows } = await bed.pool.query(
+      "SELECT after->>'code' AS code FROM audit_log WHERE action = 'request.refuse' ORDER BY id DESC LIMIT 1",
     );
-    return res.json().error.code;
+    expect(rows[0]?.code).toBe(code);
+    return code;
   }
   const renew = (body: object) =>
     bed.call('clerk', 'POST', '/v1/renewals', { issuerId: issuingCaId, ...body });
