@@ -14,13 +14,17 @@ import { createTestDatabase } from '../support/test-database.ts';
 
 const intervalSeconds = 0.2;
 
-/** The pid of one service of this stack: the process running its main.ts under the stack's home. */
+/** The pid of one service of this stack: the process running its main (source or compiled) under the stack's home. */
 function servicePid(stack: Stack, service: string): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (!cmdline.includes(`services/${service}/src/main.ts`)) continue;
+      if (
+        !cmdline.includes(`services/${service}/src/main.ts`) &&
+        !cmdline.includes(`services/${service}/dist/main.js`)
+      )
+        continue;
       const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       if (environ.includes(`SM2CA_HOME=${stack.env.SM2CA_HOME}`)) return Number(entry);
     } catch {

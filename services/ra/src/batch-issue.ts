@@ -134,9 +134,17 @@ async function issueBatchRows(ctx: RaContext, actor: Actor & { id: string }, bat
   const since = new Date();
   const view: BatchIssueView = { batch: await readBatch(ctx.pool, batchId), issued: [], failed: [] };
   let done = false;
+  // Claims one after the other, so each chunk is as full as the rows allow (two workers claiming
+  // at once could split a short batch between them); only the CA calls overlap.
+  let claiming: Promise<unknown> = Promise.resolve();
+  const claimNext = () => {
+    const claimed = claiming.then(() => claimChunk(ctx, actor, batchId, since));
+    claiming = claimed.catch(() => {});
+    return claimed;
+  };
   const worker = async () => {
     while (!done) {
-      const chunk = await claimChunk(ctx, actor, batchId, since);
+      const chunk = await claimNext();
       if (chunk.length === 0) {
         done = true;
         return;
