@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { type Application, formatTime } from './applications.ts';
+import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
 
@@ -14,22 +15,6 @@ function ReviewRow({
   onDecided: () => void;
 }) {
   const { t, lang } = useT();
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  // The RA refuses it anyway (SAME_OPERATOR); saying so before the click saves a round trip and a refusal on record.
-  const own = application.enteredBy === me;
-  const decide = async (decision: 'approve' | 'reject') => {
-    setError(null);
-    try {
-      await api('POST', `/v1/applications/${application.id}/review`, {
-        decision,
-        ...(reason ? { reason } : {}),
-      });
-      onDecided();
-    } catch (err) {
-      setError(err);
-    }
-  };
   return (
     <tr class={application.overdue ? 'overdue' : ''} data-application={application.id}>
       <td>{application.id}</td>
@@ -43,27 +28,11 @@ function ReviewRow({
         {formatTime(application.deadline, lang)}
         {application.overdue && <strong class="badge">{t('overdue')}</strong>}
       </td>
-      <td>
-        {own ? (
-          <span class="muted">{t('ownApplication')}</span>
-        ) : (
-          <div class="actions">
-            <input
-              aria-label={t('reason')}
-              placeholder={t('reason')}
-              value={reason}
-              onInput={(e) => setReason(e.currentTarget.value)}
-            />
-            <button type="button" onClick={() => decide('approve')}>
-              {t('approve')}
-            </button>
-            <button type="button" class="secondary" onClick={() => decide('reject')}>
-              {t('reject')}
-            </button>
-          </div>
-        )}
-        <ErrorLine error={error} />
-      </td>
+      <DecisionCell
+        path={`/v1/applications/${application.id}/review`}
+        own={application.enteredBy === me}
+        onDecided={onDecided}
+      />
     </tr>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { formatTime } from './applications.ts';
+import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
 
@@ -17,17 +18,6 @@ interface Revocation {
 
 function RevocationRow({ item, me, onDecided }: { item: Revocation; me: string; onDecided: () => void }) {
   const { t, lang } = useT();
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const decide = async (decision: 'approve' | 'reject') => {
-    setError(null);
-    try {
-      await api('POST', `/v1/revocations/${item.id}/review`, { decision, ...(reason ? { reason } : {}) });
-      onDecided();
-    } catch (err) {
-      setError(err);
-    }
-  };
   return (
     <tr data-revocation={item.id}>
       <td>{item.id}</td>
@@ -39,27 +29,11 @@ function RevocationRow({ item, me, onDecided }: { item: Revocation; me: string; 
       <td>
         {item.enteredBy} · {formatTime(item.enteredAt, lang)}
       </td>
-      <td>
-        {item.enteredBy === me ? (
-          <span class="muted">{t('ownApplication')}</span>
-        ) : (
-          <div class="actions">
-            <input
-              aria-label={t('reason')}
-              placeholder={t('reason')}
-              value={reason}
-              onInput={(e) => setReason(e.currentTarget.value)}
-            />
-            <button type="button" onClick={() => decide('approve')}>
-              {t('approve')}
-            </button>
-            <button type="button" class="secondary" onClick={() => decide('reject')}>
-              {t('reject')}
-            </button>
-          </div>
-        )}
-        <ErrorLine error={error} />
-      </td>
+      <DecisionCell
+        path={`/v1/revocations/${item.id}/review`}
+        own={item.enteredBy === me}
+        onDecided={onDecided}
+      />
     </tr>
   );
 }

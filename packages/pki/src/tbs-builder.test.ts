@@ -107,7 +107,7 @@ describe('certificates built from profiles', async () => {
   );
 
   it('plan the fields that parsing the built TBSCertificate reads back', () => {
-    // Fractions of a second are dropped, a bound from 2050 on is a GeneralizedTime.
+    // Fixed dates on purpose: fractions of a second are dropped, a bound from 2050 on is a GeneralizedTime.
     const notBefore = new Date(Date.UTC(2045, 0, 1, 0, 0, 0, 750));
     for (const [profile, issuer, notAfter] of [
       ['person-sign', sub, new Date(NOT_BEFORE.getTime() + 86_400_000)],

@@ -15,6 +15,7 @@ export * from './auth/operator-management.ts';
 export * from './auth/operator-sessions.ts';
 export * from './auth/operators.ts';
 export * from './auth/permissions.ts';
+export { recordRefusal } from './auth/refusal-audit.ts';
 export * from './auth/roles.ts';
 export * from './auth/separation-of-duties.ts';
 export * from './ca-actions.ts';

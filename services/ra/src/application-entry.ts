@@ -34,15 +34,18 @@ export interface VettedEntry {
  * identity (check digits), profile, an approved template the holder and subject fit, the operator an
  * operator certificate is for, proof of possession, and a key never certified before.
  */
+export type TemplateLookup = (profile: string, version: number | undefined) => Promise<ApprovedTemplate>;
+
 export async function vetEntry(
   pool: Pool,
   allowHolderEncryptionKeys: boolean,
   input: EntryInput,
+  templateOf: TemplateLookup = (profile, version) => templateForApplication(pool, profile, version),
 ): Promise<VettedEntry> {
   const vetted = vetHolder(input.holderType, input.profile, input.holder);
   encryptionProfileFor(vetted.profile.id, input.dual, allowHolderEncryptionKeys);
   const operatorId = await operatorOfApplication(pool, vetted.profile.id, input.operatorId);
-  const template = await templateForApplication(pool, vetted.profile.id, input.templateVersion);
+  const template = await templateOf(vetted.profile.id, input.templateVersion);
   refuseOutsideTemplate(template, input.holderType, vetted.instruction.subject);
   const csr = await verifiedCsr(input.csr);
   // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.

@@ -3,7 +3,8 @@ import { Value } from '@sinclair/typebox/value';
 import { AppError, errorResponse } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { parse } from 'csv-parse/sync';
-import { type VettedEntry, vetEntry } from './application-entry.ts';
+import { type TemplateLookup, type VettedEntry, vetEntry } from './application-entry.ts';
+import { templateForApplication } from './certificate-templates.ts';
 import { csrKeyBinding } from './holder-csr.ts';
 import { HolderSchema, holderTypes, IdentitySchema, profilesByHolderType } from './holder-identity.ts';
 
@@ -91,7 +92,13 @@ function bad(rowNumber: number, err: unknown): BadRow {
   return { rowNumber, code: body.error.code, message: body.error.message };
 }
 
-async function vetRow(pool: Pool, allowHolderEncryptionKeys: boolean, raw: unknown, rowNumber: number) {
+async function vetRow(
+  pool: Pool,
+  allowHolderEncryptionKeys: boolean,
+  templateOf: TemplateLookup,
+  raw: unknown,
+  rowNumber: number,
+) {
   if (!Value.Check(BatchRowSchema, raw)) {
     const first = Value.Errors(BatchRowSchema, raw).First();
     return {
@@ -104,7 +111,7 @@ async function vetRow(pool: Pool, allowHolderEncryptionKeys: boolean, raw: unkno
     return { rowNumber, code: 'PROFILE_UNKNOWN', message: `no holder profile ${raw.profile}` };
   }
   try {
-    const entry = await vetEntry(pool, allowHolderEncryptionKeys, { ...raw, dual: false });
+    const entry = await vetEntry(pool, allowHolderEncryptionKeys, { ...raw, dual: false }, templateOf);
     return { rowNumber, row: raw, ...entry };
   } catch (err) {
     return bad(rowNumber, err);
@@ -122,11 +129,23 @@ export async function vetRows(
   concurrency = 8,
 ): Promise<{ good: GoodRow[]; bad: BadRow[] }> {
   const results: (GoodRow | BadRow)[] = new Array(rows.length);
+  // A batch names a handful of templates in thousands of rows: each looked up once per submission.
+  const templates = new Map<string, ReturnType<TemplateLookup>>();
+  const templateOf: TemplateLookup = (profile, version) => {
+    const key = `${profile}@${version ?? 'newest'}`;
+    let found = templates.get(key);
+    if (!found) {
+      found = templateForApplication(pool, profile, version);
+      found.catch(() => {});
+      templates.set(key, found);
+    }
+    return found;
+  };
   let next = 0;
   const worker = async () => {
     while (next < rows.length) {
       const index = next++;
-      results[index] = await vetRow(pool, allowHolderEncryptionKeys, rows[index], index + 1);
+      results[index] = await vetRow(pool, allowHolderEncryptionKeys, templateOf, rows[index], index + 1);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));

@@ -1,21 +1,15 @@
-import { type Actor, errorResponse, operatorOfToken, recordAudit } from '@sm2ca/platform';
-import { type Pool, withTransaction } from '@sm2ca/store';
+import { errorResponse, type Operator, operatorOfToken, recordRefusal } from '@sm2ca/platform';
+import type { Pool } from '@sm2ca/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * The operator who asked: access control names them before it judges their role; a token it
  * refused outright (a person's bearer credential) is looked up here.
  */
-async function askerOf(pool: Pool, request: FastifyRequest): Promise<Actor | undefined> {
-  const operator =
-    request.operator ??
-    (await (async () => {
-      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-      return match?.[1] ? operatorOfToken(pool, match[1], new Date()) : undefined;
-    })());
-  if (!operator) return undefined;
-  // A refused operator acted in none of their roles; the record names all of them.
-  return { name: operator.name, role: request.actingRole ?? (operator.roles.join('+') || 'none') };
+async function askerOf(pool: Pool, request: FastifyRequest): Promise<Operator | undefined> {
+  if (request.operator) return request.operator;
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] ? operatorOfToken(pool, match[1], new Date()) : undefined;
 }
 
 /**
@@ -39,20 +33,17 @@ export function auditRefusals(
   return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
     const { status, body } = errorResponse(error);
     if (status >= 500 || (codes && !codes.has(body.error.code))) return;
-    const actor = await askerOf(pool, request);
-    if (!actor) return;
-    await withTransaction(pool, (client) =>
-      recordAudit(client, actor, {
-        action: `${subjectType}.refuse`,
-        subjectType,
-        subjectId: subjectOf(request) ?? 'none',
-        after: {
-          code: body.error.code,
-          message: body.error.message,
-          route: `${request.method} ${request.routeOptions.url}`,
-        },
-      }),
-    );
-    request.refusalAudited = true;
+    const operator = await askerOf(pool, request);
+    if (!operator) return;
+    await recordRefusal(pool, request, operator, {
+      action: `${subjectType}.refuse`,
+      subjectType,
+      subjectId: subjectOf(request) ?? 'none',
+      after: {
+        code: body.error.code,
+        message: body.error.message,
+        route: `${request.method} ${request.routeOptions.url}`,
+      },
+    });
   };
 }

@@ -1,7 +1,9 @@
 import { type Pool, withTransaction } from '@sm2ca/store';
-import { recordAudit } from '../audit.ts';
+import type { FastifyRequest } from 'fastify';
+import { type AuditEntry, recordAudit } from '../audit.ts';
 import { errorResponse } from '../error-response.ts';
 import type { HttpServer } from '../http-server.ts';
+import type { Operator } from './operators.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,6 +12,22 @@ declare module 'fastify' {
     /** Set once a record of the refusal is written, by a route's own refusal audit or by this one. */
     refusalAudited?: boolean;
   }
+}
+
+/**
+ * Writes the record of a refused request in its own transaction (the refused change rolled back
+ * with its own) and marks the request, so the refusal is on record once.
+ */
+export async function recordRefusal(
+  pool: Pool,
+  request: FastifyRequest,
+  operator: Pick<Operator, 'name' | 'roles'>,
+  entry: AuditEntry,
+): Promise<void> {
+  // A refused operator may have acted in none of their roles; the record names all of them.
+  const actor = { name: operator.name, role: request.actingRole ?? (operator.roles.join('+') || 'none') };
+  await withTransaction(pool, (client) => recordAudit(client, actor, entry));
+  request.refusalAudited = true;
 }
 
 /**
@@ -32,25 +50,17 @@ export function registerRefusalAudit(app: HttpServer, pool: Pool): void {
     const permission = (request.routeOptions.config?.access as { permission?: string } | undefined)
       ?.permission;
     try {
-      await withTransaction(pool, (client) =>
-        recordAudit(
-          client,
-          // A refused operator may have acted in none of their roles; the record names all of them.
-          { name: operator.name, role: request.actingRole ?? (operator.roles.join('+') || 'none') },
-          {
-            action: 'request.refuse',
-            subjectType: 'route',
-            subjectId: `${request.method} ${request.routeOptions.url}`,
-            after: {
-              code: body.error.code,
-              message: body.error.message,
-              ...(permission ? { permission } : {}),
-              ...(request.params && Object.keys(request.params).length ? { params: request.params } : {}),
-            },
-          },
-        ),
-      );
-      request.refusalAudited = true;
+      await recordRefusal(pool, request, operator, {
+        action: 'request.refuse',
+        subjectType: 'route',
+        subjectId: `${request.method} ${request.routeOptions.url}`,
+        after: {
+          code: body.error.code,
+          message: body.error.message,
+          ...(permission ? { permission } : {}),
+          ...(request.params && Object.keys(request.params).length ? { params: request.params } : {}),
+        },
+      });
     } catch (err) {
       request.log.error({ err, code: body.error.code }, 'the refusal could not be audited');
     }

@@ -1,0 +1,55 @@
+import { useState } from 'preact/hooks';
+import { api } from './api.ts';
+import { ErrorLine } from './error-line.tsx';
+import { useT } from './i18n.ts';
+
+/**
+ * A reviewer's decision on one queue row: approve, or reject with a reason, sent to `path`. The
+ * RA refuses a decision on one's own entry anyway (SAME_OPERATOR); saying so before the click
+ * saves a round trip and a refusal on record.
+ */
+export function DecisionCell({
+  path,
+  own,
+  onDecided,
+}: {
+  path: string;
+  own: boolean;
+  onDecided: () => void;
+}) {
+  const { t } = useT();
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const decide = async (decision: 'approve' | 'reject') => {
+    setError(null);
+    try {
+      await api('POST', path, { decision, ...(reason ? { reason } : {}) });
+      onDecided();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <td>
+      {own ? (
+        <span class="muted">{t('ownApplication')}</span>
+      ) : (
+        <div class="actions">
+          <input
+            aria-label={t('reason')}
+            placeholder={t('reason')}
+            value={reason}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
+          <button type="button" onClick={() => decide('approve')}>
+            {t('approve')}
+          </button>
+          <button type="button" class="secondary" onClick={() => decide('reject')}>
+            {t('reject')}
+          </button>
+        </div>
+      )}
+      <ErrorLine error={error} />
+    </td>
+  );
+}
