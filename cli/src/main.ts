@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { configuredSoPin, openConfiguredDevice } from '@sm2ca/platform';
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerClusterCommands } from './commands/cluster.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerDeviceCommands } from './commands/device.ts';
 import { registerDirectoryCommands } from './commands/directory.ts';
@@ -32,6 +33,7 @@ const program = new Command('sm2ca')
   .configureOutput({ outputError: (text, write) => write(`sm2ca: ${text.replace(/^error: /, '')}`) });
 
 registerStartCommand(program);
+registerClusterCommands(program);
 registerInitCommand(program);
 registerLintCommand(program);
 registerDeviceCommands(program, {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { type Config, cannotListenExitCode, type ServiceName } from '@sm2ca/platform';
 import type { EmbeddedPostgresHandle } from '@sm2ca/store';
 import { progress } from './output.ts';
+import { serviceArgs } from './service-command.ts';
 
 const servicesRoot = new URL('../../services/', import.meta.url).pathname;
 
@@ -20,12 +21,6 @@ const startsAfter: Partial<Record<ServiceName, ServiceName[]>> = {
   ra: ['ca'],
   monitor: ['ra', 'ocsp', 'crl'],
 };
-
-/**
- * The CLI runs compiled (cli/bin/sm2ca.js) only while the build of every workspace is current,
- * so its services may run compiled too: no tsx compile at each launch.
- */
-const compiled = import.meta.url.endsWith('.js');
 
 export function installedServices(): ServiceName[] {
   return startOrder.filter((name) => existsSync(`${servicesRoot}${name}/src/main.ts`));
@@ -112,16 +107,10 @@ export class Supervisor {
   }
 
   #spawn(name: ServiceName, restarts: number): ChildProcess {
-    const child = spawn(
-      process.execPath,
-      compiled
-        ? ['--conditions=sm2ca-compiled', `${servicesRoot}${name}/dist/main.js`]
-        : ['--import', import.meta.resolve('tsx'), `${servicesRoot}${name}/src/main.ts`],
-      {
-        env: { ...this.env, ...this.serviceEnv[name] },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
-    );
+    const child = spawn(process.execPath, serviceArgs(name), {
+      env: { ...this.env, ...this.serviceEnv[name] },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.#children.set(name, child);
     const startedAt = Date.now();
     child.once('exit', (code, signal) => {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../free-port.ts';
+import { freePort } from './free-port.ts';
 import { ManagedProcess } from './managed-process.ts';
 
 export interface EtcdCluster {

@@ -1,7 +1,6 @@
 import type { ServiceName } from '@sm2ca/platform';
+import { serviceArgs } from '../service-command.ts';
 import { ManagedProcess } from './managed-process.ts';
-
-const servicesRoot = new URL('../../../services/', import.meta.url).pathname;
 
 export interface ServiceReplica {
   service: ServiceName;
@@ -24,7 +23,7 @@ export function startReplicas(
     const process_ = new ManagedProcess({
       name: `${service}${i}`,
       command: process.execPath,
-      args: ['--import', import.meta.resolve('tsx'), `${servicesRoot}${service}/src/main.ts`],
+      args: serviceArgs(service),
       env: {
         ...env,
         [`SM2CA_${service.toUpperCase()}_HOST`]: '127.0.0.1',

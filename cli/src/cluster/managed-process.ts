@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { childEnv } from '../child-env.ts';
+import { childEnv } from './child-env.ts';
 
 /** Keep the last this many characters of a process's output: enough to explain a failure. */
 const outputKept = 64_000;
