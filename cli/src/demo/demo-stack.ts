@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AppError } from '@sm2ca/platform';
+import { freePort } from '../cluster/free-port.ts';
 
 /** Debian's libfaketime (package libfaketime). */
 export const libfaketime = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
@@ -18,12 +18,18 @@ export interface DemoStack {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/**
+ * How far this process's clock is ahead of the machine's. Run under libfaketime itself (a suite
+ * moved to 2049), our Date.now() is not the clock the stack's offset is added to: the stack's
+ * processes get their own libfaketime settings and so start from the machine's clock.
+ */
+function ownClockSkewMs(): number {
+  if (!process.env.LD_PRELOAD?.includes('faketime')) return 0;
+  const unfaked = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'LD_PRELOAD' && !name.startsWith('FAKETIME')),
+  );
+  const machine = Number(execFileSync('date', ['+%s%3N'], { env: unfaked, encoding: 'utf8' }).trim());
+  return Date.now() - machine;
 }
 
 /**
@@ -39,8 +45,9 @@ export async function startDemoStack(home: string, start: Date): Promise<DemoSta
     throw new AppError('DEMO_FAKETIME_MISSING', `${libfaketime} is missing: apt-get install libfaketime`);
   }
   const clockFile = join(home, 'demo-clock');
+  const skew = ownClockSkewMs();
   const setClock = (at: Date) => {
-    const offset = Math.round((at.getTime() - Date.now()) / 1000);
+    const offset = Math.round((at.getTime() - Date.now() + skew) / 1000);
     writeFileSync(clockFile, `${offset >= 0 ? '+' : ''}${offset}\n`);
   };
   setClock(start);
