@@ -3,7 +3,13 @@ import { api } from './api.ts';
 import { type Application, formatTime } from './applications.ts';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
-import { useT } from './i18n.ts';
+import { type MessageKey, useT } from './i18n.ts';
+
+const kindLabels: Record<Application['kind'], MessageKey> = {
+  new: 'kindNew',
+  renewal: 'kindRenewal',
+  rekey: 'kindRekey',
+};
 
 function ReviewRow({
   application,
@@ -18,6 +24,7 @@ function ReviewRow({
   return (
     <tr class={application.overdue ? 'overdue' : ''} data-application={application.id}>
       <td>{application.id}</td>
+      <td data-testid="application-kind">{t(kindLabels[application.kind])}</td>
       <td>
         {application.holder.commonName}
         {application.holder.organization ? ` · ${application.holder.organization}` : ''}
@@ -64,6 +71,7 @@ export function ReviewPage({ me }: { me: string }) {
           <thead>
             <tr>
               <th>#</th>
+              <th>{t('kind')}</th>
               <th>{t('holder')}</th>
               <th>{t('profile')}</th>
               <th>{t('enteredBy')}</th>

@@ -24,7 +24,13 @@ function RevocationRow({ item, me, onDecided }: { item: Revocation; me: string; 
       <td>
         {item.issuerId} / <code>{item.serial}</code>
       </td>
-      <td>{item.kind === 'release' ? t('release') : item.reason}</td>
+      <td data-testid="revocation-kind">
+        {item.kind === 'release'
+          ? t('release')
+          : item.reason === 'certificateHold'
+            ? t('freeze')
+            : item.reason}
+      </td>
       <td>{item.requestedBy}</td>
       <td>
         {item.enteredBy} · {formatTime(item.enteredAt, lang)}
@@ -52,6 +58,9 @@ export function RevocationReviewPage({ me }: { me: string }) {
   return (
     <main>
       <h1>{t('revocationReviewHeading')}</h1>
+      <button type="button" class="secondary" onClick={load}>
+        {t('refresh')}
+      </button>
       <ErrorLine error={error} />
       {items === null ? (
         <p>{t('loading')}</p>
