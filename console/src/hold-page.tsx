@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api } from './api.ts';
 import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
-import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
+import { useRequestSubmission } from './request-submission.tsx';
 
 /**
  * An entry clerk's request to freeze (certificateHold) or unfreeze a certificate. Both are
@@ -19,23 +18,11 @@ export function HoldPage({ query }: { query: URLSearchParams }) {
   );
   const [requestedBy, setRequestedBy] = useState('');
   const [includeTwin, setIncludeTwin] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [created, setCreated] = useState<string | null>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    setCreated(null);
-    try {
-      const answer = await api<{ id: string }>('POST', `/v1/${action}`, {
-        ...certificate,
-        requestedBy,
-        includeTwin,
-      });
-      setCreated(answer.id);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const { submit, outcome } = useRequestSubmission(`/v1/${action}`, () => ({
+    ...certificate,
+    requestedBy,
+    includeTwin,
+  }));
   return (
     <main>
       <h1>{t('holdHeading')}</h1>
@@ -73,12 +60,7 @@ export function HoldPage({ query }: { query: URLSearchParams }) {
         </label>
         <button type="submit">{t('submit')}</button>
       </form>
-      {created && (
-        <p class="ok" role="status">
-          {t('submitted')} <strong data-testid="hold-id">{created}</strong>
-        </p>
-      )}
-      <ErrorLine error={error} />
+      {outcome('hold-id')}
     </main>
   );
 }

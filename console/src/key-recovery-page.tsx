@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api } from './api.ts';
 import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
-import { ErrorLine } from './error-line.tsx';
 import { type MessageKey, useT } from './i18n.ts';
+import { useRequestSubmission } from './request-submission.tsx';
 
 /** The identity documents the RA accepts (recovery-schemas.ts), with their names on screen. */
 export const documentTypes: Record<string, MessageKey> = {
@@ -32,29 +31,16 @@ export function KeyRecoveryPage({ query }: { query: URLSearchParams }) {
   const [method, setMethod] = useState('');
   const [agentAuthorisation, setAgentAuthorisation] = useState('');
   const [note, setNote] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [created, setCreated] = useState<string | null>(null);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    setCreated(null);
-    try {
-      const answer = await api<{ id: string }>('POST', '/v1/key-recoveries', {
-        ...certificate,
-        identityCheck: {
-          requester,
-          document: { documentType, documentNumber },
-          method,
-          ...(requester === 'agent' ? { agentAuthorisation } : {}),
-          ...(note ? { note } : {}),
-        },
-      });
-      setCreated(answer.id);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const { submit, outcome } = useRequestSubmission('/v1/key-recoveries', () => ({
+    ...certificate,
+    identityCheck: {
+      requester,
+      document: { documentType, documentNumber },
+      method,
+      ...(requester === 'agent' ? { agentAuthorisation } : {}),
+      ...(note ? { note } : {}),
+    },
+  }));
   return (
     <main>
       <h1>{t('keyRecoveryHeading')}</h1>
@@ -125,12 +111,7 @@ export function KeyRecoveryPage({ query }: { query: URLSearchParams }) {
         </label>
         <button type="submit">{t('submit')}</button>
       </form>
-      {created && (
-        <p class="ok" role="status">
-          {t('submitted')} <strong data-testid="key-recovery-id">{created}</strong>
-        </p>
-      )}
-      <ErrorLine error={error} />
+      {outcome('key-recovery-id')}
     </main>
   );
 }

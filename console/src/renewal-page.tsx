@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api } from './api.ts';
 import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
-import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
+import { useRequestSubmission } from './request-submission.tsx';
 
 /**
  * An entry clerk enters a renewal: a request for the current key (same-key renewal, where the
@@ -21,26 +20,15 @@ export function RenewalPage({ query }: { query: URLSearchParams }) {
   const [commonName, setCommonName] = useState('');
   const [residentId, setResidentId] = useState('');
   const [uscc, setUscc] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [created, setCreated] = useState<string | null>(null);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    setCreated(null);
+  const { submit, outcome } = useRequestSubmission('/v1/renewals', () => {
     const identity = residentId ? { residentId } : uscc ? { unifiedSocialCreditCode: uscc } : undefined;
-    try {
-      const answer = await api<{ id: string }>('POST', '/v1/renewals', {
-        ...certificate,
-        csr,
-        ...(currentKeySignature ? { currentKeySignature } : {}),
-        ...(commonName ? { holder: { commonName, ...(identity ? { identity } : {}) } } : {}),
-      });
-      setCreated(answer.id);
-    } catch (err) {
-      setError(err);
-    }
-  };
+    return {
+      ...certificate,
+      csr,
+      ...(currentKeySignature ? { currentKeySignature } : {}),
+      ...(commonName ? { holder: { commonName, ...(identity ? { identity } : {}) } } : {}),
+    };
+  });
   const readCsrFile = async (input: HTMLInputElement) => {
     const file = input.files?.[0];
     if (file) setCsr(await file.text());
@@ -97,12 +85,7 @@ export function RenewalPage({ query }: { query: URLSearchParams }) {
         </fieldset>
         <button type="submit">{t('submit')}</button>
       </form>
-      {created && (
-        <p class="ok" role="status">
-          {t('submitted')} <strong data-testid="renewal-id">{created}</strong>
-        </p>
-      )}
-      <ErrorLine error={error} />
+      {outcome('renewal-id')}
     </main>
   );
 }

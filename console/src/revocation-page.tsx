@@ -1,7 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api } from './api.ts';
-import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
+import { useRequestSubmission } from './request-submission.tsx';
 
 /** RFC 5280 CRLReason names a revocation may give; the RA checks the choice again. */
 const reasons = [
@@ -20,24 +19,12 @@ export function RevocationPage() {
   const [serial, setSerial] = useState('');
   const [reason, setReason] = useState<string>('keyCompromise');
   const [requestedBy, setRequestedBy] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [created, setCreated] = useState<string | null>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    setCreated(null);
-    try {
-      const answer = await api<{ id: string }>('POST', '/v1/revocations', {
-        issuerId,
-        serial,
-        reason,
-        requestedBy,
-      });
-      setCreated(answer.id);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const { submit, outcome } = useRequestSubmission('/v1/revocations', () => ({
+    issuerId,
+    serial,
+    reason,
+    requestedBy,
+  }));
   return (
     <main>
       <h1>{t('revocationHeading')}</h1>
@@ -83,12 +70,7 @@ export function RevocationPage() {
         </label>
         <button type="submit">{t('submit')}</button>
       </form>
-      {created && (
-        <p class="ok" role="status">
-          {t('submitted')} <strong data-testid="revocation-id">{created}</strong>
-        </p>
-      )}
-      <ErrorLine error={error} />
+      {outcome('revocation-id')}
     </main>
   );
 }
