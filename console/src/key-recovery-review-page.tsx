@@ -5,6 +5,7 @@ import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
 import { documentTypes } from './key-recovery-page.tsx';
+import { OnceOnlyCode } from './once-only-code.tsx';
 
 interface KeyRecovery {
   id: string;
@@ -66,18 +67,14 @@ export function KeyRecoveryReviewPage({ me }: { me: string }) {
         {t('refresh')}
       </button>
       {released?.download && (
-        <section class="issued" role="status">
-          <h2>{t('keyReleasedHeading')}</h2>
-          <dl>
-            <dt>#</dt>
-            <dd>{released.id}</dd>
-            <dt>{t('reference')}</dt>
-            <dd data-testid="recovery-reference">{released.download.reference}</dd>
-            <dt>{t('code')}</dt>
-            <dd data-testid="recovery-code">{released.download.code}</dd>
-          </dl>
-          <p class="hint">{t('onceOnly')}</p>
-        </section>
+        <OnceOnlyCode
+          heading="keyReleasedHeading"
+          fields={[
+            { label: '#', value: released.id },
+            { label: 'reference', value: released.download.reference, testId: 'recovery-reference' },
+            { label: 'code', value: released.download.code, testId: 'recovery-code' },
+          ]}
+        />
       )}
       <ErrorLine error={error} />
       {items === null ? (

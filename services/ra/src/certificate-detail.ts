@@ -62,7 +62,7 @@ function decode(der: Uint8Array): CertificateDetail['decoded'] {
   const keyUsage = findExtension(parsed, OIDS.keyUsage);
   const extendedKeyUsage = findExtension(parsed, OIDS.extendedKeyUsage);
   return {
-    version: parsed.version + 1,
+    version: parsed.version,
     serial: parsed.serialHex,
     subject: nameToString(parsed.subject),
     issuer: nameToString(parsed.issuer),
