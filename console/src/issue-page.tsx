@@ -4,6 +4,7 @@ import { type Application, formatTime } from './applications.ts';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
 import { OnceOnlyCode } from './once-only-code.tsx';
+import { QueueTable } from './queue-table.tsx';
 
 interface Issued {
   issuerId: string;
@@ -48,38 +49,24 @@ export function IssuePage() {
         />
       )}
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToIssue')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('holder')}</th>
-              <th>{t('profile')}</th>
-              <th>{t('deadline')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((application) => (
-              <tr key={application.id} data-application={application.id}>
-                <td>{application.id}</td>
-                <td>{application.holder.commonName}</td>
-                <td>{application.profile}</td>
-                <td>{formatTime(application.deadline, lang)}</td>
-                <td>
-                  <button type="button" onClick={() => issue(application.id)}>
-                    {t('issue')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueueTable
+        items={items}
+        empty="nothingToIssue"
+        columns={['#', 'holder', 'profile', 'deadline', '']}
+        row={(application) => (
+          <tr key={application.id} data-application={application.id}>
+            <td>{application.id}</td>
+            <td>{application.holder.commonName}</td>
+            <td>{application.profile}</td>
+            <td>{formatTime(application.deadline, lang)}</td>
+            <td>
+              <button type="button" onClick={() => issue(application.id)}>
+                {t('issue')}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </main>
   );
 }

@@ -6,6 +6,7 @@ import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
 import { documentTypes } from './key-recovery-page.tsx';
 import { OnceOnlyCode } from './once-only-code.tsx';
+import { QueueTable } from './queue-table.tsx';
 
 interface KeyRecovery {
   id: string;
@@ -77,64 +78,49 @@ export function KeyRecoveryReviewPage({ me }: { me: string }) {
         />
       )}
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToReview')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('certificate')}</th>
-              <th>{t('holder')}</th>
-              <th>{t('identityChecked')}</th>
-              <th>{t('enteredBy')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((item) => {
-              const doc = item.identityCheck.document;
-              return (
-                <tr key={item.id} data-key-recovery={item.id}>
-                  <td>{item.id}</td>
-                  <td>
-                    {item.issuerId} / <code>{item.serial}</code>
-                  </td>
-                  <td>{item.holderKey}</td>
-                  <td>
-                    {item.identityCheck.requester === 'agent' ? t('requesterAgent') : t('requesterHolder')} ·{' '}
-                    {documentTypes[doc.documentType] ? t(documentTypes[doc.documentType]!) : doc.documentType}{' '}
-                    {doc.documentNumber} · {item.identityCheck.method}
-                  </td>
-                  <td>
-                    {item.enteredBy} · {formatTime(item.enteredAt, lang)}
-                  </td>
-                  {item.status === 'submitted' ? (
-                    <DecisionCell
-                      path={`/v1/key-recoveries/${item.id}/review`}
-                      own={item.enteredBy === me}
-                      onDecided={decided}
-                    />
-                  ) : (
-                    <td>
-                      {item.failure && (
-                        <span class="muted">
-                          {item.failure.message} ({item.failure.code})
-                        </span>
-                      )}
-                      <button type="button" onClick={() => release(item.id)}>
-                        {t('askKmAgain')}
-                      </button>
-                    </td>
+      <QueueTable
+        items={items}
+        empty="nothingToReview"
+        columns={['#', 'certificate', 'holder', 'identityChecked', 'enteredBy', '']}
+        row={(item) => {
+          const doc = item.identityCheck.document;
+          return (
+            <tr key={item.id} data-key-recovery={item.id}>
+              <td>{item.id}</td>
+              <td>
+                {item.issuerId} / <code>{item.serial}</code>
+              </td>
+              <td>{item.holderKey}</td>
+              <td>
+                {item.identityCheck.requester === 'agent' ? t('requesterAgent') : t('requesterHolder')} ·{' '}
+                {documentTypes[doc.documentType] ? t(documentTypes[doc.documentType]!) : doc.documentType}{' '}
+                {doc.documentNumber} · {item.identityCheck.method}
+              </td>
+              <td>
+                {item.enteredBy} · {formatTime(item.enteredAt, lang)}
+              </td>
+              {item.status === 'submitted' ? (
+                <DecisionCell
+                  path={`/v1/key-recoveries/${item.id}/review`}
+                  own={item.enteredBy === me}
+                  onDecided={decided}
+                />
+              ) : (
+                <td>
+                  {item.failure && (
+                    <span class="muted">
+                      {item.failure.message} ({item.failure.code})
+                    </span>
                   )}
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+                  <button type="button" onClick={() => release(item.id)}>
+                    {t('askKmAgain')}
+                  </button>
+                </td>
+              )}
+            </tr>
+          );
+        }}
+      />
     </main>
   );
 }

@@ -4,6 +4,7 @@ import { type Application, formatTime } from './applications.ts';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { type MessageKey, useT } from './i18n.ts';
+import { QueueTable } from './queue-table.tsx';
 
 const kindLabels: Record<Application['kind'], MessageKey> = {
   new: 'kindNew',
@@ -62,30 +63,14 @@ export function ReviewPage({ me }: { me: string }) {
         {t('refresh')}
       </button>
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToReview')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('kind')}</th>
-              <th>{t('holder')}</th>
-              <th>{t('profile')}</th>
-              <th>{t('enteredBy')}</th>
-              <th>{t('deadline')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((application) => (
-              <ReviewRow key={application.id} application={application} me={me} onDecided={load} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueueTable
+        items={items}
+        empty="nothingToReview"
+        columns={['#', 'kind', 'holder', 'profile', 'enteredBy', 'deadline', '']}
+        row={(application) => (
+          <ReviewRow key={application.id} application={application} me={me} onDecided={load} />
+        )}
+      />
     </main>
   );
 }

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
 import { useT } from './i18n.ts';
 import { useRequestSubmission } from './request-submission.tsx';
 
@@ -15,13 +16,11 @@ const reasons = [
 
 export function RevocationPage() {
   const { t } = useT();
-  const [issuerId, setIssuerId] = useState('');
-  const [serial, setSerial] = useState('');
+  const [certificate, setCertificate] = useState<CertificateRef>({ issuerId: '', serial: '' });
   const [reason, setReason] = useState<string>('keyCompromise');
   const [requestedBy, setRequestedBy] = useState('');
   const { submit, outcome } = useRequestSubmission('/v1/revocations', () => ({
-    issuerId,
-    serial,
+    ...certificate,
     reason,
     requestedBy,
   }));
@@ -29,25 +28,7 @@ export function RevocationPage() {
     <main>
       <h1>{t('revocationHeading')}</h1>
       <form onSubmit={submit}>
-        <label>
-          {t('issuerId')}
-          <input
-            name="issuerId"
-            required
-            value={issuerId}
-            onInput={(e) => setIssuerId(e.currentTarget.value.trim())}
-          />
-        </label>
-        <label>
-          {t('serial')}
-          <input
-            name="serial"
-            required
-            pattern="[0-9A-Fa-f:]{1,64}"
-            value={serial}
-            onInput={(e) => setSerial(e.currentTarget.value.trim())}
-          />
-        </label>
+        <CertificateFields value={certificate} onChange={setCertificate} />
         <label>
           {t('revocationReason')}
           <select name="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>

@@ -4,6 +4,7 @@ import { formatTime } from './applications.ts';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
+import { QueueTable } from './queue-table.tsx';
 
 interface Revocation {
   id: string;
@@ -62,29 +63,12 @@ export function RevocationReviewPage({ me }: { me: string }) {
         {t('refresh')}
       </button>
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToReview')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('certificate')}</th>
-              <th>{t('revocationReason')}</th>
-              <th>{t('requestedBy')}</th>
-              <th>{t('enteredBy')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((item) => (
-              <RevocationRow key={item.id} item={item} me={me} onDecided={load} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueueTable
+        items={items}
+        empty="nothingToReview"
+        columns={['#', 'certificate', 'revocationReason', 'requestedBy', 'enteredBy', '']}
+        row={(item) => <RevocationRow key={item.id} item={item} me={me} onDecided={load} />}
+      />
     </main>
   );
 }
