@@ -1,11 +1,17 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session, whenSessionLost } from './api.ts';
 import { AuditPage } from './audit-page.tsx';
+import { CertificateDetailPage } from './certificate-detail-page.tsx';
 import { CertificateSearchPage } from './certificate-search-page.tsx';
 import { EntryPage } from './entry-page.tsx';
+import { useHashRoute } from './hash-route.ts';
+import { HoldPage } from './hold-page.tsx';
 import { type Lang, LangContext, type MessageKey, messages, type Translator } from './i18n.ts';
 import { IssuePage } from './issue-page.tsx';
+import { KeyRecoveryPage } from './key-recovery-page.tsx';
+import { KeyRecoveryReviewPage } from './key-recovery-review-page.tsx';
 import { LoginPage } from './login-page.tsx';
+import { RenewalPage } from './renewal-page.tsx';
 import { ReviewPage } from './review-page.tsx';
 import { RevocationPage } from './revocation-page.tsx';
 import { RevocationReviewPage } from './revocation-review-page.tsx';
@@ -19,7 +25,7 @@ interface Operator {
 
 /** Each page and the roles it is for; the RA still checks every call, this only hides what would be refused. */
 const businessOperators = ['entry_clerk', 'reviewer', 'certificate_maker'];
-const pages: Array<{ path: string; label: MessageKey; roles: string[] }> = [
+const pages: Array<{ path: string; label: MessageKey; roles: string[]; hidden?: boolean }> = [
   { path: '#/enter', label: 'navEnter', roles: ['entry_clerk'] },
   { path: '#/review', label: 'navReview', roles: ['reviewer'] },
   { path: '#/issue', label: 'navIssue', roles: ['certificate_maker'] },
@@ -27,21 +33,27 @@ const pages: Array<{ path: string; label: MessageKey; roles: string[] }> = [
   { path: '#/revocations', label: 'navRevocationReview', roles: ['reviewer'] },
   { path: '#/certificates', label: 'navCertificates', roles: businessOperators },
   { path: '#/audit', label: 'navAudit', roles: ['auditor'] },
+  // Lifecycle: freeze, renewal, key recovery, and a certificate's detail (reached from the search).
+  { path: '#/holds', label: 'navHolds', roles: ['entry_clerk'] },
+  { path: '#/renew', label: 'navRenew', roles: ['entry_clerk'] },
+  { path: '#/key-recoveries', label: 'navKeyRecovery', roles: ['entry_clerk'] },
+  { path: '#/key-recovery-review', label: 'navKeyRecoveryReview', roles: ['reviewer'] },
+  { path: '#/certificate', label: 'certificateDetailHeading', roles: businessOperators, hidden: true },
 ];
 
 const langKey = 'sm2ca.lang';
 
-function useHash(): string {
-  const [hash, setHash] = useState(location.hash);
-  useEffect(() => {
-    const changed = () => setHash(location.hash);
-    addEventListener('hashchange', changed);
-    return () => removeEventListener('hashchange', changed);
-  }, []);
-  return hash;
-}
-
-function Page({ path, me }: { path: string; me: string }) {
+function Page({
+  path,
+  query,
+  me,
+  canOpen,
+}: {
+  path: string;
+  query: URLSearchParams;
+  me: string;
+  canOpen: (path: string) => boolean;
+}) {
   switch (path) {
     case '#/enter':
       return <EntryPage />;
@@ -55,6 +67,16 @@ function Page({ path, me }: { path: string; me: string }) {
       return <RevocationReviewPage me={me} />;
     case '#/certificates':
       return <CertificateSearchPage />;
+    case '#/holds':
+      return <HoldPage query={query} />;
+    case '#/renew':
+      return <RenewalPage query={query} />;
+    case '#/key-recoveries':
+      return <KeyRecoveryPage query={query} />;
+    case '#/key-recovery-review':
+      return <KeyRecoveryReviewPage me={me} />;
+    case '#/certificate':
+      return <CertificateDetailPage query={query} canOpen={canOpen} />;
     default:
       return <AuditPage />;
   }
@@ -64,7 +86,7 @@ export function App() {
   const [lang, setLang] = useState<Lang>(localStorage.getItem(langKey) === 'en' ? 'en' : 'zh');
   const [operator, setOperator] = useState<Operator | null>(null);
   const [checked, setChecked] = useState(false);
-  const hash = useHash();
+  const route = useHashRoute();
   const translator = useMemo<Translator>(
     () => ({
       lang,
@@ -103,14 +125,15 @@ export function App() {
   const mine = operator
     ? pages.filter((page) => page.roles.some((role) => operator.roles.includes(role)))
     : [];
-  const current = mine.find((page) => page.path === hash);
+  const current = mine.find((page) => page.path === route.path);
+  const listed = mine.filter((page) => !page.hidden);
   return (
     <LangContext.Provider value={translator}>
       <header>
         <span class="brand">{t('title')}</span>
         <nav aria-label="main">
           {operator && <a href="#/">{t('navHome')}</a>}
-          {mine.map((page) => (
+          {listed.map((page) => (
             <a key={page.path} href={page.path} aria-current={page === current ? 'page' : undefined}>
               {t(page.label)}
             </a>
@@ -134,16 +157,21 @@ export function App() {
       {!checked ? null : !operator ? (
         <LoginPage onLogin={loadOperator} />
       ) : current ? (
-        <Page path={current.path} me={operator.name} />
+        <Page
+          path={current.path}
+          query={route.query}
+          me={operator.name}
+          canOpen={(path) => mine.some((page) => page.path === path)}
+        />
       ) : (
         <main>
           <h1>{t('homeHeading')}</h1>
           <p>
             {t('homeRoles')}: {operator.roles.map((role) => roleNames[lang][role] ?? role).join('、')}
           </p>
-          {mine.length === 0 && <p>{t('noWork')}</p>}
+          {listed.length === 0 && <p>{t('noWork')}</p>}
           <ul class="tiles">
-            {mine.map((page) => (
+            {listed.map((page) => (
               <li key={page.path}>
                 <a href={page.path}>{t(page.label)}</a>
               </li>

@@ -1,6 +1,7 @@
 export interface Application {
   id: string;
   status: string;
+  kind: 'new' | 'renewal' | 'rekey';
   holderType: string;
   holder: { commonName: string; organization?: string };
   profile: string;

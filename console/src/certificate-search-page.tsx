@@ -1,14 +1,10 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { formatTime } from './applications.ts';
+import { certificateStatusLabel } from './certificate-status.ts';
 import { ErrorLine } from './error-line.tsx';
-import { type MessageKey, useT } from './i18n.ts';
-
-const statusLabels: Record<string, MessageKey> = {
-  good: 'statusGood',
-  revoked: 'statusRevoked',
-  hold: 'statusHold',
-};
+import { certificateHref } from './hash-route.ts';
+import { useT } from './i18n.ts';
 
 interface Certificate {
   issuerId: string;
@@ -69,13 +65,13 @@ export function CertificateSearchPage() {
             {items.map((c) => (
               <tr key={`${c.issuerId}/${c.serial}`} data-serial={c.serial}>
                 <td>
-                  <code>{c.serial}</code>
+                  <a href={certificateHref('#/certificate', c.issuerId, c.serial)}>
+                    <code>{c.serial}</code>
+                  </a>
                 </td>
                 <td>{c.subject}</td>
                 <td>{c.profile}</td>
-                <td data-testid="certificate-status">
-                  {c.expired ? t('expired') : statusLabels[c.status] ? t(statusLabels[c.status]!) : c.status}
-                </td>
+                <td data-testid="certificate-status">{certificateStatusLabel(c.status, c.expired, t)}</td>
                 <td>
                   {formatTime(c.notBefore, lang)} – {formatTime(c.notAfter, lang)}
                 </td>

@@ -15,7 +15,8 @@ export function DecisionCell({
 }: {
   path: string;
   own: boolean;
-  onDecided: () => void;
+  /** Given the RA's answer, which for a key recovery carries the holder's download code. */
+  onDecided: (answer: unknown) => void;
 }) {
   const { t } = useT();
   const [reason, setReason] = useState('');
@@ -23,8 +24,7 @@ export function DecisionCell({
   const decide = async (decision: 'approve' | 'reject') => {
     setError(null);
     try {
-      await api('POST', path, { decision, ...(reason ? { reason } : {}) });
-      onDecided();
+      onDecided(await api('POST', path, { decision, ...(reason ? { reason } : {}) }));
     } catch (err) {
       setError(err);
     }

@@ -3,6 +3,8 @@ import { api } from './api.ts';
 import { type Application, formatTime } from './applications.ts';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
+import { OnceOnlyCode } from './once-only-code.tsx';
+import { QueueTable } from './queue-table.tsx';
 
 interface Issued {
   issuerId: string;
@@ -36,54 +38,35 @@ export function IssuePage() {
     <main>
       <h1>{t('issueHeading')}</h1>
       {issued && (
-        <section class="issued" role="status">
-          <h2>{t('issuedHeading')}</h2>
-          <dl>
-            <dt>{t('issuerId')}</dt>
-            <dd data-testid="issuer">{issued.issuerId}</dd>
-            <dt>{t('serial')}</dt>
-            <dd data-testid="serial">{issued.serial}</dd>
-            <dt>{t('reference')}</dt>
-            <dd data-testid="reference">{issued.download.reference}</dd>
-            <dt>{t('code')}</dt>
-            <dd data-testid="code">{issued.download.code}</dd>
-          </dl>
-          <p class="hint">{t('onceOnly')}</p>
-        </section>
+        <OnceOnlyCode
+          heading="issuedHeading"
+          fields={[
+            { label: 'issuerId', value: issued.issuerId, testId: 'issuer' },
+            { label: 'serial', value: issued.serial, testId: 'serial' },
+            { label: 'reference', value: issued.download.reference, testId: 'reference' },
+            { label: 'code', value: issued.download.code, testId: 'code' },
+          ]}
+        />
       )}
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToIssue')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('holder')}</th>
-              <th>{t('profile')}</th>
-              <th>{t('deadline')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((application) => (
-              <tr key={application.id} data-application={application.id}>
-                <td>{application.id}</td>
-                <td>{application.holder.commonName}</td>
-                <td>{application.profile}</td>
-                <td>{formatTime(application.deadline, lang)}</td>
-                <td>
-                  <button type="button" onClick={() => issue(application.id)}>
-                    {t('issue')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueueTable
+        items={items}
+        empty="nothingToIssue"
+        columns={['#', 'holder', 'profile', 'deadline', '']}
+        row={(application) => (
+          <tr key={application.id} data-application={application.id}>
+            <td>{application.id}</td>
+            <td>{application.holder.commonName}</td>
+            <td>{application.profile}</td>
+            <td>{formatTime(application.deadline, lang)}</td>
+            <td>
+              <button type="button" onClick={() => issue(application.id)}>
+                {t('issue')}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </main>
   );
 }

@@ -3,7 +3,14 @@ import { api } from './api.ts';
 import { type Application, formatTime } from './applications.ts';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
-import { useT } from './i18n.ts';
+import { type MessageKey, useT } from './i18n.ts';
+import { QueueTable } from './queue-table.tsx';
+
+const kindLabels: Record<Application['kind'], MessageKey> = {
+  new: 'kindNew',
+  renewal: 'kindRenewal',
+  rekey: 'kindRekey',
+};
 
 function ReviewRow({
   application,
@@ -18,6 +25,7 @@ function ReviewRow({
   return (
     <tr class={application.overdue ? 'overdue' : ''} data-application={application.id}>
       <td>{application.id}</td>
+      <td data-testid="application-kind">{t(kindLabels[application.kind])}</td>
       <td>
         {application.holder.commonName}
         {application.holder.organization ? ` · ${application.holder.organization}` : ''}
@@ -55,29 +63,14 @@ export function ReviewPage({ me }: { me: string }) {
         {t('refresh')}
       </button>
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToReview')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('holder')}</th>
-              <th>{t('profile')}</th>
-              <th>{t('enteredBy')}</th>
-              <th>{t('deadline')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((application) => (
-              <ReviewRow key={application.id} application={application} me={me} onDecided={load} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueueTable
+        items={items}
+        empty="nothingToReview"
+        columns={['#', 'kind', 'holder', 'profile', 'enteredBy', 'deadline', '']}
+        row={(application) => (
+          <ReviewRow key={application.id} application={application} me={me} onDecided={load} />
+        )}
+      />
     </main>
   );
 }

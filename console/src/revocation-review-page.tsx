@@ -4,6 +4,7 @@ import { formatTime } from './applications.ts';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
+import { QueueTable } from './queue-table.tsx';
 
 interface Revocation {
   id: string;
@@ -24,7 +25,13 @@ function RevocationRow({ item, me, onDecided }: { item: Revocation; me: string; 
       <td>
         {item.issuerId} / <code>{item.serial}</code>
       </td>
-      <td>{item.kind === 'release' ? t('release') : item.reason}</td>
+      <td data-testid="revocation-kind">
+        {item.kind === 'release'
+          ? t('release')
+          : item.reason === 'certificateHold'
+            ? t('freeze')
+            : item.reason}
+      </td>
       <td>{item.requestedBy}</td>
       <td>
         {item.enteredBy} · {formatTime(item.enteredAt, lang)}
@@ -52,30 +59,16 @@ export function RevocationReviewPage({ me }: { me: string }) {
   return (
     <main>
       <h1>{t('revocationReviewHeading')}</h1>
+      <button type="button" class="secondary" onClick={load}>
+        {t('refresh')}
+      </button>
       <ErrorLine error={error} />
-      {items === null ? (
-        <p>{t('loading')}</p>
-      ) : items.length === 0 ? (
-        <p>{t('nothingToReview')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>{t('certificate')}</th>
-              <th>{t('revocationReason')}</th>
-              <th>{t('requestedBy')}</th>
-              <th>{t('enteredBy')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((item) => (
-              <RevocationRow key={item.id} item={item} me={me} onDecided={load} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueueTable
+        items={items}
+        empty="nothingToReview"
+        columns={['#', 'certificate', 'revocationReason', 'requestedBy', 'enteredBy', '']}
+        row={(item) => <RevocationRow key={item.id} item={item} me={me} onDecided={load} />}
+      />
     </main>
   );
 }

@@ -17,6 +17,7 @@ import { registerBatchRoutes } from './batches.ts';
 import { registerCaActionRoutes } from './ca-actions.ts';
 import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
+import { registerCertificateDetailRoute } from './certificate-detail.ts';
 import { registerConsoleAssets } from './console-assets.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
@@ -100,6 +101,7 @@ export async function buildRaApp(
   registerReplacementRoutes(app, ctx);
   registerHolderCertificateRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
+  registerCertificateDetailRoute(app, ctx);
   registerEvidenceRoutes(app, ctx);
   registerReportRoutes(app, ctx);
   registerAvailabilityRoutes(app, ctx);
