@@ -1,21 +1,18 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session, whenSessionLost } from './api.ts';
+import { ApprovalsPage } from './approvals-page.tsx';
 import { AuditPage } from './audit-page.tsx';
 import { CertificateSearchPage } from './certificate-search-page.tsx';
+import { DashboardPage } from './dashboard-page.tsx';
 import { EntryPage } from './entry-page.tsx';
 import { type Lang, LangContext, type MessageKey, messages, type Translator } from './i18n.ts';
 import { IssuePage } from './issue-page.tsx';
 import { LoginPage } from './login-page.tsx';
+import type { Me } from './me.ts';
+import { OperatorsPage } from './operators-page.tsx';
 import { ReviewPage } from './review-page.tsx';
 import { RevocationPage } from './revocation-page.tsx';
 import { RevocationReviewPage } from './revocation-review-page.tsx';
-import { roleNames } from './role-names.ts';
-
-interface Operator {
-  id: string;
-  name: string;
-  roles: string[];
-}
 
 /** Each page and the roles it is for; the RA still checks every call, this only hides what would be refused. */
 const businessOperators = ['entry_clerk', 'reviewer', 'certificate_maker'];
@@ -27,6 +24,8 @@ const pages: Array<{ path: string; label: MessageKey; roles: string[] }> = [
   { path: '#/revocations', label: 'navRevocationReview', roles: ['reviewer'] },
   { path: '#/certificates', label: 'navCertificates', roles: businessOperators },
   { path: '#/audit', label: 'navAudit', roles: ['auditor'] },
+  { path: '#/operators', label: 'navOperators', roles: ['super_admin'] },
+  { path: '#/approvals', label: 'navApprovals', roles: ['super_admin', 'business_admin'] },
 ];
 
 const langKey = 'sm2ca.lang';
@@ -41,7 +40,8 @@ function useHash(): string {
   return hash;
 }
 
-function Page({ path, me }: { path: string; me: string }) {
+function Page({ path, operator }: { path: string; operator: Me }) {
+  const me = operator.name;
   switch (path) {
     case '#/enter':
       return <EntryPage />;
@@ -55,6 +55,10 @@ function Page({ path, me }: { path: string; me: string }) {
       return <RevocationReviewPage me={me} />;
     case '#/certificates':
       return <CertificateSearchPage />;
+    case '#/operators':
+      return <OperatorsPage me={operator} />;
+    case '#/approvals':
+      return <ApprovalsPage me={operator} />;
     default:
       return <AuditPage />;
   }
@@ -62,7 +66,7 @@ function Page({ path, me }: { path: string; me: string }) {
 
 export function App() {
   const [lang, setLang] = useState<Lang>(localStorage.getItem(langKey) === 'en' ? 'en' : 'zh');
-  const [operator, setOperator] = useState<Operator | null>(null);
+  const [operator, setOperator] = useState<Me | null>(null);
   const [checked, setChecked] = useState(false);
   const hash = useHash();
   const translator = useMemo<Translator>(
@@ -83,7 +87,7 @@ export function App() {
 
   const loadOperator = () =>
     (session.token()
-      ? api<{ operator: Operator }>('GET', '/v1/session').then((answer) => setOperator(answer.operator))
+      ? api<{ operator: Me }>('GET', '/v1/session').then((answer) => setOperator(answer.operator))
       : Promise.resolve()
     )
       .catch(() => setOperator(null))
@@ -134,22 +138,9 @@ export function App() {
       {!checked ? null : !operator ? (
         <LoginPage onLogin={loadOperator} />
       ) : current ? (
-        <Page path={current.path} me={operator.name} />
+        <Page path={current.path} operator={operator} />
       ) : (
-        <main>
-          <h1>{t('homeHeading')}</h1>
-          <p>
-            {t('homeRoles')}: {operator.roles.map((role) => roleNames[lang][role] ?? role).join('、')}
-          </p>
-          {mine.length === 0 && <p>{t('noWork')}</p>}
-          <ul class="tiles">
-            {mine.map((page) => (
-              <li key={page.path}>
-                <a href={page.path}>{t(page.label)}</a>
-              </li>
-            ))}
-          </ul>
-        </main>
+        <DashboardPage me={operator} links={mine} />
       )}
     </LangContext.Provider>
   );
