@@ -1,26 +1,12 @@
 import { rmSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleLogin, launchChromium, menu } from '../support/console-browser.ts';
 import { type LoginOperator, loginOperator } from '../support/login-operator.ts';
 import { openssl, opensslHolderCsr, tempDir } from '../support/openssl-cli.ts';
 import { raOperators } from '../support/ra-client.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
 import { createTestDatabase } from '../support/test-database.ts';
-
-/** Debian's Chromium, installed by .ci/run; no browser download. The flags keep it off the closed network. */
-const launchOptions = {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
 
 /**
  * An RA working day in the console, through the UI alone: the entry clerk, the reviewer and the
@@ -45,7 +31,7 @@ describe('operator console in Chromium', () => {
     staff.reviewer = await loginOperator(stack, operators, dir, 'zhao', ['reviewer']);
     staff.maker = await loginOperator(stack, operators, dir, 'sun', ['certificate_maker']);
     staff.auditor = await loginOperator(stack, operators, dir, 'zhou', ['auditor']);
-    browser = await chromium.launch(launchOptions);
+    browser = await launchChromium();
   }, 240_000);
   afterAll(async () => {
     await browser?.close();
@@ -54,20 +40,8 @@ describe('operator console in Chromium', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const menu = (page: Page, name: string) =>
-    page.getByRole('navigation', { name: 'main' }).getByRole('link', { name, exact: true });
-
   async function loggedIn(who: LoginOperator): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(`${who.name}: ${err.message}`));
-    await page.goto(`${stack.url.ra}/console/`);
-    await page.locator('input[name=certificate]').setInputFiles(who.certificatePath);
-    await page.locator('input[name=key]').setInputFiles(who.keyPath);
-    await page.locator('input[name=totp]').fill(who.totp.generate());
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.getByTestId('operator-name').waitFor();
-    expect(await page.getByTestId('operator-name').textContent()).toBe(who.name);
+    const page = await consoleLogin(browser, stack.url.ra, who, pageErrors);
     pages[who.name] = page;
     return page;
   }
