@@ -1,8 +1,10 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session, whenSessionLost } from './api.ts';
+import { ApprovalsPage } from './approvals-page.tsx';
 import { AuditPage } from './audit-page.tsx';
 import { CertificateDetailPage } from './certificate-detail-page.tsx';
 import { CertificateSearchPage } from './certificate-search-page.tsx';
+import { DashboardPage } from './dashboard-page.tsx';
 import { EntryPage } from './entry-page.tsx';
 import { useHashRoute } from './hash-route.ts';
 import { HoldPage } from './hold-page.tsx';
@@ -11,17 +13,12 @@ import { IssuePage } from './issue-page.tsx';
 import { KeyRecoveryPage } from './key-recovery-page.tsx';
 import { KeyRecoveryReviewPage } from './key-recovery-review-page.tsx';
 import { LoginPage } from './login-page.tsx';
+import type { Me } from './me.ts';
+import { OperatorsPage } from './operators-page.tsx';
 import { RenewalPage } from './renewal-page.tsx';
 import { ReviewPage } from './review-page.tsx';
 import { RevocationPage } from './revocation-page.tsx';
 import { RevocationReviewPage } from './revocation-review-page.tsx';
-import { roleNames } from './role-names.ts';
-
-interface Operator {
-  id: string;
-  name: string;
-  roles: string[];
-}
 
 /** Each page and the roles it is for; the RA still checks every call, this only hides what would be refused. */
 const businessOperators = ['entry_clerk', 'reviewer', 'certificate_maker'];
@@ -39,6 +36,9 @@ const pages: Array<{ path: string; label: MessageKey; roles: string[]; hidden?: 
   { path: '#/key-recoveries', label: 'navKeyRecovery', roles: ['entry_clerk'] },
   { path: '#/key-recovery-review', label: 'navKeyRecoveryReview', roles: ['reviewer'] },
   { path: '#/certificate', label: 'certificateDetailHeading', roles: businessOperators, hidden: true },
+  // Administration: operators and the decisions waiting for an administrator.
+  { path: '#/operators', label: 'navOperators', roles: ['super_admin'] },
+  { path: '#/approvals', label: 'navApprovals', roles: ['super_admin', 'business_admin'] },
 ];
 
 const langKey = 'sm2ca.lang';
@@ -46,14 +46,15 @@ const langKey = 'sm2ca.lang';
 function Page({
   path,
   query,
-  me,
+  operator,
   canOpen,
 }: {
   path: string;
   query: URLSearchParams;
-  me: string;
+  operator: Me;
   canOpen: (path: string) => boolean;
 }) {
+  const me = operator.name;
   switch (path) {
     case '#/enter':
       return <EntryPage />;
@@ -77,6 +78,10 @@ function Page({
       return <KeyRecoveryReviewPage me={me} />;
     case '#/certificate':
       return <CertificateDetailPage query={query} canOpen={canOpen} />;
+    case '#/operators':
+      return <OperatorsPage me={operator} />;
+    case '#/approvals':
+      return <ApprovalsPage me={operator} />;
     default:
       return <AuditPage />;
   }
@@ -84,7 +89,7 @@ function Page({
 
 export function App() {
   const [lang, setLang] = useState<Lang>(localStorage.getItem(langKey) === 'en' ? 'en' : 'zh');
-  const [operator, setOperator] = useState<Operator | null>(null);
+  const [operator, setOperator] = useState<Me | null>(null);
   const [checked, setChecked] = useState(false);
   const route = useHashRoute();
   const translator = useMemo<Translator>(
@@ -105,7 +110,7 @@ export function App() {
 
   const loadOperator = () =>
     (session.token()
-      ? api<{ operator: Operator }>('GET', '/v1/session').then((answer) => setOperator(answer.operator))
+      ? api<{ operator: Me }>('GET', '/v1/session').then((answer) => setOperator(answer.operator))
       : Promise.resolve()
     )
       .catch(() => setOperator(null))
@@ -160,24 +165,11 @@ export function App() {
         <Page
           path={current.path}
           query={route.query}
-          me={operator.name}
+          operator={operator}
           canOpen={(path) => mine.some((page) => page.path === path)}
         />
       ) : (
-        <main>
-          <h1>{t('homeHeading')}</h1>
-          <p>
-            {t('homeRoles')}: {operator.roles.map((role) => roleNames[lang][role] ?? role).join('、')}
-          </p>
-          {listed.length === 0 && <p>{t('noWork')}</p>}
-          <ul class="tiles">
-            {listed.map((page) => (
-              <li key={page.path}>
-                <a href={page.path}>{t(page.label)}</a>
-              </li>
-            ))}
-          </ul>
-        </main>
+        <DashboardPage me={operator} links={listed} />
       )}
     </LangContext.Provider>
   );

@@ -10,6 +10,7 @@ export interface Application {
   enteredAt: string;
   deadline: string;
   overdue: boolean;
+  operatorId?: string | null;
 }
 
 export const formatTime = (iso: string, lang: string) =>

@@ -1,30 +1,39 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { ErrorLine } from './error-line.tsx';
-import { useT } from './i18n.ts';
+import { type MessageKey, useT } from './i18n.ts';
+
+export type Decide = (decision: 'approve' | 'reject', reason: string) => Promise<unknown>;
 
 /**
- * A reviewer's decision on one queue row: approve, or reject with a reason, sent to `path`. The
- * RA refuses a decision on one's own entry anyway (SAME_OPERATOR); saying so before the click
- * saves a round trip and a refusal on record.
+ * A reviewer's decision on one queue row: approve, or reject with a reason, sent to `path` (or by
+ * `send`, for the admin routes that take it another way). The RA refuses a decision on one's own
+ * entry anyway (SAME_OPERATOR); saying so (`ownText`) before the click saves a round trip and a
+ * refusal on record.
  */
 export function DecisionCell({
   path,
+  send,
   own,
+  ownText = 'ownApplication',
   onDecided,
 }: {
-  path: string;
+  path?: string;
+  send?: Decide;
   own: boolean;
+  ownText?: MessageKey;
   /** Given the RA's answer, which for a key recovery carries the holder's download code. */
   onDecided: (answer: unknown) => void;
 }) {
   const { t } = useT();
+  const post: Decide =
+    send ?? ((decision, reason) => api('POST', path ?? '', { decision, ...(reason ? { reason } : {}) }));
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
   const decide = async (decision: 'approve' | 'reject') => {
     setError(null);
     try {
-      onDecided(await api('POST', path, { decision, ...(reason ? { reason } : {}) }));
+      onDecided(await post(decision, reason));
     } catch (err) {
       setError(err);
     }
@@ -32,7 +41,7 @@ export function DecisionCell({
   return (
     <td>
       {own ? (
-        <span class="muted">{t('ownApplication')}</span>
+        <span class="muted">{t(ownText)}</span>
       ) : (
         <div class="actions">
           <input

@@ -1,5 +1,7 @@
+import { decryptSm2PrivateKey, isEncryptedPrivateKey } from '@sm2ca/gm/encrypted-private-key';
 import { decodeSm2PrivateKey } from '@sm2ca/gm/sm2-private-key';
 import smCrypto from 'sm-crypto';
+import type { MessageKey } from './i18n.ts';
 
 /** The GM/T 0009 default signer ID: the RA verifies login challenges under it. */
 const GM_DEFAULT_ID = '1234567812345678';
@@ -13,13 +15,36 @@ function derOf(file: Uint8Array): Uint8Array {
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
+/** Why a key file did not open, as a message the login page shows in the operator's language. */
+export class KeyFileError extends Error {
+  constructor(readonly messageKey: MessageKey) {
+    super(messageKey);
+  }
+}
+
 /**
- * Signs the RA's login challenge with the operator's own SM2 key file, here in the browser: the key
- * is read from the file the operator picked and never leaves this page. SM2 with SM3 under the GM
- * default ID, DER, base64 — what `sm2ca login` sends.
+ * The key's scalar, here in the browser: a passphrase-encrypted PKCS#8 file is opened with the
+ * passphrase typed on this page, and neither leaves it.
  */
-export function signChallenge(keyFile: Uint8Array, challenge: string): string {
-  const scalar = decodeSm2PrivateKey(derOf(keyFile));
+export async function openKeyFile(keyFile: Uint8Array, passphrase: string): Promise<Uint8Array> {
+  const der = derOf(keyFile);
+  if (!isEncryptedPrivateKey(der)) return decodeSm2PrivateKey(der);
+  if (!passphrase) throw new KeyFileError('keyPassphraseNeeded');
+  try {
+    return await decryptSm2PrivateKey(der, passphrase);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'PRIVATE_KEY_PASSPHRASE_WRONG') {
+      throw new KeyFileError('keyPassphraseWrong');
+    }
+    throw err;
+  }
+}
+
+/**
+ * Signs the RA's login challenge with the operator's own SM2 key: SM2 with SM3 under the GM default
+ * ID, DER, base64 — what `sm2ca login` sends.
+ */
+export function signChallenge(scalar: Uint8Array, challenge: string): string {
   const message = Array.from(new TextEncoder().encode(challenge));
   const signature = smCrypto.sm2.doSignature(message, hex(scalar), {
     hash: true,

@@ -2,7 +2,7 @@ import { useRef, useState } from 'preact/hooks';
 import { api, session } from './api.ts';
 import { ErrorLine } from './error-line.tsx';
 import { fileBytes } from './file-bytes.ts';
-import { useT } from './i18n.ts';
+import { type MessageKey, useT } from './i18n.ts';
 
 /** Certificate login: the RA's challenge signed here with the operator's key file, plus the TOTP code. */
 export function LoginPage({ onLogin }: { onLogin: () => void }) {
@@ -10,6 +10,7 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
   const certificate = useRef<HTMLInputElement>(null);
   const key = useRef<HTMLInputElement>(null);
   const [totp, setTotp] = useState('');
+  const [passphrase, setPassphrase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -24,19 +25,21 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
       ]);
       if (!certBytes || !keyBytes) throw new Error(`${t('certificateFile')} / ${t('keyFile')}`);
       // Loaded only now: the signing code is most of the console's weight, and only login needs it.
-      const { certificateText, signChallenge } = await import('./key-signer.ts');
+      const { certificateText, openKeyFile, signChallenge } = await import('./key-signer.ts');
+      // Opened before the RA is asked, so a wrong passphrase spends neither a challenge nor the code.
+      const scalar = await openKeyFile(keyBytes, passphrase);
       const { challenge } = await api<{ challenge: string }>('POST', '/v1/login/challenge', {
         certificate: certificateText(certBytes),
       });
       const { token } = await api<{ token: string }>('POST', '/v1/login', {
         challenge,
-        signature: signChallenge(keyBytes, challenge),
+        signature: signChallenge(scalar, challenge),
         totp,
       });
       session.set(token);
       onLogin();
     } catch (err) {
-      setError(err);
+      setError(err instanceof Error && 'messageKey' in err ? t(err.messageKey as MessageKey) : err);
     } finally {
       setBusy(false);
     }
@@ -54,6 +57,16 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
         <label>
           {t('keyFile')}
           <input ref={key} type="file" name="key" required />
+        </label>
+        <label>
+          {t('keyPassphrase')}
+          <input
+            name="passphrase"
+            type="password"
+            autoComplete="off"
+            value={passphrase}
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+          />
         </label>
         <label>
           {t('totp')}

@@ -134,7 +134,7 @@ describe('operator console in Chromium', () => {
     await auditor.locator('tr[data-action="application.approve"]').first().waitFor();
     await auditor.locator('tr[data-action="revocation.approve"]').first().waitFor();
     expect(browser.pageErrors).toEqual([]);
-  });
+  }, 120_000);
 
   it('switches to English and back, and the choice survives a reload', async () => {
     const page = pages[staff.reviewer.name]!;

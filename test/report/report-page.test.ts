@@ -1,9 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import pixelmatch from 'pixelmatch';
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { reportHtml } from '../../cli/src/report/report-html.ts';
 import { reportPdf, withChromium } from '../../cli/src/report/report-pdf.ts';
+import { screenshotDifference } from '../support/screenshot-match.ts';
 import { fixedReport } from './report-fixture.ts';
 
 const baseline = new URL('./screenshots/yearly-report.png', import.meta.url).pathname;
@@ -38,14 +36,7 @@ describe('yearly report page', () => {
       expect(problems).toEqual([]);
       return page.screenshot({ fullPage: true });
     });
-    if (process.env.UPDATE_SCREENSHOTS === '1') writeFileSync(baseline, shot);
-    const expected = PNG.sync.read(readFileSync(baseline));
-    const actual = PNG.sync.read(shot);
-    expect([actual.width, actual.height]).toEqual([expected.width, expected.height]);
-    const diff = pixelmatch(expected.data, actual.data, undefined, actual.width, actual.height, {
-      threshold: 0.3,
-    });
-    expect(diff / (actual.width * actual.height)).toBeLessThan(0.02);
+    expect(screenshotDifference(shot, baseline)).toBeLessThan(0.02);
   }, 60_000);
 
   it('prints to PDF', async () => {

@@ -38,7 +38,10 @@ export function registerLoginCommand(program: Command, deps: { raUrl: () => stri
     .description(
       'log in to the RA with your operator certificate, its key and a TOTP code; prints a session token',
     )
-    .requiredOption('--key <file>', 'your SM2 private key (PEM or DER, PKCS#8 or SEC1)')
+    .requiredOption(
+      '--key <file>',
+      'your SM2 private key (PEM or DER, PKCS#8 or SEC1; an encrypted PKCS#8 key is opened with SM2CA_KEY_PASSPHRASE or a prompt)',
+    )
     .requiredOption('--cert <file>', 'your operator login certificate (PEM or DER)')
     .requiredOption('--totp <code>', 'the current 6-digit code of your authenticator')
     .option('--ra <url>', 'the RA base URL (default: from the configuration)')
@@ -51,7 +54,7 @@ export function registerLoginCommand(program: Command, deps: { raUrl: () => stri
       const { challenge } = (await post(`${base}/v1/login/challenge`, { certificate: presented })) as {
         challenge: string;
       };
-      const signature = signWithKeyFile(options.key, new TextEncoder().encode(challenge));
+      const signature = await signWithKeyFile(options.key, new TextEncoder().encode(challenge));
       const session = (await post(`${base}/v1/login`, {
         challenge,
         signature: signature.toString('base64'),

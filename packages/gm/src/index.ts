@@ -1,5 +1,6 @@
 export * from './bytes.ts';
 export * from './der.ts';
+export * from './encrypted-private-key.ts';
 export * from './gm-error.ts';
 export * from './oids.ts';
 export * from './sm2-ciphertext.ts';

@@ -19,6 +19,7 @@ import { createCaClient } from './ca-client.ts';
 import { CertificateArchiver } from './certificate-archive.ts';
 import { registerCertificateDetailRoute } from './certificate-detail.ts';
 import { registerConsoleAssets } from './console-assets.ts';
+import { registerConsoleReadRoutes } from './console-read-routes.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
 import { registerEnrollmentProfileRoute } from './enrollment-profiles.ts';
@@ -111,6 +112,7 @@ export async function buildRaApp(
   registerAuditArchiveRoutes(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
   registerOperatorCertificateRoutes(app, ctx);
+  registerConsoleReadRoutes(app, db.pool);
   registerTemplateRoutes(app, db.pool);
   const recovery = {
     ...ctx,
