@@ -207,6 +207,10 @@ async function main(): Promise<void> {
       DATABASE_URL: db.url,
       SM2CA_OCSP_HOST: '127.0.0.1',
       SM2CA_OCSP_PORT: String(ocspPort),
+      // autocannon is one client address: under the default per-client limit (10/s) nearly every
+      // nonce request would be answered tryLater unsigned, and the run would measure that instead.
+      SM2CA_OCSP_LIVE_SIGNING_RATE: '100000',
+      SM2CA_OCSP_LIVE_SIGNING_BURST: '100000',
     };
     const signer = fork(self, ['sign'], { execArgv: ['--import', 'tsx'], env: childEnv });
     children.push(signer);

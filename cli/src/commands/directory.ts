@@ -1,4 +1,3 @@
-import { outboxStatus } from '@sm2ca/crl';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
 import { withDatabase } from '../with-database.ts';
@@ -18,6 +17,8 @@ export function registerDirectoryCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const { config, log } = cliContext();
       await withDatabase(config, log, async (db) => {
+        // The CRL service's code is loaded only by the command that needs it, not at every CLI start.
+        const { outboxStatus } = await import('@sm2ca/crl');
         const status = await outboxStatus(db.pool);
         if (options.json) {
           console.log(JSON.stringify(status));

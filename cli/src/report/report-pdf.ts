@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 
 /** Debian's Chromium, started so that it neither phones home nor keeps state between runs. */
 export const chromiumPath = '/usr/bin/chromium';
@@ -17,6 +17,8 @@ const flags = [
 
 /** Runs `use` with a page in a fresh headless Chromium profile, removed afterwards. */
 export async function withChromium<T>(use: (context: BrowserContext) => Promise<T>): Promise<T> {
+  // Imported here: loading playwright costs every other command, `sm2ca start` among them, seconds.
+  const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'sm2ca-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
