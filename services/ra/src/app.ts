@@ -23,6 +23,7 @@ import { registerDownloadRoutes } from './download-codes.ts';
 import { registerEnrollmentProfileRoute } from './enrollment-profiles.ts';
 import { registerEvidenceRoutes } from './evidence-routes.ts';
 import { registerHolderCertificateRoutes } from './holder-certificates.ts';
+import { deviceCsrVerifier } from './holder-csr.ts';
 import { registerHoldRoutes } from './holds.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
@@ -68,6 +69,7 @@ export async function buildRaApp(
     ca,
     downloadCodeDays: config.downloadCodeDays,
     allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
+    csrVerifier: deviceCsrVerifier(device),
   };
   const app = await createHttpServer({
     service: 'ra',

@@ -187,7 +187,7 @@ async function enterReplacement(
   entry: ReplacementEntry,
 ): Promise<Static<typeof ApplicationView>> {
   const serial = entry.serial.replaceAll(':', '').toLowerCase();
-  const csr = await verifiedCsr(entry.csr);
+  const csr = await verifiedCsr(entry.csr, ctx.csrVerifier);
   const csrKey = parseCsr(csr).publicKey;
   try {
     return await withTransaction(ctx.pool, async (client) => {
