@@ -4,7 +4,6 @@ import {
   type HttpServer,
   KmClient,
   kmUrl,
-  registerAccessControl,
   type ServiceContext,
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
@@ -34,6 +33,7 @@ import type { KeyRestorer } from './key-release.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerOperatorAdminRoutes } from './operator-admin.ts';
+import { registerCachedAccessControl } from './operator-auth-cache.ts';
 import { registerOperatorCertificateRoutes } from './operator-certificate-routes.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
@@ -80,7 +80,7 @@ export async function buildRaApp(
   });
   const { totpSealKey, challengesPerMinute, ...timings } = config.login;
   const login = { ...defaultLoginSettings, ...timings, ...options.login };
-  registerAccessControl(app, db.pool, { now: login.now });
+  registerCachedAccessControl(app, db, context.log, login.now);
   registerDeadlineMetrics(app, db.pool);
   await registerLoginRoutes(app, {
     pool: db.pool,
