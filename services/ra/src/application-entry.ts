@@ -63,5 +63,11 @@ export async function vetEntryButKey(
   const template = await templateOf(vetted.profile.id, input.templateVersion);
   refuseOutsideTemplate(template, input.holderType, vetted.instruction.subject);
   const csr = await verifiedCsr(input.csr, ctx.csrVerifier);
-  return { vetted, csr, template, operatorId, key: csrKeyBinding(csr, vetted.holderKey, vetted.profile.id) };
+  return {
+    vetted,
+    csr: csr.der,
+    template,
+    operatorId,
+    key: csrKeyBinding(csr, vetted.holderKey, vetted.profile.id),
+  };
 }

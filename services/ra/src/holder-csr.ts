@@ -1,6 +1,14 @@
 import type { Device } from '@sm2ca/device';
 import { decodeSm2Spki, encodeSm2Spki, GmError } from '@sm2ca/gm';
-import { PkiError, type ProfileId, parseCsr, pemOrDerToDer, type Verifier, verifyCsr } from '@sm2ca/pki';
+import {
+  type ParsedCsr,
+  PkiError,
+  type ProfileId,
+  parseCsr,
+  pemOrDerToDer,
+  type Verifier,
+  verifyCsr,
+} from '@sm2ca/pki';
 import { AppError, type KeyBinding, keyBindingOf } from '@sm2ca/platform';
 
 function malformed(cause?: unknown): AppError {
@@ -37,11 +45,11 @@ export function deviceCsrVerifier(device: Pick<Device, 'verify'>): Verifier {
 }
 
 /**
- * The holder's PKCS#10 request as DER, once its proof of possession verifies
+ * The holder's PKCS#10 request, parsed, once its proof of possession verifies
  * under the GM default signer ID. Takes PEM (any request label) or bare base64
  * DER, as clerks paste whatever the holder's tool wrote.
  */
-export async function verifiedCsr(input: string, verifier: Verifier): Promise<Uint8Array> {
+export async function verifiedCsr(input: string, verifier: Verifier): Promise<ParsedCsr> {
   const text = input.trim();
   let der: Uint8Array;
   if (text.startsWith('-----BEGIN')) {
@@ -56,11 +64,11 @@ export async function verifiedCsr(input: string, verifier: Verifier): Promise<Ui
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) throw malformed();
     der = new Uint8Array(Buffer.from(base64, 'base64'));
   }
-  await verifyCsr(der, verifier);
-  return der;
+  return verifyCsr(der, verifier);
 }
 
 /** The binding certifying this verified request's key for `holderKey` under `profile` would make. */
-export function csrKeyBinding(csr: Uint8Array, holderKey: string, profile: string): KeyBinding {
-  return keyBindingOf(parseCsr(csr).publicKey, holderKey, profile as ProfileId);
+export function csrKeyBinding(csr: Uint8Array | ParsedCsr, holderKey: string, profile: string): KeyBinding {
+  const { publicKey } = csr instanceof Uint8Array ? parseCsr(csr) : csr;
+  return keyBindingOf(publicKey, holderKey, profile as ProfileId);
 }
