@@ -1,5 +1,5 @@
 import { ECParameters } from '@peculiar/asn1-ecc';
-import { AsnProp, AsnSerializer, BitString } from '@peculiar/asn1-schema';
+import { AsnProp, BitString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { bytesEqual } from './bytes.ts';
 import { decodeOrThrow, parseDer } from './der.ts';
@@ -17,16 +17,17 @@ AsnProp({ type: BitString })(SpkiAsn.prototype, 'subjectPublicKey');
 
 const NULL_DER = [0x05, 0x00];
 
-/** SPKI DER for a 65-byte SM2 public key: id-ecPublicKey with namedCurve SM2 (GM/T 0015). */
+/**
+ * SPKI DER for a 65-byte SM2 public key: id-ecPublicKey with namedCurve SM2 (GM/T 0015). The
+ * fixed prefix and the point, rather than the schema serializer, which cost a batch of 10,000
+ * requests seconds of its submission.
+ */
 export function encodeSm2Spki(publicKey: Uint8Array): Uint8Array {
   assertSm2PublicKey(publicKey);
-  const spki = new SpkiAsn();
-  spki.algorithm = new AlgorithmIdentifier({
-    algorithm: GM_OIDS.ecPublicKey,
-    parameters: AsnSerializer.serialize(new ECParameters({ namedCurve: GM_OIDS.sm2 })),
-  });
-  spki.subjectPublicKey = new BitString(publicKey);
-  return new Uint8Array(AsnSerializer.serialize(spki));
+  const spki = new Uint8Array(GM_SPKI_PREFIX.length + publicKey.length);
+  spki.set(GM_SPKI_PREFIX);
+  spki.set(publicKey, GM_SPKI_PREFIX.length);
+  return spki;
 }
 
 /**

@@ -35,6 +35,28 @@ export function keyReused(binding: KeyBinding, certified: { holder: string; purp
   );
 }
 
+interface CertifiedKeyRow {
+  holder: string | null;
+  purpose: string;
+  compromised_at: Date | null;
+}
+
+function refusalOf(binding: KeyBinding, found: CertifiedKeyRow): AppError | undefined {
+  if (found.compromised_at) {
+    return new AppError(
+      'KEY_COMPROMISED',
+      'a certificate of this public key was revoked because the key was compromised; the holder needs a new key pair',
+      409,
+      { compromisedAt: found.compromised_at.toISOString() },
+    );
+  }
+  const certified = found.holder === null ? undefined : (found as { holder: string; purpose: string });
+  if (certified && (certified.holder !== binding.holder || certified.purpose !== binding.purpose)) {
+    return keyReused(binding, certified);
+  }
+  return undefined;
+}
+
 /**
  * Throws KEY_REUSED when the key is certified to someone or something else, KEY_COMPROMISED when
  * a certificate of it was revoked for keyCompromise. The same holder certifying the same key for
@@ -49,17 +71,27 @@ export async function refuseKeyReuse(db: Pool | PoolClient, binding: KeyBinding)
              LEFT JOIN compromised_keys x USING (spki_sha256)`,
     values: [binding.spkiSha256],
   });
-  const found = rows[0] as { holder: string | null; purpose: string; compromised_at: Date | null };
-  if (found.compromised_at) {
-    throw new AppError(
-      'KEY_COMPROMISED',
-      'a certificate of this public key was revoked because the key was compromised; the holder needs a new key pair',
-      409,
-      { compromisedAt: found.compromised_at.toISOString() },
-    );
-  }
-  const certified = found.holder === null ? undefined : (found as { holder: string; purpose: string });
-  if (certified && (certified.holder !== binding.holder || certified.purpose !== binding.purpose)) {
-    throw keyReused(binding, certified);
-  }
+  const refusal = refusalOf(binding, rows[0] as CertifiedKeyRow);
+  if (refusal) throw refusal;
+}
+
+/**
+ * refuseKeyReuse for many keys in one query, as a batch of thousands checks its rows: each
+ * binding's refusal in order, undefined where the key may be certified.
+ */
+export async function keyReuseRefusals(
+  db: Pool | PoolClient,
+  bindings: readonly KeyBinding[],
+): Promise<(AppError | undefined)[]> {
+  if (bindings.length === 0) return [];
+  const { rows } = await db.query({
+    name: 'certified-keys',
+    text: `SELECT k.holder, k.purpose, x.compromised_at
+             FROM unnest($1::bytea[]) WITH ORDINALITY q(spki_sha256, n)
+             LEFT JOIN certified_keys k USING (spki_sha256)
+             LEFT JOIN compromised_keys x USING (spki_sha256)
+            ORDER BY q.n`,
+    values: [bindings.map((b) => b.spkiSha256)],
+  });
+  return bindings.map((binding, i) => refusalOf(binding, rows[i] as CertifiedKeyRow));
 }

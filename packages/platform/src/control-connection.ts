@@ -8,9 +8,9 @@ export interface ControlConnectionOptions {
   applicationName: string;
   /**
    * The session-level advisory lock every replica of the service tries for: a bigint key as
-   * it is, a name through PostgreSQL's hashtext.
+   * it is, a name through PostgreSQL's hashtext. Without one the connection only listens.
    */
-  lock: bigint | string;
+  lock?: bigint | string;
   /** LISTENed on from every connection, whether this replica leads or not. */
   channels: readonly string[];
   /** Between reconnection attempts, lock attempts of a follower, and liveness checks of the leader. */
@@ -19,6 +19,8 @@ export interface ControlConnectionOptions {
   /** After every (re)connection, once LISTEN is in place: time to catch up on what was missed. */
   onConnected?(): void;
   onNotification?(channel: string, payload: string): void;
+  /** The connection is gone: notifications may be missed until onConnected. */
+  onDisconnected?(): void;
   onElected?(): void;
   /** Leadership lost or given up: the lock went with the connection. */
   onDeposed?(): void;
@@ -66,7 +68,7 @@ export class ControlConnection {
     this.#timer = undefined;
     try {
       const client = this.#client ?? (await this.#connect());
-      if (this.#leader) await client.query('SELECT 1');
+      if (this.#leader || this.#options.lock === undefined) await client.query('SELECT 1');
       else await this.#tryLock(client);
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'control connection lost');
@@ -81,6 +83,7 @@ export class ControlConnection {
 
   async #tryLock(client: pg.Client): Promise<void> {
     const { lock } = this.#options;
+    if (lock === undefined) return;
     const { rows } =
       typeof lock === 'bigint'
         ? await client.query('SELECT pg_try_advisory_lock($1) AS locked', [String(lock)])
@@ -135,6 +138,9 @@ export class ControlConnection {
       else this.#log.warn('no longer leader');
       this.#options.onDeposed?.();
     }
-    client?.end().catch(() => {});
+    if (client) {
+      this.#options.onDisconnected?.();
+      client.end().catch(() => {});
+    }
   }
 }

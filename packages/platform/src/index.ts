@@ -9,6 +9,7 @@ export * from './audit-trail/audit-sealer.ts';
 export * from './audit-trail/audit-verifier.ts';
 export * from './auth/access-control.ts';
 export * from './auth/authenticate.ts';
+export * from './auth/authentication-cache.ts';
 export * from './auth/credential.ts';
 export * from './auth/first-super-admin.ts';
 export * from './auth/operator-management.ts';

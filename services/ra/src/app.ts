@@ -4,7 +4,6 @@ import {
   type HttpServer,
   KmClient,
   kmUrl,
-  registerAccessControl,
   type ServiceContext,
 } from '@sm2ca/platform';
 import { registerApplicationRoutes } from './applications.ts';
@@ -25,6 +24,7 @@ import { registerDownloadRoutes } from './download-codes.ts';
 import { registerEnrollmentProfileRoute } from './enrollment-profiles.ts';
 import { registerEvidenceRoutes } from './evidence-routes.ts';
 import { registerHolderCertificateRoutes } from './holder-certificates.ts';
+import { deviceCsrVerifier } from './holder-csr.ts';
 import { registerHoldRoutes } from './holds.ts';
 import { registerIssuanceRoutes } from './issuance.ts';
 import { IssueRetrier } from './issue-retrier.ts';
@@ -35,6 +35,7 @@ import type { KeyRestorer } from './key-release.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { defaultLoginSettings, type LoginSettings } from './login-settings.ts';
 import { registerOperatorAdminRoutes } from './operator-admin.ts';
+import { registerCachedAccessControl } from './operator-auth-cache.ts';
 import { registerOperatorCertificateRoutes } from './operator-certificate-routes.ts';
 import { registerQueryRoutes } from './queries.ts';
 import { RaSigner } from './ra-signer.ts';
@@ -70,6 +71,7 @@ export async function buildRaApp(
     ca,
     downloadCodeDays: config.downloadCodeDays,
     allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
+    csrVerifier: deviceCsrVerifier(device),
   };
   const app = await createHttpServer({
     service: 'ra',
@@ -80,7 +82,7 @@ export async function buildRaApp(
   });
   const { totpSealKey, challengesPerMinute, ...timings } = config.login;
   const login = { ...defaultLoginSettings, ...timings, ...options.login };
-  registerAccessControl(app, db.pool, { now: login.now });
+  registerCachedAccessControl(app, db, context.log, login.now);
   registerDeadlineMetrics(app, db.pool);
   await registerLoginRoutes(app, {
     pool: db.pool,

@@ -1,5 +1,4 @@
-import { refuseKeyReuse } from '@sm2ca/platform';
-import type { Pool } from '@sm2ca/store';
+import { type KeyBinding, refuseKeyReuse } from '@sm2ca/platform';
 import {
   type ApprovedTemplate,
   refuseOutsideTemplate,
@@ -9,6 +8,7 @@ import { encryptionProfileFor } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { type Holder, type HolderType, type VettedHolder, vetHolder } from './holder-identity.ts';
 import { operatorOfApplication } from './operator-certificates.ts';
+import type { RaContext } from './ra-context.ts';
 
 export interface EntryInput {
   holderType: HolderType;
@@ -27,28 +27,47 @@ export interface VettedEntry {
   csr: Uint8Array;
   template: ApprovedTemplate;
   operatorId: string | null;
+  /** What certifying the request's key would bind it to, for the key reuse check. */
+  key: KeyBinding;
 }
+
+export type EntryContext = Pick<RaContext, 'pool' | 'allowHolderEncryptionKeys' | 'csrVerifier'>;
+
+export type TemplateLookup = (profile: string, version: number | undefined) => Promise<ApprovedTemplate>;
 
 /**
  * The checks an application passes before it is entered, alone or as a batch row: holder
  * identity (check digits), profile, an approved template the holder and subject fit, the operator an
  * operator certificate is for, proof of possession, and a key never certified before.
  */
-export type TemplateLookup = (profile: string, version: number | undefined) => Promise<ApprovedTemplate>;
-
 export async function vetEntry(
-  pool: Pool,
-  allowHolderEncryptionKeys: boolean,
+  ctx: EntryContext,
   input: EntryInput,
-  templateOf: TemplateLookup = (profile, version) => templateForApplication(pool, profile, version),
+  templateOf?: TemplateLookup,
+): Promise<VettedEntry> {
+  const entry = await vetEntryButKey(ctx, input, templateOf);
+  // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
+  await refuseKeyReuse(ctx.pool, entry.key);
+  return entry;
+}
+
+/** All of vetEntry but the key reuse check, which a batch makes once for all its rows. */
+export async function vetEntryButKey(
+  ctx: EntryContext,
+  input: EntryInput,
+  templateOf: TemplateLookup = (profile, version) => templateForApplication(ctx.pool, profile, version),
 ): Promise<VettedEntry> {
   const vetted = vetHolder(input.holderType, input.profile, input.holder);
-  encryptionProfileFor(vetted.profile.id, input.dual, allowHolderEncryptionKeys);
-  const operatorId = await operatorOfApplication(pool, vetted.profile.id, input.operatorId);
+  encryptionProfileFor(vetted.profile.id, input.dual, ctx.allowHolderEncryptionKeys);
+  const operatorId = await operatorOfApplication(ctx.pool, vetted.profile.id, input.operatorId);
   const template = await templateOf(vetted.profile.id, input.templateVersion);
   refuseOutsideTemplate(template, input.holderType, vetted.instruction.subject);
-  const csr = await verifiedCsr(input.csr);
-  // Told at entry rather than at issuance, so the holder brings a new key pair while still at the desk.
-  await refuseKeyReuse(pool, csrKeyBinding(csr, vetted.holderKey, vetted.profile.id));
-  return { vetted, csr, template, operatorId };
+  const csr = await verifiedCsr(input.csr, ctx.csrVerifier);
+  return {
+    vetted,
+    csr: csr.der,
+    template,
+    operatorId,
+    key: csrKeyBinding(csr, vetted.holderKey, vetted.profile.id),
+  };
 }

@@ -68,7 +68,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const actor = actorOf(request);
       const body = request.body;
       const dual = body.dual ?? false;
-      const { vetted, csr, template, operatorId } = await vetEntry(ctx.pool, ctx.allowHolderEncryptionKeys, {
+      const { vetted, csr, template, operatorId } = await vetEntry(ctx, {
         ...body,
         dual,
       });

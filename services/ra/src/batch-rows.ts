@@ -1,11 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { AppError, errorResponse } from '@sm2ca/platform';
-import type { Pool } from '@sm2ca/store';
+import { AppError, errorResponse, keyReuseRefusals } from '@sm2ca/platform';
 import { parse } from 'csv-parse/sync';
-import { type TemplateLookup, type VettedEntry, vetEntry } from './application-entry.ts';
+import {
+  type EntryContext,
+  type TemplateLookup,
+  type VettedEntry,
+  vetEntryButKey,
+} from './application-entry.ts';
 import { templateForApplication } from './certificate-templates.ts';
-import { csrKeyBinding } from './holder-csr.ts';
 import { HolderSchema, holderTypes, IdentitySchema, profilesByHolderType } from './holder-identity.ts';
 
 /** The issue's capacity: one batch carries up to this many rows. */
@@ -92,13 +95,7 @@ function bad(rowNumber: number, err: unknown): BadRow {
   return { rowNumber, code: body.error.code, message: body.error.message };
 }
 
-async function vetRow(
-  pool: Pool,
-  allowHolderEncryptionKeys: boolean,
-  templateOf: TemplateLookup,
-  raw: unknown,
-  rowNumber: number,
-) {
+async function vetRow(ctx: EntryContext, templateOf: TemplateLookup, raw: unknown, rowNumber: number) {
   if (!Value.Check(BatchRowSchema, raw)) {
     const first = Value.Errors(BatchRowSchema, raw).First();
     return {
@@ -111,7 +108,7 @@ async function vetRow(
     return { rowNumber, code: 'PROFILE_UNKNOWN', message: `no holder profile ${raw.profile}` };
   }
   try {
-    const entry = await vetEntry(pool, allowHolderEncryptionKeys, { ...raw, dual: false }, templateOf);
+    const entry = await vetEntryButKey(ctx, { ...raw, dual: false }, templateOf);
     return { rowNumber, row: raw, ...entry };
   } catch (err) {
     return bad(rowNumber, err);
@@ -121,10 +118,10 @@ async function vetRow(
 /**
  * Each row checked as a single application is, then against the rows before it: a second row
  * for the same key, or for the same holder and profile, is a duplicate. Rows are numbered from 1.
+ * The keys of all rows are looked up for reuse in one query rather than one each.
  */
 export async function vetRows(
-  pool: Pool,
-  allowHolderEncryptionKeys: boolean,
+  ctx: EntryContext,
   rows: unknown[],
   concurrency = 8,
 ): Promise<{ good: GoodRow[]; bad: BadRow[] }> {
@@ -135,7 +132,7 @@ export async function vetRows(
     const key = `${profile}@${version ?? 'newest'}`;
     let found = templates.get(key);
     if (!found) {
-      found = templateForApplication(pool, profile, version);
+      found = templateForApplication(ctx.pool, profile, version);
       found.catch(() => {});
       templates.set(key, found);
     }
@@ -145,10 +142,19 @@ export async function vetRows(
   const worker = async () => {
     while (next < rows.length) {
       const index = next++;
-      results[index] = await vetRow(pool, allowHolderEncryptionKeys, templateOf, rows[index], index + 1);
+      results[index] = await vetRow(ctx, templateOf, rows[index], index + 1);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));
+  const vetted = results.filter((result): result is GoodRow => 'row' in result);
+  const refusals = new Map(
+    (
+      await keyReuseRefusals(
+        ctx.pool,
+        vetted.map((v) => v.key),
+      )
+    ).map((refusal, i) => [vetted[i]!, refusal]),
+  );
   const good: GoodRow[] = [];
   const badRows: BadRow[] = [];
   const keys = new Map<string, number>();
@@ -158,9 +164,12 @@ export async function vetRows(
       badRows.push(result);
       continue;
     }
-    const key = Buffer.from(
-      csrKeyBinding(result.csr, result.vetted.holderKey, result.vetted.profile.id).spkiSha256,
-    ).toString('hex');
+    const refusal = refusals.get(result);
+    if (refusal) {
+      badRows.push(bad(result.rowNumber, refusal));
+      continue;
+    }
+    const key = result.key.spkiSha256.toString('hex');
     const holder = `${result.vetted.holderKey}\u0000${result.vetted.profile.id}`;
     const first = keys.get(key) ?? holders.get(holder);
     if (first !== undefined) {

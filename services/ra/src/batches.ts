@@ -3,9 +3,9 @@ import {
   AppError,
   allowedTo,
   type HttpServer,
+  keyReuseRefusals,
   Paging,
   recordAudit,
-  refuseKeyReuse,
   withExample,
   workingDayDeadline,
 } from '@sm2ca/platform';
@@ -221,7 +221,7 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
       const csv = typeof request.body === 'string';
       const raw = csv ? rowsOfCsv(request.body as string) : rowsOfJson(request.body);
       checkRowCount(raw);
-      const { good, bad } = await vetRows(ctx.pool, ctx.allowHolderEncryptionKeys, raw);
+      const { good, bad } = await vetRows(ctx, raw);
       const batch = await withTransaction(ctx.pool, async (client) => {
         const { rows } = await client.query(
           'INSERT INTO batches (entered_by, format, row_count) VALUES ($1, $2, $3) RETURNING id',
@@ -354,6 +354,16 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
             });
           }
         }
+        // The key may have been certified elsewhere since entry, as at a single review.
+        const open = rows.filter((row) => row.status === 'submitted');
+        const keyRefusals =
+          decision === 'approve'
+            ? await keyReuseRefusals(
+                client,
+                open.map((row) => csrKeyBinding(row.csr, row.holder_key, row.profile)),
+              )
+            : [];
+        const keyRefusalOf = new Map(open.map((row, i) => [row, keyRefusals[i]]));
         const decide: string[] = [];
         for (const row of rows) {
           if (row.status !== 'submitted') {
@@ -366,15 +376,10 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
             }
             continue;
           }
-          // The key may have been certified elsewhere since entry, as at a single review.
-          if (decision === 'approve') {
-            try {
-              await refuseKeyReuse(client, csrKeyBinding(row.csr, row.holder_key, row.profile));
-            } catch (err) {
-              if (!(err instanceof AppError)) throw err;
-              refused.push({ rowNumber: row.batch_row, code: err.code, message: err.message });
-              continue;
-            }
+          const refusal = keyRefusalOf.get(row);
+          if (refusal) {
+            refused.push({ rowNumber: row.batch_row, code: refusal.code, message: refusal.message });
+            continue;
           }
           decide.push(row.id);
         }

@@ -103,14 +103,15 @@ async function claimForIssue(
  * Marks the application issued and hands out its download code: one statement,
  * so the status, the code and both audit records commit together. A reference
  * number that is taken aborts the whole statement, which then runs again with
- * a new one.
+ * a new one. Says too whether the application replaces a certificate, the only
+ * kind that may have a revocation to send.
  */
 export async function recordIssued(
   ctx: RaContext,
   actor: Actor & { id: string },
   id: string,
   answer: IssuedCertificates,
-): Promise<IssuedView> {
+): Promise<IssuedView & { replacement: boolean }> {
   for (;;) {
     const { digest, ...download } = newDownloadCode(ctx.downloadCodeDays);
     try {
@@ -120,7 +121,7 @@ export async function recordIssued(
                  UPDATE applications SET status = 'issued', issued_by = $2, issued_at = now(), issuer_id = $3, serial = $4,
                                          encryption_serial = $12, enveloped_key = $13
                   WHERE id = $1 AND status = 'approved'
-                  RETURNING id
+                  RETURNING id, kind
                ), code AS (
                  INSERT INTO download_codes (reference, application_id, code_digest, expires_at)
                  SELECT $5, id, $6, $7 FROM issued
@@ -131,7 +132,7 @@ export async function recordIssued(
                  UNION ALL
                  SELECT $8, $9, 'download_code.create', 'application', id::text, NULL::jsonb, $11::jsonb FROM issued
                ), ${replacedRevocationSql('issued', 'renewal', '$8', '$9')}
-               SELECT FROM issued`,
+               SELECT kind FROM issued`,
         values: [
           id,
           actor.id,
@@ -155,6 +156,7 @@ export async function recordIssued(
           serial: answer.serial,
           ...(answer.encryption ? { encryption: { serial: answer.encryption.serial } } : {}),
           download,
+          replacement: issued.rows[0].kind !== 'new',
         };
       }
     } catch (err) {
@@ -196,8 +198,8 @@ export function registerIssuanceRoutes(app: HttpServer, ctx: RaContext): void {
         );
         throw err;
       }
-      const result = await recordIssued(ctx, actor, id, answer);
-      const supersession = await sendReplacedRevocation(ctx, actor, id, request.log);
+      const { replacement, ...result } = await recordIssued(ctx, actor, id, answer);
+      const supersession = replacement && (await sendReplacedRevocation(ctx, actor, id, request.log));
       return reply.status(201).send(supersession ? { ...result, supersession } : result);
     },
   );

@@ -1,4 +1,5 @@
 import { type SchemaOptions, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import type { Verifier } from '@sm2ca/pki';
 import { type Actor, AppError, operatorActor } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import type { FastifyRequest } from 'fastify';
@@ -15,6 +16,8 @@ export interface RaContext {
    * (SM2CA_ALLOW_HOLDER_ENCRYPTION_KEYS, off by default), so the RA refuses at entry what the CA would refuse.
    */
   allowHolderEncryptionKeys: boolean;
+  /** Checks a holder's CSR proof of possession. */
+  csrVerifier: Verifier;
 }
 
 /**

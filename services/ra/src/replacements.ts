@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { parseCsr, sm2Verifier } from '@sm2ca/pki';
+import { sm2Verifier } from '@sm2ca/pki';
 import {
   type Actor,
   AppError,
@@ -187,8 +187,8 @@ async function enterReplacement(
   entry: ReplacementEntry,
 ): Promise<Static<typeof ApplicationView>> {
   const serial = entry.serial.replaceAll(':', '').toLowerCase();
-  const csr = await verifiedCsr(entry.csr);
-  const csrKey = parseCsr(csr).publicKey;
+  const parsed = await verifiedCsr(entry.csr, ctx.csrVerifier);
+  const { der: csr, publicKey: csrKey } = parsed;
   try {
     return await withTransaction(ctx.pool, async (client) => {
       const current = await replaceableCertificate(client, entry.kind, entry.issuerId, serial);
@@ -213,7 +213,7 @@ async function enterReplacement(
         );
       }
       const evidence = await holderEvidence(entry, current, csr, sameKey);
-      await refuseKeyReuse(client, csrKeyBinding(csr, holderKey, profile));
+      await refuseKeyReuse(client, csrKeyBinding(parsed, holderKey, profile));
       const receivedAt = new Date();
       const deadline = workingDayDeadline(receivedAt, decisionWorkingDays);
       const { rows } = await client.query(

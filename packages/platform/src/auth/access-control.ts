@@ -4,6 +4,7 @@ import { AppError } from '../app-error.ts';
 import type { Actor } from '../audit.ts';
 import type { HttpServer } from '../http-server.ts';
 import { authenticate } from './authenticate.ts';
+import type { AuthenticationCache } from './authentication-cache.ts';
 import type { Operator } from './operators.ts';
 import { actingRole, isPermissionRule, type PermissionRule } from './permissions.ts';
 import { registerRefusalAudit } from './refusal-audit.ts';
@@ -43,9 +44,34 @@ export function operatorActor(request: FastifyRequest): Actor & { id: string } {
  * authentication lives only here so that certificate login can replace it without touching
  * the routes.
  */
-export function registerAccessControl(app: HttpServer, pool: Pool, options: { now?: () => Date } = {}): void {
+export function registerAccessControl(
+  app: HttpServer,
+  pool: Pool,
+  options: {
+    now?: () => Date;
+    cache?: AuthenticationCache;
+    /**
+     * With a cache: the permissions whose requests change nothing authentication reads. Any
+     * other request that may write (not GET or HEAD) clears the cache before it answers, so a
+     * change made through this service is in force for the very next request, before the
+     * database's notification arrives.
+     */
+    cacheSafe?: readonly string[];
+  } = {},
+): void {
   const now = options.now ?? (() => new Date());
+  const { cache } = options;
+  const cacheSafe = new Set(options.cacheSafe);
   registerRefusalAudit(app, pool);
+  if (cache) {
+    app.addHook('onSend', async (request, _reply, payload) => {
+      const permission = (request.routeOptions.config?.access as { permission?: string } | undefined)
+        ?.permission;
+      const writes = request.method !== 'GET' && request.method !== 'HEAD';
+      if (writes && !(permission && cacheSafe.has(permission))) cache.clear();
+      return payload;
+    });
+  }
   app.addHook('onRequest', async (request) => {
     const access: unknown = request.routeOptions.config?.access;
     if (access === 'public') return;
@@ -60,7 +86,14 @@ export function registerAccessControl(app: HttpServer, pool: Pool, options: { no
     }
     const credential = bearer(request);
     if (!credential) throw new AppError('AUTH_REQUIRED', 'an operator bearer credential is required', 401);
-    const operator = await authenticate(pool, credential, now());
+    const at = now();
+    let operator = cache?.get(credential, at);
+    if (!operator) {
+      const generation = cache?.generation ?? 0;
+      const authenticated = await authenticate(pool, credential, at);
+      cache?.keep(credential, authenticated, at, generation);
+      operator = authenticated.operator;
+    }
     request.operator = operator;
     const role = actingRole(operator.roles, access.permission);
     if (!role) {

@@ -1,7 +1,7 @@
 import { type Pool, withTransaction } from '@sm2ca/store';
 import { AppError } from '../app-error.ts';
 import { recordAudit } from '../audit.ts';
-import { isSessionToken, sessionOperatorId } from './operator-sessions.ts';
+import { isSessionToken, liveSession } from './operator-sessions.ts';
 import { findOperatorByCredential, findOperatorById, type Operator } from './operators.ts';
 
 async function operatorKind(pool: Pool, id: string): Promise<string | undefined> {
@@ -16,8 +16,14 @@ async function operatorKind(pool: Pool, id: string): Promise<string | undefined>
 /** Who a token names, not judging whether it may be used: refusal audits name the asker. */
 export async function operatorOfToken(pool: Pool, token: string, now: Date): Promise<Operator | undefined> {
   if (!isSessionToken(token)) return findOperatorByCredential(pool, token);
-  const id = await sessionOperatorId(pool, token, now);
-  return id === undefined ? undefined : findOperatorById(pool, id);
+  const session = await liveSession(pool, token, now);
+  return session && findOperatorById(pool, session.operatorId);
+}
+
+/** An authenticated operator; a session's until its expiry, an automation credential's until changed. */
+export interface Authenticated {
+  operator: Operator;
+  expiresAt?: Date;
 }
 
 /**
@@ -25,16 +31,17 @@ export async function operatorOfToken(pool: Pool, token: string, now: Date): Pro
  * long-lived credential of an automation account. A person holds no usable long-lived credential:
  * theirs is refused so that only certificate login plus TOTP admits them.
  */
-export async function authenticate(pool: Pool, token: string, now: Date): Promise<Operator> {
+export async function authenticate(pool: Pool, token: string, now: Date): Promise<Authenticated> {
   if (isSessionToken(token)) {
-    const operator = await operatorOfToken(pool, token, now);
-    if (!operator)
+    const session = await liveSession(pool, token, now);
+    const operator = session && (await findOperatorById(pool, session.operatorId));
+    if (!session || !operator)
       throw new AppError(
         'AUTH_SESSION_INVALID',
         'the session is unknown, ended or expired; log in again',
         401,
       );
-    return operator;
+    return { operator, expiresAt: session.expiresAt };
   }
   const operator = await findOperatorByCredential(pool, token);
   if (!operator) throw new AppError('AUTH_INVALID', 'the credential is unknown or disabled', 401);
@@ -58,5 +65,5 @@ export async function authenticate(pool: Pool, token: string, now: Date): Promis
       401,
     );
   }
-  return operator;
+  return { operator };
 }

@@ -27,18 +27,22 @@ export async function openSession(
 }
 
 /**
- * The operator id behind a session token that is neither ended nor expired at `now`, and whose
+ * The operator behind a session token that is neither ended nor expired at `now`, and whose
  * login certificate is still good: freezing or revoking the certificate ends its sessions at once.
  */
-export async function sessionOperatorId(pool: Pool, token: string, now: Date): Promise<string | undefined> {
+export async function liveSession(
+  pool: Pool,
+  token: string,
+  now: Date,
+): Promise<{ operatorId: string; expiresAt: Date } | undefined> {
   const { rows } = await pool.query({
     name: 'operator-session',
-    text: `SELECT s.operator_id FROM operator_sessions s
+    text: `SELECT s.operator_id, s.expires_at FROM operator_sessions s
              JOIN certificates c ON c.issuer_id = s.issuer_id AND c.serial = s.serial
             WHERE s.token_digest = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND c.status = 'good'`,
     values: [credentialDigest(token), now],
   });
-  return rows[0] ? String(rows[0].operator_id) : undefined;
+  return rows[0] ? { operatorId: String(rows[0].operator_id), expiresAt: rows[0].expires_at } : undefined;
 }
 
 /** Ends a live session; answers whether there was one. */

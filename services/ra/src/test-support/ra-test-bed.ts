@@ -11,6 +11,7 @@ import { OpensslHierarchy } from '../../../../test/support/openssl-ca.ts';
 import { useTestDatabase } from '../../../../test/support/test-database.ts';
 import { buildRaApp } from '../app.ts';
 import { createCaClient } from '../ca-client.ts';
+import { deviceCsrVerifier } from '../holder-csr.ts';
 import { IssueRetrier } from '../issue-retrier.ts';
 import type { LoginSettings } from '../login-settings.ts';
 import { StandInCa } from './stand-in-ca.ts';
@@ -142,6 +143,7 @@ export function useRaTestBed(
             ca: client,
             downloadCodeDays: 7,
             allowHolderEncryptionKeys: config.ca.allowHolderEncryptionKeys,
+            csrVerifier: deviceCsrVerifier(device!),
           },
           log,
           3_600_000,

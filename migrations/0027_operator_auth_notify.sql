@@ -1,0 +1,20 @@
+-- A service that keeps recently authenticated operators in memory (the RA) must hear at once of
+-- any change to what authentication reads: an operator disabled or their credential rotated,
+-- a role granted or taken, a session ended, a login certificate frozen, revoked or archived.
+-- Each such statement notifies operator_auth once, at commit; the payload is empty because the
+-- listener forgets everything rather than working out who is affected.
+CREATE FUNCTION notify_operator_auth() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('operator_auth', '');
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER operators_auth_change AFTER UPDATE OR DELETE OR TRUNCATE ON operators
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
+CREATE TRIGGER operator_roles_auth_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON operator_roles
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
+CREATE TRIGGER operator_sessions_auth_change AFTER UPDATE OR DELETE OR TRUNCATE ON operator_sessions
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
+CREATE TRIGGER certificates_auth_change AFTER UPDATE OF status OR DELETE OR TRUNCATE ON certificates
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
