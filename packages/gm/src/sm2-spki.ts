@@ -1,5 +1,5 @@
 import { ECParameters } from '@peculiar/asn1-ecc';
-import { AsnProp, AsnSerializer, BitString } from '@peculiar/asn1-schema';
+import { AsnProp, BitString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { bytesEqual } from './bytes.ts';
 import { decodeOrThrow, parseDer } from './der.ts';
@@ -20,13 +20,12 @@ const NULL_DER = [0x05, 0x00];
 /** SPKI DER for a 65-byte SM2 public key: id-ecPublicKey with namedCurve SM2 (GM/T 0015). */
 export function encodeSm2Spki(publicKey: Uint8Array): Uint8Array {
   assertSm2PublicKey(publicKey);
-  const spki = new SpkiAsn();
-  spki.algorithm = new AlgorithmIdentifier({
-    algorithm: GM_OIDS.ecPublicKey,
-    parameters: AsnSerializer.serialize(new ECParameters({ namedCurve: GM_OIDS.sm2 })),
-  });
-  spki.subjectPublicKey = new BitString(publicKey);
-  return new Uint8Array(AsnSerializer.serialize(spki));
+  // The fixed prefix, not the schema serializer: the CA encodes a key several times per
+  // certificate, and the serializer's object model cost more than the curve check.
+  const spki = new Uint8Array(GM_SPKI_PREFIX.length + 65);
+  spki.set(GM_SPKI_PREFIX);
+  spki.set(publicKey, GM_SPKI_PREFIX.length);
+  return spki;
 }
 
 /**

@@ -160,21 +160,38 @@ export function decodeExtendedKeyUsage(value: Uint8Array): string[] {
   return malformed('EXTENSION_MALFORMED', 'extendedKeyUsage', () => [...parseDer(value, ExtendedKeyUsage)]);
 }
 
+const decoders: Record<string, (v: Uint8Array) => unknown> = {
+  [OIDS.keyUsage]: decodeKeyUsage,
+  [OIDS.basicConstraints]: decodeBasicConstraints,
+  [OIDS.subjectKeyIdentifier]: decodeSubjectKeyIdentifier,
+  [OIDS.authorityKeyIdentifier]: decodeAuthorityKeyIdentifier,
+  [OIDS.extendedKeyUsage]: decodeExtendedKeyUsage,
+  [OIDS.certificatePolicies]: (v) => parseDer(v, CertificatePolicies),
+  [OIDS.cRLDistributionPoints]: (v) => parseDer(v, CRLDistributionPoints),
+  [OIDS.authorityInfoAccess]: (v) => parseDer(v, AuthorityInfoAccessSyntax),
+  [OIDS.subjectAltName]: (v) => parseDer(v, SubjectAlternativeName),
+};
+
+/**
+ * Extension values already seen to decode. A CA's certificates repeat nearly all their
+ * extensions byte for byte (usages, AKI, CRL and OCSP locations), and decoding each again
+ * through the schema library was most of what linting a planned certificate cost. Bounded,
+ * so that values that differ per certificate (SKI, names) cannot grow it without end.
+ */
+const decodedValues = new Set<string>();
+const decodedValuesLimit = 4096;
+
 /** Checks that a known extension's value decodes; unknown OIDs pass. */
 export function decodeKnownExtension(ext: CertificateExtension): void {
-  const decoders: Record<string, (v: Uint8Array) => unknown> = {
-    [OIDS.keyUsage]: decodeKeyUsage,
-    [OIDS.basicConstraints]: decodeBasicConstraints,
-    [OIDS.subjectKeyIdentifier]: decodeSubjectKeyIdentifier,
-    [OIDS.authorityKeyIdentifier]: decodeAuthorityKeyIdentifier,
-    [OIDS.extendedKeyUsage]: decodeExtendedKeyUsage,
-    [OIDS.certificatePolicies]: (v) => parseDer(v, CertificatePolicies),
-    [OIDS.cRLDistributionPoints]: (v) => parseDer(v, CRLDistributionPoints),
-    [OIDS.authorityInfoAccess]: (v) => parseDer(v, AuthorityInfoAccessSyntax),
-    [OIDS.subjectAltName]: (v) => parseDer(v, SubjectAlternativeName),
-  };
   const decode = decoders[ext.oid];
-  if (decode) malformed('EXTENSION_MALFORMED', `extension ${ext.oid}`, () => decode(ext.value));
+  if (decode) {
+    const key = `${ext.oid} ${Buffer.from(ext.value).toString('base64')}`;
+    if (!decodedValues.has(key)) {
+      malformed('EXTENSION_MALFORMED', `extension ${ext.oid}`, () => decode(ext.value));
+      if (decodedValues.size >= decodedValuesLimit) decodedValues.clear();
+      decodedValues.add(key);
+    }
+  }
   if (ext.oid === OIDS.ocspNoCheck && !(ext.value.length === 2 && ext.value[0] === 5 && ext.value[1] === 0)) {
     throw new PkiError('EXTENSION_MALFORMED', 'ocsp-nocheck value must be NULL');
   }

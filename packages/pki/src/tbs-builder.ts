@@ -239,15 +239,24 @@ function profileExtensions(
 ): CertificateExtension[] {
   const out: CertificateExtension[] = [];
   if (profile.ca) out.push(basicConstraintsExtension(true, profile.pathLen));
-  out.push(keyUsageExtension(profile.keyUsage));
-  if (profile.extendedKeyUsage) out.push(extendedKeyUsageExtension(profile.extendedKeyUsage));
-  out.push(subjectKeyIdentifierExtension(ski), authorityKeyIdentifierExtension(aki));
-  if (input.crlDistributionPoints?.length)
-    out.push(crlDistributionPointsExtension(input.crlDistributionPoints));
-  if (input.ocspUrls?.length || input.caIssuersUrls?.length) {
-    out.push(authorityInfoAccessExtension(input.ocspUrls ?? [], input.caIssuersUrls ?? []));
+  const { keyUsage, extendedKeyUsage } = profile;
+  out.push(shared(`ku ${keyUsage}`, () => keyUsageExtension(keyUsage)));
+  if (extendedKeyUsage)
+    out.push(shared(`eku ${extendedKeyUsage}`, () => extendedKeyUsageExtension(extendedKeyUsage)));
+  out.push(
+    subjectKeyIdentifierExtension(ski),
+    shared(`aki ${Buffer.from(aki).toString('hex')}`, () => authorityKeyIdentifierExtension(aki)),
+  );
+  const { crlDistributionPoints: crl, ocspUrls = [], caIssuersUrls = [], policies } = input;
+  if (crl?.length) out.push(shared(`crl ${JSON.stringify(crl)}`, () => crlDistributionPointsExtension(crl)));
+  if (ocspUrls.length || caIssuersUrls.length) {
+    out.push(
+      shared(`aia ${JSON.stringify([ocspUrls, caIssuersUrls])}`, () =>
+        authorityInfoAccessExtension(ocspUrls, caIssuersUrls),
+      ),
+    );
   }
-  if (input.policies?.length) out.push(certificatePoliciesExtension(input.policies));
+  if (policies?.length) out.push(certificatePoliciesExtension(policies));
   if (input.subjectAltName) out.push(subjectAltNameExtension(input.subjectAltName));
   if (input.identity) {
     for (const field of Object.keys(input.identity) as (keyof IdentityInfo)[]) {
@@ -259,6 +268,23 @@ function profileExtensions(
   }
   if (profile.requiredExtensions.includes(OIDS.ocspNoCheck)) out.push(ocspNoCheckExtension());
   return out;
+}
+
+/**
+ * Extensions every certificate of a profile and issuer carries byte for byte, encoded once:
+ * through the schema serializer they cost more than the rest of the TBS. Bounded by clearing,
+ * as the keys are a handful per issuer and profile.
+ */
+const sharedExtensions = new Map<string, CertificateExtension>();
+
+function shared(key: string, build: () => CertificateExtension): CertificateExtension {
+  let extension = sharedExtensions.get(key);
+  if (!extension) {
+    extension = build();
+    if (sharedExtensions.size >= 1024) sharedExtensions.clear();
+    sharedExtensions.set(key, extension);
+  }
+  return extension;
 }
 
 /** The key's 04‖X‖Y and its GM/T 0015 SPKI, whichever form it came in. */
