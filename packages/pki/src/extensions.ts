@@ -20,6 +20,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { parseDer } from '@sm2ca/gm';
 import type { CertificateExtension } from './certificate.ts';
+import { contentOf, readTlv } from './crl-der-reader.ts';
 import { malformed } from './malformed.ts';
 import { OIDS } from './oids.ts';
 import { PkiError } from './pki-error.ts';
@@ -130,9 +131,32 @@ export function ocspNoCheckExtension(): CertificateExtension {
 
 // Decoders: each throws PkiError(EXTENSION_MALFORMED) when the value is not what the OID says.
 
+// A CA's certificates carry a handful of keyUsage values: each decoded once.
+const keyUsageFlags = new Map<string, number>();
+
 export function decodeKeyUsage(value: Uint8Array): Set<KeyUsageName> {
-  const flags = malformed('EXTENSION_MALFORMED', 'keyUsage', () => parseDer(value, KeyUsage).toNumber());
-  return new Set(KEY_USAGE_NAMES.filter((name) => flags & KeyUsageFlags[name]));
+  const key = Buffer.from(value).toString('hex');
+  let flags = keyUsageFlags.get(key);
+  if (flags === undefined) {
+    flags = malformed('EXTENSION_MALFORMED', 'keyUsage', () => parseDer(value, KeyUsage).toNumber());
+    if (keyUsageFlags.size >= 256) keyUsageFlags.clear();
+    keyUsageFlags.set(key, flags);
+  }
+  const set = flags;
+  return new Set(KEY_USAGE_NAMES.filter((name) => set & KeyUsageFlags[name]));
+}
+
+/**
+ * The content of `value` when it is exactly one primitive element tagged `tag`, read with the
+ * strict DER reader; undefined otherwise, for the schema decoder to read or refuse.
+ */
+function plainContent(value: Uint8Array, tag: number): Uint8Array | undefined {
+  try {
+    const tlv = readTlv(value, 0, value.length);
+    return tlv.tag === tag && tlv.end === value.length ? contentOf(value, tlv) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLen?: number } {
@@ -141,6 +165,8 @@ export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLe
 }
 
 export function decodeSubjectKeyIdentifier(value: Uint8Array): Uint8Array {
+  const plain = plainContent(value, 0x04);
+  if (plain) return plain.slice();
   return malformed(
     'EXTENSION_MALFORMED',
     'subjectKeyIdentifier',
@@ -150,6 +176,10 @@ export function decodeSubjectKeyIdentifier(value: Uint8Array): Uint8Array {
 
 /** The keyIdentifier of an AKI, undefined when the AKI names the issuer by name and serial only. */
 export function decodeAuthorityKeyIdentifier(value: Uint8Array): Uint8Array | undefined {
+  // The form every CA certificate here carries: SEQUENCE { [0] keyIdentifier } and nothing else.
+  const sequence = plainContent(value, 0x30);
+  const keyId = sequence && plainContent(sequence, 0x80);
+  if (keyId) return keyId.slice();
   const aki = malformed('EXTENSION_MALFORMED', 'authorityKeyIdentifier', () =>
     parseDer(value, AuthorityKeyIdentifier),
   );
