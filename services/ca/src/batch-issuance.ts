@@ -18,6 +18,13 @@ export const maxBatchItems = 500;
 const itemConcurrency = 16;
 
 /**
+ * A chunk's plain items go in groups, two at a time: while one group's statements and
+ * signatures are with PostgreSQL and the device, the next is planned, so both cores work.
+ */
+const groupSize = 100;
+const groupConcurrency = 2;
+
+/**
  * Issue instructions under one RA signature. Each item is an issue instruction without the
  * envelope (timestamp, operation) and keeps its own request id: the request ledger answers a
  * chunk sent again with the certificates it already issued, item by item.
@@ -59,8 +66,9 @@ type ItemResult =
  * Each item checked as a single instruction is (schema, CSR, profile, key reuse) and issued;
  * a refused item is answered with its code and never stops the others. The answer carries
  * serials only: the certificates are in the CA's store, where the RA's download path reads them.
- * The chunk's new items are planned in one statement, signed, and stored in one statement: per
- * item the database rows are those of a single issue, without two round trips per certificate.
+ * The chunk's new items go in groups, each planned in one statement, signed, and stored in one
+ * statement: per item the database rows are those of a single issue, without two round trips
+ * per certificate.
  * Whatever is not plain (a refusal, a retry, a dual issue, a key or request id twice in the chunk,
  * an item a twin took meanwhile) goes the single issue path, which answers it as it always has.
  */
@@ -72,12 +80,34 @@ export async function issueBatch(
   const { items, timestamp } = instruction;
   const results: ItemResult[] = new Array(items.length);
   const single = new Set(items.keys());
-  const planned = await planItems(context, checkIssue, instruction);
-  const issued = await issuePlanned(context, planned);
-  for (const { index, serial } of issued) {
-    results[index] = { requestId: items[index]!.requestId, issuerId: context.issuingCa.id, serial };
-    single.delete(index);
+  const groups: number[][] = [];
+  for (let start = 0; start < items.length; start += groupSize) {
+    groups.push([...single].slice(start, start + groupSize));
   }
+  const claimed: Claimed = { keys: new Set(), requestIds: new Set() };
+  // Each group claims its keys and request ids after the group before it, so which of two
+  // items with one key is issued does not depend on timing.
+  const opens: (() => void)[] = [];
+  const turns = groups.map(() => new Promise<void>((resolve) => opens.push(resolve)));
+  let nextGroup = 0;
+  const runner = async () => {
+    while (nextGroup < groups.length) {
+      const g = nextGroup++;
+      let planned: PlannedItem[];
+      try {
+        const plans = await planGroup(context, checkIssue, instruction, groups[g]!);
+        if (g > 0) await turns[g - 1];
+        planned = claimPlans(plans, claimed);
+      } finally {
+        opens[g]!();
+      }
+      for (const { index, serial } of await issuePlanned(context, planned)) {
+        results[index] = { requestId: items[index]!.requestId, issuerId: context.issuingCa.id, serial };
+        single.delete(index);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(groupConcurrency, groups.length) }, runner));
   const rest = [...single];
   let next = 0;
   const worker = async () => {
@@ -109,16 +139,17 @@ interface PlannedItem {
   plan: ChunkPlan;
 }
 
-/** The items that plan without a refusal and are plain signature certificates, each key and request id once. */
-async function planItems(
+/** The items of `indices` that plan without a refusal and are plain signature certificates. */
+async function planGroup(
   context: IssuanceContext,
   checkIssue: (body: unknown) => IssueInstruction,
   { items, timestamp }: { timestamp: string; items: { requestId: string }[] },
-): Promise<PlannedItem[]> {
+  indices: number[],
+) {
   const plans = await Promise.all(
-    items.map(async (item, index) => {
+    indices.map(async (index) => {
       try {
-        const instruction = checkIssue({ ...item, timestamp, operation: 'issue' });
+        const instruction = checkIssue({ ...items[index]!, timestamp, operation: 'issue' });
         if (instruction.encryption) return undefined;
         return { index, instruction, plan: await planCertificate(context, instruction) };
       } catch {
@@ -127,15 +158,22 @@ async function planItems(
       }
     }),
   );
+  return plans.filter((p) => p !== undefined);
+}
+
+interface Claimed {
+  keys: Set<string>;
+  requestIds: Set<string>;
+}
+
+/** The plans whose key and request id no earlier item of the chunk claimed, in item order. */
+function claimPlans(plans: Awaited<ReturnType<typeof planGroup>>, claimed: Claimed): PlannedItem[] {
   const planned: PlannedItem[] = [];
-  const keys = new Set<string>();
-  const requestIds = new Set<string>();
-  // In item order, so which of two items with one key is issued does not depend on timing.
-  for (const { index, instruction, plan } of plans.filter((p) => p !== undefined)) {
+  for (const { index, instruction, plan } of plans) {
     const key = plan.binding.spkiSha256.toString('hex');
-    if (keys.has(key) || requestIds.has(instruction.requestId)) continue;
-    keys.add(key);
-    requestIds.add(instruction.requestId);
+    if (claimed.keys.has(key) || claimed.requestIds.has(instruction.requestId)) continue;
+    claimed.keys.add(key);
+    claimed.requestIds.add(instruction.requestId);
     planned.push({
       index,
       instruction,
