@@ -33,8 +33,32 @@ export function encodeSpki(curveOid: string, point: Uint8Array): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(spki));
 }
 
+/** Per curve, what encodeSpki writes before the 65-byte point. */
+const spkiPrefixes = new Map<string, Uint8Array>();
+
+function spkiPrefix(curveOid: string): Uint8Array {
+  let prefix = spkiPrefixes.get(curveOid);
+  if (!prefix) {
+    const point = new Uint8Array(65);
+    point[0] = 0x04;
+    prefix = encodeSpki(curveOid, point).slice(0, -65);
+    spkiPrefixes.set(curveOid, prefix);
+  }
+  return prefix;
+}
+
 /** The public point of an EC SubjectPublicKeyInfo on `curveOid`. */
 export function decodeSpki(der: Uint8Array, curveOid: string): Uint8Array {
+  // Nearly every key comes in the form encodeSpki writes, whose bytes before the point are the
+  // whole check: the schema decoder, a good part of a CSR verification, is left for other forms.
+  const prefix = spkiPrefix(curveOid);
+  if (
+    der.length === prefix.length + 65 &&
+    der[prefix.length] === 0x04 &&
+    Buffer.from(prefix).equals(der.subarray(0, prefix.length))
+  ) {
+    return der.slice(prefix.length);
+  }
   let spki: SubjectPublicKeyInfo;
   try {
     spki = AsnConvert.parse(der, SubjectPublicKeyInfo);

@@ -128,3 +128,25 @@ function writeDigits(out: Uint8Array, offset: number, value: number, width: numb
   }
   return offset + width;
 }
+
+const oidCache = new Map<string, Uint8Array>();
+
+/** DER OBJECT IDENTIFIER; a profile uses a handful of OIDs, so each is encoded once. */
+export function derOid(oid: string): Uint8Array {
+  let der = oidCache.get(oid);
+  if (!der) {
+    const arcs = oid.split('.').map((arc) => BigInt(arc));
+    if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) {
+      throw new PkiError('OID_INVALID', `not an object identifier: ${oid}`);
+    }
+    const content: number[] = [];
+    for (const arc of [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)]) {
+      const base128 = [Number(arc & 0x7fn)];
+      for (let rest = arc >> 7n; rest > 0n; rest >>= 7n) base128.unshift(Number(rest & 0x7fn) | 0x80);
+      content.push(...base128);
+    }
+    der = derTlv(0x06, Uint8Array.from(content));
+    oidCache.set(oid, der);
+  }
+  return der;
+}

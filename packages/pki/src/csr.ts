@@ -1,8 +1,9 @@
 import { Attributes } from '@peculiar/asn1-csr';
 import { AsnProp, AsnPropTypes, AsnSerializer, BitString, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Attribute, Extension, Extensions } from '@peculiar/asn1-x509';
-import { decodeSm2Spki, encodeSm2Spki, GmError, parseDer } from '@sm2ca/gm';
+import { bytesEqual, decodeSm2Spki, encodeSm2Spki, GmError, parseDer } from '@sm2ca/gm';
 import type { AlgorithmInfo, CertificateExtension } from './certificate.ts';
+import { childrenOf, contentOf, readTlv, type Tlv } from './crl-der-reader.ts';
 import { derBitString, derTlv, TAG_SEQUENCE } from './crl-der-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from './crl-ocsp-algorithms.ts';
 import { type DecodedDnAttribute, type DnAttribute, decodeName, encodeName } from './name.ts';
@@ -54,6 +55,78 @@ export interface ParsedCsr {
  * signature (see verifyCsr). Throws PkiError CSR_MALFORMED, CSR_WRONG_ALGORITHM or CSR_UNSUPPORTED_CURVE.
  */
 export function parseCsr(der: Uint8Array): ParsedCsr {
+  const parts = readPlainCsr(der) ?? readCsr(der);
+  let publicKey: Uint8Array;
+  try {
+    publicKey = decodeSm2Spki(parts.spki);
+  } catch (err) {
+    if (!(err instanceof GmError)) throw err;
+    const code = err.code === 'SPKI_MALFORMED' ? 'CSR_MALFORMED' : 'CSR_UNSUPPORTED_CURVE';
+    throw new PkiError(code, `request public key: ${err.message}`, { cause: err });
+  }
+  return { der: new Uint8Array(der), ...parts, publicKey };
+}
+
+type CsrParts = Omit<ParsedCsr, 'der' | 'publicKey'>;
+
+/**
+ * The request nearly every holder sends (v1, no attributes, SM2-with-SM3 without parameters),
+ * read with the strict DER reader; undefined for anything else, which `readCsr` reads. The
+ * schema decoder cost more than the rest of checking a request.
+ */
+function readPlainCsr(der: Uint8Array): CsrParts | undefined {
+  let parts: Tlv[];
+  let info: Tlv[];
+  try {
+    const outer = readTlv(der, 0, der.length);
+    if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) return undefined;
+    parts = childrenOf(der, outer);
+    if (parts.length !== 3 || parts[0]!.tag !== TAG_SEQUENCE) return undefined;
+    info = childrenOf(der, parts[0]!);
+  } catch {
+    return undefined;
+  }
+  const [infoTlv, algorithm, signature] = parts as [Tlv, Tlv, Tlv];
+  const [version, subject, spki, attributes] = info;
+  const bitString = contentOf(der, signature);
+  if (
+    info.length !== 4 ||
+    !bytesEqual(der.subarray(version!.start, version!.end), V1) ||
+    subject!.tag !== TAG_SEQUENCE ||
+    spki!.tag !== TAG_SEQUENCE ||
+    attributes!.tag !== 0xa0 ||
+    attributes!.contentStart !== attributes!.end ||
+    !bytesEqual(der.subarray(algorithm.start, algorithm.end), SM2_WITH_SM3_ALGORITHM) ||
+    signature.tag !== 0x03 ||
+    bitString[0] !== 0
+  ) {
+    return undefined;
+  }
+  const subjectDer = der.slice(subject!.start, subject!.end);
+  let subjectAttributes: DecodedDnAttribute[];
+  try {
+    subjectAttributes = decodeName(subjectDer);
+  } catch (err) {
+    throw new PkiError('CSR_MALFORMED', `malformed certificate request: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return {
+    info: der.slice(infoTlv.start, infoTlv.end),
+    subject: subjectDer,
+    subjectAttributes,
+    spki: der.slice(spki!.start, spki!.end),
+    extensions: [],
+    signatureAlgorithm: { oid: OIDS.sm2WithSm3 },
+    signature: bitString.slice(1),
+  };
+}
+
+/** INTEGER 0: the only PKCS#10 version. */
+const V1 = Uint8Array.of(0x02, 0x01, 0x00);
+
+/** Any PKCS#10 request, through the schema decoder. */
+function readCsr(der: Uint8Array): CsrParts {
   let csr: CsrAsn;
   let subjectAttributes: DecodedDnAttribute[];
   let extensions: CertificateExtension[];
@@ -74,22 +147,11 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   if (alg.algorithm !== OIDS.sm2WithSm3 || (params !== undefined && params !== null)) {
     throw new PkiError('CSR_WRONG_ALGORITHM', `request signed with ${alg.algorithm}, not SM2-with-SM3`);
   }
-  const spki = new Uint8Array(csr.certificationRequestInfo.subjectPKInfo);
-  let publicKey: Uint8Array;
-  try {
-    publicKey = decodeSm2Spki(spki);
-  } catch (err) {
-    if (!(err instanceof GmError)) throw err;
-    const code = err.code === 'SPKI_MALFORMED' ? 'CSR_MALFORMED' : 'CSR_UNSUPPORTED_CURVE';
-    throw new PkiError(code, `request public key: ${err.message}`, { cause: err });
-  }
   return {
-    der: new Uint8Array(der),
     info: new Uint8Array(csr.certificationRequestInfoRaw),
     subject: new Uint8Array(csr.certificationRequestInfo.subject),
     subjectAttributes,
-    spki,
-    publicKey,
+    spki: new Uint8Array(csr.certificationRequestInfo.subjectPKInfo),
     extensions,
     signatureAlgorithm:
       params === null ? { oid: alg.algorithm, parameters: Uint8Array.of(5, 0) } : { oid: alg.algorithm },

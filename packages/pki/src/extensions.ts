@@ -20,6 +20,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { parseDer } from '@sm2ca/gm';
 import type { CertificateExtension } from './certificate.ts';
+import { contentOf, readTlv } from './crl-der-reader.ts';
 import { malformed } from './malformed.ts';
 import { OIDS } from './oids.ts';
 import { PkiError } from './pki-error.ts';
@@ -130,9 +131,32 @@ export function ocspNoCheckExtension(): CertificateExtension {
 
 // Decoders: each throws PkiError(EXTENSION_MALFORMED) when the value is not what the OID says.
 
+// A CA's certificates carry a handful of keyUsage values: each decoded once.
+const keyUsageFlags = new Map<string, number>();
+
 export function decodeKeyUsage(value: Uint8Array): Set<KeyUsageName> {
-  const flags = malformed('EXTENSION_MALFORMED', 'keyUsage', () => parseDer(value, KeyUsage).toNumber());
-  return new Set(KEY_USAGE_NAMES.filter((name) => flags & KeyUsageFlags[name]));
+  const key = Buffer.from(value).toString('hex');
+  let flags = keyUsageFlags.get(key);
+  if (flags === undefined) {
+    flags = malformed('EXTENSION_MALFORMED', 'keyUsage', () => parseDer(value, KeyUsage).toNumber());
+    if (keyUsageFlags.size >= 256) keyUsageFlags.clear();
+    keyUsageFlags.set(key, flags);
+  }
+  const set = flags;
+  return new Set(KEY_USAGE_NAMES.filter((name) => set & KeyUsageFlags[name]));
+}
+
+/**
+ * The content of `value` when it is exactly one primitive element tagged `tag`, read with the
+ * strict DER reader; undefined otherwise, for the schema decoder to read or refuse.
+ */
+function plainContent(value: Uint8Array, tag: number): Uint8Array | undefined {
+  try {
+    const tlv = readTlv(value, 0, value.length);
+    return tlv.tag === tag && tlv.end === value.length ? contentOf(value, tlv) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLen?: number } {
@@ -141,6 +165,8 @@ export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLe
 }
 
 export function decodeSubjectKeyIdentifier(value: Uint8Array): Uint8Array {
+  const plain = plainContent(value, 0x04);
+  if (plain) return plain.slice();
   return malformed(
     'EXTENSION_MALFORMED',
     'subjectKeyIdentifier',
@@ -150,6 +176,10 @@ export function decodeSubjectKeyIdentifier(value: Uint8Array): Uint8Array {
 
 /** The keyIdentifier of an AKI, undefined when the AKI names the issuer by name and serial only. */
 export function decodeAuthorityKeyIdentifier(value: Uint8Array): Uint8Array | undefined {
+  // The form every CA certificate here carries: SEQUENCE { [0] keyIdentifier } and nothing else.
+  const sequence = plainContent(value, 0x30);
+  const keyId = sequence && plainContent(sequence, 0x80);
+  if (keyId) return keyId.slice();
   const aki = malformed('EXTENSION_MALFORMED', 'authorityKeyIdentifier', () =>
     parseDer(value, AuthorityKeyIdentifier),
   );
@@ -160,21 +190,38 @@ export function decodeExtendedKeyUsage(value: Uint8Array): string[] {
   return malformed('EXTENSION_MALFORMED', 'extendedKeyUsage', () => [...parseDer(value, ExtendedKeyUsage)]);
 }
 
+const decoders: Record<string, (v: Uint8Array) => unknown> = {
+  [OIDS.keyUsage]: decodeKeyUsage,
+  [OIDS.basicConstraints]: decodeBasicConstraints,
+  [OIDS.subjectKeyIdentifier]: decodeSubjectKeyIdentifier,
+  [OIDS.authorityKeyIdentifier]: decodeAuthorityKeyIdentifier,
+  [OIDS.extendedKeyUsage]: decodeExtendedKeyUsage,
+  [OIDS.certificatePolicies]: (v) => parseDer(v, CertificatePolicies),
+  [OIDS.cRLDistributionPoints]: (v) => parseDer(v, CRLDistributionPoints),
+  [OIDS.authorityInfoAccess]: (v) => parseDer(v, AuthorityInfoAccessSyntax),
+  [OIDS.subjectAltName]: (v) => parseDer(v, SubjectAlternativeName),
+};
+
+/**
+ * Extension values already seen to decode. A CA's certificates repeat nearly all their
+ * extensions byte for byte (usages, AKI, CRL and OCSP locations), and decoding each again
+ * through the schema library was most of what linting a planned certificate cost. Bounded,
+ * so that values that differ per certificate (SKI, names) cannot grow it without end.
+ */
+const decodedValues = new Set<string>();
+const decodedValuesLimit = 4096;
+
 /** Checks that a known extension's value decodes; unknown OIDs pass. */
 export function decodeKnownExtension(ext: CertificateExtension): void {
-  const decoders: Record<string, (v: Uint8Array) => unknown> = {
-    [OIDS.keyUsage]: decodeKeyUsage,
-    [OIDS.basicConstraints]: decodeBasicConstraints,
-    [OIDS.subjectKeyIdentifier]: decodeSubjectKeyIdentifier,
-    [OIDS.authorityKeyIdentifier]: decodeAuthorityKeyIdentifier,
-    [OIDS.extendedKeyUsage]: decodeExtendedKeyUsage,
-    [OIDS.certificatePolicies]: (v) => parseDer(v, CertificatePolicies),
-    [OIDS.cRLDistributionPoints]: (v) => parseDer(v, CRLDistributionPoints),
-    [OIDS.authorityInfoAccess]: (v) => parseDer(v, AuthorityInfoAccessSyntax),
-    [OIDS.subjectAltName]: (v) => parseDer(v, SubjectAlternativeName),
-  };
   const decode = decoders[ext.oid];
-  if (decode) malformed('EXTENSION_MALFORMED', `extension ${ext.oid}`, () => decode(ext.value));
+  if (decode) {
+    const key = `${ext.oid} ${Buffer.from(ext.value).toString('base64')}`;
+    if (!decodedValues.has(key)) {
+      malformed('EXTENSION_MALFORMED', `extension ${ext.oid}`, () => decode(ext.value));
+      if (decodedValues.size >= decodedValuesLimit) decodedValues.clear();
+      decodedValues.add(key);
+    }
+  }
   if (ext.oid === OIDS.ocspNoCheck && !(ext.value.length === 2 && ext.value[0] === 5 && ext.value[1] === 0)) {
     throw new PkiError('EXTENSION_MALFORMED', 'ocsp-nocheck value must be NULL');
   }

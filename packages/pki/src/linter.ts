@@ -390,7 +390,7 @@ class TbsLinter {
         this.add('error', 'AKI_NO_KEY_ID', 'authorityKeyIdentifier lacks keyIdentifier');
       return;
     }
-    const expected = this.issuer ? issuerKeyId(this.issuer) : this.selfIssued ? ski : undefined;
+    const expected = this.issuer ? issuerFacts(this.issuer).keyId : this.selfIssued ? ski : undefined;
     if (expected && !bytesEqual(aki, expected)) {
       this.add(
         'error',
@@ -410,10 +410,7 @@ class TbsLinter {
         'issuer is not byte-identical to the issuer certificate subject',
       );
     }
-    const bcExt = findExtension(issuer, OIDS.basicConstraints);
-    const kuExt = findExtension(issuer, OIDS.keyUsage);
-    const bc = bcExt ? safe(() => decodeBasicConstraints(bcExt.value)) : undefined;
-    const ku = kuExt ? safe(() => decodeKeyUsage(kuExt.value)) : undefined;
+    const { bc, ku } = issuerFacts(issuer);
     if (!bc?.ca) this.add('error', 'ISSUER_NOT_CA', 'issuer certificate is not a CA');
     if (this.isCa && !this.selfIssued && bc?.pathLen === 0) {
       this.add('error', 'ISSUER_PATH_LENGTH', 'issuer pathLenConstraint 0 forbids issuing CA certificates');
@@ -474,10 +471,31 @@ class TbsLinter {
   }
 }
 
-function issuerKeyId(issuer: ParsedCertificate): Uint8Array | undefined {
-  const ext = findExtension(issuer, OIDS.subjectKeyIdentifier);
-  if (ext) return safe(() => decodeSubjectKeyIdentifier(ext.value));
-  return safe(() => keyIdentifier(decodeSm2Spki(issuer.spki)));
+interface IssuerFacts {
+  bc: ReturnType<typeof decodeBasicConstraints> | undefined;
+  ku: ReturnType<typeof decodeKeyUsage> | undefined;
+  keyId: Uint8Array | undefined;
+}
+
+// A CA lints every certificate against the same few issuers: decode each issuer once.
+const issuerFactsOf = new WeakMap<ParsedCertificate, IssuerFacts>();
+
+function issuerFacts(issuer: ParsedCertificate): IssuerFacts {
+  let facts = issuerFactsOf.get(issuer);
+  if (!facts) {
+    const bcExt = findExtension(issuer, OIDS.basicConstraints);
+    const kuExt = findExtension(issuer, OIDS.keyUsage);
+    const skiExt = findExtension(issuer, OIDS.subjectKeyIdentifier);
+    facts = {
+      bc: bcExt ? safe(() => decodeBasicConstraints(bcExt.value)) : undefined,
+      ku: kuExt ? safe(() => decodeKeyUsage(kuExt.value)) : undefined,
+      keyId: skiExt
+        ? safe(() => decodeSubjectKeyIdentifier(skiExt.value))
+        : safe(() => keyIdentifier(decodeSm2Spki(issuer.spki))),
+    };
+    issuerFactsOf.set(issuer, facts);
+  }
+  return facts;
 }
 
 function safe<T>(fn: () => T): T | undefined {

@@ -1,6 +1,8 @@
-import { AsnSerializer } from '@peculiar/asn1-schema';
-import { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } from '@peculiar/asn1-x509';
+import type { AttributeValue } from '@peculiar/asn1-x509';
+import { Name } from '@peculiar/asn1-x509';
 import { parseDer } from '@sm2ca/gm';
+import { childrenOf, contentOf, readTlv } from './crl-der-reader.ts';
+import { derOid, derTlv, TAG_SEQUENCE } from './crl-der-writer.ts';
 import { OIDS } from './oids.ts';
 import { PkiError } from './pki-error.ts';
 
@@ -29,6 +31,9 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
 /** Attribute types X.520 constrains to PrintableString; all others are written as UTF8String. */
 const PRINTABLE_TYPES: ReadonlySet<string> = new Set([OIDS.countryName, OIDS.serialNumber]);
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+const TAG_SET = 0x31;
+const TAG_UTF8_STRING = 0x0c;
+const TAG_PRINTABLE_STRING = 0x13;
 
 export type DnStringType =
   | 'printableString'
@@ -63,14 +68,17 @@ export function encodeName(attributes: readonly DnAttribute[]): Uint8Array {
     if (type === 'C' && !/^[A-Z]{2}$/.test(value)) {
       throw new PkiError('DN_INVALID', 'C must be a two-letter ISO 3166 code');
     }
-    const attributeValue = new AttributeValue(printable ? { printableString: value } : { utf8String: value });
-    return new RelativeDistinguishedName([new AttributeTypeAndValue({ type: oid, value: attributeValue })]);
+    const string = derTlv(printable ? TAG_PRINTABLE_STRING : TAG_UTF8_STRING, Buffer.from(value, 'utf8'));
+    return derTlv(TAG_SET, derTlv(TAG_SEQUENCE, derOid(oid), string));
   });
-  return new Uint8Array(AsnSerializer.serialize(new Name(rdns)));
+  // Written directly: the schema serializer's object model cost more than the rest of a TBS.
+  return new Uint8Array(derTlv(TAG_SEQUENCE, ...rdns));
 }
 
 /** Throws PkiError(DN_MALFORMED) for anything that is not a Name. */
 export function decodeName(der: Uint8Array): DecodedDnAttribute[] {
+  const plain = readPlainName(der);
+  if (plain) return plain;
   let name: Name;
   try {
     name = parseDer(der, Name);
@@ -84,6 +92,52 @@ export function decodeName(der: Uint8Array): DecodedDnAttribute[] {
       return { oid: atv.type, type: SHORT_NAMES[atv.type] ?? atv.type, value, stringType };
     }),
   );
+}
+
+/** DER OBJECT IDENTIFIER contents of the attribute types with a short name, to their dotted form. */
+const SHORT_NAME_OIDS: ReadonlyMap<string, string> = new Map(
+  Object.keys(SHORT_NAMES).map((oid) => [Buffer.from(derOid(oid).subarray(2)).toString('hex'), oid]),
+);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The Name the CA itself writes and nearly every request carries (known attribute types,
+ * UTF8String or ASCII PrintableString values), read with the strict DER reader; undefined for
+ * anything else, which the schema decoder reads. The schema decoder cost more than the rest
+ * of checking a request.
+ */
+function readPlainName(der: Uint8Array): DecodedDnAttribute[] | undefined {
+  try {
+    const name = readTlv(der, 0, der.length);
+    if (name.tag !== 0x30 || name.end !== der.length) return undefined;
+    const out: DecodedDnAttribute[] = [];
+    for (const rdn of childrenOf(der, name)) {
+      if (rdn.tag !== 0x31) return undefined;
+      for (const atv of childrenOf(der, rdn)) {
+        const parts = atv.tag === 0x30 ? childrenOf(der, atv) : [];
+        const [type, value] = parts;
+        if (parts.length !== 2 || type!.tag !== 0x06) return undefined;
+        const oid = SHORT_NAME_OIDS.get(Buffer.from(contentOf(der, type!)).toString('hex'));
+        const bytes = contentOf(der, value!);
+        if (!oid) return undefined;
+        let text: string;
+        let stringType: DnStringType;
+        if (value!.tag === 0x0c) {
+          text = utf8.decode(bytes);
+          stringType = 'utf8String';
+        } else if (value!.tag === 0x13 && bytes.every((b) => b < 0x80)) {
+          text = Buffer.from(bytes).toString('latin1');
+          stringType = 'printableString';
+        } else {
+          return undefined;
+        }
+        out.push({ oid, type: SHORT_NAMES[oid]!, value: text, stringType });
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
 }
 
 function stringOf(v: AttributeValue): [DnStringType, string] {

@@ -9,6 +9,7 @@ import {
 import {
   derInteger,
   derIntegerContent,
+  derOid,
   derTimeLength,
   derTlv,
   TAG_SEQUENCE,
@@ -209,27 +210,6 @@ function derExtension(extension: CertificateExtension): Uint8Array {
 
 const TAG_OCTET_STRING = 0x04;
 const DER_TRUE = Uint8Array.of(0x01, 0x01, 0xff);
-const oidCache = new Map<string, Uint8Array>();
-
-/** DER OBJECT IDENTIFIER; a profile uses a handful of OIDs, so each is encoded once. */
-function derOid(oid: string): Uint8Array {
-  let der = oidCache.get(oid);
-  if (!der) {
-    const arcs = oid.split('.').map((arc) => BigInt(arc));
-    if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) {
-      throw new PkiError('OID_INVALID', `not an object identifier: ${oid}`);
-    }
-    const content: number[] = [];
-    for (const arc of [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)]) {
-      const base128 = [Number(arc & 0x7fn)];
-      for (let rest = arc >> 7n; rest > 0n; rest >>= 7n) base128.unshift(Number(rest & 0x7fn) | 0x80);
-      content.push(...base128);
-    }
-    der = derTlv(0x06, Uint8Array.from(content));
-    oidCache.set(oid, der);
-  }
-  return der;
-}
 
 function profileExtensions(
   profile: CertificateProfile,
@@ -239,15 +219,24 @@ function profileExtensions(
 ): CertificateExtension[] {
   const out: CertificateExtension[] = [];
   if (profile.ca) out.push(basicConstraintsExtension(true, profile.pathLen));
-  out.push(keyUsageExtension(profile.keyUsage));
-  if (profile.extendedKeyUsage) out.push(extendedKeyUsageExtension(profile.extendedKeyUsage));
-  out.push(subjectKeyIdentifierExtension(ski), authorityKeyIdentifierExtension(aki));
-  if (input.crlDistributionPoints?.length)
-    out.push(crlDistributionPointsExtension(input.crlDistributionPoints));
-  if (input.ocspUrls?.length || input.caIssuersUrls?.length) {
-    out.push(authorityInfoAccessExtension(input.ocspUrls ?? [], input.caIssuersUrls ?? []));
+  const { keyUsage, extendedKeyUsage } = profile;
+  out.push(shared(`ku ${keyUsage}`, () => keyUsageExtension(keyUsage)));
+  if (extendedKeyUsage)
+    out.push(shared(`eku ${extendedKeyUsage}`, () => extendedKeyUsageExtension(extendedKeyUsage)));
+  out.push(
+    subjectKeyIdentifierExtension(ski),
+    shared(`aki ${Buffer.from(aki).toString('hex')}`, () => authorityKeyIdentifierExtension(aki)),
+  );
+  const { crlDistributionPoints: crl, ocspUrls = [], caIssuersUrls = [], policies } = input;
+  if (crl?.length) out.push(shared(`crl ${JSON.stringify(crl)}`, () => crlDistributionPointsExtension(crl)));
+  if (ocspUrls.length || caIssuersUrls.length) {
+    out.push(
+      shared(`aia ${JSON.stringify([ocspUrls, caIssuersUrls])}`, () =>
+        authorityInfoAccessExtension(ocspUrls, caIssuersUrls),
+      ),
+    );
   }
-  if (input.policies?.length) out.push(certificatePoliciesExtension(input.policies));
+  if (policies?.length) out.push(certificatePoliciesExtension(policies));
   if (input.subjectAltName) out.push(subjectAltNameExtension(input.subjectAltName));
   if (input.identity) {
     for (const field of Object.keys(input.identity) as (keyof IdentityInfo)[]) {
@@ -259,6 +248,23 @@ function profileExtensions(
   }
   if (profile.requiredExtensions.includes(OIDS.ocspNoCheck)) out.push(ocspNoCheckExtension());
   return out;
+}
+
+/**
+ * Extensions every certificate of a profile and issuer carries byte for byte, encoded once:
+ * through the schema serializer they cost more than the rest of the TBS. Bounded by clearing,
+ * as the keys are a handful per issuer and profile.
+ */
+const sharedExtensions = new Map<string, CertificateExtension>();
+
+function shared(key: string, build: () => CertificateExtension): CertificateExtension {
+  let extension = sharedExtensions.get(key);
+  if (!extension) {
+    extension = build();
+    if (sharedExtensions.size >= 1024) sharedExtensions.clear();
+    sharedExtensions.set(key, extension);
+  }
+  return extension;
 }
 
 /** The key's 04‖X‖Y and its GM/T 0015 SPKI, whichever form it came in. */

@@ -114,7 +114,7 @@ function refuseEncryptionRequest(context: IssuanceContext, instruction: IssueIns
 const DAY_MS = 86_400_000;
 
 /** The TBSCertificate for an instruction: profile, holder key from the verified CSR, linted. */
-async function planCertificate(context: IssuanceContext, instruction: IssueInstruction) {
+export async function planCertificate(context: IssuanceContext, instruction: IssueInstruction) {
   if (!requestableProfiles.has(instruction.profile as ProfileId)) {
     throw new AppError(
       'PROFILE_NOT_REQUESTABLE',
