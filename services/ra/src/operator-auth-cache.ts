@@ -21,7 +21,7 @@ const cacheSafe = ['application.enter', 'application.review', 'application.issue
 /**
  * Access control that authenticates an operator's token once per ten seconds rather than on each
  * request (two queries each): it keeps answers only while its own connection LISTENs for
- * migration 0027's notifications, which forget them all.
+ * migration 0026's notifications, which forget them all.
  */
 export function registerCachedAccessControl(
   app: HttpServer,

@@ -2,7 +2,7 @@ import type { Authenticated } from './authenticate.ts';
 import { credentialDigest } from './credential.ts';
 import type { Operator } from './operators.ts';
 
-/** What migration 0027's triggers notify on any change to operators, roles, sessions or certificate status. */
+/** What migration 0026's triggers notify on any change to operators, roles, sessions or certificate status. */
 export const operatorAuthChannel = 'operator_auth';
 
 /**
