@@ -16,5 +16,11 @@ CREATE TRIGGER operator_roles_auth_change AFTER INSERT OR UPDATE OR DELETE OR TR
   FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
 CREATE TRIGGER operator_sessions_auth_change AFTER UPDATE OR DELETE OR TRUNCATE ON operator_sessions
   FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
-CREATE TRIGGER certificates_auth_change AFTER UPDATE OF status OR DELETE OR TRUNCATE ON certificates
+-- Only a good certificate ceasing to be good can end a login the cache holds (it keeps successes
+-- only): issuance (planned → good) and unfreezing must not empty the cache on every certificate.
+-- PostgreSQL folds a transaction's identical notifications into one, so a revoked batch sends one.
+CREATE TRIGGER certificates_auth_change AFTER UPDATE OF status ON certificates
+  FOR EACH ROW WHEN (OLD.status = 'good' AND NEW.status <> 'good')
+  EXECUTE FUNCTION notify_operator_auth();
+CREATE TRIGGER certificates_auth_removal AFTER DELETE OR TRUNCATE ON certificates
   FOR EACH STATEMENT EXECUTE FUNCTION notify_operator_auth();
