@@ -11,25 +11,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSm2Spki } from '@sm2ca/gm';
-import { buildCsr } from '@sm2ca/pki';
 import { loadConfig, openConfiguredDevice } from '@sm2ca/platform';
 import { startEmbeddedPostgres } from '@sm2ca/store';
+import { prepareBatchRows } from '../test/support/batch-rows.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { startStack } from '../test/support/sm2ca-stack.ts';
 import { addStackOperator } from '../test/support/stack-operators.ts';
 
 const rowCount = Number(process.argv[2] ?? 10_000);
 const badPercent = Number(process.argv[3] ?? 1);
-
-const residentWeights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-/** A valid GB 11643 number per holder: area 110105, birth dates from 1950-01-01, sequence 000-999. */
-function residentId(n: number): string {
-  const birth = new Date(Date.UTC(1950, 0, 1) + Math.floor(n / 1000) * 86_400_000);
-  const body = `110105${birth.toISOString().slice(0, 10).replaceAll('-', '')}${String(n % 1000).padStart(3, '0')}`;
-  const sum = residentWeights.reduce((acc, w, i) => acc + w * Number(body[i]), 0);
-  return body + '10X98765432'[sum % 11];
-}
 
 async function rawSignRate(device: Awaited<ReturnType<typeof openConfiguredDevice>>, label: string) {
   const message = Buffer.alloc(512, 0x42);
@@ -102,36 +92,7 @@ try {
 
   const device = await openConfiguredDevice(loadConfig(stack.env));
   process.stderr.write(`preparing ${rowCount} rows (${badPercent}% bad)…\n`);
-  const badEvery = badPercent > 0 ? Math.round(100 / badPercent) : 0;
-  const rows: unknown[] = new Array(rowCount);
-  const badRows: number[] = [];
-  const prepare = async (i: number) => {
-    const label = `bench-batch-${i}`;
-    const publicKey = decodeSm2Spki(await device.generateKeyPair({ label, token: false }));
-    const csr = await buildCsr({ subject: [{ type: 'CN', value: label }], publicKey }, device.signer(label));
-    const id = residentId(i);
-    const bad = badEvery > 0 && i % badEvery === badEvery - 1;
-    if (bad) badRows.push(i + 1);
-    rows[i] = {
-      holderType: 'person',
-      profile: 'person-sign',
-      // A bad row: the check character of the resident ID mistyped.
-      holder: {
-        commonName: label,
-        identity: { residentId: bad ? id.slice(0, 17) + (id[17] === '0' ? '1' : '0') : id },
-      },
-      csr: Buffer.from(csr).toString('base64'),
-      publishConsent: false,
-    };
-  };
-  // A few at once: preparing is not what is measured, and one at a time takes many minutes for 10,000.
-  let prepared = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (prepared < rowCount) await prepare(prepared++);
-    }),
-  );
-  badRows.sort((a, b) => a - b);
+  const { rows, badRows } = await prepareBatchRows(device, rowCount, badPercent, 'bench-batch');
   const rate = await rawSignRate(device, 'bench-batch-0');
   await device.close();
 
