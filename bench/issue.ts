@@ -7,7 +7,7 @@
  * Prints figures, never asserts.  Run: npx tsx bench/issue.ts [applications] [makers]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSm2Spki } from '@sm2ca/gm';
@@ -38,8 +38,9 @@ async function rawSignRate(device: Awaited<ReturnType<typeof openConfiguredDevic
   return count / 3;
 }
 
+const pgDir = mkdtempSync(join(tmpdir(), 'bench-issue-pg-'));
 const pg = await startEmbeddedPostgres({
-  dir: mkdtempSync(join(tmpdir(), 'bench-issue-pg-')),
+  dir: pgDir,
   port: await freePort(),
 });
 const stack = await startStack(pg.url, { SM2CA_DB_POOL_SIZE: '20' }, ['ca', 'ra']);
@@ -146,4 +147,5 @@ try {
 } finally {
   await stack.stop();
   await pg.stop();
+  rmSync(pgDir, { recursive: true, force: true });
 }

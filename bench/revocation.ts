@@ -6,7 +6,7 @@
  * Goals: p99 <= 1 s and <= 60 s. Prints figures, never asserts.
  * Run: npx tsx bench/revocation.ts [revocations] [concurrency]
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSm2Spki } from '@sm2ca/gm';
@@ -41,8 +41,9 @@ const pool = async (n: number, work: (i: number) => Promise<void>) => {
   );
 };
 
+const pgDir = mkdtempSync(join(tmpdir(), 'bench-revocation-pg-'));
 const pg = await startEmbeddedPostgres({
-  dir: mkdtempSync(join(tmpdir(), 'bench-revocation-pg-')),
+  dir: pgDir,
   port: await freePort(),
 });
 const stack = await startStack(pg.url);
@@ -122,4 +123,5 @@ try {
 } finally {
   await stack.stop();
   await pg.stop();
+  rmSync(pgDir, { recursive: true, force: true });
 }
