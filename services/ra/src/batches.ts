@@ -141,12 +141,13 @@ async function enterRows(
       `WITH entered AS (
          INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
                                    entered_by, entered_at, deadline, deadline_provisional, dual, batch_id, batch_row,
-                                   template_version)
+                                   template, template_version)
          SELECT 'submitted', r.holder_type, r.holder, r.holder_key, r.profile, r.csr, r.publish_consent,
-                $7, $8, $9, $10, false, $11, r.batch_row, r.template_version
+                $7, $8, $9, $10, false, $11, r.batch_row, r.template, r.template_version
            FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::bytea[], $6::boolean[], $12::int[],
-                       $15::int[])
-                AS r(holder_type, holder, holder_key, profile, csr, publish_consent, batch_row, template_version)
+                       $16::text[], $15::int[])
+                AS r(holder_type, holder, holder_key, profile, csr, publish_consent, batch_row, template,
+                     template_version)
          RETURNING id, profile, holder_key, batch_row
        )
        INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
@@ -170,6 +171,7 @@ async function enterRows(
         actor.name,
         actor.role,
         chunk.map((g) => g.template.version),
+        chunk.map((g) => g.template.name),
       ],
     );
   }
