@@ -185,8 +185,12 @@ async function enterRows(
   }
 }
 
-async function lockBatch(client: PoolClient, id: string): Promise<{ entered_by: string }> {
-  const { rows } = await client.query('SELECT entered_by FROM batches WHERE id = $1 FOR SHARE', [id]);
+/**
+ * A batch never changes once entered (the RA may only insert batches), so it is read without a
+ * lock: FOR SHARE would need an UPDATE grant the RA's database role does not have.
+ */
+async function readBatchEntry(client: PoolClient, id: string): Promise<{ entered_by: string }> {
+  const { rows } = await client.query('SELECT entered_by FROM batches WHERE id = $1', [id]);
   if (!rows[0]) throw new AppError('BATCH_NOT_FOUND', `no batch ${id}`, 404);
   return { entered_by: String(rows[0].entered_by) };
 }
@@ -335,7 +339,7 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
       const { decision, reason, rows: listed } = request.body;
       requireReason(decision, reason);
       return withTransaction(ctx.pool, async (client) => {
-        const batch = await lockBatch(client, id);
+        const batch = await readBatchEntry(client, id);
         if (batch.entered_by === actor.id) {
           throw new AppError('SAME_OPERATOR', 'the operator who entered a batch may not review it', 403);
         }
