@@ -16,6 +16,8 @@ const DAY_MS = 86_400_000;
  * administrator drafts through `sm2ca template`, lint refuses a bad draft, another
  * administrator approves a good one, an application is entered and issued under it, and the
  * certificate (read by OpenSSL and `sm2ca lint`) carries the template's validity and usages.
+ * A template under a name of its own, with its own encryption twin, is used by single, dual,
+ * batch and renewal applications.
  */
 describe('certificate templates end to end', () => {
   let stack: Stack;
@@ -28,7 +30,7 @@ describe('certificate templates end to end', () => {
     const db = await createTestDatabase();
     drop = db.drop;
     // Under the services' own database roles: the grants of migration 0023 are part of what is tested.
-    stack = await startStack(db.url, { SM2CA_SERVICE_ROLES: '1' }, ['ca', 'ra']);
+    stack = await startStack(db.url, { SM2CA_SERVICE_ROLES: '1' }, ['ca', 'ra', 'km']);
     ({ ra } = await raOperators(stack));
     [admin.a, admin.b] = await Promise.all([
       addStackOperator(stack, 'admin-a', ['business-admin']),
@@ -219,6 +221,244 @@ describe('certificate templates end to end', () => {
     const after = (await ra('GET', `/v1/applications/${id}`, 'reviewer')).json();
     expect(JSON.stringify(after.issueError)).toContain('TEMPLATE_NOT_APPROVED');
   });
+
+  const staffSubject: TemplateBody['subject'] = {
+    required: ['C', 'O', 'CN'],
+    allowed: ['C', 'O', 'OU', 'CN'],
+    patterns: { O: '国家税务总局.+税务局' },
+  };
+  const staff: TemplateBody = {
+    ...templateOfProfile('person-sign', ['person'], { sameKeyRenewal: false, supersede: 'revoke' }),
+    kind: 'person-sign',
+    description: 'Signature certificate of tax bureau staff, one year',
+    validityDays: 365,
+    subject: staffSubject,
+    identity: ['identifyCode'],
+    encryptionTemplate: 'tax-bureau-staff-encrypt',
+  };
+  const staffEncrypt: TemplateBody = {
+    ...templateOfProfile('person-encrypt', ['person']),
+    kind: 'person-encrypt',
+    description: 'Encryption certificate of tax bureau staff, one year',
+    validityDays: 365,
+    subject: staffSubject,
+    identity: ['identifyCode'],
+  };
+  const staffHolder = (commonName: string) => ({
+    commonName,
+    organization: '国家税务总局北京市税务局',
+    identity: { residentId: '11010519491231002X' },
+  });
+  const applyStaff = (commonName: string, extra: Record<string, unknown> = {}) =>
+    ra('POST', '/v1/applications', 'clerk', {
+      holderType: 'person',
+      profile: 'person-sign',
+      template: 'tax-bureau-staff',
+      holder: staffHolder(commonName),
+      csr: opensslHolderCsr(dir, `staff-${commonName}`, '/C=CN/CN=holder'),
+      publishConsent: false,
+      ...extra,
+    });
+  /** Reviews and issues an application, and writes what was issued as PEM files named after `prefix`. */
+  const reviewAndIssue = async (id: string, prefix: string) => {
+    const reviewed = await ra('POST', `/v1/applications/${id}/review`, 'reviewer', { decision: 'approve' });
+    expect(reviewed.status, reviewed.text).toBe(200);
+    const issued = await ra('POST', `/v1/applications/${id}/issue`, 'maker');
+    expect(issued.status, issued.text).toBe(201);
+    const { download, issuerId, serial, encryption } = issued.json();
+    const res = await ra('POST', '/v1/download', undefined, {
+      reference: download.reference,
+      code: download.code,
+      format: 'der',
+    });
+    expect(res.status, res.text).toBe(200);
+    const body = res.json();
+    const pem = (der: string) =>
+      `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+    writeFileSync(join(dir, `${prefix}.pem`), pem(body.certificate));
+    writeFileSync(join(dir, 'sub.pem'), pem(body.chain[0]));
+    if (body.encryption) writeFileSync(join(dir, `${prefix}-encrypt.pem`), pem(body.encryption.certificate));
+    return { issuerId: issuerId as string, serial: serial as string, encryption };
+  };
+  const days = (file: string) => {
+    const dates = openssl(['x509', '-in', file, '-noout', '-startdate', '-enddate'], dir).toString();
+    const [, start, end] = /notBefore=(.+)\nnotAfter=(.+)/.exec(dates)!;
+    return Math.round((Date.parse(end!) - Date.parse(start!)) / DAY_MS);
+  };
+  const lintClean = async (file: string) => {
+    const lint = await stack.cli(['lint', join(dir, file), '--issuer', join(dir, 'sub.pem')]);
+    expect(lint.code, `${file}: ${lint.stdout}${lint.stderr}`).toBe(0);
+  };
+
+  it('drafts a template under a new name: it needs a kind, another approver and an approved twin', async () => {
+    const kindless = await asAdmin('a', 'POST', '/v1/admin/templates/tax-bureau-staff/versions', {
+      ...staff,
+      kind: undefined,
+    });
+    expect(kindless.status, kindless.text).toBe(201);
+    expect(kindless.json().findings.map((f: { code: string }) => f.code)).toEqual(['TEMPLATE_KIND']);
+    const unlinted = await asAdmin('b', 'POST', '/v1/admin/templates/tax-bureau-staff/versions/1/approve');
+    expect(unlinted.status).toBe(422);
+    expect(unlinted.json().error.code).toBe('TEMPLATE_LINT_FAILED');
+    await asAdmin('b', 'POST', '/v1/admin/templates/tax-bureau-staff/versions/1/reject', {
+      reason: 'no kind',
+    });
+
+    const drafted = await template('a', ['draft', 'tax-bureau-staff', draftFile('staff.json', staff)]);
+    expect(drafted.code, drafted.stderr).toBe(0);
+    expect(drafted.stdout).toMatch(/^tax-bureau-staff\t2\tdraft\t365d\tadmin-a\t/);
+
+    // Its twin does not exist yet: the approval is refused and the draft stays a draft.
+    const twinless = await asAdmin('b', 'POST', '/v1/admin/templates/tax-bureau-staff/versions/2/approve');
+    expect(twinless.status).toBe(422);
+    expect(twinless.json().error.code).toBe('TEMPLATE_UNKNOWN');
+    const own = await template('a', ['approve', 'tax-bureau-staff', '2']);
+    expect(own.code).not.toBe(0);
+    expect(own.stderr).toContain('TEMPLATE_OWN_DRAFT');
+
+    const twin = await template('b', [
+      'draft',
+      'tax-bureau-staff-encrypt',
+      draftFile('twin.json', staffEncrypt),
+    ]);
+    expect(twin.code, twin.stderr).toBe(0);
+    expect((await template('a', ['approve', 'tax-bureau-staff-encrypt', '1'])).code).toBe(0);
+    const approved = await template('b', ['approve', 'tax-bureau-staff', '2']);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/^tax-bureau-staff\t2\tapproved\t/);
+    const listed = await template('a', ['list']);
+    expect(listed.stdout).toMatch(/^tax-bureau-staff-encrypt\t1\tapproved\t365d\tadmin-b\t/m);
+
+    // A name keeps its kind: a device template takes a name of its own.
+    const otherKind = await asAdmin('a', 'POST', '/v1/admin/templates/tax-bureau-staff/versions', {
+      ...staff,
+      kind: 'device-sign',
+      holderTypes: ['device'],
+    });
+    expect(otherKind.status, otherKind.text).toBe(422);
+    expect(otherKind.json().error.code).toBe('TEMPLATE_KIND_CHANGED');
+    const versions = (await asAdmin('a', 'GET', '/v1/admin/templates'))
+      .json()
+      .items.filter((t: { name: string }) => t.name === 'tax-bureau-staff');
+    expect(versions.map((t: { status: string }) => t.status)).toEqual(['rejected', 'approved']);
+  }, 180_000);
+
+  it('refuses an unknown template, one of another kind and a subject outside it, keeping nothing', async () => {
+    const entered = async () =>
+      (
+        await ra('GET', '/v1/applications?holderKey=resident-id:11010519491231002X&limit=500', 'reviewer')
+      ).json().items.length;
+    const before = await entered();
+    const unknown = await applyStaff('Li Na', { template: 'tax-bureau-chief' });
+    expect(unknown.status, unknown.text).toBe(422);
+    expect(unknown.json().error.code).toBe('TEMPLATE_UNKNOWN');
+    const otherKind = await applyStaff('Li Na', { template: 'tax-bureau-staff-encrypt' });
+    expect(otherKind.json().error.code).toBe('TEMPLATE_KIND_MISMATCH');
+    const draft = await applyStaff('Li Na', { templateVersion: 1 });
+    expect(draft.json().error.code).toBe('TEMPLATE_NOT_APPROVED');
+    const outside = await applyStaff('Li Na', {
+      holder: { ...staffHolder('Li Na'), organization: 'Some Company' },
+    });
+    expect(outside.json().error.code).toBe('TEMPLATE_SUBJECT');
+    expect(await entered()).toBe(before);
+  }, 180_000);
+
+  it('issues a single certificate under the new name, and renews under it', async () => {
+    const entered = await applyStaff('Li Na');
+    expect(entered.status, entered.text).toBe(201);
+    expect(entered.json()).toMatchObject({
+      profile: 'person-sign',
+      template: 'tax-bureau-staff',
+      templateVersion: 2,
+    });
+    const { issuerId, serial } = await reviewAndIssue(entered.json().id, 'staff');
+    const text = openssl(['x509', '-in', 'staff.pem', '-noout', '-text', '-nameopt', 'utf8'], dir).toString();
+    expect(text).toContain('O=国家税务总局北京市税务局');
+    expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature, Non Repudiation\n/);
+    const caDays = days('sub.pem');
+    expect(days('staff.pem')).toBeLessThanOrEqual(365);
+    expect(days('staff.pem')).toBe(Math.min(365, caDays));
+    await lintClean('staff.pem');
+    const detail = (await ra('GET', `/v1/certificates/${issuerId}/${serial}/detail`, 'reviewer')).json();
+    expect(detail).toMatchObject({ template: 'tax-bureau-staff', templateVersion: 2 });
+
+    // The template's renewal rule: a new key only, the holder checked at the desk.
+    const renewal = await ra('POST', '/v1/renewals', 'clerk', {
+      issuerId,
+      serial,
+      csr: opensslHolderCsr(dir, 'staff-renewed', '/C=CN/CN=holder'),
+      holder: staffHolder('Li Na'),
+    });
+    expect(renewal.status, renewal.text).toBe(201);
+    expect(renewal.json()).toMatchObject({ template: 'tax-bureau-staff', templateVersion: 2 });
+    await reviewAndIssue(renewal.json().id, 'staff-renewed');
+    await lintClean('staff-renewed.pem');
+  }, 180_000);
+
+  it('issues a dual pair whose encryption certificate comes from the twin template', async () => {
+    const entered = await applyStaff('Zhou Jie', { dual: true });
+    expect(entered.status, entered.text).toBe(201);
+    expect(entered.json().encryption).toMatchObject({
+      profile: 'person-encrypt',
+      template: 'tax-bureau-staff-encrypt',
+      templateVersion: 1,
+    });
+    const { issuerId, encryption } = await reviewAndIssue(entered.json().id, 'dual');
+    const detail = (
+      await ra('GET', `/v1/certificates/${issuerId}/${encryption.serial}/detail`, 'reviewer')
+    ).json();
+    expect(detail).toMatchObject({
+      certificate: { profile: 'person-encrypt' },
+      template: 'tax-bureau-staff-encrypt',
+      templateVersion: 1,
+    });
+    const text = openssl(
+      ['x509', '-in', 'dual-encrypt.pem', '-noout', '-text', '-nameopt', 'utf8'],
+      dir,
+    ).toString();
+    expect(text).toContain('O=国家税务总局北京市税务局');
+    expect(/X509v3 Key Usage: critical\n\s+(.+)\n/.exec(text)?.[1]).toBe(
+      'Key Encipherment, Data Encipherment, Key Agreement',
+    );
+    expect(days('dual-encrypt.pem')).toBe(days('dual.pem'));
+    await lintClean('dual.pem');
+    await lintClean('dual-encrypt.pem');
+  }, 180_000);
+
+  it('enters and issues a batch row under the new name', async () => {
+    const rows = [
+      {
+        holderType: 'person',
+        profile: 'person-sign',
+        template: 'tax-bureau-staff',
+        holder: staffHolder('Qian Yu'),
+        csr: opensslHolderCsr(dir, 'batch-qian', '/C=CN/CN=holder'),
+        publishConsent: false,
+      },
+    ];
+    const entered = await ra('POST', '/v1/batches', 'clerk', { rows });
+    expect(entered.status, entered.text).toBe(201);
+    const { batch, invalid } = entered.json();
+    expect(invalid).toEqual([]);
+    const reviewed = await ra('POST', `/v1/batches/${batch.id}/review`, 'reviewer', { decision: 'approve' });
+    expect(reviewed.status, reviewed.text).toBe(200);
+    const issued = await ra('POST', `/v1/batches/${batch.id}/issue`, 'maker');
+    expect(issued.status, issued.text).toBe(200);
+    expect(issued.json().failed).toEqual([]);
+    const [row] = issued.json().issued as { applicationId: string; serial: string }[];
+    const application = (await ra('GET', `/v1/applications/${row!.applicationId}`, 'reviewer')).json();
+    expect(application).toMatchObject({ template: 'tax-bureau-staff', templateVersion: 2 });
+    const detail = await ra(
+      'GET',
+      `/v1/certificates/${application.issuerId}/${row!.serial}/detail`,
+      'reviewer',
+    );
+    expect(detail.json()).toMatchObject({ template: 'tax-bureau-staff', templateVersion: 2 });
+    const der = Buffer.from(detail.json().der, 'base64');
+    expect(
+      openssl(['x509', '-inform', 'DER', '-noout', '-subject', '-nameopt', 'utf8'], dir, der).toString(),
+    ).toContain('O=国家税务总局北京市税务局');
+  }, 180_000);
 
   it('keeps template administration to business administrators', async () => {
     const asClerk = await ra('POST', '/v1/admin/templates/person-sign/versions/3/retire', 'clerk');

@@ -4,6 +4,7 @@ import {
   subjectFindings,
   type TemplateBody,
   templateFindings,
+  templateKindOf,
   templateKinds,
   templateOfProfile,
 } from './certificate-template.ts';
@@ -73,5 +74,29 @@ describe('certificate templates', () => {
       'TEMPLATE_SUBJECT_NOT_ALLOWED',
       'TEMPLATE_SUBJECT_PATTERN',
     ]);
+  });
+
+  it('takes a new name its kind from the body, and lints it as that kind', () => {
+    const staff: TemplateBody = { ...personSign(), kind: 'person-sign', validityDays: 365 };
+    expect(templateKindOf('tax-bureau-staff', staff)).toBe('person-sign');
+    expect(templateFindings('tax-bureau-staff', staff)).toEqual([]);
+    expect(profileOfTemplate('person-sign', staff).maxValidityDays).toBe(365);
+    const mixed = { ...staff, keyUsage: ['digitalSignature', 'keyAgreement'] } as TemplateBody;
+    expect(templateFindings('tax-bureau-staff', mixed).map((f) => f.code)).toContain('KEY_USAGE_MIXED');
+  });
+
+  it('refuses a new name without a kind, and a kind name of another kind', () => {
+    expect(templateKindOf('tax-bureau-staff', personSign())).toBeUndefined();
+    expect(templateFindings('tax-bureau-staff', personSign())[0]!.code).toBe('TEMPLATE_KIND');
+    const device = { ...personSign(), kind: 'device-sign' } as TemplateBody;
+    expect(templateKindOf('person-sign', device)).toBeUndefined();
+    expect(templateFindings('person-sign', device)[0]!.code).toBe('TEMPLATE_KIND');
+    expect(templateKindOf('root-ca', { kind: 'person-sign' })).toBeUndefined();
+  });
+
+  it('lets only a signature kind name an encryption twin', () => {
+    const encrypt = { ...templateOfProfile('person-encrypt', ['person']), encryptionTemplate: 'x-encrypt' };
+    expect(templateFindings('person-encrypt', encrypt).map((f) => f.code)).toContain('TEMPLATE_TWIN');
+    expect(templateFindings('person-sign', { ...personSign(), encryptionTemplate: 'x-encrypt' })).toEqual([]);
   });
 });

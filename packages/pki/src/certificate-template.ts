@@ -12,12 +12,14 @@ import { type CertificateProfile, getProfile, PROFILES, type ProfileId } from '.
 import { buildTbsCertificate, type TbsInput } from './tbs-builder.ts';
 
 /**
- * One version of a certificate template as the business administrator drafts it. Its name is
- * one of the end-entity profile kinds, which fixes what the rest of the system derives from the
- * kind (the holder's key purpose, the encryption twin); everything a certificate of that kind
- * carries is the template's.
+ * One version of a certificate template as the business administrator drafts it. Its kind, one
+ * of the end-entity profile kinds, fixes what the rest of the system derives from the kind (the
+ * holder's key purpose, the encryption twin); everything a certificate of that kind carries is
+ * the template's.
  */
 export interface TemplateBody {
+  /** The end-entity kind; absent: the template's name is its kind (the seeded templates). */
+  kind?: ProfileId;
   description: string;
   /** The longest validity a certificate under this version gets (and its default). */
   validityDays: number;
@@ -35,6 +37,11 @@ export interface TemplateBody {
   identity: (keyof IdentityInfo)[];
   /** What a renewal keeps and what becomes of the renewed certificate; absent: not renewable. */
   renewal?: { sameKeyRenewal: boolean; supersede: 'revoke' | 'expire' };
+  /**
+   * A signature template's encryption twin in a dual enrollment: the template whose newest
+   * approved version the KM-generated certificate is issued under; absent: the kind's twin.
+   */
+  encryptionTemplate?: string;
 }
 
 /** End-entity kinds a template can be drafted for: CA and OCSP certificates come only from the key ceremony. */
@@ -52,6 +59,19 @@ export const templateKinds: readonly ProfileId[] = [
 
 export function isTemplateKind(name: string): name is ProfileId {
   return (templateKinds as readonly string[]).includes(name);
+}
+
+/** A template's kind: its body's, or its name when that is a kind; undefined: it has none. */
+export function templateKindOf(name: string, body: Pick<TemplateBody, 'kind'>): ProfileId | undefined {
+  const kind = body.kind ?? name;
+  if (!isTemplateKind(kind)) return undefined;
+  // A template named after a kind is of that kind, so a name never misleads about its kind.
+  if (isProfileId(name) && name !== kind) return undefined;
+  return kind;
+}
+
+function isProfileId(name: string): boolean {
+  return Object.hasOwn(PROFILES, name);
 }
 
 /** The profile the tbs builder and linter check certificates against. */
@@ -116,16 +136,25 @@ export function subjectFindings(body: TemplateBody, subject: readonly DnAttribut
  * sample certificate built from it. Empty: it may be approved.
  */
 export function templateFindings(name: string, body: TemplateBody): LintFinding[] {
-  if (!isTemplateKind(name)) {
+  const kind = templateKindOf(name, body);
+  if (!kind) {
     return [
-      finding('TEMPLATE_KIND', `${name} is not an end-entity certificate kind (${templateKinds.join(', ')})`),
+      finding(
+        'TEMPLATE_KIND',
+        isProfileId(name)
+          ? `a template named ${name} is of kind ${name}, an end-entity certificate kind (${templateKinds.join(', ')})`
+          : `template ${name} needs a kind, one of ${templateKinds.join(', ')}`,
+      ),
     ];
   }
   const out: LintFinding[] = [];
-  const profile = profileOfTemplate(name, body);
+  const profile = profileOfTemplate(kind, body);
   // Signature and encryption keys are kept apart by kind (key bindings, the KM's escrow).
-  if (keyPurposeOf(name) !== (body.keyUsage.includes('keyEncipherment') ? 'encryption' : 'signature')) {
-    out.push(finding('TEMPLATE_KEY_PURPOSE', `a ${name} certificate's key is for ${keyPurposeOf(name)}`));
+  if (keyPurposeOf(kind) !== (body.keyUsage.includes('keyEncipherment') ? 'encryption' : 'signature')) {
+    out.push(finding('TEMPLATE_KEY_PURPOSE', `a ${kind} certificate's key is for ${keyPurposeOf(kind)}`));
+  }
+  if (body.encryptionTemplate !== undefined && keyPurposeOf(kind) !== 'signature') {
+    out.push(finding('TEMPLATE_TWIN', `a ${kind} certificate has no encryption twin`));
   }
   for (const type of body.subject.required) {
     if (!body.subject.allowed.includes(type)) {

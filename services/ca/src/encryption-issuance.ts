@@ -1,10 +1,11 @@
 import { decodeSm2Spki, encodeSm2Spki } from '@sm2ca/gm';
-import { getProfile, parseCsr, planTbsCertificate, randomSerialNumber } from '@sm2ca/pki';
+import { parseCsr, planTbsCertificate, randomSerialNumber } from '@sm2ca/pki';
 import { AppError, issuerUrls, keyBindingOf } from '@sm2ca/platform';
 import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fields.ts';
 import type { IssuanceContext, IssueResult } from './issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
 import { signPlanned, storeIssued } from './issued-certificate.ts';
+import { templateOfKind } from './issuing-templates.ts';
 import { findInstruction } from './request-ledger.ts';
 
 /** The encryption certificate's number and validity, fixed before the KM is asked for its key. */
@@ -119,7 +120,7 @@ async function applyForKey(
     notAfter: application.notAfter,
   });
   const issuer = context.issuers.get(application.issuerId)!;
-  const profile = getProfile(instruction.encryption!.profile);
+  const { profile } = await templateOfKind(context.templates, instruction.encryption!);
   const urls = issuerUrls(context.config, application.issuerId, issuer.certificate.subject);
   const publicKey = decodeSm2Spki(key.publicKey);
   const { tbs } = lintedTbs(
@@ -203,6 +204,8 @@ async function signAndStore(
     profile: instruction.encryption!.profile,
     audit: {
       profile: instruction.encryption!.profile,
+      template: instruction.encryption!.template ?? instruction.encryption!.profile,
+      templateVersion: instruction.encryption!.templateVersion ?? 1,
       requestId: instruction.requestId,
       keyEscrowedBy: 'km',
       signatureCertificate: `${signature.issuerId}/${signature.serial}`,

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { derToPem, lintCertificate, parseCertificate, validateChain } from '@sm2ca/pki';
+import { derToPem, lintCertificate, parseCertificate, templateOfProfile, validateChain } from '@sm2ca/pki';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmDistId, openssl, tempDir } from '../../../test/support/openssl-cli.ts';
@@ -111,7 +111,12 @@ describe('CA issuance', () => {
         {
           actor: 'ra',
           actor_role: 'ra_instruction',
-          after: { profile: 'person-sign', requestId: 'stored-request-01' },
+          after: {
+            profile: 'person-sign',
+            template: 'person-sign',
+            templateVersion: 1,
+            requestId: 'stored-request-01',
+          },
         },
       ]);
       await expect.poll(() => notices.length).toBe(1);
@@ -335,5 +340,29 @@ describe('CA issuance', () => {
     const res = await issue({ subject: [{ type: 'CN', value: 'no country' }] });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toMatch(/^PROFILE_/);
+  });
+
+  it('issues under a template of its own name as the kind its body names, and refuses it for another kind', async () => {
+    const body = { ...templateOfProfile('person-sign', ['person']), kind: 'person-sign', validityDays: 200 };
+    await bed.db.pool.query(
+      `INSERT INTO certificate_templates (name, version, body, status, decided_at)
+       VALUES ('staff-login', 1, $1, 'approved', now())`,
+      [JSON.stringify(body)],
+    );
+    const res = await issue({ template: 'staff-login', templateVersion: 1 });
+    expect(res.statusCode, res.body).toBe(200);
+    const cert = parseCertificate(Buffer.from(res.json().certificate, 'base64'));
+    expect((cert.notAfter.getTime() - cert.notBefore.getTime()) / 86_400_000).toBeLessThanOrEqual(200);
+    const { rows } = await bed.db.pool.query('SELECT profile FROM certificates WHERE serial = $1', [
+      res.json().serial,
+    ]);
+    expect(rows[0].profile).toBe('person-sign');
+
+    const otherKind = await issue({ profile: 'operator-sign', template: 'staff-login', templateVersion: 1 });
+    expect(otherKind.statusCode).toBe(422);
+    expect(otherKind.json().error.code).toBe('TEMPLATE_KIND_MISMATCH');
+    const unknown = await issue({ template: 'staff-logout', templateVersion: 1 });
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json().error.code).toBe('TEMPLATE_NOT_APPROVED');
   });
 });

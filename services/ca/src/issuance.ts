@@ -23,7 +23,7 @@ import { issueEncryptionCertificate, type KeyApplication } from './encryption-is
 import type { IssueInstruction } from './issue-instruction.ts';
 import { signPlanned, storeIssued } from './issued-certificate.ts';
 import { chainOf, type Issuer } from './issuers.ts';
-import type { IssuingTemplates } from './issuing-templates.ts';
+import { type IssuingTemplates, templateOfKind } from './issuing-templates.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
 
 export interface IssueResult {
@@ -123,7 +123,7 @@ export async function planCertificate(context: IssuanceContext, instruction: Iss
     );
   }
   refuseEncryptionRequest(context, instruction);
-  const template = await context.templates(instruction.profile, instruction.templateVersion);
+  const template = await templateOfKind(context.templates, instruction);
   template.checkSubject(instruction.subject as DnAttribute[]);
   const { profile } = template;
   const csr = parseCsr(Buffer.from(instruction.csr, 'base64'));
@@ -155,7 +155,9 @@ export async function planCertificate(context: IssuanceContext, instruction: Iss
   if (instruction.encryption) {
     // The twin's key comes from the KM later; whether the holder's fields fit its profile is
     // known now, before the signature certificate is issued without it.
-    const twin = getProfile(instruction.encryption.profile);
+    const twinTemplate = await templateOfKind(context.templates, instruction.encryption);
+    twinTemplate.checkSubject(instruction.subject as DnAttribute[]);
+    const twin = twinTemplate.profile;
     lintedTbs(planTbsCertificate({ profile: twin, ...fields }), twin, context.issuingCa.certificate);
   }
   return {
@@ -344,7 +346,12 @@ async function signAndStore(
     // A dual issue's answer waits for its encryption certificate.
     response: instruction.encryption ? null : result,
     profile: instruction.profile,
-    audit: { profile: instruction.profile, requestId: instruction.requestId },
+    audit: {
+      profile: instruction.profile,
+      template: instruction.template ?? instruction.profile,
+      templateVersion: instruction.templateVersion ?? 1,
+      requestId: instruction.requestId,
+    },
   });
   if (!stored) {
     const done = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });

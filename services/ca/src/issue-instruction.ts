@@ -12,7 +12,9 @@ export const IssueInstructionSchema = Type.Object(
     timestamp: Type.String(),
     operation: Type.Literal('issue'),
     profile: Text(64),
-    /** The approved version of the profile's template; version 1, the seeded built-in profile, when absent. */
+    /** The template issued under, of the profile's kind; absent: the profile's own. */
+    template: Type.Optional(Text(64)),
+    /** The approved version of the template; version 1, the seeded built-in profile, when absent. */
     templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     holderKey: Type.Optional(Text(128)),
     csr: Type.String({ minLength: 1, maxLength: 16384, pattern: '^[A-Za-z0-9+/]+={0,2}$' }),
@@ -65,6 +67,10 @@ export const IssueInstructionSchema = Type.Object(
       Type.Object(
         {
           profile: Type.Union(encryptionProfileIds.map((id) => Type.Literal(id))),
+          /** The encryption certificate's template, of the profile's kind; absent: the profile's own. */
+          template: Type.Optional(Text(64)),
+          /** Its approved version; version 1, the seeded built-in profile, when absent. */
+          templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
         },
         { additionalProperties: false },
       ),

@@ -1,16 +1,17 @@
 import {
   type CertificateProfile,
   type DnAttribute,
-  isTemplateKind,
   profileOfTemplate,
   subjectFindings,
   type TemplateBody,
+  templateKindOf,
 } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 
 /** An approved template version as the CA issues under it. */
 export interface IssuingTemplate {
+  /** Its kind's id with the template's contents: certificates are recorded under the kind. */
   profile: CertificateProfile;
   /** Refuses a subject value the template's patterns do not allow (its attributes are the tbs builder's to check). */
   checkSubject(subject: readonly DnAttribute[]): void;
@@ -54,7 +55,8 @@ async function load(pool: Pool, name: string, version: number): Promise<IssuingT
     text: 'SELECT status, body FROM certificate_templates WHERE name = $1 AND version = $2',
     values: [name, version],
   });
-  if (!isTemplateKind(name) || rows[0]?.status !== 'approved') {
+  const kind = rows[0] && templateKindOf(name, rows[0].body as TemplateBody);
+  if (!kind || rows[0]?.status !== 'approved') {
     throw new AppError(
       'TEMPLATE_NOT_APPROVED',
       `certificate template ${name} version ${version} is ${rows[0]?.status ?? 'unknown'}: only an approved version issues`,
@@ -64,7 +66,7 @@ async function load(pool: Pool, name: string, version: number): Promise<IssuingT
   }
   const body = rows[0].body as TemplateBody;
   return {
-    profile: profileOfTemplate(name, body),
+    profile: profileOfTemplate(kind, body),
     checkSubject(subject) {
       const findings = subjectFindings(body, subject).filter((f) => f.code === 'TEMPLATE_SUBJECT_PATTERN');
       if (findings.length > 0) {
@@ -77,4 +79,25 @@ async function load(pool: Pool, name: string, version: number): Promise<IssuingT
       }
     },
   };
+}
+
+/**
+ * The template an instruction (or its encryption part) names, refused when its kind is not the
+ * profile asked for: the RA vetted the holder, and the CA checks key purpose and twin, by kind.
+ */
+export async function templateOfKind(
+  templates: IssuingTemplates,
+  wanted: { profile: string; template?: string | undefined; templateVersion?: number | undefined },
+): Promise<IssuingTemplate> {
+  const name = wanted.template ?? wanted.profile;
+  const template = await templates(name, wanted.templateVersion);
+  if (template.profile.id !== wanted.profile) {
+    throw new AppError(
+      'TEMPLATE_KIND_MISMATCH',
+      `template ${name} issues ${template.profile.id} certificates, not ${wanted.profile}`,
+      422,
+      { name, kind: template.profile.id, profile: wanted.profile },
+    );
+  }
+  return template;
 }

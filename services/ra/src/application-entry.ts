@@ -1,10 +1,11 @@
 import { type KeyBinding, refuseKeyReuse } from '@sm2ca/platform';
 import {
   type ApprovedTemplate,
+  refuseOtherKind,
   refuseOutsideTemplate,
   templateForApplication,
 } from './certificate-templates.ts';
-import { encryptionProfileFor } from './encryption-profiles.ts';
+import { encryptionProfileFor, encryptionTemplateOf } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { type Holder, type HolderType, type VettedHolder, vetHolder } from './holder-identity.ts';
 import { operatorOfApplication } from './operator-certificates.ts';
@@ -16,6 +17,8 @@ export interface EntryInput {
   holder: Holder;
   csr: string;
   dual: boolean;
+  /** The template to issue under, of the profile's kind; absent: the profile's own. */
+  template?: string;
   /** The template version to issue under; the newest approved one when absent. */
   templateVersion?: number;
   /** For an operator's own certificate only: the operator it is for. */
@@ -26,6 +29,8 @@ export interface VettedEntry {
   vetted: VettedHolder;
   csr: Uint8Array;
   template: ApprovedTemplate;
+  /** A dual application's: the template version its encryption certificate is issued under. */
+  encryptionTemplate?: ApprovedTemplate;
   operatorId: string | null;
   /** What certifying the request's key would bind it to, for the key reuse check. */
   key: KeyBinding;
@@ -33,7 +38,7 @@ export interface VettedEntry {
 
 export type EntryContext = Pick<RaContext, 'pool' | 'allowHolderEncryptionKeys' | 'csrVerifier'>;
 
-export type TemplateLookup = (profile: string, version: number | undefined) => Promise<ApprovedTemplate>;
+export type TemplateLookup = (name: string, version: number | undefined) => Promise<ApprovedTemplate>;
 
 /**
  * The checks an application passes before it is entered, alone or as a batch row: holder
@@ -55,18 +60,24 @@ export async function vetEntry(
 export async function vetEntryButKey(
   ctx: EntryContext,
   input: EntryInput,
-  templateOf: TemplateLookup = (profile, version) => templateForApplication(ctx.pool, profile, version),
+  templateOf: TemplateLookup = (name, version) => templateForApplication(ctx.pool, name, version),
 ): Promise<VettedEntry> {
   const vetted = vetHolder(input.holderType, input.profile, input.holder);
   encryptionProfileFor(vetted.profile.id, input.dual, ctx.allowHolderEncryptionKeys);
   const operatorId = await operatorOfApplication(ctx.pool, vetted.profile.id, input.operatorId);
-  const template = await templateOf(vetted.profile.id, input.templateVersion);
+  const template = await templateOf(input.template ?? vetted.profile.id, input.templateVersion);
+  refuseOtherKind(template, vetted.profile.id);
   refuseOutsideTemplate(template, input.holderType, vetted.instruction.subject);
+  // The twin carries the same holder and subject, so it must fit its own template too.
+  const encryptionTemplate = input.dual ? await encryptionTemplateOf(ctx.pool, template) : undefined;
+  if (encryptionTemplate)
+    refuseOutsideTemplate(encryptionTemplate, input.holderType, vetted.instruction.subject);
   const csr = await verifiedCsr(input.csr, ctx.csrVerifier);
   return {
     vetted,
     csr: csr.der,
     template,
+    ...(encryptionTemplate ? { encryptionTemplate } : {}),
     operatorId,
     key: csrKeyBinding(csr, vetted.holderKey, vetted.profile.id),
   };

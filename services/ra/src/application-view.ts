@@ -22,6 +22,12 @@ const IssueError = Type.Object(
 const EncryptionCertificate = Type.Object(
   {
     profile: Type.String(),
+    template: Type.String({
+      description: 'the certificate template the encryption certificate is issued under',
+    }),
+    templateVersion: Type.Integer({
+      description: 'its approved version, fixed when the application was entered',
+    }),
     issuerId: Nullable(Type.String()),
     serial: Nullable(Type.String()),
   },
@@ -75,8 +81,11 @@ export const ApplicationView = Type.Object({
         "for an operator's own (operator-sign) certificate: the operator it is for; decided by a super admin",
     }),
   ),
+  template: Type.String({
+    description: "the certificate template it is issued under, of the profile's kind",
+  }),
   templateVersion: Type.Integer({
-    description: "the version of the profile's certificate template it is issued under",
+    description: 'the version of the certificate template it is issued under',
   }),
   dual: Type.Boolean({ description: 'a signature certificate and its encryption twin from one application' }),
   encryption: Nullable(EncryptionCertificate),
@@ -128,11 +137,14 @@ export function toApplicationView(row: Row): ApplicationView {
     holderKey: row.holder_key as string,
     profile: row.profile as string,
     operatorId: row.operator_id == null ? null : String(row.operator_id),
+    template: row.template as string,
     templateVersion: row.template_version as number,
     dual: row.dual as boolean,
     encryption: row.dual
       ? {
           profile: encryptionProfileOf[row.profile as ProfileId]!,
+          template: row.encryption_template as string,
+          templateVersion: row.encryption_template_version as number,
           issuerId: row.encryption_serial ? (row.issuer_id as string) : null,
           serial: (row.encryption_serial as string | null) ?? null,
         }
@@ -188,7 +200,10 @@ export interface ApplicationRow {
   holder: ApplicationView['holder'];
   profile: string;
   operator_id: string | null;
+  template: string;
   template_version: number;
+  encryption_template: string | null;
+  encryption_template_version: number | null;
   holder_key: string;
   csr: Buffer;
   dual: boolean;

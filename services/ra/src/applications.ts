@@ -6,6 +6,7 @@ import { vetEntry } from './application-entry.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
 import { HolderSchema, holderTypes, profilesByHolderType } from './holder-identity.ts';
 import { actorOf, literals, type RaContext } from './ra-context.ts';
+import { templateName } from './template-body.ts';
 
 /** The regulation: an application is decided, and the applicant told, within two working days. */
 export const decisionWorkingDays = 2;
@@ -29,10 +30,15 @@ const SubmitBody = Type.Object(
       maxLength: 16_384,
       description: "the holder's PKCS#10 request, PEM or base64 DER, signed with the GM default SM2 ID",
     }),
+    template: Type.Optional(
+      templateName(
+        "the template to issue under, such as tax-bureau-staff: one of the profile's kind; absent: the profile's own",
+      ),
+    ),
     templateVersion: Type.Optional(
       Type.Integer({
         minimum: 1,
-        description: "the profile's template version to issue under; the newest approved one when absent",
+        description: "the template's version to issue under; the newest approved one when absent",
       }),
     ),
     publishConsent: Type.Boolean({ description: 'the holder agrees to the certificate being published' }),
@@ -68,7 +74,7 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
       const actor = actorOf(request);
       const body = request.body;
       const dual = body.dual ?? false;
-      const { vetted, csr, template, operatorId } = await vetEntry(ctx, {
+      const { vetted, csr, template, encryptionTemplate, operatorId } = await vetEntry(ctx, {
         ...body,
         dual,
       });
@@ -78,8 +84,9 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
         const { rows } = await client.query(
           `INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
                                      entered_by, entered_at, deadline, deadline_provisional, dual, operator_id,
-                                     template_version)
-           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+                                     template, template_version, encryption_template, encryption_template_version)
+           VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           RETURNING id`,
           [
             body.holderType,
             JSON.stringify(vetted.holder),
@@ -93,7 +100,10 @@ export function registerApplicationRoutes(app: HttpServer, ctx: RaContext): void
             deadline.provisional,
             dual,
             operatorId,
+            template.name,
             template.version,
+            encryptionTemplate?.name ?? null,
+            encryptionTemplate?.version ?? null,
           ],
         );
         const created = await readApplication(client, String(rows[0].id));

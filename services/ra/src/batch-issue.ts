@@ -67,7 +67,8 @@ async function claimChunk(ctx: RaContext, actor: Actor, batchId: string, since: 
              UPDATE applications a SET ca_request_id = coalesce(a.ca_request_id, gen_random_uuid()::text),
                                        next_issue_attempt_at = now() + make_interval(secs => $3), issue_error = NULL
                FROM due WHERE a.id = due.id
-             RETURNING a.id, a.batch_row, a.holder_type, a.holder, a.profile, a.holder_key, a.csr, a.dual,
+             RETURNING a.id, a.batch_row, a.holder_type, a.holder, a.profile, a.template, a.template_version,
+                       a.encryption_template, a.encryption_template_version, a.holder_key, a.csr, a.dual,
                        a.ca_request_id
            ), audit AS (
              INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)

@@ -10,6 +10,7 @@ import {
 } from './application-entry.ts';
 import { templateForApplication } from './certificate-templates.ts';
 import { HolderSchema, holderTypes, IdentitySchema, profilesByHolderType } from './holder-identity.ts';
+import { templateName } from './template-body.ts';
 
 /** The issue's capacity: one batch carries up to this many rows. */
 export const maxBatchRows = 10_000;
@@ -18,6 +19,9 @@ export const BatchRowSchema = Type.Object(
   {
     holderType: Type.Union(holderTypes.map((type) => Type.Literal(type))),
     profile: Type.String({ minLength: 1, maxLength: 64 }),
+    template: Type.Optional(
+      templateName("the template to issue under, of the profile's kind; absent: the profile's own"),
+    ),
     holder: HolderSchema,
     csr: Type.String({ minLength: 1, maxLength: 16_384, description: 'PKCS#10, PEM or base64 DER' }),
     publishConsent: Type.Boolean(),
@@ -128,11 +132,11 @@ export async function vetRows(
   const results: (GoodRow | BadRow)[] = new Array(rows.length);
   // A batch names a handful of templates in thousands of rows: each looked up once per submission.
   const templates = new Map<string, ReturnType<TemplateLookup>>();
-  const templateOf: TemplateLookup = (profile, version) => {
-    const key = `${profile}@${version ?? 'newest'}`;
+  const templateOf: TemplateLookup = (name, version) => {
+    const key = `${name}@${version ?? 'newest'}`;
     let found = templates.get(key);
     if (!found) {
-      found = templateForApplication(ctx.pool, profile, version);
+      found = templateForApplication(ctx.pool, name, version);
       found.catch(() => {});
       templates.set(key, found);
     }

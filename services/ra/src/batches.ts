@@ -141,12 +141,13 @@ async function enterRows(
       `WITH entered AS (
          INSERT INTO applications (status, holder_type, holder, holder_key, profile, csr, publish_consent,
                                    entered_by, entered_at, deadline, deadline_provisional, dual, batch_id, batch_row,
-                                   template_version)
+                                   template, template_version)
          SELECT 'submitted', r.holder_type, r.holder, r.holder_key, r.profile, r.csr, r.publish_consent,
-                $7, $8, $9, $10, false, $11, r.batch_row, r.template_version
+                $7, $8, $9, $10, false, $11, r.batch_row, r.template, r.template_version
            FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::bytea[], $6::boolean[], $12::int[],
-                       $15::int[])
-                AS r(holder_type, holder, holder_key, profile, csr, publish_consent, batch_row, template_version)
+                       $16::text[], $15::int[])
+                AS r(holder_type, holder, holder_key, profile, csr, publish_consent, batch_row, template,
+                     template_version)
          RETURNING id, profile, holder_key, batch_row
        )
        INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
@@ -170,6 +171,7 @@ async function enterRows(
         actor.name,
         actor.role,
         chunk.map((g) => g.template.version),
+        chunk.map((g) => g.template.name),
       ],
     );
   }
@@ -183,8 +185,12 @@ async function enterRows(
   }
 }
 
-async function lockBatch(client: PoolClient, id: string): Promise<{ entered_by: string }> {
-  const { rows } = await client.query('SELECT entered_by FROM batches WHERE id = $1 FOR SHARE', [id]);
+/**
+ * A batch never changes once entered (the RA may only insert batches), so it is read without a
+ * lock: FOR SHARE would need an UPDATE grant the RA's database role does not have.
+ */
+async function readBatchEntry(client: PoolClient, id: string): Promise<{ entered_by: string }> {
+  const { rows } = await client.query('SELECT entered_by FROM batches WHERE id = $1', [id]);
   if (!rows[0]) throw new AppError('BATCH_NOT_FOUND', `no batch ${id}`, 404);
   return { entered_by: String(rows[0].entered_by) };
 }
@@ -333,7 +339,7 @@ export function registerBatchRoutes(app: HttpServer, ctx: RaContext): void {
       const { decision, reason, rows: listed } = request.body;
       requireReason(decision, reason);
       return withTransaction(ctx.pool, async (client) => {
-        const batch = await lockBatch(client, id);
+        const batch = await readBatchEntry(client, id);
         if (batch.entered_by === actor.id) {
           throw new AppError('SAME_OPERATOR', 'the operator who entered a batch may not review it', 403);
         }

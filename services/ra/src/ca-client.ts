@@ -11,7 +11,9 @@ export { type RevocationReason, revocationReasons } from '@sm2ca/platform';
 export interface IssueInstruction extends HolderInstruction {
   requestId: string;
   profile: string;
-  /** The approved template version of the profile; the CA reads it itself. */
+  /** The template, of the profile's kind, when not the profile's own. */
+  template?: string;
+  /** The approved template version; the CA reads it itself. */
   templateVersion?: number;
   /** How the RA finds this holder's certificates again (identifier type and value). */
   holderKey: string;
@@ -19,7 +21,7 @@ export interface IssueInstruction extends HolderInstruction {
   csr: string;
   validityDays?: number;
   /** Dual enrollment: the CA also issues this encryption profile for a key the KM generates and escrows. */
-  encryption?: { profile: string };
+  encryption?: { profile: string; template?: string; templateVersion?: number };
 }
 
 export interface RevokeInstruction {

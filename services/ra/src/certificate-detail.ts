@@ -18,9 +18,13 @@ const oidNames = new Map<string, string>(Object.entries(OIDS).map(([name, oid]) 
 
 const CertificateDetail = Type.Object({
   certificate: CertificateView,
-  templateVersion: Nullable(
-    Type.Integer({ description: 'the template version the application was issued under' }),
+  template: Nullable(
+    Type.String({
+      description:
+        'the certificate template it was issued under (a dual encryption certificate: its own); null: not from an RA application',
+    }),
   ),
+  templateVersion: Nullable(Type.Integer({ description: 'the version of that template' })),
   der: Type.String({ description: 'the certificate as issued, DER, base64' }),
   decoded: Type.Object({
     version: Type.Integer(),
@@ -101,6 +105,7 @@ export function registerCertificateDetailRoute(app: HttpServer, ctx: { pool: Poo
         response: {
           200: withExample(CertificateDetail, {
             certificate: certificateExample,
+            template: 'person-sign',
             templateVersion: 1,
             der: 'MIIB…',
             decoded: {
@@ -132,7 +137,11 @@ export function registerCertificateDetailRoute(app: HttpServer, ctx: { pool: Poo
       const { issuerId } = request.params;
       const serial = request.params.serial.replaceAll(':', '').toLowerCase();
       const { rows } = await ctx.pool.query(
-        `SELECT q.*, a.template_version,
+        `SELECT q.*,
+                CASE WHEN a.encryption_serial = q.serial THEN a.encryption_template ELSE a.template END
+                  AS issued_template,
+                CASE WHEN a.encryption_serial = q.serial THEN a.encryption_template_version ELSE a.template_version END
+                  AS issued_template_version,
                 (SELECT r.first_crl_number FROM crl_revocations r
                   WHERE r.issuer_id = q.issuer_id AND r.serial = q.serial AND r.status = q.status
                     AND r.cleared_crl_number IS NULL
@@ -155,7 +164,8 @@ export function registerCertificateDetailRoute(app: HttpServer, ctx: { pool: Poo
       await auditHolderRead(ctx.pool, request, [certificate], (view) => `${view.issuerId}/${view.serial}`);
       return {
         certificate,
-        templateVersion: row.template_version ?? null,
+        template: row.issued_template ?? null,
+        templateVersion: row.issued_template_version ?? null,
         der: Buffer.from(row.der).toString('base64'),
         decoded: decode(new Uint8Array(row.der)),
         crl: {

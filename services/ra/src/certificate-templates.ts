@@ -6,6 +6,7 @@ import {
   subjectFindings,
   type TemplateBody,
   templateFindings,
+  templateKindOf,
 } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
 import type { Pool, PoolClient } from '@sm2ca/store';
@@ -87,14 +88,16 @@ export async function readTemplate(db: Pool | PoolClient, name: string, version:
 }
 
 export interface ApprovedTemplate {
-  name: ProfileId;
+  name: string;
+  /** What its certificates are, from its body (lint refused an approval without one). */
+  kind: ProfileId;
   version: number;
   body: TemplateBody;
 }
 
 /**
  * The version a new application is entered under: the one asked for, which must be approved and
- * not retired, or else the newest such version of the profile.
+ * not retired, or else the newest such version of the template.
  */
 export async function templateForApplication(
   db: Pool | PoolClient,
@@ -108,6 +111,10 @@ export async function templateForApplication(
     [name, version ?? null],
   );
   if (!rows[0]) {
+    const known = await db.query('SELECT 1 FROM certificate_templates WHERE name = $1 LIMIT 1', [name]);
+    if (known.rowCount === 0) {
+      throw new AppError('TEMPLATE_UNKNOWN', `there is no certificate template ${name}`, 422, { name });
+    }
     throw new AppError(
       'TEMPLATE_NOT_APPROVED',
       version === undefined
@@ -117,7 +124,20 @@ export async function templateForApplication(
       { name, ...(version === undefined ? {} : { version }) },
     );
   }
-  return { name: name as ProfileId, version: rows[0].version, body: rows[0].body };
+  const body = rows[0].body as TemplateBody;
+  return { name, kind: templateKindOf(name, body)!, version: rows[0].version, body };
+}
+
+/** Refuses a template whose kind is not the application's profile: the holder was vetted for that kind. */
+export function refuseOtherKind(template: ApprovedTemplate, profile: string): void {
+  if (template.kind !== profile) {
+    throw new AppError(
+      'TEMPLATE_KIND_MISMATCH',
+      `template ${template.name} issues ${template.kind} certificates, not ${profile}`,
+      422,
+      { name: template.name, kind: template.kind, profile },
+    );
+  }
 }
 
 /** Refuses at entry what the template would refuse at issuance: the holder type, the subject's attributes and patterns. */

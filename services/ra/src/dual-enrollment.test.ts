@@ -88,18 +88,28 @@ describe('RA dual enrollment', () => {
     const submitted = await submit();
     expect(submitted.json()).toMatchObject({
       dual: true,
-      encryption: { profile: 'person-encrypt', issuerId: null, serial: null },
+      encryption: {
+        profile: 'person-encrypt',
+        template: 'person-encrypt',
+        templateVersion: 1,
+        issuerId: null,
+        serial: null,
+      },
     });
     const single = await submit({ dual: undefined });
     expect(single.json()).toMatchObject({ dual: false, encryption: null });
 
     const { id, serial, encryption } = await issued();
     const sent = bed.ca.received.at(-1)!;
+    // The seeded templates are not named: the instruction reads as before templates had names.
     expect(sent).toMatchObject({
       operation: 'issue',
       profile: 'person-sign',
-      encryption: { profile: 'person-encrypt' },
+      templateVersion: 1,
+      encryption: { profile: 'person-encrypt', templateVersion: 1 },
     });
+    expect(sent).not.toHaveProperty('template');
+    expect(sent).not.toHaveProperty('encryption.template');
     expect(encryption.serial).toMatch(/^[0-9a-f]+$/);
     expect(encryption.serial).not.toBe(serial);
 

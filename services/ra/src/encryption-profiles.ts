@@ -1,5 +1,7 @@
 import { keyPurposeOf, type ProfileId } from '@sm2ca/pki';
 import { AppError } from '@sm2ca/platform';
+import type { Pool, PoolClient } from '@sm2ca/store';
+import { type ApprovedTemplate, templateForApplication } from './certificate-templates.ts';
 
 /**
  * The encryption profile issued beside each signature profile in a dual enrollment. Each pair
@@ -42,4 +44,41 @@ export function encryptionProfileFor(
     );
   }
   return encryption;
+}
+
+/**
+ * The approved template version a dual application's encryption twin is issued under: the one
+ * the signature template names, or else its kind's twin, at its newest approved version. Its kind
+ * must be the signature kind's twin, so the KM, the key bindings and the CA see the kind they expect.
+ */
+export async function encryptionTemplateOf(
+  db: Pool | PoolClient,
+  signature: ApprovedTemplate,
+): Promise<ApprovedTemplate> {
+  const twinKind = encryptionProfileOf[signature.kind];
+  const name = signature.body.encryptionTemplate ?? twinKind;
+  if (!twinKind || !name) {
+    throw new AppError('DUAL_NOT_AVAILABLE', `a ${signature.kind} certificate has no encryption twin`, 422, {
+      profile: signature.kind,
+    });
+  }
+  const twin = await templateForApplication(db, name);
+  if (twin.kind !== twinKind) {
+    throw new AppError(
+      'TEMPLATE_TWIN_KIND',
+      `template ${signature.name} names ${name} as its encryption twin, a ${twin.kind} template: a ${signature.kind} twin is ${twinKind}`,
+      422,
+      { name: signature.name, encryptionTemplate: name, kind: twin.kind, expected: twinKind },
+    );
+  }
+  // The twin's validity is the signature certificate's, which its own template must allow.
+  if (twin.body.validityDays < signature.body.validityDays) {
+    throw new AppError(
+      'TEMPLATE_TWIN_VALIDITY',
+      `template ${name} version ${twin.version} allows ${twin.body.validityDays} days, shorter than the ${signature.body.validityDays} of ${signature.name}: the encryption certificate has the signature certificate's validity`,
+      422,
+      { name: signature.name, encryptionTemplate: name, version: twin.version },
+    );
+  }
+  return twin;
 }

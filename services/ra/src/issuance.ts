@@ -67,18 +67,18 @@ async function claimForIssue(
       text: `WITH claimed AS (
                UPDATE applications SET ca_request_id = $2, next_issue_attempt_at = now() + make_interval(secs => $6)
                 WHERE id = $1 AND status = 'approved' AND ca_request_id IS NULL
-                RETURNING id, status, holder_type, holder, profile, template_version, holder_key, csr, dual
+                RETURNING id, status, holder_type, holder, profile, template, template_version, encryption_template, encryption_template_version, holder_key, csr, dual
              ), audit AS (
                INSERT INTO audit_log (actor, actor_role, action, subject_type, subject_id, after)
                SELECT $3, $4, 'application.issue_request', 'application', id::text, $5::jsonb FROM claimed
              )
-             SELECT status, holder_type, holder, profile, template_version, holder_key, csr, dual FROM claimed`,
+             SELECT status, holder_type, holder, profile, template, template_version, encryption_template, encryption_template_version, holder_key, csr, dual FROM claimed`,
       values: [id, caRequestId, actor.name, actor.role, JSON.stringify({ caRequestId }), leaseSeconds],
     });
     if (claimed.rows[0]) return { row: claimed.rows[0], caRequestId };
     const { rows } = await ctx.pool.query({
       name: 'ra-read-claim',
-      text: `SELECT status, holder_type, holder, profile, template_version, holder_key, csr, dual, ca_request_id
+      text: `SELECT status, holder_type, holder, profile, template, template_version, encryption_template, encryption_template_version, holder_key, csr, dual, ca_request_id
                FROM applications WHERE id = $1`,
       values: [id],
     });

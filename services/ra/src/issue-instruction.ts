@@ -6,7 +6,16 @@ import { vetHolder } from './holder-identity.ts';
 
 export type IssuableRow = Pick<
   ApplicationRow,
-  'holder_type' | 'holder' | 'profile' | 'template_version' | 'holder_key' | 'csr' | 'dual'
+  | 'holder_type'
+  | 'holder'
+  | 'profile'
+  | 'template'
+  | 'template_version'
+  | 'encryption_template'
+  | 'encryption_template_version'
+  | 'holder_key'
+  | 'csr'
+  | 'dual'
 >;
 
 /**
@@ -21,11 +30,21 @@ export function issueInstructionOf(row: IssuableRow, requestId: string): IssueIn
   return {
     requestId,
     profile: row.profile,
+    // Named only when it is not the profile's own, so the instructions of seeded templates read as before.
+    ...(row.template === row.profile ? {} : { template: row.template }),
     templateVersion: row.template_version,
     holderKey: row.holder_key,
     csr: row.csr.toString('base64'),
     ...instruction,
-    ...(encryption ? { encryption: { profile: encryption } } : {}),
+    ...(encryption
+      ? {
+          encryption: {
+            profile: encryption,
+            ...(row.encryption_template === encryption ? {} : { template: row.encryption_template! }),
+            templateVersion: row.encryption_template_version!,
+          },
+        }
+      : {}),
   };
 }
 

@@ -81,7 +81,8 @@ export class IssueRetrier {
                       ORDER BY next_issue_attempt_at LIMIT $4
                       FOR UPDATE SKIP LOCKED) due
               WHERE a.id = due.id
-          RETURNING a.id, a.holder_type, a.holder, a.profile, a.template_version, a.holder_key, a.csr, a.dual, a.ca_request_id,
+          RETURNING a.id, a.holder_type, a.holder, a.profile, a.template, a.template_version, a.encryption_template,
+                    a.encryption_template_version, a.holder_key, a.csr, a.dual, a.ca_request_id,
                     a.issue_attempts`,
       values: [now, leaseSeconds, maxAutomaticAttempts, batchSize],
     });

@@ -20,6 +20,8 @@ export interface ReplacedCertificate {
     holder: Holder;
     holderKey: string;
     profile: string;
+    /** The template it was issued under, which a replacement follows at its newest approved version. */
+    template: string;
     dual: boolean;
     publishConsent: boolean;
     /** For an operator's own certificate: the operator it is for. */
@@ -46,7 +48,8 @@ export async function replaceableCertificate(
   const { rows } = await client.query(
     `SELECT c.status, c.not_after, c.der, c.not_after <= now() AS expired,
             (a.encryption_serial = c.serial) AS encryption, a.id AS application_id, a.serial AS signature_serial,
-            a.holder_type, a.holder, a.holder_key, a.profile AS application_profile, a.dual, a.publish_consent,
+            a.holder_type, a.holder, a.holder_key, a.profile AS application_profile,
+            a.template AS application_template, a.dual, a.publish_consent,
             a.operator_id
        FROM certificates c
        LEFT JOIN applications a
@@ -114,6 +117,7 @@ export async function replaceableCertificate(
       holder: row.holder,
       holderKey: row.holder_key,
       profile: row.application_profile,
+      template: row.application_template,
       dual: row.dual,
       publishConsent: row.publish_consent,
       operatorId: row.operator_id === null ? null : String(row.operator_id),

@@ -14,6 +14,7 @@ import { type PoolClient, withTransaction } from '@sm2ca/store';
 import { applicationExample } from './api-examples.ts';
 import { ApplicationView, readApplication } from './application-view.ts';
 import { templateForApplication } from './certificate-templates.ts';
+import { encryptionTemplateOf } from './encryption-profiles.ts';
 import { csrKeyBinding, verifiedCsr } from './holder-csr.ts';
 import { type Holder, HolderSchema, vetHolder } from './holder-identity.ts';
 import { actorOf, type RaContext } from './ra-context.ts';
@@ -113,17 +114,22 @@ interface ReplacementEntry {
   holder?: Holder | undefined;
 }
 
-/** What a profile allows at renewal (migrations/0017 seeds one row per profile). */
+/**
+ * What a template allows at renewal: migrations/0017 seeds one row per built-in profile, and an
+ * approval keeps the row of its template's name in step with the newest approved version.
+ */
 async function profilePolicy(
   client: PoolClient,
-  profile: string,
+  template: string,
 ): Promise<{ sameKeyRenewal: boolean; supersede: 'revoke' | 'expire' }> {
   const { rows } = await client.query(
     'SELECT same_key_renewal, supersede FROM profile_lifecycle WHERE profile = $1',
-    [profile],
+    [template],
   );
   if (!rows[0]) {
-    throw new AppError('PROFILE_NOT_RENEWABLE', `profile ${profile} has no renewal policy`, 422, { profile });
+    throw new AppError('PROFILE_NOT_RENEWABLE', `template ${template} has no renewal policy`, 422, {
+      profile: template,
+    });
   }
   return { sameKeyRenewal: rows[0].same_key_renewal, supersede: rows[0].supersede };
 }
@@ -193,9 +199,12 @@ async function enterReplacement(
     return await withTransaction(ctx.pool, async (client) => {
       const current = await replaceableCertificate(client, entry.kind, entry.issuerId, serial);
       const { profile, holderKey } = current.application;
-      const policy = await profilePolicy(client, profile);
-      // A renewed certificate follows the template in use now, not the one the old certificate had.
-      const template = await templateForApplication(client, profile);
+      const policy = await profilePolicy(client, current.application.template);
+      // A renewed certificate follows the template in use now, not the version the old certificate had.
+      const template = await templateForApplication(client, current.application.template);
+      const encryptionTemplate = current.application.dual
+        ? await encryptionTemplateOf(client, template)
+        : undefined;
       const sameKey = current.publicKey.equals(csrKey);
       if (sameKey && entry.kind === 'rekey') {
         throw new AppError(
@@ -220,8 +229,9 @@ async function enterReplacement(
         `INSERT INTO applications (status, kind, holder_type, holder, holder_key, profile, csr, publish_consent,
                                    entered_by, entered_at, deadline, deadline_provisional, dual,
                                    replaces_issuer_id, replaces_serial, supersede, holder_evidence, operator_id,
-                                   template_version)
-         VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                                   template, template_version, encryption_template, encryption_template_version)
+         VALUES ('submitted', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20, $21)
          RETURNING id`,
         [
           entry.kind,
@@ -241,7 +251,10 @@ async function enterReplacement(
           entry.kind === 'rekey' ? 'revoke' : policy.supersede,
           JSON.stringify({ method: evidence.method, sameKey }),
           current.application.operatorId,
+          template.name,
           template.version,
+          encryptionTemplate?.name ?? null,
+          encryptionTemplate?.version ?? null,
         ],
       );
       const created = await readApplication(client, String(rows[0].id));

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { templateKinds } from '@sm2ca/pki';
 import { holderTypes } from './holder-identity.ts';
 import { literals } from './ra-context.ts';
 
@@ -25,9 +26,21 @@ const dnTypes = ['C', 'ST', 'L', 'O', 'OU', 'CN', 'serialNumber'] as const;
 const Oid = Type.String({ pattern: '^[0-2](\\.(0|[1-9][0-9]*)){1,20}$', maxLength: 128 });
 const Pattern = Type.String({ minLength: 1, maxLength: 256 });
 
+/** A template's name: lower-case words joined by hyphens (the certificate_templates_name check of migration 0030). */
+export const templateName = (
+  description = 'a built-in kind (person-sign, ...) or a name of its own, such as tax-bureau-staff',
+) => Type.String({ pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$', minLength: 1, maxLength: 64, description });
+
 /** A template version as drafted: every field named, nothing else accepted (packages/pki certificate-template.ts). */
 export const TemplateBodySchema = Type.Object(
   {
+    kind: Type.Optional(
+      literals(templateKinds, {
+        description:
+          "the end-entity kind the template's certificates are (key purpose, encryption twin, holder rules); " +
+          'absent: the name is the kind. A template named after a kind is of that kind',
+      }),
+    ),
     description: Type.String({ minLength: 1, maxLength: 200 }),
     validityDays: Type.Integer({
       minimum: 1,
@@ -76,6 +89,13 @@ export const TemplateBodySchema = Type.Object(
           description:
             'absent: not renewable; supersede says whether the renewed certificate is revoked or left to expire',
         },
+      ),
+    ),
+    encryptionTemplate: Type.Optional(
+      templateName(
+        "a signature template's encryption twin in a dual enrollment: the template (of the kind's twin kind, " +
+          'person-encrypt for person-sign) whose newest approved version the KM-generated certificate is issued ' +
+          "under; absent: the kind's own twin template",
       ),
     ),
   },

@@ -1,15 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { type TemplateBody, templateFindings, templateKinds, templateOfProfile } from '@sm2ca/pki';
+import { type TemplateBody, templateFindings, templateKindOf, templateOfProfile } from '@sm2ca/pki';
 import { AppError, allowedTo, type HttpServer, recordAudit, withExample } from '@sm2ca/platform';
 import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
 import { listTemplates, readTemplate, TemplateView } from './certificate-templates.ts';
-import { actorOf, literals } from './ra-context.ts';
+import { encryptionTemplateOf } from './encryption-profiles.ts';
+import { actorOf } from './ra-context.ts';
 import { auditRefusals } from './refusal-audit.ts';
-import { TemplateBodySchema } from './template-body.ts';
+import { TemplateBodySchema, templateName } from './template-body.ts';
 
-const NameParams = Type.Object({ name: literals(templateKinds) });
+const NameParams = Type.Object({ name: templateName() });
 const VersionParams = Type.Object({
-  name: literals(templateKinds),
+  name: templateName(),
   version: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
 });
 const RejectBody = Type.Object(
@@ -136,6 +137,7 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
             { name, version: open[0].version },
           );
         }
+        await refuseKindChange(client, name, request.body);
         const { rows } = await client.query(
           `INSERT INTO certificate_templates (name, version, body, status, drafted_by)
            SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'draft', $3 FROM certificate_templates WHERE name = $1
@@ -195,6 +197,16 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
               422,
               { name, version, findings },
             );
+          }
+          const { encryptionTemplate } = current.view.body;
+          if (encryptionTemplate !== undefined) {
+            // The twin it names must be usable now: an approved template of the kind's twin kind.
+            await encryptionTemplateOf(client, {
+              name,
+              version,
+              kind: templateKindOf(name, current.view.body)!,
+              body: current.view.body,
+            });
           }
           await client.query(
             `UPDATE certificate_templates SET status = 'approved', decided_by = $3, decided_at = now()
@@ -323,6 +335,29 @@ export function registerTemplateRoutes(app: HttpServer, pool: Pool): void {
       });
     },
   );
+}
+
+/**
+ * A name keeps its kind from version to version: applications entered under one version are
+ * issued under it, and renewals follow the newest, so a kind that changed would change what a
+ * holder's renewed certificate is.
+ */
+async function refuseKindChange(client: PoolClient, name: string, body: TemplateBody): Promise<void> {
+  const { rows } = await client.query(
+    'SELECT version, body FROM certificate_templates WHERE name = $1 ORDER BY version DESC LIMIT 1',
+    [name],
+  );
+  if (!rows[0]) return;
+  const was = templateKindOf(name, rows[0].body as TemplateBody);
+  const now = templateKindOf(name, body);
+  if (was !== undefined && now !== was) {
+    throw new AppError(
+      'TEMPLATE_KIND_CHANGED',
+      `template ${name} is of kind ${was} since version ${rows[0].version}: a template of another kind takes another name`,
+      422,
+      { name, kind: was, ...(now ? { drafted: now } : {}) },
+    );
+  }
 }
 
 function nothingPending(name: string, version: number, status: string): AppError {
