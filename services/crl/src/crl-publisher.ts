@@ -44,6 +44,7 @@ export async function publishCrl(
         issuer,
         await allocateCrlNumber(client, issuer.id),
         number,
+        true,
       );
       return [crl, delta];
     },
@@ -51,13 +52,20 @@ export async function publishCrl(
   );
 }
 
-/** A full CRL, or a delta CRL against `base`, numbered `number`, in the caller's transaction. */
+/**
+ * A full CRL, or a delta CRL against `base`, numbered `number`, in the caller's transaction.
+ * `emptyDelta`: the delta against a full CRL this transaction has just recorded. Its
+ * recordCrlContents marked every listed revocation as first carried by the base and cleared
+ * every row no certificate matches, so the delta query can find nothing and there is nothing
+ * new to record: both are skipped, which spares a million-row join per full CRL.
+ */
 async function archiveNew(
   deps: PublisherDeps,
   client: PoolClient,
   issuer: CaIssuer,
   number: bigint,
   base: bigint | undefined,
+  emptyDelta = false,
 ): Promise<ArchivedCrl> {
   const kind: CrlKind = base === undefined ? 'full' : 'delta';
   // Times in a CRL are whole seconds; the database clock is the one revocations are stamped with.
@@ -70,6 +78,7 @@ async function archiveNew(
   );
   let entryCount = 0;
   async function* counted() {
+    if (emptyDelta) return;
     for await (const entry of crlEntries(client, issuer.id, base)) {
       entryCount++;
       yield entry;
@@ -101,6 +110,6 @@ async function archiveNew(
     publisher: deps.publisherId,
   };
   const publishedAt = await archiveCrl(client, { ...crl, der });
-  await recordCrlContents(client, issuer.id, number, publishedAt);
+  if (!emptyDelta) await recordCrlContents(client, issuer.id, number, publishedAt);
   return { ...crl, publishedAt };
 }
