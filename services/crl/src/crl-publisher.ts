@@ -1,5 +1,5 @@
 import { sm3 } from '@sm2ca/gm';
-import { buildCrl, type Signer } from '@sm2ca/pki';
+import { buildCrl, type PartsSigner } from '@sm2ca/pki';
 import type { Config } from '@sm2ca/platform';
 import { issuerUrls } from '@sm2ca/platform';
 import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
@@ -12,7 +12,7 @@ import { type CrlKind, nextUpdateFor } from './crl-schedule.ts';
 export interface PublisherDeps {
   pool: Pool;
   config: Config;
-  signer(keyLabel: string): Signer;
+  signer(keyLabel: string): PartsSigner;
   /** Written into the archive with each CRL: which process published it. */
   publisherId: string;
 }
@@ -106,7 +106,7 @@ async function archiveNew(
     thisUpdate,
     nextUpdate,
     entryCount,
-    sm3: Buffer.from(sm3(der)),
+    sm3: Buffer.from(sm3(...der)),
     publisher: deps.publisherId,
   };
   const publishedAt = await archiveCrl(client, { ...crl, der });
