@@ -1,6 +1,6 @@
 import { AsnParser } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import type { Signer, Verifier } from '@sm2ca/pki';
+import type { PartsSigner, Signer, Verifier } from '@sm2ca/pki';
 import smCrypto from 'sm-crypto';
 
 // sm-crypto, an SM2 implementation independent of ours and of OpenSSL. It reads strings as
@@ -38,7 +38,7 @@ export function smCryptoVerifies(
 }
 
 /** Test-only SM2-with-SM3 signer under the GM/T 0009 default ID. */
-export class SmCryptoSigner implements Signer {
+export class SmCryptoSigner implements Signer, PartsSigner {
   constructor(
     private readonly privateKeyHex: string,
     private readonly publicKeyHex: string,
@@ -48,6 +48,10 @@ export class SmCryptoSigner implements Signer {
 
   async sign(data: Uint8Array): Promise<Uint8Array> {
     return smCryptoSign(data, this.privateKeyHex, { userId: this.userId, publicKeyHex: this.publicKeyHex });
+  }
+
+  async signParts(parts: readonly Uint8Array[]): Promise<Uint8Array> {
+    return this.sign(Buffer.concat(parts));
   }
 }
 

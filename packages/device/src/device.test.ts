@@ -80,6 +80,9 @@ function backendSuite(backend: TestBackend): void {
       expect(await device.verify(spki, message, Buffer.from('not DER'))).toBe(false);
       const viaSigner = await device.signer('signing').sign(message);
       expect(await device.verify(spki, message, viaSigner)).toBe(true);
+      const inParts = await device.signer('signing').signParts([message.subarray(0, 5), message.subarray(5)]);
+      expect(await device.verify(spki, message, inParts)).toBe(true);
+      expect(await device.verify(spki, Buffer.from('to be'), inParts)).toBe(false);
       if (vendor.algorithm === 'ecdsa-p256') {
         const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
         expect(nodeVerify('sha256', message, key, asyncSig)).toBe(true);

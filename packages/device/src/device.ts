@@ -1,4 +1,4 @@
-import type { Signer, Verifier } from '@sm2ca/pki';
+import type { PartsSigner, Signer, Verifier } from '@sm2ca/pki';
 import graphene from 'graphene-pk11';
 import pkcs11 from 'pkcs11js';
 import type { DeviceConfig } from './device-config.ts';
@@ -95,7 +95,8 @@ function findSlot(module: graphene.Module, tokenLabel: string): graphene.Slot {
 interface SignRequest {
   mechanism: pkcs11.Mechanism;
   key: Buffer;
-  input: Buffer;
+  /** What the device hashes, in parts, or the one digest a raw-sign mechanism signs. */
+  input: Buffer[];
 }
 
 /**
@@ -263,27 +264,49 @@ export class Device implements Verifier {
 
   /** SM2-with-SM3 (or ECDSA-SHA256 on SoftHSM) signature as DER SEQUENCE { r, s }, on a libuv thread. */
   async sign(label: string, data: Uint8Array, options: SignOptions = {}): Promise<Uint8Array> {
+    return this.signParts(label, [data], options);
+  }
+
+  /**
+   * The signature of the concatenation of `parts`, which reach the device one at a time
+   * (C_SignUpdate): a CRL's TBS of tens of megabytes is never copied into one buffer. Each part
+   * is hashed on the calling thread, so parts should stay around a megabyte.
+   */
+  async signParts(
+    label: string,
+    parts: readonly Uint8Array[],
+    options: SignOptions = {},
+  ): Promise<Uint8Array> {
     return this.#run('sign', async ({ session }) => {
-      const { mechanism, key, input } = this.#signRequest(session, label, data, options);
+      const { mechanism, key, input } = this.#signRequest(session, label, parts, options);
       this.#lib.C_SignInit(session.handle, mechanism, key);
       const out = Buffer.alloc(outputSize.signature);
-      return this.#signatureOut(
-        await settle(this.#lib.C_SignAsync(session.handle, input, out), [input, out]),
-      );
+      if (input.length === 1) {
+        return this.#signatureOut(
+          await settle(this.#lib.C_SignAsync(session.handle, input[0]!, out), [input, out]),
+        );
+      }
+      for (const part of input) this.#lib.C_SignUpdate(session.handle, part);
+      return this.#signatureOut(await settle(this.#lib.C_SignFinalAsync(session.handle, out), [out]));
     });
   }
 
   /** The same signature on the calling thread: no thread hop, but it blocks the event loop. */
   signSync(label: string, data: Uint8Array, options: SignOptions = {}): Uint8Array {
     return this.#runSync('sign', ({ session }) => {
-      const { mechanism, key, input } = this.#signRequest(session, label, data, options);
+      const { mechanism, key, input } = this.#signRequest(session, label, [data], options);
       this.#lib.C_SignInit(session.handle, mechanism, key);
-      return this.#signatureOut(this.#lib.C_Sign(session.handle, input, Buffer.alloc(outputSize.signature)));
+      return this.#signatureOut(
+        this.#lib.C_Sign(session.handle, input[0]!, Buffer.alloc(outputSize.signature)),
+      );
     });
   }
 
-  signer(label: string, options: SignOptions = {}): Signer {
-    return { sign: (data) => this.sign(label, data, options) };
+  signer(label: string, options: SignOptions = {}): Signer & PartsSigner {
+    return {
+      sign: (data) => this.sign(label, data, options),
+      signParts: (parts) => this.signParts(label, parts, options),
+    };
   }
 
   /**
@@ -304,7 +327,7 @@ export class Device implements Verifier {
       return false;
     }
     return this.#run('verify', async ({ session, generation, overflow }) => {
-      const { mechanism, input } = this.#signMechanism(() => point, data, options);
+      const { mechanism, input } = this.#signMechanism(() => point, [data], options);
       let key = this.#verifyKeys.get(point, generation);
       let kept = key !== undefined;
       if (!key) {
@@ -314,7 +337,7 @@ export class Device implements Verifier {
       try {
         this.#lib.C_VerifyInit(session.handle, mechanism, key);
         const sig = Buffer.from(raw);
-        return await settle(this.#lib.C_VerifyAsync(session.handle, input, sig), [input, sig]);
+        return await settle(this.#lib.C_VerifyAsync(session.handle, input[0]!, sig), [input, sig]);
       } catch (error) {
         const ckr = ckrName(error);
         if (ckr === 'CKR_SIGNATURE_INVALID' || ckr === 'CKR_SIGNATURE_LEN_RANGE') return false;
@@ -591,31 +614,31 @@ export class Device implements Verifier {
 
   #signMechanism(
     publicPoint: () => Uint8Array,
-    data: Uint8Array,
+    parts: readonly Uint8Array[],
     options: SignOptions,
-  ): { mechanism: pkcs11.Mechanism; input: Buffer } {
+  ): { mechanism: pkcs11.Mechanism; input: Buffer[] } {
     const { algorithm, quirks } = this.vendor;
     const id = signerIdBytes(options.signerId);
     if (quirks.signMode === 'device') {
       const mechanism: pkcs11.Mechanism = { mechanism: this.#mechanism('sign') };
       // Only a non-default ID goes in the parameter: an absent parameter means the GM default.
       if (algorithm === 'sm2' && !id.equals(defaultSignerId)) mechanism.parameter = id;
-      return { mechanism, input: buffer(data) };
+      return { mechanism, input: parts.map(buffer) };
     }
     return {
       mechanism: { mechanism: this.#mechanism('signRaw') },
-      input: hostSignInput(algorithm, publicPoint, id, data),
+      input: [hostSignInput(algorithm, publicPoint, id, parts)],
     };
   }
 
   #signRequest(
     session: graphene.Session,
     label: string,
-    data: Uint8Array,
+    parts: readonly Uint8Array[],
     options: SignOptions,
   ): SignRequest {
     const key = this.#key(session, pkcs11.CKO_PRIVATE_KEY, label);
-    return { ...this.#signMechanism(() => this.#publicPoint(session, label), data, options), key };
+    return { ...this.#signMechanism(() => this.#publicPoint(session, label), parts, options), key };
   }
 
   #signatureOut(signature: Buffer): Uint8Array {

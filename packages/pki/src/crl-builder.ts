@@ -17,16 +17,16 @@ import {
 } from '@peculiar/asn1-x509';
 import {
   derBitString,
+  derHeader,
   derHeaderLength,
   derInteger,
   derTlv,
   TAG_SEQUENCE,
-  writeDerHeader,
 } from './crl-der-writer.ts';
 import { type CrlEntry, CrlEntryWriter } from './crl-entry-writer.ts';
 import { SM2_WITH_SM3_ALGORITHM } from './crl-ocsp-algorithms.ts';
 import { PkiError } from './pki-error.ts';
-import type { Signer } from './signer.ts';
+import type { PartsSigner } from './signer.ts';
 import { toAsnTime } from './time.ts';
 
 export interface IssuingDistributionPointOptions {
@@ -56,51 +56,31 @@ export interface CrlOptions {
 
 const VERSION_V2 = Buffer.from('020101', 'hex');
 const CRL_EXTENSIONS_TAG = 0xa0;
-// Room for the outer SEQUENCE header in front of the TBS (lengths up to 2^32).
-const OUTER_HEADER_ROOM = 6;
-// Room behind the TBS for AlgorithmIdentifier + BIT STRING of an SM2 signature (at most 72 bytes).
-const TAIL_ROOM = 128;
 
 /**
- * Builds and signs a full or delta CRL. Entries are consumed once and encoded as they arrive,
- * so memory grows by the ~40-80 DER bytes of each entry, never by an object per entry.
- * Returns the DER of the CertificateList.
+ * Builds and signs a full or delta CRL; returns the DER of the CertificateList in consecutive
+ * parts. Entries are consumed once and encoded as they arrive into megabyte blocks, which are
+ * signed part by part and returned as they are: a million entries cost their ~50 MB of DER
+ * once, never an object per entry nor a second, contiguous copy.
  */
 export async function buildCrl(
   options: CrlOptions,
   entries: AsyncIterable<CrlEntry> | Iterable<CrlEntry>,
-  signer: Signer,
-): Promise<Buffer> {
+  signer: PartsSigner,
+): Promise<Buffer[]> {
   const prefix = encodeTbsPrefix(options);
   const extensions = encodeCrlExtensions(options);
   const writer = new CrlEntryWriter(options.baseCrlNumber !== undefined);
   for await (const entry of entries) writer.add(entry);
-  const entriesLength = writer.length;
-  const revokedLength = writer.count > 0 ? derHeaderLength(entriesLength) + entriesLength : 0;
-  const tbsContentLength = prefix.length + revokedLength + extensions.length;
+  const revoked = writer.count > 0 ? [derHeader(TAG_SEQUENCE, writer.length), ...writer.finish()] : [];
+  let tbsContentLength = prefix.length + extensions.length;
+  for (const part of revoked) tbsContentLength += part.length;
+  const tbs = [derHeader(TAG_SEQUENCE, tbsContentLength), prefix, ...revoked, extensions];
   const tbsLength = derHeaderLength(tbsContentLength) + tbsContentLength;
 
-  const out = Buffer.allocUnsafe(OUTER_HEADER_ROOM + tbsLength + TAIL_ROOM);
-  let at = writeDerHeader(out, OUTER_HEADER_ROOM, TAG_SEQUENCE, tbsContentLength);
-  at += prefix.copy(out, at);
-  if (writer.count > 0) {
-    at = writeDerHeader(out, at, TAG_SEQUENCE, entriesLength);
-    for (const chunk of writer.finish()) at += chunk.copy(out, at);
-  }
-  at += extensions.copy(out, at);
-  const tbsEnd = at;
-  const tbs = out.subarray(OUTER_HEADER_ROOM, tbsEnd);
-
-  const signature = await signer.sign(tbs);
+  const signature = await signer.signParts(tbs);
   const tail = Buffer.concat([SM2_WITH_SM3_ALGORITHM, derBitString(signature)]);
-  const contentLength = tbsLength + tail.length;
-  if (tail.length > TAIL_ROOM) {
-    return derTlv(TAG_SEQUENCE, tbs, tail);
-  }
-  const start = OUTER_HEADER_ROOM - derHeaderLength(contentLength);
-  writeDerHeader(out, start, TAG_SEQUENCE, contentLength);
-  tail.copy(out, tbsEnd);
-  return out.subarray(start, tbsEnd + tail.length);
+  return [derHeader(TAG_SEQUENCE, tbsLength + tail.length), ...tbs, tail];
 }
 
 /** version, signature, issuer, thisUpdate, nextUpdate: everything before revokedCertificates. */

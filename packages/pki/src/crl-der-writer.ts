@@ -34,7 +34,7 @@ export function writeDerHeader(out: Uint8Array, offset: number, tag: number, len
   return offset;
 }
 
-function derHeader(tag: number, length: number): Buffer {
+export function derHeader(tag: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(derHeaderLength(length));
   writeDerHeader(out, 0, tag, length);
   return out;

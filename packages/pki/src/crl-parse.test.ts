@@ -5,14 +5,14 @@ import { CrlReason } from './crl-reason.ts';
 import { PkiError } from './pki-error.ts';
 import { fuzzParser } from './test-support/fuzz.ts';
 
-const dummySigner = { sign: async () => Buffer.from('3006020101020101', 'hex') };
+const dummySigner = { signParts: async () => Buffer.from('3006020101020101', 'hex') };
 const issuerName = Buffer.from('30203111300f06035504030c0842656e6368204341310b300906035504061302434e', 'hex');
 
 const DAY = 86_400_000;
 const today = Math.floor(Date.now() / DAY) * DAY;
 
 async function sampleCrl(): Promise<Buffer> {
-  return buildCrl(
+  const parts = await buildCrl(
     {
       issuerName,
       authorityKeyIdentifier: Buffer.alloc(20, 1),
@@ -32,6 +32,7 @@ async function sampleCrl(): Promise<Buffer> {
     ],
     dummySigner,
   );
+  return Buffer.concat(parts);
 }
 
 function parseFully(data: Uint8Array): void {

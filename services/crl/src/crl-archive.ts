@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from '@sm2ca/store';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { CrlKind, PublishedState } from './crl-schedule.ts';
 
 export interface ArchivedCrl {
@@ -55,27 +58,62 @@ export async function latestFullNumber(client: PoolClient, issuerId: string): Pr
   return rows[0].number === null ? undefined : BigInt(rows[0].number);
 }
 
+// The archive row as COPY's binary format: the DER goes to the server part by part, where an
+// INSERT parameter would first be copied, whole, into one protocol message.
+const ARCHIVE_COPY = `COPY crls (issuer_id, crl_number, kind, base_crl_number, this_update, next_update,
+                                 entry_count, sm3, publisher, der) FROM STDIN (FORMAT binary)`;
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+/** Archives a CRL given as the consecutive parts of its DER; returns when it was published. */
 export async function archiveCrl(
   client: PoolClient,
-  crl: Omit<ArchivedCrl, 'publishedAt'> & { der: Buffer },
+  crl: Omit<ArchivedCrl, 'publishedAt'> & { der: readonly Buffer[] },
 ): Promise<Date> {
+  let derLength = 0;
+  for (const part of crl.der) derLength += part.length;
+  const fields = [
+    Buffer.from(crl.issuerId),
+    int64(crl.number),
+    Buffer.from(crl.kind),
+    crl.baseNumber === undefined ? null : int64(crl.baseNumber),
+    int64(BigInt(crl.thisUpdate.getTime() - POSTGRES_EPOCH_MS) * 1000n),
+    int64(BigInt(crl.nextUpdate.getTime() - POSTGRES_EPOCH_MS) * 1000n),
+    int32(crl.entryCount),
+    crl.sm3,
+    Buffer.from(crl.publisher),
+  ];
+  const head = [COPY_SIGNATURE, int32(0), int32(0), int16(fields.length + 1)];
+  for (const field of fields)
+    head.push(field === null ? int32(-1) : int32(field.length), ...(field ? [field] : []));
+  head.push(int32(derLength));
+  await pipeline(
+    Readable.from([Buffer.concat(head), ...crl.der, int16(-1)]),
+    client.query(copyFrom(ARCHIVE_COPY)),
+  );
   const { rows } = await client.query(
-    `INSERT INTO crls (issuer_id, crl_number, kind, base_crl_number, this_update, next_update, entry_count, der, sm3, publisher)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING published_at`,
-    [
-      crl.issuerId,
-      String(crl.number),
-      crl.kind,
-      crl.baseNumber === undefined ? null : String(crl.baseNumber),
-      crl.thisUpdate,
-      crl.nextUpdate,
-      crl.entryCount,
-      crl.der,
-      crl.sm3,
-      crl.publisher,
-    ],
+    'SELECT published_at FROM crls WHERE issuer_id = $1 AND crl_number = $2',
+    [crl.issuerId, String(crl.number)],
   );
   return rows[0].published_at;
+}
+
+function int16(value: number): Buffer {
+  const out = Buffer.allocUnsafe(2);
+  out.writeInt16BE(value);
+  return out;
+}
+
+function int32(value: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeInt32BE(value);
+  return out;
+}
+
+function int64(value: bigint): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  out.writeBigInt64BE(value);
+  return out;
 }
 
 export async function latestCrl(

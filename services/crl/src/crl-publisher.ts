@@ -1,5 +1,5 @@
 import { sm3 } from '@sm2ca/gm';
-import { buildCrl, type Signer } from '@sm2ca/pki';
+import { buildCrl, type PartsSigner } from '@sm2ca/pki';
 import type { Config } from '@sm2ca/platform';
 import { issuerUrls } from '@sm2ca/platform';
 import { type Pool, type PoolClient, withTransaction } from '@sm2ca/store';
@@ -12,7 +12,7 @@ import { type CrlKind, nextUpdateFor } from './crl-schedule.ts';
 export interface PublisherDeps {
   pool: Pool;
   config: Config;
-  signer(keyLabel: string): Signer;
+  signer(keyLabel: string): PartsSigner;
   /** Written into the archive with each CRL: which process published it. */
   publisherId: string;
 }
@@ -44,6 +44,7 @@ export async function publishCrl(
         issuer,
         await allocateCrlNumber(client, issuer.id),
         number,
+        true,
       );
       return [crl, delta];
     },
@@ -51,13 +52,20 @@ export async function publishCrl(
   );
 }
 
-/** A full CRL, or a delta CRL against `base`, numbered `number`, in the caller's transaction. */
+/**
+ * A full CRL, or a delta CRL against `base`, numbered `number`, in the caller's transaction.
+ * `emptyDelta`: the delta against a full CRL this transaction has just recorded. Its
+ * recordCrlContents marked every listed revocation as first carried by the base and cleared
+ * every row no certificate matches, so the delta query can find nothing and there is nothing
+ * new to record: both are skipped, which spares a million-row join per full CRL.
+ */
 async function archiveNew(
   deps: PublisherDeps,
   client: PoolClient,
   issuer: CaIssuer,
   number: bigint,
   base: bigint | undefined,
+  emptyDelta = false,
 ): Promise<ArchivedCrl> {
   const kind: CrlKind = base === undefined ? 'full' : 'delta';
   // Times in a CRL are whole seconds; the database clock is the one revocations are stamped with.
@@ -70,6 +78,7 @@ async function archiveNew(
   );
   let entryCount = 0;
   async function* counted() {
+    if (emptyDelta) return;
     for await (const entry of crlEntries(client, issuer.id, base)) {
       entryCount++;
       yield entry;
@@ -97,10 +106,10 @@ async function archiveNew(
     thisUpdate,
     nextUpdate,
     entryCount,
-    sm3: Buffer.from(sm3(der)),
+    sm3: Buffer.from(sm3(...der)),
     publisher: deps.publisherId,
   };
   const publishedAt = await archiveCrl(client, { ...crl, der });
-  await recordCrlContents(client, issuer.id, number, publishedAt);
+  if (!emptyDelta) await recordCrlContents(client, issuer.id, number, publishedAt);
   return { ...crl, publishedAt };
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Signer } from '@sm2ca/pki';
+import type { PartsSigner } from '@sm2ca/pki';
 import { type Config, ControlConnection, type Logger } from '@sm2ca/platform';
 import type { Pool } from '@sm2ca/store';
 import { type CaIssuer, loadCaIssuers } from './ca-issuers.ts';
@@ -21,7 +21,7 @@ export interface CrlPublishingOptions {
   url: string;
   config: Config;
   log: Logger;
-  signer(keyLabel: string): Signer;
+  signer(keyLabel: string): PartsSigner;
   leaderRetryMs?: number;
 }
 

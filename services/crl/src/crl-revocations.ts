@@ -20,15 +20,19 @@ export async function recordCrlContents(
   number: bigint,
   publishedAt: Date,
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO crl_revocations (issuer_id, serial, status, revoked_at, first_crl_number, first_published_at)
-     SELECT $1, serial, status, revoked_at, $2, $3 FROM (${NOT_YET_ON_A_CRL}) fresh`,
-    [issuerId, String(number), publishedAt],
-  );
+  // Clearing before inserting gives the same rows (a fresh row always matches its certificate)
+  // but scans only what earlier CRLs recorded; fresh rows go in key order, so a first CRL of a
+  // million entries fills the primary key at its right edge instead of at random pages.
   await client.query(`UPDATE crl_revocations r SET cleared_crl_number = $2 WHERE ${NO_LONGER_CURRENT}`, [
     issuerId,
     String(number),
   ]);
+  await client.query(
+    `INSERT INTO crl_revocations (issuer_id, serial, status, revoked_at, first_crl_number, first_published_at)
+     SELECT $1, serial, status, revoked_at, $2, $3 FROM (${NOT_YET_ON_A_CRL}) fresh
+      ORDER BY serial, status, revoked_at`,
+    [issuerId, String(number), publishedAt],
+  );
 }
 
 /** Whether the certificates table holds a status change no CRL of the issuer reflects yet. */
