@@ -5,6 +5,12 @@ export interface CertificateRef {
   serial: string;
 }
 
+/** The certificate a page was opened for (`?issuerId=…&serial=…`, from its detail page), or none yet. */
+export const certificateOf = (query: URLSearchParams): CertificateRef => ({
+  issuerId: query.get('issuerId') ?? '',
+  serial: query.get('serial') ?? '',
+});
+
 /** The issuer and serial that name the certificate a request is about; the RA looks it up and refuses unknown ones. */
 export function CertificateFields({
   value,
