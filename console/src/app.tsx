@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, session, whenSessionLost } from './api.ts';
 import { ApprovalsPage } from './approvals-page.tsx';
 import { AuditPage } from './audit-page.tsx';
@@ -111,6 +111,19 @@ export function App() {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
     document.title = messages[lang].title;
   }, [lang]);
+
+  // A page opened takes the focus to its heading: the next Tab is in the page, not back in the menu.
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus();
+  }, [route.path, route.query.toString()]);
 
   const loadOperator = () =>
     (session.token()

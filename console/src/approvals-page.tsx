@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { api } from './api.ts';
 import type { Application } from './applications.ts';
+import { CertificateName } from './certificate-fields.tsx';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { type MessageKey, useT } from './i18n.ts';
@@ -210,7 +211,7 @@ function OperatorRevocations({ me }: { me: Me }) {
           <td>{request.id}</td>
           <td>{request.operator ?? '—'}</td>
           <td>
-            {request.issuerId} / <code>{request.serial}</code>
+            <CertificateName issuerId={request.issuerId} serial={request.serial} />
           </td>
           <td>
             {request.kind === 'release'

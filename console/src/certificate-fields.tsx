@@ -44,3 +44,12 @@ export function CertificateFields({
     </>
   );
 }
+
+/** A certificate as a queue row names it: its issuer, then its serial. */
+export function CertificateName({ issuerId, serial }: CertificateRef) {
+  return (
+    <>
+      {issuerId} / <code>{serial}</code>
+    </>
+  );
+}
