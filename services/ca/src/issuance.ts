@@ -22,7 +22,7 @@ import { holderFields, holderOf, lintedTbs, subjectText } from './certificate-fi
 import { issueEncryptionCertificate, type KeyApplication } from './encryption-issuance.ts';
 import type { IssueInstruction } from './issue-instruction.ts';
 import { signPlanned, storeIssued } from './issued-certificate.ts';
-import { chainOf, type Issuer } from './issuers.ts';
+import { chainOf, datedIssuerChain, type Issuer, requireUsableIssuer } from './issuers.ts';
 import { type IssuingTemplates, templateOfKind } from './issuing-templates.ts';
 import { findInstruction, instructionDigest } from './request-ledger.ts';
 
@@ -204,13 +204,15 @@ async function issueSignatureCertificate(
 ): Promise<IssueResult> {
   // Nearly every instruction is new, so the plan is recorded without reading the ledger first:
   // its primary key catches a retry or a concurrent twin, and only then is the ledger read.
+  const issuerId = context.issuingCa.id;
   let plan: Awaited<ReturnType<typeof planCertificate>>;
+  let issuerChain: ReturnType<typeof datedIssuerChain>;
   try {
     plan = await planCertificate(context, instruction);
+    issuerChain = datedIssuerChain(context.issuers, issuerId);
   } catch (err) {
     return finishKnown(context, instruction, digest, err);
   }
-  const issuerId = context.issuingCa.id;
   const serial = Buffer.from(plan.parsed.serialNumber).toString('hex');
   // A dual issue's encryption serial and validity are planned in the same statement, so the
   // KM is asked for the same certificate number whatever instant a crash comes at.
@@ -218,7 +220,8 @@ async function issueSignatureCertificate(
   // One statement is one transaction: the key's binding, the ledger row and the planned
   // certificate commit together. The binding comes first and the rest hangs off it: a key
   // bound to another holder or purpose (the conflict's row lock makes a concurrent claim wait
-  // for the first to commit) or a request id already in the ledger writes nothing at all.
+  // for the first to commit), a request id already in the ledger, or an issuer chain not all
+  // good (read here rather than in a round trip of its own before signing) writes nothing at all.
   let recorded: { rowCount: number | null };
   try {
     recorded = await context.pool.query({
@@ -227,6 +230,9 @@ async function issueSignatureCertificate(
                INSERT INTO certified_keys (spki_sha256, holder, purpose, first_issuer_id, first_serial)
                SELECT $11, $12, $13, $1, $2
                 WHERE NOT EXISTS (SELECT FROM ca_requests WHERE request_id = $8)
+                  AND (SELECT count(*) FROM certificates
+                        WHERE (issuer_id, serial) IN (SELECT * FROM unnest($16::text[], $17::text[]))
+                          AND status = 'good') = cardinality($16::text[])
                ON CONFLICT (spki_sha256) DO UPDATE SET holder = EXCLUDED.holder
                 WHERE certified_keys.holder = EXCLUDED.holder AND certified_keys.purpose = EXCLUDED.purpose
                   AND NOT EXISTS (SELECT FROM compromised_keys x WHERE x.spki_sha256 = EXCLUDED.spki_sha256)
@@ -257,6 +263,8 @@ async function issueSignatureCertificate(
         plan.binding.purpose,
         encryptionSerial,
         instruction.encryption?.profile ?? null,
+        issuerChain.filedUnder,
+        issuerChain.serials,
       ],
     });
   } catch (err) {
@@ -279,7 +287,7 @@ async function issueSignatureCertificate(
       holderPublicKey: plan.publicKey,
     };
   }
-  return signAndStore(context, instruction, digest, issuerId, serial, plan.tbs);
+  return signAndStore(context, instruction, digest, issuerId, serial, plan.tbs, true);
 }
 
 /**
@@ -298,7 +306,11 @@ async function finishKnown(
   const known = await findInstruction(context.pool, instruction.requestId, digest, { lock: false });
   if (!known) {
     if (planError) throw planError;
-    if (binding) await refuseKeyReuse(context.pool, binding);
+    if (binding) {
+      await refuseKeyReuse(context.pool, binding);
+      // Or the plan found the issuer chain not usable: say which certificate and why.
+      await requireUsableIssuer(context.pool, context.issuers, context.issuingCa.id);
+    }
     // The twin that held the id rolled back after all: plan again.
     return issueSignatureCertificate(context, instruction, digest, {});
   }
@@ -335,8 +347,9 @@ async function signAndStore(
   issuerId: string,
   serial: string,
   tbs: Uint8Array,
+  issuerChecked = false,
 ): Promise<IssueResult> {
-  const certificate = await signPlanned(context, issuerId, tbs);
+  const certificate = await signPlanned(context, issuerId, tbs, issuerChecked);
   const result = resultOf(context, issuerId, serial, certificate);
   const stored = await storeIssued(context, {
     issuerId,

@@ -48,16 +48,11 @@ export function chainOf(issuers: Map<string, Issuer>, issuerId: string): Uint8Ar
 }
 
 /**
- * Refuses to sign under `issuerId` while its certificate, or one above it, is outside its
- * dates, revoked or suspended: what it signed would not chain to anything a relying party
- * accepts. The statuses are read for every signature, so a revocation takes effect at once.
+ * The certificates `issuerId` signs under, its own first and the root's last, refused at once when
+ * one is outside its dates; their statuses are the caller's to read (requireUsableIssuer, or a
+ * statement that plans a certificate only while they are good: `filedUnder` and `serials`).
  */
-export async function requireUsableIssuer(
-  db: Pool | PoolClient,
-  issuers: Map<string, Issuer>,
-  issuerId: string,
-  now = new Date(),
-): Promise<void> {
+export function datedIssuerChain(issuers: Map<string, Issuer>, issuerId: string, now = new Date()) {
   const chain: Issuer[] = [];
   for (let id: string | null = issuerId; id; id = issuers.get(id)?.parentId ?? null) {
     const issuer = issuers.get(id);
@@ -68,20 +63,37 @@ export async function requireUsableIssuer(
     const { notBefore, notAfter } = issuer.certificate;
     if (now < notBefore || now > notAfter) refuse(issuerId, issuer, 'outside its validity period');
   }
+  return {
+    chain,
+    filedUnder: chain.map((i) => i.parentId ?? i.id),
+    serials: chain.map((i) => storedSerial(i.certificate)),
+  };
+}
+
+/**
+ * Refuses to sign under `issuerId` while its certificate, or one above it, is outside its
+ * dates, revoked or suspended: what it signed would not chain to anything a relying party
+ * accepts. The statuses are read for every signature, so a revocation takes effect at once.
+ */
+export async function requireUsableIssuer(
+  db: Pool | PoolClient,
+  issuers: Map<string, Issuer>,
+  issuerId: string,
+  now = new Date(),
+): Promise<void> {
+  const { chain, filedUnder, serials } = datedIssuerChain(issuers, issuerId, now);
   const { rows } = await db.query({
     name: 'ca-issuer-chain-status',
     text: `SELECT issuer_id, serial, status FROM certificates
             WHERE (issuer_id, serial) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    values: [chain.map((i) => i.parentId ?? i.id), chain.map((i) => storedSerial(i.certificate))],
+    values: [filedUnder, serials],
   });
-  for (const issuer of chain) {
-    const row = rows.find(
-      (r) => r.issuer_id === (issuer.parentId ?? issuer.id) && r.serial === storedSerial(issuer.certificate),
-    );
+  chain.forEach((issuer, i) => {
+    const row = rows.find((r) => r.issuer_id === filedUnder[i] && r.serial === serials[i]);
     // The ceremony records each certificate it makes: one not on record is not vouched for.
     if (!row) refuse(issuerId, issuer, 'not on record');
     if (row.status !== 'good') refuse(issuerId, issuer, row.status === 'hold' ? 'suspended' : 'revoked');
-  }
+  });
 }
 
 function refuse(issuerId: string, issuer: Issuer, why: string): never {

@@ -70,6 +70,14 @@ export async function archiveCertificates(pool: Pool, settings: ArchiveSettings)
   }
 }
 
+function revocationNamed(payload: string): boolean {
+  try {
+    return (JSON.parse(payload) as { status?: unknown }).status === 'revoked';
+  } catch {
+    return true;
+  }
+}
+
 /** The archive run by one RA replica at a time: every archiveCheckMinutes and on every status change. */
 export class CertificateArchiver {
   readonly #job: LeaderJob;
@@ -87,6 +95,9 @@ export class CertificateArchiver {
       applicationName: 'sm2ca-ra-certificate-archive',
       lock: 'sm2ca:ra-certificate-archive',
       channels: [statusChannel],
+      // Only a revocation can make a certificate due before the periodic run (expiry comes with
+      // time): each issuance notifies too, and a run per certificate issued costs more than issuing.
+      wakesOn: (_channel, payload) => revocationNamed(payload),
       everyMs: settings.archiveCheckMinutes * 60_000,
       ...(options.leaderRetryMs ? { retryMs: options.leaderRetryMs } : {}),
       log,

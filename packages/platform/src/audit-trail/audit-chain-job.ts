@@ -22,6 +22,8 @@ export interface AuditChainJobOptions {
   signer(keyLabel: string): Signer;
   /** Seal sweep, for records that waited on an older transaction (NOTIFY came before they could go). */
   sweepMs?: number;
+  /** Least time from one pass's start to the next's (default 100 ms). */
+  passGapMs?: number;
   leaderRetryMs?: number;
 }
 
@@ -37,6 +39,8 @@ export class AuditChainJob {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #lastPass = 0;
+  #soon = false;
   #keyMissingSaid = false;
 
   constructor(options: AuditChainJobOptions) {
@@ -52,7 +56,10 @@ export class AuditChainJob {
       onNotification: () => {
         if (this.leader) this.#wake();
       },
-      onDeposed: () => clearTimeout(this.#timer),
+      onDeposed: () => {
+        clearTimeout(this.#timer);
+        this.#soon = false;
+      },
     });
   }
 
@@ -70,13 +77,31 @@ export class AuditChainJob {
     await this.#running;
   }
 
-  /** One pass at a time; a wake-up during a pass asks for one more. */
+  /**
+   * One pass at a time; a wake-up during a pass asks for one more. Passes are kept apart by
+   * passGapMs: under steady issuance every audited statement notifies, and a pass for each cost
+   * more round trips than the records it sealed; a gap lets one pass seal what came meanwhile.
+   */
   #wake(): void {
     if (this.#running) {
       this.#again = true;
       return;
     }
+    const wait = this.#lastPass + (this.#options.passGapMs ?? 100) - Date.now();
+    if (wait > 0) {
+      if (!this.#soon) {
+        clearTimeout(this.#timer);
+        this.#soon = true;
+        this.#timer = setTimeout(() => {
+          this.#soon = false;
+          this.#wake();
+        }, wait);
+      }
+      return;
+    }
     clearTimeout(this.#timer);
+    this.#soon = false;
+    this.#lastPass = Date.now();
     this.#running = this.#pass().finally(() => {
       this.#running = undefined;
       if (!this.leader) return;
