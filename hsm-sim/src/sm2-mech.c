@@ -4,6 +4,7 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "hsm.h"
@@ -67,14 +68,22 @@ done:
   return rv;
 }
 
+/* Making the group costs more than the check itself, and every imported public key is checked:
+ * one group, made once and only read from then on, which OpenSSL allows from any thread. */
+static EC_GROUP *point_check_group;
+static pthread_once_t point_check_once = PTHREAD_ONCE_INIT;
+static void point_check_group_init(void) { point_check_group = EC_GROUP_new_by_curve_name(NID_sm2); }
+/* Runs only when the module is unmapped, so a loaded module never sees the group freed. */
+__attribute__((destructor)) static void point_check_group_free(void) { EC_GROUP_free(point_check_group); }
+
 int sm2_point_valid(const unsigned char pub[SM2_POINT_LEN]) {
   if (pub[0] != 0x04) return 0;
-  EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_sm2);
+  pthread_once(&point_check_once, point_check_group_init);
+  const EC_GROUP *g = point_check_group;
   EC_POINT *p = g ? EC_POINT_new(g) : NULL;
   int ok = p && EC_POINT_oct2point(g, p, pub, SM2_POINT_LEN, NULL) == 1 && EC_POINT_is_on_curve(g, p, NULL) == 1 &&
            !EC_POINT_is_at_infinity(g, p);
   EC_POINT_free(p);
-  EC_GROUP_free(g);
   return ok;
 }
 

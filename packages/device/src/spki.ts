@@ -7,9 +7,19 @@ const idEcPublicKey = '1.2.840.10045.2.1';
 // OpenSSL 3 writes the SM2 curve OID as the SPKI algorithm itself; GM/T 0015 says id-ecPublicKey.
 const sm2Algorithm = '1.2.156.10197.1.301';
 
-/** CKA_EC_PARAMS for a named curve: the DER OBJECT IDENTIFIER. */
+const ecParamsByCurve = new Map<string, Buffer>();
+
+/**
+ * CKA_EC_PARAMS for a named curve: the DER OBJECT IDENTIFIER. Encoded once per curve, since every
+ * public key imported for a verification carries it; callers only hand it to the device.
+ */
 export function ecParams(curveOid: string): Buffer {
-  return Buffer.from(AsnConvert.serialize(new ECParameters({ namedCurve: curveOid })));
+  let params = ecParamsByCurve.get(curveOid);
+  if (!params) {
+    params = Buffer.from(AsnConvert.serialize(new ECParameters({ namedCurve: curveOid })));
+    ecParamsByCurve.set(curveOid, params);
+  }
+  return params;
 }
 
 /** The uncompressed point 04‖X‖Y from CKA_EC_POINT, which most devices wrap in an OCTET STRING. */
@@ -19,7 +29,10 @@ export function pointFromEcPoint(ecPoint: Uint8Array): Uint8Array {
 }
 
 export function ecPointFromPoint(point: Uint8Array, format: 'octet-string' | 'raw'): Buffer {
-  return format === 'raw' ? Buffer.from(point) : Buffer.from(AsnConvert.serialize(new OctetString(point)));
+  if (format === 'raw') return Buffer.from(point);
+  // A point is far shorter than 128 bytes: tag and one length byte, without the schema encoder.
+  if (point.length < 0x80) return Buffer.concat([Buffer.from([0x04, point.length]), point]);
+  return Buffer.from(AsnConvert.serialize(new OctetString(point)));
 }
 
 export function encodeSpki(curveOid: string, point: Uint8Array): Uint8Array {

@@ -1,9 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type Actor, AppError, allowedTo, type HttpServer, withExample } from '@sm2ca/platform';
+import { recordIssuedChunk } from './batch-record.ts';
 import { BatchView, readBatch } from './batches.ts';
 import { type BatchIssueAnswer, caRefusal } from './ca-client.ts';
 import { DownloadCode } from './download-codes.ts';
-import { recordIssued } from './issuance.ts';
 import { recordIssueFailure } from './issue-failure.ts';
 import { type IssuableRow, issueInstructionOf } from './issue-instruction.ts';
 import { leaseSeconds } from './issue-retrier.ts';
@@ -15,7 +15,7 @@ export const chunkRows = 100;
 /** Chunks in flight: the CA signs one while the RA records the answer of the other. */
 const chunksInFlight = 2;
 
-/** Answers recorded at once, each one statement with its download code and audit records. */
+/** Refusals recorded at once, each one statement with its audit record. */
 const recordConcurrency = 8;
 
 const IssuedRow = Type.Object({
@@ -91,8 +91,8 @@ async function eachLimited<T>(items: T[], limit: number, run: (item: T) => Promi
 }
 
 /**
- * Records the CA's answer row by row, as a single issuance records its own: an issued row gets
- * its download code, a refused one its error (permanent: failed; otherwise the retrier's turn).
+ * Records the CA's answer: the issued rows together, each with its download code, as a single
+ * issuance records its own; a refused row its error (permanent: failed; otherwise the retrier's turn).
  */
 async function recordChunk(
   ctx: RaContext,
@@ -101,30 +101,32 @@ async function recordChunk(
   answer: BatchIssueAnswer,
   view: BatchIssueView,
 ): Promise<void> {
-  await eachLimited(
-    chunk.map((row, index) => ({ row, result: answer.results[index]! })),
-    recordConcurrency,
-    async ({ row, result }) => {
-      if ('error' in result) {
-        const refusal = caRefusal(result.error.status, result.error.code, result.error.message);
-        await recordIssueFailure(ctx.pool, actor, row.id, refusal);
-        view.failed.push({ rowNumber: row.batch_row, code: refusal.code, message: refusal.message });
-        return;
-      }
-      try {
-        const issued = await recordIssued(ctx, actor, row.id, result);
-        view.issued.push({
-          rowNumber: row.batch_row,
-          applicationId: row.id,
-          serial: issued.serial,
-          download: issued.download,
-        });
-      } catch (err) {
-        // Issued meanwhile by the retrier, which hands out no code: the maker asks for one per application.
-        if (!(err instanceof AppError && err.code === 'APPLICATION_ALREADY_ISSUED')) throw err;
-      }
-    },
+  const issued: { row: Claimed; answer: Extract<BatchIssueAnswer['results'][number], { serial: string }> }[] =
+    [];
+  const refused: { row: Claimed; refusal: AppError }[] = [];
+  chunk.forEach((row, index) => {
+    const result = answer.results[index]!;
+    if ('error' in result) {
+      refused.push({ row, refusal: caRefusal(result.error.status, result.error.code, result.error.message) });
+    } else {
+      issued.push({ row, answer: result });
+    }
+  });
+  const downloads = await recordIssuedChunk(
+    ctx,
+    actor,
+    issued.map(({ row, answer }) => ({ id: row.id, answer })),
   );
+  for (const { row, answer } of issued) {
+    const download = downloads.get(row.id);
+    if (download) {
+      view.issued.push({ rowNumber: row.batch_row, applicationId: row.id, serial: answer.serial, download });
+    }
+  }
+  await eachLimited(refused, recordConcurrency, async ({ row, refusal }) => {
+    await recordIssueFailure(ctx.pool, actor, row.id, refusal);
+    view.failed.push({ rowNumber: row.batch_row, code: refusal.code, message: refusal.message });
+  });
 }
 
 /**
