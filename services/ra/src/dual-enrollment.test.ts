@@ -1,4 +1,4 @@
-import { buildCsr, decodeCsrResponse } from '@sm2ca/pki';
+import { buildCsr, decodeCsrResponse, type TemplateBody, templateOfProfile } from '@sm2ca/pki';
 import smCrypto from 'sm-crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SmCryptoSigner } from '../../../test/support/sm-crypto-signer.ts';
@@ -84,6 +84,40 @@ describe('RA dual enrollment', () => {
     expect(tls.json().error.code).toBe('DUAL_NOT_AVAILABLE');
   });
 
+  it('refuses a signature template whose twin is of another kind or shorter-lived, and enters nothing', async () => {
+    const seed = (name: string, body: TemplateBody) =>
+      bed.pool.query(
+        `INSERT INTO certificate_templates (name, version, body, status, decided_at)
+         VALUES ($1, 1, $2, 'approved', now())`,
+        [name, JSON.stringify(body)],
+      );
+    const sign = { ...templateOfProfile('person-sign', ['person']), kind: 'person-sign' as const };
+    await seed('short-encrypt', {
+      ...templateOfProfile('person-encrypt', ['person']),
+      kind: 'person-encrypt',
+      validityDays: 100,
+    });
+    await seed('short-twin-sign', { ...sign, validityDays: 365, encryptionTemplate: 'short-encrypt' });
+    await seed('device-twin-sign', { ...sign, encryptionTemplate: 'device-encrypt' });
+    const count = async () => (await bed.pool.query('SELECT count(*)::int AS n FROM applications')).rows[0].n;
+    const before = await count();
+    const short = await submit({ template: 'short-twin-sign' });
+    expect(short.statusCode, short.body).toBe(422);
+    expect(short.json().error.code).toBe('TEMPLATE_TWIN_VALIDITY');
+    const device = await submit({ template: 'device-twin-sign' });
+    expect(device.statusCode, device.body).toBe(422);
+    expect(device.json().error.code).toBe('TEMPLATE_TWIN_KIND');
+    expect(await count()).toBe(before);
+    // Without a twin the template is usable on its own.
+    const single = await submit({ template: 'short-twin-sign', dual: false });
+    expect(single.statusCode, single.body).toBe(201);
+    expect(single.json()).toMatchObject({
+      template: 'short-twin-sign',
+      templateVersion: 1,
+      encryption: null,
+    });
+  });
+
   it('issues both certificates from one review and one instruction, and shows both', async () => {
     const submitted = await submit();
     expect(submitted.json()).toMatchObject({
@@ -106,10 +140,11 @@ describe('RA dual enrollment', () => {
       operation: 'issue',
       profile: 'person-sign',
       templateVersion: 1,
-      encryption: { profile: 'person-encrypt', templateVersion: 1 },
+      encryption: { profile: 'person-encrypt' },
     });
     expect(sent).not.toHaveProperty('template');
     expect(sent).not.toHaveProperty('encryption.template');
+    expect(sent).not.toHaveProperty('encryption.templateVersion');
     expect(encryption.serial).toMatch(/^[0-9a-f]+$/);
     expect(encryption.serial).not.toBe(serial);
 

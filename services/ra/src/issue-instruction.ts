@@ -30,22 +30,24 @@ export function issueInstructionOf(row: IssuableRow, requestId: string): IssueIn
   return {
     requestId,
     profile: row.profile,
-    // Named only when it is not the profile's own, so the instructions of seeded templates read as before.
+    // Named only when it is not the profile's own: a retry sends what was sent before templates had names.
     ...(row.template === row.profile ? {} : { template: row.template }),
     templateVersion: row.template_version,
     holderKey: row.holder_key,
     csr: row.csr.toString('base64'),
     ...instruction,
-    ...(encryption
-      ? {
-          encryption: {
-            profile: encryption,
-            ...(row.encryption_template === encryption ? {} : { template: row.encryption_template! }),
-            templateVersion: row.encryption_template_version!,
-          },
-        }
-      : {}),
+    ...(encryption ? { encryption: { profile: encryption, ...twinTemplate(row, encryption) } } : {}),
   };
+}
+
+/**
+ * The encryption certificate's template, left out when it is the kind's seeded version 1 (the
+ * CA's default): a dual application claimed before templates had names is retried with the very
+ * instruction its first attempt sent, which the CA's request ledger requires.
+ */
+function twinTemplate(row: IssuableRow, encryption: string): { template?: string; templateVersion?: number } {
+  if (row.encryption_template === encryption && row.encryption_template_version === 1) return {};
+  return { template: row.encryption_template!, templateVersion: row.encryption_template_version! };
 }
 
 /** What the RA records of an issuance: the certificates' issuer and serials (and a dual's enveloped key). */
