@@ -1,4 +1,5 @@
 import { runKeyCeremony } from '@sm2ca/ca';
+import type { Device } from '@sm2ca/device';
 import { ensureKmMasterKey, kmMasterKeyLabel } from '@sm2ca/km';
 import {
   AppError,
@@ -11,7 +12,7 @@ import {
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
 import { progress } from '../output.ts';
-import { withDatabase } from '../with-database.ts';
+import { openCommandDatabase } from '../with-database.ts';
 
 /** Who the key ceremony makes the first super admin: `--super-admin NAME --super-admin-identity ID`. */
 export interface SuperAdminOptions {
@@ -44,14 +45,36 @@ export const superAdminOptions = (command: Command) =>
     .option('--super-admin <name>', 'on first use: the name of the first super admin (超级管理员)')
     .option('--super-admin-identity <id>', 'on first use: their identity, e.g. staff ID number');
 
-/** The key ceremony against an open database; `start` runs it too on first use. */
+/** The device the key ceremony uses, its token created on first use. */
+function openCeremonyDevice(config: Config): Promise<Device> {
+  progress('opening the crypto device');
+  return openConfiguredDevice(config, { createToken: true });
+}
+
+/**
+ * Opens the database and the ceremony's device together: PostgreSQL starts in processes of
+ * its own while the token is created or logged into, so neither waits for the other. When
+ * one fails the other is closed again.
+ */
+export async function openDatabaseAndDevice(
+  config: Config,
+  openDatabase: () => Promise<Database>,
+): Promise<{ db: Database; device: Device }> {
+  const [db, device] = await Promise.allSettled([openDatabase(), openCeremonyDevice(config)]);
+  if (db.status === 'fulfilled' && device.status === 'fulfilled')
+    return { db: db.value, device: device.value };
+  if (db.status === 'fulfilled') await db.value.close();
+  if (device.status === 'fulfilled') await device.value.close();
+  throw db.status === 'rejected' ? db.reason : (device as PromiseRejectedResult).reason;
+}
+
+/** The key ceremony against an open database and device; `start` runs it too on first use. */
 export async function initialise(
   config: Config,
   db: Database,
+  device: Device,
   options: SuperAdminOptions = {},
 ): Promise<string[]> {
-  progress('opening the crypto device');
-  const device = await openConfiguredDevice(config, { createToken: true });
   try {
     const { created } = await runKeyCeremony(db.pool, device, config, progress);
     const master = await ensureKmMasterKey(db.pool, device, { name: 'cli', role: 'key_ceremony' });
@@ -73,13 +96,16 @@ export function registerInitCommand(program: Command): void {
       const { config, log } = cliContext();
       const warning = devicePinWarning(config);
       if (warning) progress(`warning: ${warning}`);
-      await withDatabase(config, log, async (db) => {
-        const created = await initialise(config, db, options);
+      const { db, device } = await openDatabaseAndDevice(config, () => openCommandDatabase(config, log));
+      try {
+        const created = await initialise(config, db, device, options);
         console.log(
           created.length === 0
             ? 'the CA already exists; nothing changed'
             : `created: ${created.join(', ')} (keys inside the device, certificates in the database)`,
         );
-      });
+      } finally {
+        await db.close();
+      }
     });
 }

@@ -1,4 +1,4 @@
-import { AppError, openDatabase, type ServiceName } from '@sm2ca/platform';
+import { AppError, type ServiceName } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { cliContext } from '../context.ts';
 import { startupDevicePin } from '../device-pin.ts';
@@ -8,7 +8,8 @@ import { lockHome } from '../instance-lock.ts';
 import { progress } from '../output.ts';
 import { serviceRoleUrls, useServiceRoles } from '../service-roles.ts';
 import { installedServices, Supervisor } from '../supervisor.ts';
-import { initialise, type SuperAdminOptions, superAdminOptions } from './init.ts';
+import { openCommandDatabase } from '../with-database.ts';
+import { initialise, openDatabaseAndDevice, type SuperAdminOptions, superAdminOptions } from './init.ts';
 
 export function registerStartCommand(program: Command): void {
   superAdminOptions(program.command('start'))
@@ -34,12 +35,15 @@ export function registerStartCommand(program: Command): void {
       // The directory publisher runs in the CRL service: a host without it needs no directory.
       const directory = wanted.includes('crl') ? directoryChoice(config) : undefined;
       await checkPortsFree(config, wanted, directory === 'local');
-      progress(
-        config.databaseUrl ? 'connecting to DATABASE_URL' : `starting embedded PostgreSQL in ${config.home}`,
-      );
-      const db = await openDatabase(config, log);
+      const { db, device } = await openDatabaseAndDevice(config, () =>
+        openCommandDatabase(config, log),
+      ).catch(async (err) => {
+        await lock.release();
+        throw err;
+      });
       const ldap = directory
         ? await startDirectory(config, directory).catch(async (err) => {
+            await device.close();
             await db.close();
             await lock.release();
             throw err;
@@ -60,7 +64,7 @@ export function registerStartCommand(program: Command): void {
         await lock.release();
       };
       try {
-        const created = await initialise(config, db, options);
+        const created = await initialise(config, db, device, options);
         progress(created.length === 0 ? 'CA found' : `CA created: ${created.join(', ')}`);
         const starting = installed.filter((s) => wanted.includes(s));
         if (serviceRoles) {

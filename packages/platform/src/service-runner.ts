@@ -86,12 +86,15 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
   };
   // A supervisor probes readiness only after this, so it never mistakes another process on the port for us.
   const announceListening = () => process.send?.('listening');
+  // The device is opened while the database is connected to: neither waits on the other.
+  const opening = definition.needsDevice ? openConfiguredDevice(config) : undefined;
+  opening?.catch(() => {});
   try {
     db = await openDatabaseWhenUp(config, log, async () => {
       waiting = await listenOrExit(() => listenWhileWaiting(host, port));
       announceListening();
     });
-    if (definition.needsDevice) device = await openConfiguredDevice(config);
+    device = await opening;
     app = await definition.build({ config, log, db, ...(device ? { device } : {}) });
     if (device) observeDevice(app.metrics, device);
     const built = app;
@@ -117,6 +120,7 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     const line = err instanceof AppError ? `${err.message} [${err.code}]` : (err as Error).message;
     process.stderr.write(`${definition.name}: ${line}\n`);
     log.error({ err }, 'start failed');
+    device ??= await opening?.catch(() => undefined);
     await stop().catch(() => {});
     process.exit(1);
   }
