@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, session, whenSessionLost } from './api.ts';
 import { ApprovalsPage } from './approvals-page.tsx';
 import { AuditPage } from './audit-page.tsx';
@@ -15,6 +15,7 @@ import { KeyRecoveryReviewPage } from './key-recovery-review-page.tsx';
 import { LoginPage } from './login-page.tsx';
 import type { Me } from './me.ts';
 import { OperatorsPage } from './operators-page.tsx';
+import { RekeyPage } from './rekey-page.tsx';
 import { RenewalPage } from './renewal-page.tsx';
 import { ReviewPage } from './review-page.tsx';
 import { RevocationPage } from './revocation-page.tsx';
@@ -30,9 +31,10 @@ const pages: Array<{ path: string; label: MessageKey; roles: string[]; hidden?: 
   { path: '#/revocations', label: 'navRevocationReview', roles: ['reviewer'] },
   { path: '#/certificates', label: 'navCertificates', roles: businessOperators },
   { path: '#/audit', label: 'navAudit', roles: ['auditor'] },
-  // Lifecycle: freeze, renewal, key recovery, and a certificate's detail (reached from the search).
+  // Lifecycle: freeze, renewal, re-key, key recovery, and a certificate's detail (reached from the search).
   { path: '#/holds', label: 'navHolds', roles: ['entry_clerk'] },
   { path: '#/renew', label: 'navRenew', roles: ['entry_clerk'] },
+  { path: '#/rekey', label: 'navRekey', roles: ['entry_clerk'] },
   { path: '#/key-recoveries', label: 'navKeyRecovery', roles: ['entry_clerk'] },
   { path: '#/key-recovery-review', label: 'navKeyRecoveryReview', roles: ['reviewer'] },
   { path: '#/certificate', label: 'certificateDetailHeading', roles: businessOperators, hidden: true },
@@ -63,7 +65,7 @@ function Page({
     case '#/issue':
       return <IssuePage />;
     case '#/revoke':
-      return <RevocationPage />;
+      return <RevocationPage query={query} />;
     case '#/revocations':
       return <RevocationReviewPage me={me} />;
     case '#/certificates':
@@ -72,6 +74,8 @@ function Page({
       return <HoldPage query={query} />;
     case '#/renew':
       return <RenewalPage query={query} />;
+    case '#/rekey':
+      return <RekeyPage query={query} />;
     case '#/key-recoveries':
       return <KeyRecoveryPage query={query} />;
     case '#/key-recovery-review':
@@ -107,6 +111,19 @@ export function App() {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
     document.title = messages[lang].title;
   }, [lang]);
+
+  // A page opened takes the focus to its heading: the next Tab is in the page, not back in the menu.
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus();
+  }, [route.path, route.query.toString()]);
 
   const loadOperator = () =>
     (session.token()

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { api } from './api.ts';
 import type { Application } from './applications.ts';
+import { CertificateName } from './certificate-fields.tsx';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { type MessageKey, useT } from './i18n.ts';
@@ -23,6 +24,18 @@ interface CaAction {
   requestedBy: string;
   approvalsRequired: number;
   decisions: Array<{ by: string; decision: string }>;
+}
+
+interface OperatorRevocation {
+  id: string;
+  kind: 'revoke' | 'release';
+  issuerId: string;
+  serial: string;
+  reason: string;
+  requestedBy: string;
+  enteredBy: string;
+  operatorId: string | null;
+  operator: string | null;
 }
 
 interface TemplateVersion {
@@ -181,6 +194,46 @@ function OperatorCertificates({ me }: { me: Me }) {
   );
 }
 
+/** Freezes, unfreezes and revocations of operators' login certificates, entered by a clerk. */
+function OperatorRevocations({ me }: { me: Me }) {
+  const { t } = useT();
+  const requests = useAnswer<{ items: OperatorRevocation[] }>('/v1/admin/operator-certificates/revocations');
+  const items = requests.data?.items ?? [];
+  return (
+    <Queue
+      heading="operatorRevocationsHeading"
+      error={requests.error}
+      columns={['#', 'operatorName', 'certificate', 'action', 'requestedBy', 'enteredBy']}
+      count={items.length}
+    >
+      {items.map((request) => (
+        <tr key={request.id} data-operator-revocation={request.id}>
+          <td>{request.id}</td>
+          <td>{request.operator ?? '—'}</td>
+          <td>
+            <CertificateName issuerId={request.issuerId} serial={request.serial} />
+          </td>
+          <td>
+            {request.kind === 'release'
+              ? t('release')
+              : request.reason === 'certificateHold'
+                ? t('freeze')
+                : `${t('revoke')} · ${request.reason}`}
+          </td>
+          <td>{request.requestedBy}</td>
+          <td>{request.enteredBy}</td>
+          <DecisionCell
+            path={`/v1/admin/operator-certificates/revocations/${request.id}/review`}
+            own={request.enteredBy === me.name || request.operatorId === me.id}
+            ownText="ownRequest"
+            onDecided={requests.reload}
+          />
+        </tr>
+      ))}
+    </Queue>
+  );
+}
+
 /** Drafts to approve and approved versions whose retirement was asked for. */
 function TemplateVersions({ me }: { me: Me }) {
   const { t } = useT();
@@ -225,7 +278,7 @@ function TemplateVersions({ me }: { me: Me }) {
 
 /**
  * What waits for this administrator's decision, through the RA's own decision routes: a super
- * admin's role changes, CA-level actions and operator certificates; a business admin's template
+ * admin's role changes, CA-level actions, operator certificates and their freezes and revocations; a business admin's template
  * versions. What the operator asked for themselves shows as theirs before any click.
  */
 export function ApprovalsPage({ me }: { me: Me }) {
@@ -237,6 +290,7 @@ export function ApprovalsPage({ me }: { me: Me }) {
       {superAdmin && <RoleChanges me={me} />}
       {superAdmin && <CaActions me={me} />}
       {superAdmin && <OperatorCertificates me={me} />}
+      {superAdmin && <OperatorRevocations me={me} />}
       {me.roles.includes('business_admin') && <TemplateVersions me={me} />}
     </main>
   );

@@ -50,6 +50,8 @@ const actions: Array<{
   { label: 'freeze', path: '#/holds', when: (c) => c.status === 'good' },
   { label: 'release', path: '#/holds', extra: '&action=unfreeze', when: (c) => c.status === 'hold' },
   { label: 'navRenew', path: '#/renew', when: (c) => c.status === 'good' },
+  { label: 'navRekey', path: '#/rekey', when: (c) => c.status !== 'revoked' },
+  { label: 'navRevoke', path: '#/revoke', when: (c) => c.status !== 'revoked' },
   { label: 'navKeyRecovery', path: '#/key-recoveries', when: (c) => c.profile.endsWith('-encrypt') },
 ];
 

@@ -5,6 +5,12 @@ export interface CertificateRef {
   serial: string;
 }
 
+/** The certificate a page was opened for (`?issuerId=…&serial=…`, from its detail page), or none yet. */
+export const certificateOf = (query: URLSearchParams): CertificateRef => ({
+  issuerId: query.get('issuerId') ?? '',
+  serial: query.get('serial') ?? '',
+});
+
 /** The issuer and serial that name the certificate a request is about; the RA looks it up and refuses unknown ones. */
 export function CertificateFields({
   value,
@@ -35,6 +41,15 @@ export function CertificateFields({
           onInput={(e) => onChange({ ...value, serial: e.currentTarget.value.trim() })}
         />
       </label>
+    </>
+  );
+}
+
+/** A certificate as a queue row names it: its issuer, then its serial. */
+export function CertificateName({ issuerId, serial }: CertificateRef) {
+  return (
+    <>
+      {issuerId} / <code>{serial}</code>
     </>
   );
 }

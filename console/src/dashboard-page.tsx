@@ -162,6 +162,9 @@ function AdministratorQueues({ me }: { me: Me }) {
   const certificates = useAnswer<{ items: unknown[] }>(
     superAdmin ? '/v1/admin/operator-certificates/applications' : null,
   );
+  const revocations = useAnswer<{ items: unknown[] }>(
+    superAdmin ? '/v1/admin/operator-certificates/revocations' : null,
+  );
   const templates = useAnswer<{
     items: Array<{ status: string; retirementRequestedBy: string | null; retiredAt: string | null }>;
   }>(businessAdmin ? '/v1/admin/templates' : null);
@@ -178,6 +181,9 @@ function AdministratorQueues({ me }: { me: Me }) {
         {superAdmin && <Figure label="dashCaActions" value={actions.data?.items.length ?? null} />}
         {superAdmin && (
           <Figure label="dashOperatorCertificates" value={certificates.data?.items.length ?? null} />
+        )}
+        {superAdmin && (
+          <Figure label="dashOperatorRevocations" value={revocations.data?.items.length ?? null} />
         )}
         {businessAdmin && <Figure label="dashTemplates" value={templatesWaiting?.length ?? null} />}
       </dl>

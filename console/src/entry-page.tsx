@@ -1,6 +1,7 @@
 import { isResidentId, isUnifiedSocialCreditCode } from '@sm2ca/pki/identity-numbers';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
+import { CsrFields } from './csr-fields.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { type MessageKey, useT } from './i18n.ts';
 
@@ -71,11 +72,6 @@ export function EntryPage() {
     } catch (err) {
       setError(err);
     }
-  };
-
-  const readCsrFile = async (input: HTMLInputElement) => {
-    const file = input.files?.[0];
-    if (file) setCsr(await file.text());
   };
 
   return (
@@ -151,19 +147,7 @@ export function EntryPage() {
             <IdentityCheck value={uscc} valid={usccOk} invalid="invalidUscc" />
           </label>
         )}
-        <label>
-          {t('csr')}
-          <textarea name="csr" rows={6} required value={csr} onInput={(e) => setCsr(e.currentTarget.value)} />
-        </label>
-        <label>
-          {t('csrFile')}
-          <input
-            type="file"
-            name="csrFile"
-            accept=".pem,.csr,.req"
-            onChange={(e) => readCsrFile(e.currentTarget)}
-          />
-        </label>
+        <CsrFields value={csr} onChange={setCsr} />
         <label class="check">
           <input
             type="checkbox"

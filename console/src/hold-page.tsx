@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
-import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
+import { CertificateFields, certificateOf } from './certificate-fields.tsx';
 import { useT } from './i18n.ts';
+import { RequestForm } from './request-form.tsx';
 import { useRequestSubmission } from './request-submission.tsx';
+import { RequestedByField } from './requested-by-field.tsx';
 
 /**
  * An entry clerk's request to freeze (certificateHold) or unfreeze a certificate. Both are
@@ -9,58 +11,41 @@ import { useRequestSubmission } from './request-submission.tsx';
  */
 export function HoldPage({ query }: { query: URLSearchParams }) {
   const { t } = useT();
-  const [certificate, setCertificate] = useState<CertificateRef>({
-    issuerId: query.get('issuerId') ?? '',
-    serial: query.get('serial') ?? '',
-  });
+  const [certificate, setCertificate] = useState(certificateOf(query));
   const [action, setAction] = useState<'freezes' | 'unfreezes'>(
     query.get('action') === 'unfreeze' ? 'unfreezes' : 'freezes',
   );
   const [requestedBy, setRequestedBy] = useState('');
   const [includeTwin, setIncludeTwin] = useState(false);
-  const { submit, outcome } = useRequestSubmission(`/v1/${action}`, () => ({
+  const submission = useRequestSubmission(`/v1/${action}`, () => ({
     ...certificate,
     requestedBy,
     includeTwin,
   }));
   return (
-    <main>
-      <h1>{t('holdHeading')}</h1>
-      <form onSubmit={submit}>
-        <label>
-          {t('holdAction')}
-          <select
-            name="holdAction"
-            value={action}
-            onChange={(e) => setAction(e.currentTarget.value as 'freezes' | 'unfreezes')}
-          >
-            <option value="freezes">{t('freeze')}</option>
-            <option value="unfreezes">{t('release')}</option>
-          </select>
-        </label>
-        <CertificateFields value={certificate} onChange={setCertificate} />
-        <label>
-          {t('requestedBy')}
-          <input
-            name="requestedBy"
-            required
-            maxLength={200}
-            value={requestedBy}
-            onInput={(e) => setRequestedBy(e.currentTarget.value)}
-          />
-        </label>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="includeTwin"
-            checked={includeTwin}
-            onChange={(e) => setIncludeTwin(e.currentTarget.checked)}
-          />
-          {t('includeTwin')}
-        </label>
-        <button type="submit">{t('submit')}</button>
-      </form>
-      {outcome('hold-id')}
-    </main>
+    <RequestForm heading="holdHeading" submission={submission} testId="hold-id">
+      <label>
+        {t('holdAction')}
+        <select
+          name="holdAction"
+          value={action}
+          onChange={(e) => setAction(e.currentTarget.value as 'freezes' | 'unfreezes')}
+        >
+          <option value="freezes">{t('freeze')}</option>
+          <option value="unfreezes">{t('release')}</option>
+        </select>
+      </label>
+      <CertificateFields value={certificate} onChange={setCertificate} />
+      <RequestedByField value={requestedBy} onChange={setRequestedBy} />
+      <label class="check">
+        <input
+          type="checkbox"
+          name="includeTwin"
+          checked={includeTwin}
+          onChange={(e) => setIncludeTwin(e.currentTarget.checked)}
+        />
+        {t('includeTwin')}
+      </label>
+    </RequestForm>
   );
 }

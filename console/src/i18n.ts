@@ -108,6 +108,12 @@ const zh = {
   kindNew: '新申请',
   kindRenewal: '更新',
   kindRekey: '密钥更新',
+  navRekey: '密钥泄露更新',
+  rekeyHeading: '录入密钥泄露后的密钥更新申请',
+  rekeyHint:
+    '持有者的私钥已泄露或疑似泄露：请提交新密钥对的证书请求，并在柜台核验持有者身份后填写。审核批准时原证书即以 keyCompromise 撤销，随后由制证员签发新证书。',
+  rekeyHolder: '柜台核验的持有者（必填，须与原证书的持有者一致）',
+  rekeyApprovalRevokes: '批准后原证书立即以 keyCompromise 撤销',
   keyRecoveryHeading: '录入密钥恢复申请',
   keyRecoveryHint:
     '填写加密证书的签发者与序列号，并记录您对申请人身份的核验。恢复的密钥以持有者现有签名证书的公钥加密后交付。',
@@ -178,6 +184,8 @@ const zh = {
   caActionsHeading: 'CA 级操作（双人控制）',
   operatorCertificatesHeading: '操作员证书申请',
   templatesHeading: '证书模板版本',
+  operatorRevocationsHeading: '操作员证书的冻结、解冻与撤销',
+  revoke: '撤销',
   newRoles: '变更后的角色',
   askedBy: '提出人',
   approvals: '已批准 / 需批准',
@@ -204,6 +212,7 @@ const zh = {
   dashCaActions: 'CA 级操作',
   dashOperatorCertificates: '操作员证书申请',
   dashTemplates: '模板版本',
+  dashOperatorRevocations: '操作员证书冻结/撤销',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -314,6 +323,12 @@ const en: Record<MessageKey, string> = {
   kindNew: 'New',
   kindRenewal: 'Renewal',
   kindRekey: 'Re-key',
+  navRekey: 'Re-key after compromise',
+  rekeyHeading: 'Enter a re-key after key compromise',
+  rekeyHint:
+    "The holder's private key is compromised or suspected to be: give a request for a new key pair and the holder as checked at the desk. Approval revokes the current certificate (keyCompromise) at once; the certificate maker then issues the new one.",
+  rekeyHolder: "Holder as checked at the desk (required; must be the current certificate's holder)",
+  rekeyApprovalRevokes: 'Approval revokes the current certificate at once (keyCompromise)',
   keyRecoveryHeading: 'Enter a key recovery request',
   keyRecoveryHint:
     "Name the encryption certificate by issuer and serial and record how you checked the requester's identity. The key is delivered encrypted to the holder's current signature certificate.",
@@ -384,6 +399,8 @@ const en: Record<MessageKey, string> = {
   caActionsHeading: 'CA-level actions (dual control)',
   operatorCertificatesHeading: 'Operator certificate applications',
   templatesHeading: 'Certificate template versions',
+  operatorRevocationsHeading: "Freezes, unfreezes and revocations of operators' certificates",
+  revoke: 'Revoke',
   newRoles: 'Roles asked for',
   askedBy: 'Asked by',
   approvals: 'Approved / needed',
@@ -410,6 +427,7 @@ const en: Record<MessageKey, string> = {
   dashCaActions: 'CA-level actions',
   dashOperatorCertificates: 'Operator certificate applications',
   dashTemplates: 'Template versions',
+  dashOperatorRevocations: 'Operator certificate freezes/revocations',
 };
 
 export const messages: Record<Lang, Record<MessageKey, string>> = { zh, en };

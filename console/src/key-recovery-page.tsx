@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
+import { CertificateFields, certificateOf } from './certificate-fields.tsx';
 import { type MessageKey, useT } from './i18n.ts';
+import { RequestForm } from './request-form.tsx';
 import { useRequestSubmission } from './request-submission.tsx';
 
 /** The identity documents the RA accepts (recovery-schemas.ts), with their names on screen. */
@@ -21,17 +22,14 @@ export const documentTypes: Record<string, MessageKey> = {
  */
 export function KeyRecoveryPage({ query }: { query: URLSearchParams }) {
   const { t } = useT();
-  const [certificate, setCertificate] = useState<CertificateRef>({
-    issuerId: query.get('issuerId') ?? '',
-    serial: query.get('serial') ?? '',
-  });
+  const [certificate, setCertificate] = useState(certificateOf(query));
   const [requester, setRequester] = useState<'holder' | 'agent'>('holder');
   const [documentType, setDocumentType] = useState('resident_id_card');
   const [documentNumber, setDocumentNumber] = useState('');
   const [method, setMethod] = useState('');
   const [agentAuthorisation, setAgentAuthorisation] = useState('');
   const [note, setNote] = useState('');
-  const { submit, outcome } = useRequestSubmission('/v1/key-recoveries', () => ({
+  const submission = useRequestSubmission('/v1/key-recoveries', () => ({
     ...certificate,
     identityCheck: {
       requester,
@@ -42,76 +40,75 @@ export function KeyRecoveryPage({ query }: { query: URLSearchParams }) {
     },
   }));
   return (
-    <main>
-      <h1>{t('keyRecoveryHeading')}</h1>
-      <form onSubmit={submit}>
-        <p class="hint">{t('keyRecoveryHint')}</p>
-        <CertificateFields value={certificate} onChange={setCertificate} />
+    <RequestForm
+      heading="keyRecoveryHeading"
+      hint="keyRecoveryHint"
+      submission={submission}
+      testId="key-recovery-id"
+    >
+      <CertificateFields value={certificate} onChange={setCertificate} />
+      <label>
+        {t('requester')}
+        <select
+          name="requester"
+          value={requester}
+          onChange={(e) => setRequester(e.currentTarget.value as 'holder' | 'agent')}
+        >
+          <option value="holder">{t('requesterHolder')}</option>
+          <option value="agent">{t('requesterAgent')}</option>
+        </select>
+      </label>
+      <label>
+        {t('documentType')}
+        <select
+          name="documentType"
+          value={documentType}
+          onChange={(e) => setDocumentType(e.currentTarget.value)}
+        >
+          {Object.entries(documentTypes).map(([value, label]) => (
+            <option key={value} value={value}>
+              {t(label)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('documentNumber')}
+        <input
+          name="documentNumber"
+          required
+          maxLength={64}
+          value={documentNumber}
+          onInput={(e) => setDocumentNumber(e.currentTarget.value.trim())}
+        />
+      </label>
+      <label>
+        {t('checkMethod')}
+        <input
+          name="method"
+          required
+          maxLength={200}
+          placeholder={t('checkMethodExample')}
+          value={method}
+          onInput={(e) => setMethod(e.currentTarget.value)}
+        />
+      </label>
+      {requester === 'agent' && (
         <label>
-          {t('requester')}
-          <select
-            name="requester"
-            value={requester}
-            onChange={(e) => setRequester(e.currentTarget.value as 'holder' | 'agent')}
-          >
-            <option value="holder">{t('requesterHolder')}</option>
-            <option value="agent">{t('requesterAgent')}</option>
-          </select>
-        </label>
-        <label>
-          {t('documentType')}
-          <select
-            name="documentType"
-            value={documentType}
-            onChange={(e) => setDocumentType(e.currentTarget.value)}
-          >
-            {Object.entries(documentTypes).map(([value, label]) => (
-              <option key={value} value={value}>
-                {t(label)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t('documentNumber')}
-          <input
-            name="documentNumber"
+          {t('agentAuthorisation')}
+          <textarea
+            name="agentAuthorisation"
             required
-            maxLength={64}
-            value={documentNumber}
-            onInput={(e) => setDocumentNumber(e.currentTarget.value.trim())}
+            maxLength={1000}
+            value={agentAuthorisation}
+            onInput={(e) => setAgentAuthorisation(e.currentTarget.value)}
           />
         </label>
-        <label>
-          {t('checkMethod')}
-          <input
-            name="method"
-            required
-            maxLength={200}
-            placeholder={t('checkMethodExample')}
-            value={method}
-            onInput={(e) => setMethod(e.currentTarget.value)}
-          />
-        </label>
-        {requester === 'agent' && (
-          <label>
-            {t('agentAuthorisation')}
-            <textarea
-              name="agentAuthorisation"
-              required
-              maxLength={1000}
-              value={agentAuthorisation}
-              onInput={(e) => setAgentAuthorisation(e.currentTarget.value)}
-            />
-          </label>
-        )}
-        <label>
-          {t('note')}
-          <input name="note" maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
-        </label>
-        <button type="submit">{t('submit')}</button>
-      </form>
-      {outcome('key-recovery-id')}
-    </main>
+      )}
+      <label>
+        {t('note')}
+        <input name="note" maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+      </label>
+    </RequestForm>
   );
 }

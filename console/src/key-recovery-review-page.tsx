@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { formatTime } from './applications.ts';
+import { CertificateName } from './certificate-fields.tsx';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
@@ -88,7 +89,7 @@ export function KeyRecoveryReviewPage({ me }: { me: string }) {
             <tr key={item.id} data-key-recovery={item.id}>
               <td>{item.id}</td>
               <td>
-                {item.issuerId} / <code>{item.serial}</code>
+                <CertificateName issuerId={item.issuerId} serial={item.serial} />
               </td>
               <td>{item.holderKey}</td>
               <td>

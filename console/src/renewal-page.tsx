@@ -1,6 +1,9 @@
 import { useState } from 'preact/hooks';
-import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
+import { CertificateFields, certificateOf } from './certificate-fields.tsx';
+import { CsrFields } from './csr-fields.tsx';
+import { DeskHolderFields, deskHolderBody, noDeskHolder } from './desk-holder-fields.tsx';
 import { useT } from './i18n.ts';
+import { RequestForm } from './request-form.tsx';
 import { useRequestSubmission } from './request-submission.tsx';
 
 /**
@@ -11,81 +14,34 @@ import { useRequestSubmission } from './request-submission.tsx';
  */
 export function RenewalPage({ query }: { query: URLSearchParams }) {
   const { t } = useT();
-  const [certificate, setCertificate] = useState<CertificateRef>({
-    issuerId: query.get('issuerId') ?? '',
-    serial: query.get('serial') ?? '',
-  });
+  const [certificate, setCertificate] = useState(certificateOf(query));
   const [csr, setCsr] = useState('');
   const [currentKeySignature, setCurrentKeySignature] = useState('');
-  const [commonName, setCommonName] = useState('');
-  const [residentId, setResidentId] = useState('');
-  const [uscc, setUscc] = useState('');
-  const { submit, outcome } = useRequestSubmission('/v1/renewals', () => {
-    const identity = residentId ? { residentId } : uscc ? { unifiedSocialCreditCode: uscc } : undefined;
+  const [holder, setHolder] = useState(noDeskHolder);
+  const submission = useRequestSubmission('/v1/renewals', () => {
+    const deskHolder = deskHolderBody(holder);
     return {
       ...certificate,
       csr,
       ...(currentKeySignature ? { currentKeySignature } : {}),
-      ...(commonName ? { holder: { commonName, ...(identity ? { identity } : {}) } } : {}),
+      ...(deskHolder ? { holder: deskHolder } : {}),
     };
   });
-  const readCsrFile = async (input: HTMLInputElement) => {
-    const file = input.files?.[0];
-    if (file) setCsr(await file.text());
-  };
   return (
-    <main>
-      <h1>{t('renewalHeading')}</h1>
-      <form onSubmit={submit}>
-        <CertificateFields value={certificate} onChange={setCertificate} />
-        <label>
-          {t('csr')}
-          <textarea name="csr" rows={6} required value={csr} onInput={(e) => setCsr(e.currentTarget.value)} />
-        </label>
-        <label>
-          {t('csrFile')}
-          <input type="file" name="csrFile" onChange={(e) => readCsrFile(e.currentTarget)} />
-        </label>
-        <p class="hint">{t('renewalEvidenceHint')}</p>
-        <label>
-          {t('currentKeySignature')}
-          <input
-            name="currentKeySignature"
-            pattern="[A-Za-z0-9+/]+={0,2}"
-            value={currentKeySignature}
-            onInput={(e) => setCurrentKeySignature(e.currentTarget.value.trim())}
-          />
-        </label>
-        <fieldset>
-          <legend>{t('deskHolder')}</legend>
-          <label>
-            {t('commonName')}
-            <input
-              name="commonName"
-              value={commonName}
-              onInput={(e) => setCommonName(e.currentTarget.value)}
-            />
-          </label>
-          <label>
-            {t('residentId')}
-            <input
-              name="residentId"
-              value={residentId}
-              onInput={(e) => setResidentId(e.currentTarget.value.trim().toUpperCase())}
-            />
-          </label>
-          <label>
-            {t('uscc')}
-            <input
-              name="uscc"
-              value={uscc}
-              onInput={(e) => setUscc(e.currentTarget.value.trim().toUpperCase())}
-            />
-          </label>
-        </fieldset>
-        <button type="submit">{t('submit')}</button>
-      </form>
-      {outcome('renewal-id')}
-    </main>
+    <RequestForm heading="renewalHeading" submission={submission} testId="renewal-id">
+      <CertificateFields value={certificate} onChange={setCertificate} />
+      <CsrFields value={csr} onChange={setCsr} />
+      <p class="hint">{t('renewalEvidenceHint')}</p>
+      <label>
+        {t('currentKeySignature')}
+        <input
+          name="currentKeySignature"
+          pattern="[A-Za-z0-9+/]+={0,2}"
+          value={currentKeySignature}
+          onInput={(e) => setCurrentKeySignature(e.currentTarget.value.trim())}
+        />
+      </label>
+      <DeskHolderFields legend="deskHolder" value={holder} onChange={setHolder} />
+    </RequestForm>
   );
 }

@@ -1,3 +1,4 @@
+import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { ErrorLine } from './error-line.tsx';
@@ -7,7 +8,12 @@ import { useT } from './i18n.ts';
  * A form that enters one request at the RA: `submit` posts the body `build` makes to `path`;
  * the number the RA gave it, or its refusal, is then shown where `outcome(testId)` is placed.
  */
-export function useRequestSubmission(path: string, build: () => unknown) {
+export interface RequestSubmission {
+  submit: (event: Event) => Promise<void>;
+  outcome: (testId: string) => JSX.Element;
+}
+
+export function useRequestSubmission(path: string, build: () => unknown): RequestSubmission {
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<string | null>(null);
   const submit = async (event: Event) => {

@@ -25,7 +25,10 @@ function ReviewRow({
   return (
     <tr class={application.overdue ? 'overdue' : ''} data-application={application.id}>
       <td>{application.id}</td>
-      <td data-testid="application-kind">{t(kindLabels[application.kind])}</td>
+      <td data-testid="application-kind">
+        {t(kindLabels[application.kind])}
+        {application.kind === 'rekey' && <small class="muted block">{t('rekeyApprovalRevokes')}</small>}
+      </td>
       <td>
         {application.holder.commonName}
         {application.holder.organization ? ` · ${application.holder.organization}` : ''}

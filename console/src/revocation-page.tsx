@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
-import { CertificateFields, type CertificateRef } from './certificate-fields.tsx';
+import { CertificateFields, certificateOf } from './certificate-fields.tsx';
 import { useT } from './i18n.ts';
+import { RequestForm } from './request-form.tsx';
 import { useRequestSubmission } from './request-submission.tsx';
+import { RequestedByField } from './requested-by-field.tsx';
 
 /** RFC 5280 CRLReason names a revocation may give; the RA checks the choice again. */
 const reasons = [
@@ -14,44 +16,30 @@ const reasons = [
   'privilegeWithdrawn',
 ] as const;
 
-export function RevocationPage() {
+export function RevocationPage({ query }: { query: URLSearchParams }) {
   const { t } = useT();
-  const [certificate, setCertificate] = useState<CertificateRef>({ issuerId: '', serial: '' });
+  const [certificate, setCertificate] = useState(certificateOf(query));
   const [reason, setReason] = useState<string>('keyCompromise');
   const [requestedBy, setRequestedBy] = useState('');
-  const { submit, outcome } = useRequestSubmission('/v1/revocations', () => ({
+  const submission = useRequestSubmission('/v1/revocations', () => ({
     ...certificate,
     reason,
     requestedBy,
   }));
   return (
-    <main>
-      <h1>{t('revocationHeading')}</h1>
-      <form onSubmit={submit}>
-        <CertificateFields value={certificate} onChange={setCertificate} />
-        <label>
-          {t('revocationReason')}
-          <select name="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
-            {reasons.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t('requestedBy')}
-          <input
-            name="requestedBy"
-            required
-            maxLength={200}
-            value={requestedBy}
-            onInput={(e) => setRequestedBy(e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit">{t('submit')}</button>
-      </form>
-      {outcome('revocation-id')}
-    </main>
+    <RequestForm heading="revocationHeading" submission={submission} testId="revocation-id">
+      <CertificateFields value={certificate} onChange={setCertificate} />
+      <label>
+        {t('revocationReason')}
+        <select name="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
+          {reasons.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </label>
+      <RequestedByField value={requestedBy} onChange={setRequestedBy} />
+    </RequestForm>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { formatTime } from './applications.ts';
+import { CertificateName } from './certificate-fields.tsx';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
@@ -23,7 +24,7 @@ function RevocationRow({ item, me, onDecided }: { item: Revocation; me: string; 
     <tr data-revocation={item.id}>
       <td>{item.id}</td>
       <td>
-        {item.issuerId} / <code>{item.serial}</code>
+        <CertificateName issuerId={item.issuerId} serial={item.serial} />
       </td>
       <td data-testid="revocation-kind">
         {item.kind === 'release'

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleLogin, consolePage, fillLogin, launchChromium, menu } from '../support/console-browser.ts';
+import { pressButton, tabTo, typeInto } from '../support/console-keyboard.ts';
 import { type LoginOperator, loginOperator } from '../support/login-operator.ts';
 import { opensslHolderCsr, tempDir } from '../support/openssl-cli.ts';
 import { opensslEncryptedKey } from '../support/openssl-encrypted-key.ts';
@@ -18,9 +19,10 @@ const viewports = [
 
 /**
  * The administrators' console in Chromium: a super admin logs in with a passphrase-encrypted key,
- * adds an operator and asks for a role change that a second super admin approves; CA actions and
- * operator certificates are decided on "waiting for me", one's own requests marked before any
- * click. Then the main pages against kept screenshots at two screen sizes (UPDATE_SCREENSHOTS=1
+ * adds an operator (by keyboard alone) and asks for a role change that a second super admin
+ * approves; CA actions, operator certificates and a freeze of one's own login certificate are
+ * decided on "waiting for me", one's own requests marked before any click; a template version one
+ * business admin drafts, another approves. Then the main pages against kept screenshots at two screen sizes (UPDATE_SCREENSHOTS=1
  * keeps new ones), with what moves with the clock masked.
  */
 describe('administrators and the dashboard in the console', () => {
@@ -29,7 +31,8 @@ describe('administrators and the dashboard in the console', () => {
   let browser: Browser;
   let operators: RaOperators;
   const dir = tempDir('e2e-console-admin-');
-  const staff: Record<'qian' | 'feng' | 'chen' | 'wang' | 'zhao' | 'zhou', LoginOperator> = {} as never;
+  const staff: Record<'qian' | 'feng' | 'chen' | 'ma' | 'wang' | 'zhao' | 'zhou', LoginOperator> =
+    {} as never;
   const pageErrors: string[] = [];
   // A TOTP code admits once: each operator logs in once and the screenshot test reuses the page.
   const pages: Partial<Record<keyof typeof staff, Page>> = {};
@@ -42,6 +45,7 @@ describe('administrators and the dashboard in the console', () => {
     staff.qian = await loginOperator(stack, operators, dir, 'qian', ['super_admin']);
     staff.feng = await loginOperator(stack, operators, dir, 'feng', ['super_admin']);
     staff.chen = await loginOperator(stack, operators, dir, 'chen', ['business_admin']);
+    staff.ma = await loginOperator(stack, operators, dir, 'ma', ['business_admin']);
     staff.wang = await loginOperator(stack, operators, dir, 'wang', ['entry_clerk']);
     staff.zhao = await loginOperator(stack, operators, dir, 'zhao', ['reviewer']);
     staff.zhou = await loginOperator(stack, operators, dir, 'zhou', ['auditor']);
@@ -55,7 +59,7 @@ describe('administrators and the dashboard in the console', () => {
     });
     expect(entered.status, entered.text).toBe(201);
     browser = await launchChromium();
-  }, 300_000);
+  }, 360_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
@@ -91,11 +95,13 @@ describe('administrators and the dashboard in the console', () => {
     // The dashboard is the first page: a super admin sees what waits for administrators.
     await qian.getByRole('heading', { name: '待审批' }).waitFor();
 
+    // The add form by keyboard alone: Tab to each field, Space ticks the role, Enter adds.
     await menu(qian, '操作员管理').click();
-    await qian.locator('input[name=name]').fill('li');
-    await qian.locator('input[name=identity]').fill('staff-li');
-    await qian.getByRole('checkbox', { name: '录入员' }).last().check();
-    await qian.getByRole('button', { name: '添加', exact: true }).click();
+    await typeInto(qian, 'input[name=name]', 'li');
+    await typeInto(qian, 'input[name=identity]', 'staff-li');
+    await tabTo(qian, 'input[name=roles][value=entry_clerk]');
+    await qian.keyboard.press('Space');
+    await pressButton(qian, 'form button[type=submit]');
     expect(await qian.getByTestId('credential').textContent()).toMatch(/^sm2op_/);
     const li = qian.locator('tr[data-operator="li"]');
     await li.getByRole('button', { name: '申请变更角色' }).click();
@@ -154,6 +160,39 @@ describe('administrators and the dashboard in the console', () => {
     await liRow.getByRole('button', { name: '停用' }).click();
     await liRow.getByTestId('operator-status').getByText('已停用').waitFor();
 
+    // A freeze of qian's own login certificate, entered by the clerk: qian sees it as theirs, and
+    // feng rejects it by keyboard with a reason.
+    const qianCertificates = await fetch(
+      `${stack.url.ra}/v1/admin/operator-certificates?operatorId=${await operatorId('qian')}`,
+      { headers: admin() },
+    );
+    const [qianCertificate] = (
+      (await qianCertificates.json()) as { items: Array<{ issuerId: string; serial: string }> }
+    ).items;
+    const freeze = await operators.ra('POST', '/v1/freezes', 'clerk', {
+      issuerId: qianCertificate!.issuerId,
+      serial: qianCertificate!.serial,
+      requestedBy: '钱本人',
+    });
+    expect(freeze.status, freeze.text).toBe(201);
+    const freezeRow = `tr[data-operator-revocation="${freeze.json().id}"]`;
+    await menu(qian, '首页').click();
+    await menu(qian, '待我审批').click();
+    await qian.locator(freezeRow).getByText('由您提出，须由其他管理员审批').waitFor();
+    expect(await qian.locator(freezeRow).getByRole('button').count()).toBe(0);
+    await menu(feng, '首页').click();
+    await menu(feng, '待我审批').click();
+    expect(await feng.locator(freezeRow).textContent()).toContain('冻结');
+    await typeInto(feng, `${freezeRow} input`, '本人未提出');
+    await pressButton(feng, `${freezeRow} button.secondary`);
+    await feng.locator(freezeRow).waitFor({ state: 'detached' });
+    const rejected = await operators.ra('GET', `/v1/revocations/${freeze.json().id}`, 'clerk');
+    expect(rejected.json()).toMatchObject({
+      status: 'rejected',
+      reviewedBy: 'feng',
+      reviewReason: '本人未提出',
+    });
+
     const decided = await fetch(`${stack.url.ra}/v1/admin/ca-actions/${action}`, { headers: admin() });
     expect(
       ((await decided.json()) as { decisions: Array<{ by: string }> }).decisions.map((d) => d.by),
@@ -161,8 +200,40 @@ describe('administrators and the dashboard in the console', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('has a template version drafted by one business admin approved by another, the drafter told it is theirs', async () => {
+    const chen = await consoleLogin(browser, stack.url.ra, staff.chen, pageErrors);
+    pages.chen = chen;
+    const ma = await consoleLogin(browser, stack.url.ra, staff.ma, pageErrors);
+    // chen drafts through the RA's API with the console session, as a script of chen's would.
+    const session = await chen.evaluate<string>(`sessionStorage.getItem('sm2ca.session')`);
+    const asChen = { authorization: `Bearer ${session}`, 'content-type': 'application/json' };
+    const current = await fetch(`${stack.url.ra}/v1/admin/templates/device-sign/versions/1`, {
+      headers: asChen,
+    });
+    const { body } = (await current.json()) as { body: Record<string, unknown> };
+    const drafted = await fetch(`${stack.url.ra}/v1/admin/templates/device-sign/versions`, {
+      method: 'POST',
+      headers: asChen,
+      body: JSON.stringify({ ...body, description: 'Device signature certificate, reviewed 2026' }),
+    });
+    expect(drafted.status, await drafted.clone().text()).toBe(201);
+    const { version } = (await drafted.json()) as { version: number };
+    const row = `tr[data-template="device-sign/${version}"]`;
+
+    await menu(chen, '待我审批').click();
+    await chen.locator(row).getByText('由您提出，须由其他管理员审批').waitFor();
+    expect(await chen.locator(row).getByRole('button').count()).toBe(0);
+    await menu(ma, '待我审批').click();
+    await pressButton(ma, `${row} .actions button:not(.secondary)`);
+    await ma.locator(row).waitFor({ state: 'detached' });
+    const approved = await fetch(`${stack.url.ra}/v1/admin/templates/device-sign/versions/${version}`, {
+      headers: asChen,
+    });
+    expect(await approved.json()).toMatchObject({ status: 'approved', draftedBy: 'chen', decidedBy: 'ma' });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
   it('shows each role its dashboard and pages as the kept screenshots, at 1366×768 and 1920×1080', async () => {
-    pages.chen = await consoleLogin(browser, stack.url.ra, staff.chen, pageErrors);
     pages.wang = await consoleLogin(browser, stack.url.ra, staff.wang, pageErrors);
     pages.zhao = await consoleLogin(browser, stack.url.ra, staff.zhao, pageErrors);
     pages.zhou = await consoleLogin(browser, stack.url.ra, staff.zhou, pageErrors);
@@ -181,7 +252,7 @@ describe('administrators and the dashboard in the console', () => {
       { name: 'login', page: login, open: () => login.locator('input[name=totp]').waitFor(), mask: () => [] },
       {
         name: 'dashboard',
-        page: pages.chen,
+        page: pages.chen!,
         open: async () => {
           await menu(pages.chen!, '首页').click();
           await pages.chen!.getByRole('heading', { name: '各签发者 CRL 时效' }).waitFor();
@@ -207,6 +278,12 @@ describe('administrators and the dashboard in the console', () => {
           await pages.zhao!.locator('tr[data-application]').first().waitFor();
         },
         mask: (page) => [page.locator('tr[data-application] td:nth-child(5)')],
+      },
+      {
+        name: 'rekey',
+        page: pages.wang,
+        open: () => menu(pages.wang!, '密钥泄露更新').click(),
+        mask: () => [],
       },
       {
         name: 'certificates',

@@ -1,10 +1,20 @@
 import { readFileSync, rmSync } from 'node:fs';
+import { isResidentId } from '@sm2ca/pki/identity-numbers';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleBrowser, menu, openConsoleBrowser } from '../support/console-browser.ts';
+import { type ConsoleBrowser, consolePage, menu, openConsoleBrowser } from '../support/console-browser.ts';
+import {
+  chooseByKeyboard,
+  loginByKeyboard,
+  openByKeyboard,
+  pressButton,
+  tabTo,
+  typeInto,
+} from '../support/console-keyboard.ts';
 import { type LoginOperator, loginOperator } from '../support/login-operator.ts';
-import { openssl, opensslHolderCsr, tempDir } from '../support/openssl-cli.ts';
+import { gmDistId, openssl, opensslHolderCsr, tempDir } from '../support/openssl-cli.ts';
 import { raOperators } from '../support/ra-client.ts';
+import { servicePid } from '../support/service-pid.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
@@ -18,18 +28,23 @@ describe('certificate lifecycle in the console', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let browser: ConsoleBrowser;
   const dir = tempDir('e2e-console-lifecycle-');
-  const staff = {} as Record<'clerk' | 'reviewer' | 'maker', LoginOperator>;
+  const staff = {} as Record<'clerk' | 'clerk2' | 'reviewer' | 'maker', LoginOperator>;
   const holderId = '11010519491231002X';
+  // A TOTP code admits once: the reviewer and the maker log in once and the keyboard test reuses their pages.
+  let reviewer: Page;
+  let maker: Page;
+  let renewed: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     stack = await startStack(db.url, {}, ['ca', 'ra', 'km', 'crl']);
     const operators = await raOperators(stack);
     staff.clerk = await loginOperator(stack, operators, dir, 'qian', ['entry_clerk']);
+    staff.clerk2 = await loginOperator(stack, operators, dir, 'zhu', ['entry_clerk']);
     staff.reviewer = await loginOperator(stack, operators, dir, 'feng', ['reviewer']);
     staff.maker = await loginOperator(stack, operators, dir, 'chen', ['certificate_maker']);
     browser = await openConsoleBrowser(stack.url.ra);
-  }, 240_000);
+  }, 360_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
@@ -71,8 +86,8 @@ describe('certificate lifecycle in the console', () => {
 
   it('freezes and unfreezes, recovers the encryption key, renews; the detail page follows OCSP and the CRLs', async () => {
     const clerk = await browser.loggedIn(staff.clerk);
-    const reviewer = await browser.loggedIn(staff.reviewer);
-    const maker = await browser.loggedIn(staff.maker);
+    reviewer = await browser.loggedIn(staff.reviewer);
+    maker = await browser.loggedIn(staff.maker);
 
     // A dual enrollment, so that there is an escrowed encryption key to recover.
     await menu(clerk, '录入申请').click();
@@ -176,7 +191,7 @@ describe('certificate lifecycle in the console', () => {
     await approve(reviewer, '审核', `tr[data-application="${renewal}"]`);
     await openQueue(maker, '制证');
     await maker.locator(`tr[data-application="${renewal}"]`).getByRole('button', { name: '签发' }).click();
-    const renewed = (await maker.getByTestId('serial').textContent())!;
+    renewed = (await maker.getByTestId('serial').textContent())!;
     expect(renewed).not.toBe(serial);
 
     // The profile supersedes the renewed certificate: revoked, and on the next CRL.
@@ -185,6 +200,126 @@ describe('certificate lifecycle in the console', () => {
     await crlStateReads(clerk, '已列入最新 CRL');
     await openDetail(clerk, renewed);
     expect(await clerk.getByTestId('ocsp-status').textContent()).toBe('有效');
+    expect(browser.pageErrors).toEqual([]);
+  }, 300_000);
+
+  /** A queue opened afresh by keyboard, the row's approval by Tab and Enter. */
+  async function approveByKeyboard(page: Page, queue: string, row: string) {
+    await openByKeyboard(page, queue);
+    await page.locator(row).waitFor();
+    await pressButton(page, `${row} .actions button:not(.secondary)`);
+    await page.locator(row).waitFor({ state: 'detached' });
+  }
+
+  /** The detail page of a certificate by keyboard: the search, Enter, the result's link. */
+  async function openDetailByKeyboard(page: Page, serial: string) {
+    await openByKeyboard(page, '#/certificates');
+    await typeInto(page, 'input[name=serial]', serial);
+    await page.keyboard.press('Enter');
+    await page.locator(`tr[data-serial="${serial}"]`).waitFor();
+    await pressButton(page, `tr[data-serial="${serial}"] a`);
+    await page.getByTestId('detail-serial').waitFor();
+  }
+
+  it('by keyboard alone: login, entry, review, issue, key recovery asked of KM again, revocation, freeze, re-key, new-key renewal', async () => {
+    // Another holder, with a resident ID whose check digit is right.
+    const base = '11010519800101001';
+    const residentId = `${base}${[...'0123456789X'].find((digit) => isResidentId(`${base}${digit}`))}`;
+    const clerk = await consolePage(browser.browser, stack.url.ra, browser.pageErrors, 'zhu');
+    await loginByKeyboard(clerk, staff.clerk2);
+
+    await openByKeyboard(clerk, '#/enter');
+    await typeInto(clerk, 'input[name=commonName]', '吴九');
+    await typeInto(clerk, 'input[name=residentId]', residentId);
+    await clerk.getByText('校验通过').waitFor();
+    await typeInto(clerk, 'textarea[name=csr]', opensslHolderCsr(dir, 'wujiu', '/C=CN/CN=吴九'));
+    await tabTo(clerk, 'input[name=dual]');
+    await clerk.keyboard.press('Space');
+    await pressButton(clerk, 'form button[type=submit]');
+    const application = await clerk.getByTestId('application-id').textContent();
+    await approveByKeyboard(reviewer, '#/review', `tr[data-application="${application}"]`);
+    await openByKeyboard(maker, '#/issue');
+    await maker.locator(`tr[data-application="${application}"]`).waitFor();
+    await pressButton(maker, `tr[data-application="${application}"] button`, 'Space');
+    const issuerId = (await maker.getByTestId('issuer').textContent())!;
+    const serial = (await maker.getByTestId('serial').textContent())!;
+    await openDetailByKeyboard(clerk, serial);
+    const encryptionSerial = (await clerk.getByTestId('twin-serial').textContent())!;
+
+    // Key recovery while KM does not answer: the approval leaves it approved, and it is asked again.
+    await openByKeyboard(clerk, '#/key-recoveries');
+    await typeInto(clerk, 'input[name=issuerId]', issuerId);
+    await typeInto(clerk, 'input[name=serial]', encryptionSerial);
+    await chooseByKeyboard(clerk, 'select[name=documentType]', 'resident_id_card');
+    await typeInto(clerk, 'input[name=documentNumber]', residentId);
+    await typeInto(clerk, 'input[name=method]', '读卡器读取原件');
+    await clerk.keyboard.press('Enter');
+    const recovery = await clerk.getByTestId('key-recovery-id').textContent();
+    const row = `tr[data-key-recovery="${recovery}"]`;
+    const km = servicePid(stack, 'km');
+    process.kill(km, 'SIGSTOP');
+    try {
+      await openByKeyboard(reviewer, '#/key-recovery-review');
+      await reviewer.locator(row).waitFor();
+      await pressButton(reviewer, `${row} .actions button:not(.secondary)`);
+      await reviewer.locator(row).getByRole('alert').waitFor({ timeout: 60_000 });
+    } finally {
+      process.kill(km, 'SIGCONT');
+    }
+    expect(await reviewer.locator(row).getByRole('alert').textContent()).toContain('retry');
+    await pressButton(reviewer, 'main > button.secondary');
+    await pressButton(reviewer, `${row} td:last-child > button`);
+    expect(await reviewer.getByTestId('recovery-code').textContent()).toMatch(/\S{8,}/);
+
+    // Revocation of the encryption certificate, by keyboard at both desks.
+    await openByKeyboard(clerk, '#/revoke');
+    await typeInto(clerk, 'input[name=issuerId]', issuerId);
+    await typeInto(clerk, 'input[name=serial]', encryptionSerial);
+    await chooseByKeyboard(clerk, 'select[name=reason]', 'cessationOfOperation');
+    await typeInto(clerk, 'input[name=requestedBy]', '吴九本人');
+    await clerk.keyboard.press('Enter');
+    const revocation = await clerk.getByTestId('revocation-id').textContent();
+    await approveByKeyboard(reviewer, '#/revocations', `tr[data-revocation="${revocation}"]`);
+
+    // Freeze, then re-key the frozen certificate from its detail page: approval revokes it.
+    await openByKeyboard(clerk, '#/holds');
+    await typeInto(clerk, 'input[name=issuerId]', issuerId);
+    await typeInto(clerk, 'input[name=serial]', serial);
+    await typeInto(clerk, 'input[name=requestedBy]', '吴九本人');
+    await clerk.keyboard.press('Enter');
+    const freeze = await clerk.getByTestId('hold-id').textContent();
+    await approveByKeyboard(reviewer, '#/revocations', `tr[data-revocation="${freeze}"]`);
+    await openDetailByKeyboard(clerk, serial);
+    await pressButton(clerk, 'a[href^="#/rekey"]');
+    expect(await clerk.locator('input[name=serial]').inputValue()).toBe(serial);
+    await typeInto(clerk, 'textarea[name=csr]', opensslHolderCsr(dir, 'wujiu2', '/C=CN/CN=吴九'));
+    await typeInto(clerk, 'input[name=commonName]', '吴九');
+    await typeInto(clerk, 'input[name=residentId]', residentId);
+    await pressButton(clerk, 'form button[type=submit]');
+    const rekey = await clerk.getByTestId('rekey-id').textContent();
+    await openByKeyboard(reviewer, '#/review');
+    expect(
+      await reviewer.locator(`tr[data-application="${rekey}"]`).getByTestId('application-kind').textContent(),
+    ).toBe('密钥更新批准后原证书立即以 keyCompromise 撤销');
+    await approveByKeyboard(reviewer, '#/review', `tr[data-application="${rekey}"]`);
+    await openDetailByKeyboard(clerk, serial);
+    expect(await clerk.getByTestId('ocsp-status').textContent()).toMatch(/^已撤销 · .+ · keyCompromise$/);
+
+    // New-key renewal of the first test's renewed certificate: a new request, signed over by the current key.
+    const newCsr = opensslHolderCsr(dir, 'zhouba2', '/C=CN/CN=周八');
+    const signature = openssl(
+      ['dgst', '-sm3', '-sigopt', gmDistId, '-sign', 'zhouba.key'],
+      dir,
+      openssl(['req', '-in', 'zhouba2.csr', '-outform', 'DER'], dir),
+    ).toString('base64');
+    await openByKeyboard(clerk, '#/renew');
+    await typeInto(clerk, 'input[name=issuerId]', issuerId);
+    await typeInto(clerk, 'input[name=serial]', renewed);
+    await typeInto(clerk, 'textarea[name=csr]', newCsr);
+    await typeInto(clerk, 'input[name=currentKeySignature]', signature);
+    await pressButton(clerk, 'form button[type=submit]');
+    const renewal = await clerk.getByTestId('renewal-id').textContent();
+    await approveByKeyboard(reviewer, '#/review', `tr[data-application="${renewal}"]`);
     expect(browser.pageErrors).toEqual([]);
   }, 300_000);
 });

@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import {
   buildOcspCertId,
   buildOcspRequest,
@@ -8,31 +7,12 @@ import {
 } from '@sm2ca/pki';
 import { connectPool, type Pool } from '@sm2ca/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servicePid } from '../support/service-pid.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
 import { addStackOperator } from '../support/stack-operators.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
 const intervalSeconds = 0.2;
-
-/** The pid of one service of this stack: the process running its main (source or compiled) under the stack's home. */
-function servicePid(stack: Stack, service: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (
-        !cmdline.includes(`services/${service}/src/main.ts`) &&
-        !cmdline.includes(`services/${service}/dist/main.js`)
-      )
-        continue;
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (environ.includes(`SM2CA_HOME=${stack.env.SM2CA_HOME}`)) return Number(entry);
-    } catch {
-      // A process that ended while we looked.
-    }
-  }
-  throw new Error(`no ${service} process of this stack`);
-}
 
 /**
  * The availability monitor measures a service's downtime: a service killed and brought back by the

@@ -3,6 +3,7 @@ import { allowedTo, type HttpServer, Paging, withExample } from '@sm2ca/platform
 import { applicationExample, reviewExample, revocationExample } from './api-examples.ts';
 import { ApplicationView } from './application-view.ts';
 import { auditHolderRead } from './holder-read-audit.ts';
+import { loginProfile } from './login-certificates.ts';
 import {
   actorOf,
   IdParams,
@@ -15,7 +16,7 @@ import {
 } from './ra-context.ts';
 import { auditRefusals } from './refusal-audit.ts';
 import { decideApplication } from './review.ts';
-import { decideRevocation, RevocationView } from './revocations.ts';
+import { decideRevocation, RevocationView, revocationSelect, toRevocationView } from './revocations.ts';
 
 const OperatorCertificateView = Type.Object({
   issuerId: Type.String(),
@@ -31,6 +32,14 @@ const OperatorCertificateView = Type.Object({
   expired: Type.Boolean(),
   loginBound: Type.Boolean({ description: 'enrolled for certificate login' }),
 });
+
+const OperatorRevocationView = Type.Composite([
+  RevocationView,
+  Type.Object({
+    operatorId: Nullable(Type.String({ description: 'the operator whose certificate it is' })),
+    operator: Nullable(Type.String()),
+  }),
+]);
 
 const OperatorCertificateQuery = Type.Object(
   {
@@ -101,6 +110,47 @@ export function registerOperatorCertificateRoutes(app: HttpServer, ctx: RaContex
     },
     async (request) =>
       decideRevocation(ctx, actorOf(request), request.params.id, request.body, 'super_admin'),
+  );
+
+  app.get(
+    '/v1/admin/operator-certificates/revocations',
+    {
+      config: { access: allowedTo('operator_certificate.read') },
+      onError: auditRefusals(ctx.pool, 'revocation_request'),
+      schema: {
+        tags: ['administration'],
+        summary:
+          "Submitted revocations, freezes and unfreezes of operators' own certificates, oldest first, with the operator each is for: a super admin decides them",
+        response: {
+          200: withExample(Type.Object({ items: Type.Array(OperatorRevocationView) }), {
+            items: [{ ...revocationExample, status: 'submitted', operatorId: '7', operator: 'pat' }],
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { rows } = await ctx.pool.query(
+        `SELECT v.*, coalesce(a.operator_id, oc.operator_id) AS operator_id, o.name AS operator,
+                coalesce(c.holder_key, a.holder_key) AS holder_key
+           FROM (${revocationSelect}) v
+           JOIN certificates c ON c.issuer_id = v.issuer_id AND c.serial = v.serial
+           LEFT JOIN applications a ON a.issuer_id = c.issuer_id AND a.serial = c.serial AND a.status = 'issued'
+           LEFT JOIN operator_certificates oc ON oc.issuer_id = c.issuer_id AND oc.serial = c.serial
+           LEFT JOIN operators o ON o.id = coalesce(a.operator_id, oc.operator_id)
+          WHERE c.profile = $1 AND v.status = 'submitted'
+          ORDER BY v.id LIMIT 500`,
+        [loginProfile],
+      );
+      const items = rows.map((row) => ({
+        ...toRevocationView(row),
+        operatorId: row.operator_id === null ? null : String(row.operator_id),
+        operator: row.operator as string | null,
+        holderKey: row.holder_key as string | null,
+      }));
+      // The requests name operators as persons: reading them is on record like a holder's.
+      await auditHolderRead(ctx.pool, request, items);
+      return { items: items.map(({ holderKey: _, ...view }) => view) };
+    },
   );
 
   app.get(

@@ -106,7 +106,8 @@ const ListQuery = Type.Object({
   ...Paging,
 });
 
-const select = `
+/** Revocation requests with the names of who entered and who decided them; toRevocationView reads a row. */
+export const revocationSelect = `
   SELECT v.*, e.name AS entered_by_name, r.name AS reviewed_by_name
     FROM revocation_requests v
     JOIN operators e ON e.id = v.entered_by
@@ -114,7 +115,7 @@ const select = `
 
 type Row = Record<string, unknown>;
 
-function toView(row: Row): RevocationView {
+export function toRevocationView(row: Row): RevocationView {
   return {
     id: String(row.id),
     kind: row.kind as RevocationKind,
@@ -142,9 +143,9 @@ function toView(row: Row): RevocationView {
 }
 
 async function readRevocation(client: Pick<PoolClient, 'query'>, id: string): Promise<RevocationView> {
-  const { rows } = await client.query(`${select} WHERE v.id = $1`, [id]);
+  const { rows } = await client.query(`${revocationSelect} WHERE v.id = $1`, [id]);
   if (!rows[0]) throw new AppError('REVOCATION_NOT_FOUND', `no revocation request ${id}`, 404);
-  return toView(rows[0]);
+  return toRevocationView(rows[0]);
 }
 
 async function lockRevocation(client: PoolClient, id: string): Promise<Row> {
@@ -586,11 +587,11 @@ export function registerRevocationRoutes(app: HttpServer, ctx: RaContext): void 
     async (request) => {
       const { status, kind, limit, offset } = request.query;
       const { rows } = await ctx.pool.query(
-        `${select} WHERE ($1::text IS NULL OR v.status = $1) AND ($2::text IS NULL OR v.kind = $2)
+        `${revocationSelect} WHERE ($1::text IS NULL OR v.status = $1) AND ($2::text IS NULL OR v.kind = $2)
           ORDER BY v.id DESC LIMIT $3 OFFSET $4`,
         [status ?? null, kind ?? null, limit, offset],
       );
-      return { items: rows.map(toView) };
+      return { items: rows.map(toRevocationView) };
     },
   );
 
