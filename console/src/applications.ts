@@ -5,7 +5,10 @@ export interface Application {
   holderType: string;
   holder: { commonName: string; organization?: string };
   profile: string;
+  template: string;
+  templateVersion: number;
   dual: boolean;
+  encryption: { template: string; templateVersion: number } | null;
   enteredBy: string;
   enteredAt: string;
   deadline: string;

@@ -20,6 +20,7 @@ interface CertificateDetail {
     revokedAt: string | null;
     revocationReason: string | null;
   };
+  template: string | null;
   templateVersion: number | null;
   der: string;
   decoded: {
@@ -178,7 +179,11 @@ export function CertificateDetailPage({
         <dt>{t('profile')}</dt>
         <dd data-testid="detail-profile">
           {c.profile}
-          {detail.templateVersion !== null && ` · ${t('templateVersion')} ${detail.templateVersion}`}
+          {detail.template !== null && (
+            <span data-testid="detail-template">
+              {` · ${t('templateName')} ${detail.template} · ${t('templateVersion')} ${detail.templateVersion}`}
+            </span>
+          )}
         </dd>
         <dt>{t('holder')}</dt>
         <dd>{c.holderKey ?? '—'}</dd>

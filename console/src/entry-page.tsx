@@ -7,6 +7,13 @@ import { type MessageKey, useT } from './i18n.ts';
 
 type HolderType = 'person' | 'organisation' | 'device';
 type Profiles = Record<HolderType, string[]>;
+interface UsableTemplate {
+  name: string;
+  kind: string;
+  version: number;
+  seeded: boolean;
+  validityDays: number;
+}
 
 /** The check the RA makes again at submission, shown as the clerk types: the same function, not a copy. */
 function IdentityCheck({ value, valid, invalid }: { value: string; valid: boolean; invalid: MessageKey }) {
@@ -24,6 +31,8 @@ export function EntryPage() {
   const [profiles, setProfiles] = useState<Profiles | null>(null);
   const [holderType, setHolderType] = useState<HolderType>('person');
   const [profile, setProfile] = useState('');
+  const [templates, setTemplates] = useState<UsableTemplate[]>([]);
+  const [template, setTemplate] = useState('');
   const [commonName, setCommonName] = useState('');
   const [organization, setOrganization] = useState('');
   const [residentId, setResidentId] = useState('');
@@ -38,9 +47,15 @@ export function EntryPage() {
     api<{ holderTypes: Profiles }>('GET', '/v1/enrollment/profiles')
       .then((answer) => setProfiles(answer.holderTypes))
       .catch(setError);
+    api<{ items: UsableTemplate[] }>('GET', '/v1/enrollment/templates')
+      .then((answer) => setTemplates(answer.items))
+      .catch(setError);
   }, []);
   const choices = profiles?.[holderType] ?? [];
   useEffect(() => setProfile(choices[0] ?? ''), [profiles, holderType]);
+  // The RA lists the seeded template of a kind first: it is what an application naming no template gets.
+  const templateChoices = templates.filter((candidate) => candidate.kind === profile);
+  useEffect(() => setTemplate(templateChoices[0]?.name ?? ''), [templates, profile]);
 
   const residentOk = isResidentId(residentId);
   const usccOk = isUnifiedSocialCreditCode(uscc);
@@ -59,6 +74,7 @@ export function EntryPage() {
       const created = await api<{ id: string }>('POST', '/v1/applications', {
         holderType,
         profile,
+        ...(template && template !== profile ? { template } : {}),
         holder: {
           commonName,
           ...(organization ? { organization } : {}),
@@ -100,6 +116,19 @@ export function EntryPage() {
             ))}
           </select>
         </label>
+        {templateChoices.length > 1 && (
+          <label>
+            {t('templateName')}
+            <select name="template" value={template} onChange={(e) => setTemplate(e.currentTarget.value)}>
+              {templateChoices.map((choice) => (
+                <option key={choice.name} value={choice.name}>
+                  {choice.name} · v{choice.version} · {choice.validityDays} {t('days')}
+                  {choice.seeded ? ` (${t('templateDefault')})` : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           {t('commonName')}
           <input

@@ -213,6 +213,11 @@ const zh = {
   dashOperatorCertificates: '操作员证书申请',
   dashTemplates: '模板版本',
   dashOperatorRevocations: '操作员证书冻结/撤销',
+  // Templates under names of their own (session 24).
+  templateName: '模板名称',
+  templateDefault: '默认',
+  days: '天',
+  encryptionTemplate: '加密证书模板',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -428,6 +433,11 @@ const en: Record<MessageKey, string> = {
   dashOperatorCertificates: 'Operator certificate applications',
   dashTemplates: 'Template versions',
   dashOperatorRevocations: 'Operator certificate freezes/revocations',
+  // Templates under names of their own (session 24).
+  templateName: 'Template name',
+  templateDefault: 'default',
+  days: 'days',
+  encryptionTemplate: 'Encryption certificate template',
 };
 
 export const messages: Record<Lang, Record<MessageKey, string>> = { zh, en };

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
+import { ApplicationProfileCell } from './application-template.tsx';
 import { type Application, formatTime } from './applications.ts';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
@@ -57,7 +58,7 @@ export function IssuePage() {
           <tr key={application.id} data-application={application.id}>
             <td>{application.id}</td>
             <td>{application.holder.commonName}</td>
-            <td>{application.profile}</td>
+            <ApplicationProfileCell application={application} />
             <td>{formatTime(application.deadline, lang)}</td>
             <td>
               <button type="button" onClick={() => issue(application.id)}>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
+import { ApplicationProfileCell } from './application-template.tsx';
 import { type Application, formatTime } from './applications.ts';
 import { DecisionCell } from './decision-cell.tsx';
 import { ErrorLine } from './error-line.tsx';
@@ -33,7 +34,7 @@ function ReviewRow({
         {application.holder.commonName}
         {application.holder.organization ? ` · ${application.holder.organization}` : ''}
       </td>
-      <td>{application.profile}</td>
+      <ApplicationProfileCell application={application} />
       <td>{application.enteredBy}</td>
       <td>
         {formatTime(application.deadline, lang)}

@@ -16,6 +16,7 @@ import { gmDistId, openssl, opensslHolderCsr, tempDir } from '../support/openssl
 import { raOperators } from '../support/ra-client.ts';
 import { servicePid } from '../support/service-pid.ts';
 import { type Stack, startStack } from '../support/sm2ca-stack.ts';
+import { addStackOperator } from '../support/stack-operators.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 
 /**
@@ -31,6 +32,7 @@ describe('certificate lifecycle in the console', () => {
   const staff = {} as Record<'clerk' | 'clerk2' | 'reviewer' | 'maker', LoginOperator>;
   const holderId = '11010519491231002X';
   // A TOTP code admits once: the reviewer and the maker log in once and the keyboard test reuses their pages.
+  let clerk: Page;
   let reviewer: Page;
   let maker: Page;
   let renewed: string;
@@ -85,7 +87,7 @@ describe('certificate lifecycle in the console', () => {
   }
 
   it('freezes and unfreezes, recovers the encryption key, renews; the detail page follows OCSP and the CRLs', async () => {
-    const clerk = await browser.loggedIn(staff.clerk);
+    clerk = await browser.loggedIn(staff.clerk);
     reviewer = await browser.loggedIn(staff.reviewer);
     maker = await browser.loggedIn(staff.maker);
 
@@ -322,4 +324,67 @@ describe('certificate lifecycle in the console', () => {
     await approveByKeyboard(reviewer, '#/review', `tr[data-application="${renewal}"]`);
     expect(browser.pageErrors).toEqual([]);
   }, 300_000);
+
+  it('enters an application under a template of its own name approved through the API; the detail page names it', async () => {
+    const [drafter, approver] = await Promise.all([
+      addStackOperator(stack, 'template-drafter', ['business-admin']),
+      addStackOperator(stack, 'template-approver', ['business-admin']),
+    ]);
+    const asAdmin = (credential: string, method: 'GET' | 'POST', path: string, body?: unknown) =>
+      fetch(`${stack.url.ra}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${credential}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const seeded = (await (
+      await asAdmin(drafter, 'GET', '/v1/admin/templates/person-sign/versions/1')
+    ).json()) as { body: Record<string, unknown> };
+    const drafted = await asAdmin(drafter, 'POST', '/v1/admin/templates/tax-bureau-staff/versions', {
+      ...seeded.body,
+      kind: 'person-sign',
+      description: 'Signature certificate of tax bureau staff, one year',
+      validityDays: 365,
+    });
+    expect(drafted.status, await drafted.clone().text()).toBe(201);
+    const approved = await asAdmin(
+      approver,
+      'POST',
+      '/v1/admin/templates/tax-bureau-staff/versions/1/approve',
+    );
+    expect(approved.status, await approved.clone().text()).toBe(200);
+
+    const base = '11010519900303003';
+    const residentId = `${base}${[...'0123456789X'].find((digit) => isResidentId(`${base}${digit}`))}`;
+    await menu(clerk, '录入申请').click();
+    const templates = clerk.locator('select[name=template] option');
+    await templates.nth(1).waitFor({ state: 'attached' });
+    expect(await templates.allTextContents()).toEqual([
+      expect.stringMatching(/^person-sign · v1 · \d+ 天 \(默认\)$/),
+      'tax-bureau-staff · v1 · 365 天',
+    ]);
+    await clerk.locator('select[name=template]').selectOption('tax-bureau-staff');
+    await clerk.locator('input[name=commonName]').fill('郑十');
+    await clerk.locator('input[name=residentId]').fill(residentId);
+    await clerk.locator('textarea[name=csr]').fill(opensslHolderCsr(dir, 'zhengshi', '/C=CN/CN=郑十'));
+    await clerk.getByRole('button', { name: '提交申请' }).click();
+    const application = await clerk.getByTestId('application-id').textContent();
+
+    const row = `tr[data-application="${application}"]`;
+    await openQueue(reviewer, '审核');
+    expect(await reviewer.locator(row).getByTestId('application-template').textContent()).toBe(
+      '模板名称 tax-bureau-staff · v1',
+    );
+    await approve(reviewer, '审核', row);
+    await openQueue(maker, '制证');
+    await maker.locator(row).getByRole('button', { name: '签发' }).click();
+    const serial = (await maker.getByTestId('serial').textContent())!;
+    await openDetail(clerk, serial);
+    expect(await clerk.getByTestId('detail-template').textContent()).toBe(
+      ' · 模板名称 tax-bureau-staff · 模板版本 1',
+    );
+    expect(browser.pageErrors).toEqual([]);
+  }, 240_000);
 });

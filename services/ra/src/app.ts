@@ -22,6 +22,7 @@ import { registerConsoleReadRoutes } from './console-read-routes.ts';
 import { registerDeadlineMetrics } from './deadline-metrics.ts';
 import { registerDownloadRoutes } from './download-codes.ts';
 import { registerEnrollmentProfileRoute } from './enrollment-profiles.ts';
+import { registerEnrollmentTemplateRoute } from './enrollment-templates.ts';
 import { registerEvidenceRoutes } from './evidence-routes.ts';
 import { registerHolderCertificateRoutes } from './holder-certificates.ts';
 import { deviceCsrVerifier } from './holder-csr.ts';
@@ -94,6 +95,7 @@ export async function buildRaApp(
   await registerConsoleAssets(app);
   registerApplicationRoutes(app, ctx);
   registerEnrollmentProfileRoute(app);
+  registerEnrollmentTemplateRoute(app, db.pool);
   registerReviewRoutes(app, ctx);
   registerIssuanceRoutes(app, ctx);
   registerBatchRoutes(app, ctx);
