@@ -5,6 +5,7 @@
  * Goals on this 2-core machine (issue 12): >= 500/s, p99 <= 100 ms at 32 makers, <= 4 ms of CPU per
  * certificate over every process of the run (services, PostgreSQL, this driver).
  * Prints figures, never asserts.  Run: npx tsx bench/issue.ts [applications] [makers]
+ * BENCH_PG_STATEMENTS=1 also lists what PostgreSQL ran per certificate (pg_stat_statements).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,9 +18,11 @@ import { startEmbeddedPostgres } from '@sm2ca/store';
 import { freePort } from '../test/support/free-port.ts';
 import { startStack } from '../test/support/sm2ca-stack.ts';
 import { addStackOperator } from '../test/support/stack-operators.ts';
+import { printStatementStats, resetStatementStats, withStatementStats } from './pg-statements.ts';
 import { processTreeCpu } from './process-tree-cpu.ts';
 
 const applications = Number(process.argv[2] ?? 2000);
+const statementStats = process.env.BENCH_PG_STATEMENTS === '1';
 const makers = Number(process.argv[3] ?? 32);
 
 async function rawSignRate(device: Awaited<ReturnType<typeof openConfiguredDevice>>, label: string) {
@@ -39,10 +42,9 @@ async function rawSignRate(device: Awaited<ReturnType<typeof openConfiguredDevic
 }
 
 const pgDir = mkdtempSync(join(tmpdir(), 'bench-issue-pg-'));
-const pg = await startEmbeddedPostgres({
-  dir: pgDir,
-  port: await freePort(),
-});
+const pgOptions = { dir: pgDir, port: await freePort() };
+let pg = await startEmbeddedPostgres(pgOptions);
+if (statementStats) pg = await withStatementStats(pg, pgOptions);
 const stack = await startStack(pg.url, { SM2CA_DB_POOL_SIZE: '20' }, ['ca', 'ra']);
 try {
   const operator = (name: string, role: string) => addStackOperator(stack, name, [role]);
@@ -92,6 +94,7 @@ try {
   process.stderr.write(`issuing with ${makers} concurrent makers…\n`);
   const latencies: number[] = [];
   let next = 0;
+  if (statementStats) await resetStatementStats(pg.url);
   const cpuBefore = processTreeCpu();
   const driverBefore = process.cpuUsage();
   const start = performance.now();
@@ -108,6 +111,7 @@ try {
   const seconds = (performance.now() - start) / 1000;
   const driverCpu = process.cpuUsage(driverBefore);
   const cpuAfter = processTreeCpu();
+  if (statementStats) await printStatementStats(pg.url, applications, 'certificate');
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(1);

@@ -230,9 +230,10 @@ async function issueSignatureCertificate(
                INSERT INTO certified_keys (spki_sha256, holder, purpose, first_issuer_id, first_serial)
                SELECT $11, $12, $13, $1, $2
                 WHERE NOT EXISTS (SELECT FROM ca_requests WHERE request_id = $8)
-                  AND (SELECT count(*) FROM certificates
-                        WHERE (issuer_id, serial) IN (SELECT * FROM unnest($16::text[], $17::text[]))
-                          AND status = 'good') = cardinality($16::text[])
+                  AND (SELECT count(*) FROM unnest($16::text[], $17::text[]) AS chain (issuer_id, serial)
+                        WHERE (SELECT status FROM certificates c
+                                WHERE c.issuer_id = chain.issuer_id AND c.serial = chain.serial) = 'good'
+                      ) = cardinality($16::text[])
                ON CONFLICT (spki_sha256) DO UPDATE SET holder = EXCLUDED.holder
                 WHERE certified_keys.holder = EXCLUDED.holder AND certified_keys.purpose = EXCLUDED.purpose
                   AND NOT EXISTS (SELECT FROM compromised_keys x WHERE x.spki_sha256 = EXCLUDED.spki_sha256)
