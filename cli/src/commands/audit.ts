@@ -1,24 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Device, type DeviceConfig, openDevice } from '@sm2ca/device';
 import { pemOrDerToDer } from '@sm2ca/pki';
 import {
   AppError,
   type AuditProblem,
-  auditTrust,
   type Checkpoint,
   type Config,
-  checkpointFile,
   type Database,
+  distinctCheckpoints,
   exportAudit,
-  loadCheckpoints,
   makeCheckpoint,
-  readChain,
   readCheckpointFile,
   readExport,
-  unchainedRecords,
   type VerifyReport,
   verifyAuditChain,
+  verifyAuditDatabase,
 } from '@sm2ca/platform';
 import type { Command } from 'commander';
 import { serviceClient } from '../service-client.ts';
@@ -48,13 +45,6 @@ function parseTime(value: string, option: string): Date {
     );
   }
   return time;
-}
-
-/** The same checkpoint from the table and from a file counts once. */
-function distinct(checkpoints: Checkpoint[]): Checkpoint[] {
-  const seen = new Map<string, Checkpoint>();
-  for (const c of checkpoints) seen.set(`${c.seq}/${c.head}/${c.at}/${c.issuerId}/${c.signature}`, c);
-  return [...seen.values()].sort((a, b) => a.seq - b.seq);
 }
 
 async function checkpointFiles(files: string[]): Promise<Checkpoint[]> {
@@ -128,7 +118,7 @@ export function registerAuditCommands(program: Command, sources: AuditSources): 
         const report = await verifyAuditChain({
           ...contents,
           trustAnchors: pinned ?? contents.trustAnchors,
-          checkpoints: distinct([...contents.checkpoints, ...extra]),
+          checkpoints: distinctCheckpoints([...contents.checkpoints, ...extra]),
           links: contents.links(),
           fromGenesis: false,
         });
@@ -136,21 +126,11 @@ export function registerAuditCommands(program: Command, sources: AuditSources): 
         return;
       }
       await withDatabase(sources, async (db) => {
-        const home = checkpointFile(sources.config().home);
-        const outside = existsSync(home) ? await readCheckpointFile(home) : [];
-        const trust = await auditTrust(db.pool);
-        const report = await verifyAuditChain({
-          ...trust,
-          trustAnchors: pinned ?? trust.trustAnchors,
-          checkpoints: distinct([...(await loadCheckpoints(db.pool)), ...outside, ...extra]),
-          links: readChain(db.pool),
-          fromGenesis: true,
+        const { report, strays, pending } = await verifyAuditDatabase(db.pool, {
+          home: sources.config().home,
+          checkpoints: extra,
+          trustAnchors: pinned,
         });
-        const { behind, pending } = await unchainedRecords(db.pool);
-        const strays: AuditProblem[] = behind.map((id) => ({
-          auditId: id,
-          message: `audit id ${id} sorts before the chain head but is not in the chain: inserted afterwards`,
-        }));
         if (pending > 0) process.stderr.write(`${pending} audit records are not sealed yet\n`);
         outcome(report, strays);
       });

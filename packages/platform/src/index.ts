@@ -3,6 +3,7 @@ export * from './audit.ts';
 export * from './audit-trail/audit-chain-job.ts';
 export * from './audit-trail/audit-chain-reader.ts';
 export * from './audit-trail/audit-checkpoint.ts';
+export * from './audit-trail/audit-database-verification.ts';
 export * from './audit-trail/audit-export.ts';
 export * from './audit-trail/audit-record.ts';
 export * from './audit-trail/audit-sealer.ts';

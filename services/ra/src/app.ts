@@ -10,6 +10,7 @@ import { registerApplicationRoutes } from './applications.ts';
 import { registerAuditArchiveRoutes } from './audit-archives.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerAuditSettingsRoutes } from './audit-settings.ts';
+import { registerAuditVerificationRoute } from './audit-verification.ts';
 import { registerAvailabilityRoutes } from './availability-routes.ts';
 import { registerBatchIssueRoute } from './batch-issue.ts';
 import { registerBatchRoutes } from './batches.ts';
@@ -114,6 +115,7 @@ export async function buildRaApp(
   const audit = { pool: db.pool, home: config.home, checkpointMinutes: config.audit.checkpointMinutes };
   registerAuditSettingsRoutes(app, audit);
   registerAuditArchiveRoutes(app, audit);
+  registerAuditVerificationRoute(app, audit);
   registerOperatorAdminRoutes(app, db.pool);
   registerOperatorCertificateRoutes(app, ctx);
   registerConsoleReadRoutes(app, db.pool);
