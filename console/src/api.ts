@@ -23,9 +23,10 @@ export function whenSessionLost(handler: () => void): void {
   onSessionLost = handler;
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+/** Sends a request with the session; a refusal becomes an ApiError, a lost session is reported. */
+async function send(method: 'GET' | 'POST' | 'PUT', path: string, accept: string, body?: unknown) {
   const token = session.token();
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(path, {
@@ -33,20 +34,30 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?
     headers,
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  const text = await res.text();
-  let json: unknown = {};
+  if (res.ok) return res;
+  const json = parse(res, await res.text()) as { error?: { code?: string; message?: string } };
+  const error = json.error ?? {};
+  if (res.status === 401 && token) {
+    session.clear();
+    onSessionLost();
+  }
+  throw new ApiError(res.status, error.code ?? `HTTP_${res.status}`, error.message ?? res.statusText);
+}
+
+function parse(res: Response, text: string): unknown {
   try {
-    json = text ? JSON.parse(text) : {};
+    return text ? JSON.parse(text) : {};
   } catch {
     throw new ApiError(res.status, 'NOT_JSON', text.slice(0, 200));
   }
-  if (!res.ok) {
-    const error = (json as { error?: { code?: string; message?: string } }).error ?? {};
-    if (res.status === 401 && token) {
-      session.clear();
-      onSessionLost();
-    }
-    throw new ApiError(res.status, error.code ?? `HTTP_${res.status}`, error.message ?? res.statusText);
-  }
-  return json as T;
+}
+
+export async function api<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, 'application/json', body);
+  return parse(res, await res.text()) as T;
+}
+
+/** A file the RA serves (an export), as the bytes it sent. */
+export async function apiFile(path: string, accept: string): Promise<Blob> {
+  return (await send('GET', path, accept)).blob();
 }

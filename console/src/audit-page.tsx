@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { formatTime } from './applications.ts';
+import { AuditExportForm } from './audit-export-form.tsx';
+import { AuditVerification } from './audit-verification.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { useT } from './i18n.ts';
 
@@ -15,7 +17,10 @@ interface AuditRecord {
   seq: number | null;
 }
 
-/** The auditor's search of the trail; reading it is itself on record (the RA audits the query). */
+/**
+ * The auditor's page: search the trail, verify the chain, export a range. Reading, verifying and
+ * exporting are each on record (the RA audits them).
+ */
 export function AuditPage() {
   const { t, lang } = useT();
   const [actor, setActor] = useState('');
@@ -37,6 +42,8 @@ export function AuditPage() {
   return (
     <main>
       <h1>{t('auditHeading')}</h1>
+      <AuditVerification />
+      <AuditExportForm />
       <form onSubmit={search} class="inline">
         <label>
           {t('actor')}

@@ -5,6 +5,7 @@ import { certificateStatusLabel } from './certificate-status.ts';
 import { ErrorLine } from './error-line.tsx';
 import { certificateHref } from './hash-route.ts';
 import { type MessageKey, useT } from './i18n.ts';
+import { save } from './save-file.ts';
 
 interface CertificateDetail {
   certificate: {
@@ -55,15 +56,6 @@ const actions: Array<{
   { label: 'navRevoke', path: '#/revoke', when: (c) => c.status !== 'revoked' },
   { label: 'navKeyRecovery', path: '#/key-recoveries', when: (c) => c.profile.endsWith('-encrypt') },
 ];
-
-/** Hands the browser a file to save; the bytes are the RA's, nothing is re-encoded but PEM's base64 lines. */
-function save(name: string, type: string, content: BlobPart) {
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([content], { type }));
-  link.download = name;
-  link.click();
-  URL.revokeObjectURL(link.href);
-}
 
 const pem = (base64: string) =>
   `-----BEGIN CERTIFICATE-----\n${base64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;

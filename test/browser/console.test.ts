@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleBrowser, menu, openConsoleBrowser } from '../support/console-browser.ts';
@@ -45,7 +46,7 @@ describe('operator console in Chromium', () => {
     return page;
   }
 
-  it('enters, reviews, issues, revokes; the holder downloads; the auditor finds it all on record', async () => {
+  it('enters, reviews, issues, revokes; the holder downloads; the auditor finds it all on record, verifies the chain and exports it', async () => {
     const clerk = await loggedIn(staff.clerk);
     await menu(clerk, '录入申请').click();
     await clerk.locator('input[name=commonName]').fill('李四');
@@ -133,6 +134,26 @@ describe('operator console in Chromium', () => {
     await auditor.getByRole('button', { name: '查询' }).click();
     await auditor.locator('tr[data-action="application.approve"]').first().waitFor();
     await auditor.locator('tr[data-action="revocation.approve"]').first().waitFor();
+
+    await auditor.getByRole('button', { name: '校验审计链' }).click();
+    await auditor.getByText('审计链完整', { exact: true }).waitFor();
+    expect(Number(await auditor.locator('[data-figure=chainRecords]').textContent())).toBeGreaterThan(0);
+    // A day either side: the range holds every record whatever time zone the browser reads it in.
+    const local = (ms: number) =>
+      new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await auditor.getByLabel('起始时间').fill(local(Date.now() - 86_400_000));
+    await auditor.getByLabel('截止时间').fill(local(Date.now() + 86_400_000));
+    const [saved] = await Promise.all([
+      auditor.waitForEvent('download'),
+      auditor.getByRole('button', { name: '导出并保存' }).click(),
+    ]);
+    expect(saved.suggestedFilename()).toMatch(/^audit-.*\.jsonl$/);
+    const exported = join(dir, 'console-export.jsonl');
+    await saved.saveAs(exported);
+    expect(readFileSync(exported, 'utf8')).toContain('"type":"record"');
+    const offline = await stack.cli(['audit', 'verify', '--file', exported]);
+    expect(offline.code, offline.stdout + offline.stderr).toBe(0);
+    expect(offline.stdout).toContain('audit trail verified');
     expect(browser.pageErrors).toEqual([]);
   }, 120_000);
 
