@@ -42,8 +42,6 @@ export function AuditPage() {
   return (
     <main>
       <h1>{t('auditHeading')}</h1>
-      <AuditVerification />
-      <AuditExportForm />
       <form onSubmit={search} class="inline">
         <label>
           {t('actor')}
@@ -91,6 +89,8 @@ export function AuditPage() {
           </tbody>
         </table>
       )}
+      <AuditVerification />
+      <AuditExportForm />
     </main>
   );
 }
