@@ -238,11 +238,15 @@ describe('administrators and the dashboard in the console', () => {
     pages.zhao = await consoleLogin(browser, stack.url.ra, staff.zhao, pageErrors);
     pages.zhou = await consoleLogin(browser, stack.url.ra, staff.zhou, pageErrors);
     const login = await consolePage(browser, stack.url.ra, pageErrors);
+    // Polled from here: a predicate run in the page is eval, which the console's CSP refuses.
     const loaded = (page: Page) =>
-      page.waitForFunction(
-        `![...document.querySelectorAll('[data-figure]')].some((e) => e.textContent === '…')
-           && !document.body.textContent.includes('加载中')`,
-      );
+      expect
+        .poll(
+          async () =>
+            (await page.locator('[data-figure]').allTextContents()).includes('…') ||
+            (await page.locator('body').textContent())!.includes('加载中'),
+        )
+        .toBe(false);
     const shots: Array<{
       name: string;
       page: Page;
